@@ -1,0 +1,21 @@
+#include "common/config/config.h"
+
+#include <arpa/inet.h>
+
+namespace cosp::common {
+
+std::string Config::listenAddress() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+bool isLoopbackHost(const std::string& host) {
+  if (host == "localhost" || host == "::1" || host == "ip6-localhost") return true;
+  in_addr addr{};
+  if (::inet_pton(AF_INET, host.c_str(), &addr) == 1) {
+    return (ntohl(addr.s_addr) >> 24) == 127;  // 127.0.0.0/8
+  }
+  return false;
+}
+
+}  // namespace cosp::common

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cosp::common {
+
+enum class LogLevel { Debug, Info, Warn, Error };
+enum class LogFormat { Json, Text };
+
+// The validated configuration of one generation. Built by loadConfig() in the supervisor, sent
+// whole to each worker over its channel (config_codec), so a worker never parses options itself
+// and a HUP reload hands new workers exactly what the supervisor validated.
+struct Config {
+  // Listener and callers
+  std::string host = "0.0.0.0";
+  uint16_t port = 3000;
+  std::vector<std::string> api_keys;
+  bool allow_unauthenticated = false;
+
+  // Credential seeds (supervisor only; stripped before the config goes to workers)
+  std::string refresh_token;
+  std::string access_token;
+  std::optional<int64_t> expires_at_ms;
+  std::string account_id;
+  std::string auth_base_url = "https://auth.openai.com";
+  std::string codex_auth_file;
+  std::chrono::seconds refresh_margin{300};
+
+  // Upstream
+  std::string codex_base_url = "https://chatgpt.com/backend-api/codex";
+  std::string codex_responses_path = "/responses";
+  std::vector<std::string> models = {"gpt-5.5", "gpt-5.5-pro", "gpt-5.4", "gpt-5.4-mini"};
+  std::chrono::milliseconds upstream_connect_timeout{10000};
+  std::chrono::milliseconds upstream_idle_timeout{300000};
+  std::string https_proxy;
+  std::string no_proxy;
+  std::string upstream_ca_file;
+  std::string originator = "codex_cli_rs";
+  bool strict_params = false;
+  std::vector<std::string> dropped_params;  // empty = the built-in list
+  std::string reasoning_compat = "none";     // none | reasoning_content | think-tags
+
+  // Processes
+  std::string state_dir;
+  std::string control_socket;
+  int workers = 1;
+  int worker_threads = 1024;
+  uint64_t max_body_bytes = 16ull * 1024 * 1024;
+  std::chrono::milliseconds shutdown_grace{30000};
+
+  // Logging
+  LogLevel log_level = LogLevel::Info;
+  LogFormat log_format = LogFormat::Json;
+
+  std::string config_file;  // where the INI values came from, if any
+
+  std::string listenAddress() const;
+};
+
+bool isLoopbackHost(const std::string& host);
+
+}  // namespace cosp::common

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace cosp::common {
+
+// The control protocol: the client connects to the supervisor's AF_UNIX stream socket, writes one
+// JSON request line {"command":"status"} and reads one JSON reply line
+// {"ok":true,"data":{...}} or {"ok":false,"error":"..."}; then the supervisor closes.
+struct ControlReply {
+  enum class Kind { Reply, NotRunning, Failed } kind = Kind::Failed;
+  std::string body;   // the reply line (JSON) when kind == Reply
+  std::string error;  // what went wrong otherwise
+};
+
+ControlReply controlRequest(const std::string& socket_path, const std::string& command,
+                            std::chrono::milliseconds timeout);
+
+}  // namespace cosp::common

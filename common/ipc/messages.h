@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace cosp::common {
+
+// Messages on the supervisor<->worker channel, one JSON object per SEQPACKET datagram, tagged by
+// "type". Supervisor -> worker: config (always first), credentials, drain, stop.
+// Worker -> supervisor: ready, heartbeat, unauthorized.
+namespace msg {
+inline constexpr const char* kConfig = "config";
+inline constexpr const char* kCredentials = "credentials";
+inline constexpr const char* kDrain = "drain";
+inline constexpr const char* kStop = "stop";
+inline constexpr const char* kReady = "ready";
+inline constexpr const char* kHeartbeat = "heartbeat";
+inline constexpr const char* kUnauthorized = "unauthorized";
+}  // namespace msg
+
+// What a worker needs to call the upstream. Never carries the refresh token.
+struct WorkerCredentials {
+  uint64_t generation = 0;
+  std::string state = "no_credentials";  // ok | refreshing | refresh_failing | needs_login | no_credentials
+  std::string access_token;
+  std::string account_id;
+  int64_t expires_at_ms = 0;  // 0 = unknown
+
+  // Usable for an upstream call at `now_ms`: a token is held and not known to be expired.
+  bool usable(int64_t now_ms) const;
+};
+
+// Counters a worker reports in each heartbeat; a name->value map so later capabilities add
+// counters without a protocol change. Values are totals since the worker started, except the
+// gauges (active_*), which are current values.
+using WorkerCounters = std::map<std::string, int64_t>;
+
+std::string encodeCredentials(const WorkerCredentials& credentials);
+std::optional<WorkerCredentials> decodeCredentials(const std::string& json);
+
+std::string encodeHeartbeat(const WorkerCounters& counters);
+std::optional<WorkerCounters> decodeHeartbeat(const std::string& json);
+
+std::string encodeDrain(int64_t grace_ms);
+std::string encodeSimple(const char* type);
+std::string encodeUnauthorized(uint64_t generation);
+
+// The "type" of a message, or empty when it is not a JSON object with a string type.
+std::string messageType(const std::string& json);
+// An integer field of a message, when present.
+std::optional<int64_t> messageInt(const std::string& json, const char* field);
+
+}  // namespace cosp::common

@@ -1,0 +1,127 @@
+#include "common/json/json_value.h"
+
+#include <cmath>
+
+namespace cosp::common {
+
+std::optional<std::int64_t> JsonValue::getInt64() const noexcept {
+  switch (kind()) {
+    case Kind::Int:
+      return *rawInt();
+    case Kind::UInt:
+      return std::nullopt;  // only stored as UInt when above INT64_MAX
+    case Kind::Double: {
+      const double d = *rawDouble();
+      // 2^63 is exactly representable; anything >= it does not fit.
+      if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 &&
+          d < 9223372036854775808.0) {
+        return static_cast<std::int64_t>(d);
+      }
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<double> JsonValue::getDouble() const noexcept {
+  switch (kind()) {
+    case Kind::Int:
+      return static_cast<double>(*rawInt());
+    case Kind::UInt:
+      return static_cast<double>(*rawUInt());
+    case Kind::Double:
+      return *rawDouble();
+    default:
+      return std::nullopt;
+  }
+}
+
+const JsonValue* JsonValue::find(std::string_view key) const noexcept {
+  const JsonObject* obj = getObject();
+  if (obj == nullptr) return nullptr;
+  for (auto it = obj->rbegin(); it != obj->rend(); ++it) {
+    if (it->key == key) return &it->value;
+  }
+  return nullptr;
+}
+
+JsonValue* JsonValue::find(std::string_view key) noexcept {
+  return const_cast<JsonValue*>(static_cast<const JsonValue*>(this)->find(key));
+}
+
+JsonValue& JsonValue::set(std::string key, JsonValue value) {
+  if (isNull()) data_ = JsonObject{};
+  JsonObject& obj = std::get<JsonObject>(data_);
+  for (auto it = obj.rbegin(); it != obj.rend(); ++it) {
+    if (it->key == key) {
+      it->value = std::move(value);
+      return it->value;
+    }
+  }
+  obj.push_back(JsonMember{std::move(key), std::move(value)});
+  return obj.back().value;
+}
+
+std::size_t JsonValue::erase(std::string_view key) noexcept {
+  JsonObject* obj = getObject();
+  if (obj == nullptr) return 0;
+  const std::size_t before = obj->size();
+  std::erase_if(*obj, [&](const JsonMember& m) { return m.key == key; });
+  return before - obj->size();
+}
+
+JsonValue& JsonValue::push(JsonValue value) {
+  if (isNull()) data_ = JsonArray{};
+  JsonArray& arr = std::get<JsonArray>(data_);
+  arr.push_back(std::move(value));
+  return arr.back();
+}
+
+bool operator==(const JsonValue& a, const JsonValue& b) noexcept {
+  using Kind = JsonValue::Kind;
+  const Kind ka = a.kind();
+  const Kind kb = b.kind();
+  if (ka != kb) {
+    // Int and UInt never hold the same value by construction (UInt only above
+    // INT64_MAX), so different integer kinds are simply unequal.
+    return false;
+  }
+  return a.data_ == b.data_;
+}
+
+const JsonValue* jsonMember(const JsonValue& obj, std::string_view key) noexcept {
+  return obj.find(key);
+}
+
+std::optional<std::string_view> jsonString(const JsonValue& obj, std::string_view key) noexcept {
+  const JsonValue* v = obj.find(key);
+  return v == nullptr ? std::nullopt : v->stringView();
+}
+
+std::optional<std::int64_t> jsonInt(const JsonValue& obj, std::string_view key) noexcept {
+  const JsonValue* v = obj.find(key);
+  return v == nullptr ? std::nullopt : v->getInt64();
+}
+
+std::optional<bool> jsonBool(const JsonValue& obj, std::string_view key) noexcept {
+  const JsonValue* v = obj.find(key);
+  return v == nullptr ? std::nullopt : v->getBool();
+}
+
+const JsonObject* jsonObject(const JsonValue& obj, std::string_view key) noexcept {
+  const JsonValue* v = obj.find(key);
+  return v == nullptr ? nullptr : v->getObject();
+}
+
+const JsonValue* jsonObjectValue(const JsonValue& obj, std::string_view key) noexcept {
+  const JsonValue* v = obj.find(key);
+  return (v != nullptr && v->isObject()) ? v : nullptr;
+}
+
+const JsonArray* jsonArray(const JsonValue& obj, std::string_view key) noexcept {
+  const JsonValue* v = obj.find(key);
+  return v == nullptr ? nullptr : v->getArray();
+}
+
+}  // namespace cosp::common

@@ -1,0 +1,134 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace cosp::common {
+
+class JsonValue;
+struct JsonMember;
+
+using JsonArray = std::vector<JsonValue>;
+// Objects keep members in document order (the golden files, the upstream body and
+// the client's own key order depend on it). Lookups are linear scans: request
+// objects are small, and a linear scan keeps a hostile 1M-key object O(n) per
+// lookup instead of POCO 1.11's O(n^2) ordered insert (see json_parser.h).
+using JsonObject = std::vector<JsonMember>;
+
+// A parsed JSON document: a small ordered DOM owned by value. Strings are owned
+// std::strings so big payloads (base64 images) can be moved or edited in place
+// instead of being copied again. Nothing here throws except std::bad_alloc.
+class JsonValue {
+ public:
+  enum class Kind : std::uint8_t { Null, Bool, Int, UInt, Double, String, Array, Object };
+
+  JsonValue() noexcept = default;
+  JsonValue(std::nullptr_t) noexcept {}                          // NOLINT: implicit by design
+  JsonValue(bool b) noexcept : data_(b) {}                       // NOLINT
+  JsonValue(int v) noexcept : data_(static_cast<std::int64_t>(v)) {}  // NOLINT
+  JsonValue(long v) noexcept : data_(static_cast<std::int64_t>(v)) {}  // NOLINT
+  JsonValue(long long v) noexcept : data_(static_cast<std::int64_t>(v)) {}  // NOLINT
+  JsonValue(unsigned v) noexcept : data_(static_cast<std::int64_t>(v)) {}  // NOLINT
+  JsonValue(unsigned long v) noexcept { setUnsigned(v); }        // NOLINT
+  JsonValue(unsigned long long v) noexcept { setUnsigned(v); }   // NOLINT
+  JsonValue(double d) noexcept : data_(d) {}                     // NOLINT
+  JsonValue(std::string s) noexcept : data_(std::move(s)) {}    // NOLINT
+  JsonValue(std::string_view s) : data_(std::string(s)) {}       // NOLINT
+  JsonValue(const char* s) : data_(std::string(s)) {}            // NOLINT
+  JsonValue(JsonArray a) noexcept : data_(std::move(a)) {}       // NOLINT
+  JsonValue(JsonObject o) noexcept : data_(std::move(o)) {}      // NOLINT
+
+  static JsonValue array() { return JsonValue(JsonArray{}); }
+  static JsonValue object() { return JsonValue(JsonObject{}); }
+
+  Kind kind() const noexcept { return static_cast<Kind>(data_.index()); }
+  bool isNull() const noexcept { return kind() == Kind::Null; }
+  bool isBool() const noexcept { return kind() == Kind::Bool; }
+  bool isNumber() const noexcept {
+    return kind() == Kind::Int || kind() == Kind::UInt || kind() == Kind::Double;
+  }
+  bool isString() const noexcept { return kind() == Kind::String; }
+  bool isArray() const noexcept { return kind() == Kind::Array; }
+  bool isObject() const noexcept { return kind() == Kind::Object; }
+
+  // Typed access: nullptr / nullopt when the kind does not match. Never throws.
+  const std::string* getString() const noexcept { return std::get_if<std::string>(&data_); }
+  std::string* getString() noexcept { return std::get_if<std::string>(&data_); }
+  std::optional<std::string_view> stringView() const noexcept {
+    if (const auto* s = getString()) return std::string_view(*s);
+    return std::nullopt;
+  }
+  std::optional<bool> getBool() const noexcept {
+    if (const auto* b = std::get_if<bool>(&data_)) return *b;
+    return std::nullopt;
+  }
+  // Int, UInt that fits, or a Double with an integral value in range.
+  std::optional<std::int64_t> getInt64() const noexcept;
+  // Any number, converted (POCO's extract<double> throws on ints; this does not).
+  std::optional<double> getDouble() const noexcept;
+  const JsonArray* getArray() const noexcept { return std::get_if<JsonArray>(&data_); }
+  JsonArray* getArray() noexcept { return std::get_if<JsonArray>(&data_); }
+  const JsonObject* getObject() const noexcept { return std::get_if<JsonObject>(&data_); }
+  JsonObject* getObject() noexcept { return std::get_if<JsonObject>(&data_); }
+
+  // Raw numeric payloads for the writer.
+  const std::int64_t* rawInt() const noexcept { return std::get_if<std::int64_t>(&data_); }
+  const std::uint64_t* rawUInt() const noexcept { return std::get_if<std::uint64_t>(&data_); }
+  const double* rawDouble() const noexcept { return std::get_if<double>(&data_); }
+
+  // Object helpers. A duplicated key resolves to its LAST occurrence, as in
+  // JavaScript's JSON.parse and POCO's ParseHandler. nullptr when not an object.
+  const JsonValue* find(std::string_view key) const noexcept;
+  JsonValue* find(std::string_view key) noexcept;
+  // Replaces the last member named `key` or appends one. Turns a null into an
+  // object first; returns the stored value. Must not be called on other kinds.
+  JsonValue& set(std::string key, JsonValue value);
+  // Removes every member named `key`; returns how many were removed.
+  std::size_t erase(std::string_view key) noexcept;
+  // Appends to an array (a null becomes an array first).
+  JsonValue& push(JsonValue value);
+
+  // Structural equality; object member order matters; Int and UInt compare by value.
+  friend bool operator==(const JsonValue& a, const JsonValue& b) noexcept;
+
+ private:
+  void setUnsigned(unsigned long long v) noexcept {
+    if (v <= static_cast<unsigned long long>(INT64_MAX)) {
+      data_ = static_cast<std::int64_t>(v);
+    } else {
+      data_ = static_cast<std::uint64_t>(v);
+    }
+  }
+
+  // Order matches Kind.
+  std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, JsonArray,
+               JsonObject>
+      data_;
+};
+
+struct JsonMember {
+  std::string key;
+  JsonValue value;
+
+  friend bool operator==(const JsonMember& a, const JsonMember& b) noexcept {
+    return a.key == b.key && a.value == b.value;
+  }
+};
+
+// Convenience lookups on an object value that never throw: nullopt / nullptr
+// when the value is not an object, the key is missing, or the kind differs.
+const JsonValue* jsonMember(const JsonValue& obj, std::string_view key) noexcept;
+std::optional<std::string_view> jsonString(const JsonValue& obj, std::string_view key) noexcept;
+std::optional<std::int64_t> jsonInt(const JsonValue& obj, std::string_view key) noexcept;
+std::optional<bool> jsonBool(const JsonValue& obj, std::string_view key) noexcept;
+const JsonObject* jsonObject(const JsonValue& obj, std::string_view key) noexcept;
+const JsonValue* jsonObjectValue(const JsonValue& obj, std::string_view key) noexcept;
+const JsonArray* jsonArray(const JsonValue& obj, std::string_view key) noexcept;
+
+}  // namespace cosp::common

@@ -1,0 +1,311 @@
+#include "common/json/json_writer.h"
+
+#include <algorithm>
+#include <cassert>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+#include <Poco/JSON/Stringifier.h>
+
+namespace cosp::common {
+namespace {
+
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+
+inline std::uint64_t hasZeroByte(std::uint64_t w) { return (w - kOnes) & ~w & kHighs; }
+
+// Non-zero when one of the 8 bytes must be escaped: '"', '\\' or < 0x20.
+// Bytes >= 0x80 (UTF-8) are masked out of the control test so they never trigger.
+inline std::uint64_t needsEscape(std::uint64_t w) {
+  const std::uint64_t control = (w - 0x2020202020202020ULL) & ~w & kHighs;
+  const std::uint64_t quote = hasZeroByte(w ^ 0x2222222222222222ULL);
+  const std::uint64_t backslash = hasZeroByte(w ^ 0x5C5C5C5C5C5C5C5CULL);
+  return control | quote | backslash;
+}
+
+inline bool byteNeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+void appendEscape(std::string& out, unsigned char c) {
+  switch (c) {
+    case '"': out.append("\\\"", 2); return;
+    case '\\': out.append("\\\\", 2); return;
+    case '\n': out.append("\\n", 2); return;
+    case '\r': out.append("\\r", 2); return;
+    case '\t': out.append("\\t", 2); return;
+    case '\b': out.append("\\b", 2); return;
+    case '\f': out.append("\\f", 2); return;
+    default: {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out.append(buf, 6);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void appendJsonString(std::string& out, std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  out.reserve(out.size() + n + 2);
+  out.push_back('"');
+  std::size_t run = 0;
+  std::size_t i = 0;
+  while (i < n) {
+    while (n - i >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if (needsEscape(w) != 0) break;
+      i += 8;
+    }
+    // Byte loop up to the escape the word scan found (or over the short tail).
+    const std::size_t stop = std::min(n, i + 8);
+    for (; i < stop; ++i) {
+      if (byteNeedsEscape(p[i])) {
+        out.append(reinterpret_cast<const char*>(p + run), i - run);
+        appendEscape(out, p[i]);
+        run = i + 1;
+      }
+    }
+  }
+  out.append(reinterpret_cast<const char*>(p + run), n - run);
+  out.push_back('"');
+}
+
+void appendJsonDouble(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out.append("null", 4);
+    return;
+  }
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof(buf), d);
+  const std::size_t len = static_cast<std::size_t>(r.ptr - buf);
+  out.append(buf, len);
+  if (std::find_if(buf, r.ptr, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == r.ptr) {
+    out.append(".0", 2);
+  }
+}
+
+JsonWriter::JsonWriter(std::string&& buffer) : out_(std::move(buffer)) { out_.clear(); }
+
+void JsonWriter::beforeValue() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!first_.empty()) {
+    if (first_.back()) {
+      first_.back() = false;
+    } else {
+      out_.push_back(',');
+    }
+  }
+}
+
+JsonWriter& JsonWriter::beginObject() {
+  beforeValue();
+  out_.push_back('{');
+  first_.push_back(true);
+  return *this;
+}
+
+JsonWriter& JsonWriter::endObject() {
+  assert(!first_.empty() && !after_key_);
+  first_.pop_back();
+  out_.push_back('}');
+  return *this;
+}
+
+JsonWriter& JsonWriter::beginArray() {
+  beforeValue();
+  out_.push_back('[');
+  first_.push_back(true);
+  return *this;
+}
+
+JsonWriter& JsonWriter::endArray() {
+  assert(!first_.empty() && !after_key_);
+  first_.pop_back();
+  out_.push_back(']');
+  return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view k) {
+  assert(!after_key_);
+  beforeValue();
+  appendJsonString(out_, k);
+  out_.push_back(':');
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view s) {
+  beforeValue();
+  appendJsonString(out_, s);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(bool b) {
+  beforeValue();
+  if (b) {
+    out_.append("true", 4);
+  } else {
+    out_.append("false", 5);
+  }
+  return *this;
+}
+
+JsonWriter& JsonWriter::writeInt(std::int64_t v) {
+  beforeValue();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
+  return *this;
+}
+
+JsonWriter& JsonWriter::writeUInt(std::uint64_t v) {
+  beforeValue();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(double d) {
+  beforeValue();
+  appendJsonDouble(out_, d);
+  return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+  beforeValue();
+  out_.append("null", 4);
+  return *this;
+}
+
+JsonWriter& JsonWriter::raw(std::string_view json) {
+  beforeValue();
+  out_.append(json);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(const JsonValue& v) {
+  using Kind = JsonValue::Kind;
+  switch (v.kind()) {
+    case Kind::Null:
+      return null();
+    case Kind::Bool:
+      return value(*v.getBool());
+    case Kind::Int:
+      return writeInt(*v.rawInt());
+    case Kind::UInt:
+      return writeUInt(*v.rawUInt());
+    case Kind::Double:
+      return value(*v.rawDouble());
+    case Kind::String:
+      return value(std::string_view(*v.getString()));
+    case Kind::Array:
+      beginArray();
+      for (const JsonValue& item : *v.getArray()) value(item);
+      return endArray();
+    case Kind::Object:
+      beginObject();
+      for (const JsonMember& m : *v.getObject()) {
+        key(m.key);
+        value(m.value);
+      }
+      return endObject();
+  }
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(const Poco::JSON::Object::Ptr& obj) {
+  if (obj.isNull()) return null();
+  return value(*obj);
+}
+
+JsonWriter& JsonWriter::value(const Poco::JSON::Array::Ptr& arr) {
+  if (arr.isNull()) return null();
+  return value(*arr);
+}
+
+JsonWriter& JsonWriter::value(const Poco::JSON::Object& obj) {
+  // POCO 1.11 exposes insertion order only through getNames() (its ordered key
+  // list is private) and get() returns values by copy, which would clone every
+  // large string. So: names in document order, then a binary search over the
+  // (sorted) map iterators to reach each value by reference.
+  std::vector<Poco::JSON::Object::ConstIterator> sorted;
+  sorted.reserve(obj.size());
+  for (auto it = obj.begin(); it != obj.end(); ++it) sorted.push_back(it);
+  beginObject();
+  for (const std::string& name : obj.getNames()) {
+    auto pos = std::lower_bound(sorted.begin(), sorted.end(), name,
+                                [](const Poco::JSON::Object::ConstIterator& it, const std::string& k) {
+                                  return it->first < k;
+                                });
+    if (pos == sorted.end() || (*pos)->first != name) continue;
+    key(name);
+    value((*pos)->second);
+  }
+  return endObject();
+}
+
+JsonWriter& JsonWriter::value(const Poco::JSON::Array& arr) {
+  beginArray();
+  for (auto it = arr.begin(); it != arr.end(); ++it) value(*it);
+  return endArray();
+}
+
+JsonWriter& JsonWriter::value(const Poco::Dynamic::Var& v) {
+  if (v.isEmpty()) return null();
+  const std::type_info& t = v.type();
+  if (t == typeid(std::string)) return value(std::string_view(v.extract<std::string>()));
+  if (t == typeid(Poco::JSON::Object::Ptr)) return value(v.extract<Poco::JSON::Object::Ptr>());
+  if (t == typeid(Poco::JSON::Array::Ptr)) return value(v.extract<Poco::JSON::Array::Ptr>());
+  if (t == typeid(Poco::JSON::Object)) return value(v.extract<Poco::JSON::Object>());
+  if (t == typeid(Poco::JSON::Array)) return value(v.extract<Poco::JSON::Array>());
+  if (t == typeid(bool)) return value(v.extract<bool>());
+  if (t == typeid(double)) return value(v.extract<double>());
+  if (t == typeid(float)) return value(static_cast<double>(v.extract<float>()));
+  try {
+    if (v.isBoolean()) return value(v.convert<bool>());
+    if (v.isInteger()) {
+      if (v.isSigned()) return writeInt(v.convert<Poco::Int64>());
+      return writeUInt(v.convert<Poco::UInt64>());
+    }
+    if (v.isNumeric()) return value(v.convert<double>());
+    if (v.isString()) return value(v.convert<std::string>());
+    // Anything else (DynamicStruct, std::vector<Var>, ...): POCO knows how.
+    std::ostringstream os;
+    Poco::JSON::Stringifier::stringify(v, os);
+    return raw(os.str());
+  } catch (const Poco::Exception&) {
+    return null();  // an unconvertible value has no JSON form
+  }
+}
+
+std::string JsonWriter::take() {
+  std::string s = std::move(out_);
+  out_.clear();
+  first_.clear();
+  after_key_ = false;
+  return s;
+}
+
+std::string toJson(const JsonValue& v) {
+  JsonWriter w;
+  w.value(v);
+  return w.take();
+}
+
+std::string toJson(const Poco::Dynamic::Var& v) {
+  JsonWriter w;
+  w.value(v);
+  return w.take();
+}
+
+}  // namespace cosp::common

@@ -1,0 +1,167 @@
+#include "common/log/log.h"
+
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+namespace cosp::common {
+
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(LogLevel::Info)};
+std::atomic<int> g_format{static_cast<int>(LogFormat::Json)};
+std::mutex g_identity_mutex;
+std::string g_process = "codex-sub-proxy";
+int g_worker = -1;
+
+const char* levelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::Debug: return "debug";
+    case LogLevel::Info: return "info";
+    case LogLevel::Warn: return "warn";
+    case LogLevel::Error: return "error";
+  }
+  return "info";
+}
+
+void writeAll(const std::string& line) {
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // nowhere to report a broken stderr
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+void appendJsonString(std::string& out, std::string_view value) {
+  static const char* hex = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : value) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[c >> 4]);
+          out.push_back(hex[c & 15]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string utcTimestamp() {
+  timeval tv{};
+  ::gettimeofday(&tv, nullptr);
+  tm parts{};
+  ::gmtime_r(&tv.tv_sec, &parts);  // UTC only: localtime is not thread-safe in POCO 1.11 (§5 #19)
+  char buf[96];  // sized for any int the compiler imagines, silencing -Wformat-truncation
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1,
+                parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, static_cast<int>(tv.tv_usec / 1000));
+  return buf;
+}
+
+void Log::configure(LogLevel level, LogFormat format, std::string_view process, int worker) {
+  g_level = static_cast<int>(level);
+  g_format = static_cast<int>(format);
+  std::lock_guard<std::mutex> lock(g_identity_mutex);
+  g_process = std::string(process);
+  g_worker = worker;
+}
+
+bool Log::enabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+
+Log::Line::Line(LogLevel level, std::string_view event) : on_(enabled(level)) {
+  if (!on_) return;
+  std::string process;
+  int worker;
+  {
+    std::lock_guard<std::mutex> lock(g_identity_mutex);
+    process = g_process;
+    worker = g_worker;
+  }
+  std::string ts = utcTimestamp();
+  json_.reserve(256);
+  json_ += "{\"time\":\"" + ts + "\",\"level\":\"" + levelName(level) + "\",\"process\":";
+  appendJsonString(json_, process);
+  json_ += ",\"pid\":" + std::to_string(::getpid());
+  if (worker >= 0) json_ += ",\"worker\":" + std::to_string(worker);
+  json_ += ",\"event\":";
+  appendJsonString(json_, event);
+
+  text_ = ts + " " + levelName(level) + " " + process;
+  if (worker >= 0) text_ += "[" + std::to_string(worker) + "]";
+  text_ += "(" + std::to_string(::getpid()) + ") " + std::string(event);
+}
+
+void Log::Line::addRaw(std::string_view key, std::string_view raw_json, std::string_view text) {
+  json_ += ',';
+  appendJsonString(json_, key);
+  json_ += ':';
+  json_ += raw_json;
+  text_ += ' ';
+  text_ += key;
+  text_ += '=';
+  text_ += text;
+}
+
+Log::Line& Log::Line::field(std::string_view key, std::string_view value) {
+  if (!on_) return *this;
+  std::string quoted;
+  appendJsonString(quoted, value);
+  bool plain = !value.empty() && value.find_first_of(" \"=\n") == std::string_view::npos;
+  addRaw(key, quoted, plain ? value : std::string_view(quoted));
+  return *this;
+}
+
+Log::Line& Log::Line::field(std::string_view key, int64_t value) {
+  if (!on_) return *this;
+  std::string s = std::to_string(value);
+  addRaw(key, s, s);
+  return *this;
+}
+
+Log::Line& Log::Line::field(std::string_view key, double value) {
+  if (!on_) return *this;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", value);
+  addRaw(key, buf, buf);
+  return *this;
+}
+
+Log::Line& Log::Line::field(std::string_view key, bool value) {
+  if (!on_) return *this;
+  addRaw(key, value ? "true" : "false", value ? "true" : "false");
+  return *this;
+}
+
+Log::Line::~Line() {
+  if (!on_) return;
+  if (static_cast<LogFormat>(g_format.load()) == LogFormat::Json) {
+    json_ += "}\n";
+    writeAll(json_);
+  } else {
+    text_ += '\n';
+    writeAll(text_);
+  }
+}
+
+}  // namespace cosp::common

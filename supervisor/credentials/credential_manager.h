@@ -1,0 +1,144 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <Poco/JSON/Object.h>
+
+#include "common/util/result.h"
+#include "supervisor/credentials/clock.h"
+#include "supervisor/credentials/credential_store.h"
+#include "supervisor/credentials/credential_types.h"
+#include "supervisor/credentials/http_transport.h"
+
+namespace cosp::supervisor {
+
+// Owns the ChatGPT OAuth credentials in the supervisor: loads them (state file / environment /
+// CODEX_AUTH_FILE), refreshes the access token proactively (refresh_margin before expiry) and
+// reactively (a worker's 401 for the current generation), persists every rotated refresh token
+// to STATE_DIR/credentials.json before the new access token is handed out, and reports status.
+//
+// Threading: every public member except the destructor is called on the supervisor's loop
+// thread. The HTTP exchange and the credentials.json write run on a background thread (one at
+// a time: single flight), so a token endpoint that hangs never blocks the loop; its completion
+// makes eventFd() readable and onEvent() applies the result on the loop thread.
+//
+// Loop integration:
+//   poll(... eventFd() POLLIN ..., timeout until nextDeadline());
+//   if (eventFd readable) mgr.onEvent();
+//   mgr.onTick();                       // cheap; starts a refresh when one is due
+//   on_change -> push current() to every worker.
+//
+// States (current().state):
+//   ok               token held, nothing in progress
+//   refreshing       a refresh is in flight; the current token (if any) is still served
+//   refresh_failing  transient failures (network, 5xx, 429); retrying with capped backoff +
+//                    jitter while the current token keeps serving until it expires
+//   needs_login      the refresh token is dead (401, invalid_grant, refresh_token_*): no more
+//                    retries, no token handed out; `codex-sub-proxy login` fixes it (the new
+//                    credentials.json is picked up within store_poll_interval, or by
+//                    forceRefresh() / reloadStore())
+//   no_credentials   nothing configured or stored
+class CredentialManager {
+ public:
+  struct Hooks {
+    std::shared_ptr<HttpTransport> transport;  // null: the POCO transport built from the settings
+    std::function<double()> random01;          // jitter source in [0,1); null: a seeded PRNG
+  };
+
+  // Loads credentials per SPEC §7: the state file wins over the configured seed unless the
+  // seed's refresh token differs from the one the file was seeded from. Errors are operator
+  // errors (unreadable CODEX_AUTH_FILE, bad OPENAI_AUTH_BASE_URL / HTTPS_PROXY / NO_PROXY) that
+  // the supervisor reports with exit 78. Starts no thread: the first onTick() does.
+  static common::Result<std::unique_ptr<CredentialManager>, std::string> create(CredentialSettings settings,
+                                                                                Clock& clock, Hooks hooks = {});
+
+  CredentialManager(const CredentialManager&) = delete;
+  CredentialManager& operator=(const CredentialManager&) = delete;
+  // Returns within about one second even while the token endpoint hangs: it gives an in-flight
+  // refresh a short grace to finish (so a rotated refresh token still reaches the disk), then
+  // aborts the connection and, if the thread is still stuck (e.g. in connect), detaches it;
+  // the thread only touches state it co-owns.
+  ~CredentialManager();
+
+  int eventFd() const;
+  void onEvent();
+  std::chrono::steady_clock::time_point nextDeadline() const;  // time_point::max() = nothing due
+  void onTick();
+
+  const WorkerCredentials& current() const { return current_; }
+  // A worker saw HTTP 401 with the token of `generation`. Stale generations and reports while a
+  // refresh is in flight or backing off are ignored (single flight).
+  void reportUnauthorized(uint64_t generation);
+  // `ctl refresh`: adopt a newer credentials.json if there is one, else refresh now (ignoring
+  // the backoff timer, and retrying even in needs_login). No-op while a refresh is in flight.
+  void forceRefresh();
+  // Adopts credentials.json when another process (`codex-sub-proxy login`) wrote a newer
+  // lineage than the one in memory. Returns true when current() changed. Call on SIGHUP too.
+  bool reloadStore();
+
+  bool refreshInFlight() const { return in_flight_; }
+  // ctl status "credentials" part: state, account_id (masked), expires_at, expires_in_s,
+  // last_refresh (unix s), refresh_ok, refresh_failed, consecutive_failures, last_error,
+  // generation, store_writable, warning, refresh_in_flight, next_refresh_in_s, source.
+  // Never contains a token.
+  Poco::JSON::Object::Ptr statusObject() const;
+  std::string statusJson() const;
+
+  // Called on the loop thread whenever current() changed (new token, state change).
+  std::function<void()> on_change;
+
+ private:
+  struct Shared;
+  struct JobInput;
+  struct JobResult;
+  static void runJob(std::shared_ptr<Shared> shared, std::shared_ptr<HttpTransport> transport, JobInput input);
+
+  CredentialManager(CredentialSettings settings, Clock& clock, std::shared_ptr<HttpTransport> transport,
+                    std::function<double()> random01, std::shared_ptr<Shared> shared);
+
+  std::optional<std::chrono::steady_clock::time_point> refreshDue() const;
+  bool pollsStore() const;
+  void startRefresh();
+  void applyResult(JobResult result);
+  void publish();
+  std::string computeState() const;
+  std::string warningText() const;
+
+  const CredentialSettings settings_;
+  Clock& clock_;
+  std::shared_ptr<HttpTransport> transport_;
+  std::function<double()> random01_;
+  std::shared_ptr<Shared> shared_;  // eventfd + result slot, co-owned by the refresh thread
+  std::optional<CredentialStore> store_;
+  std::thread thread_;
+
+  StoredCredentials creds_;
+  std::string source_;
+  WorkerCredentials current_;
+
+  bool in_flight_ = false;
+  bool permanent_failure_ = false;
+  int consecutive_failures_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> retry_at_;     // backoff after a failure
+  std::optional<std::chrono::steady_clock::time_point> reactive_at_;  // deferred reactive refresh
+  std::optional<std::chrono::steady_clock::time_point> last_success_;
+  std::chrono::steady_clock::time_point next_store_poll_{};
+  std::optional<CredentialStore::FileStamp> store_stamp_;
+
+  uint64_t refresh_ok_ = 0;
+  uint64_t refresh_failed_ = 0;
+  std::string last_error_;
+  int64_t last_error_at_s_ = 0;
+  bool store_writable_ = false;
+  std::string store_warning_;   // state dir not writable / save failed
+  std::string load_warning_;    // corrupt credentials.json ignored
+  std::string config_warning_;  // from the seed (two sources configured)
+};
+
+}  // namespace cosp::supervisor

@@ -1,0 +1,154 @@
+#include "supervisor/credentials/http_transport.h"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/Timespan.h>
+
+#include <mutex>
+#include <sys/socket.h>
+
+#include "common/net/proxy_rules.h"
+#include "common/net/tls_context.h"
+#include "common/net/url.h"
+
+namespace cosp::supervisor {
+
+namespace {
+
+constexpr size_t kMaxReplyBytes = 1u << 20;
+
+Poco::Timespan toTimespan(std::chrono::milliseconds ms) {
+  return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
+}
+
+class PocoHttpTransport final : public HttpTransport {
+ public:
+  PocoHttpTransport(HttpTransportOptions options, common::ProxyRules rules)
+      : options_(std::move(options)), rules_(std::move(rules)) {}
+
+  common::Result<HttpReply, std::string> post(const std::string& url, const std::string& content_type,
+                                              const std::string& body) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cancelled_) return std::string("cancelled");
+    }
+    auto parsed = common::parseUrl(url);
+    if (!parsed.ok()) return "bad URL: " + parsed.error();
+    const common::Url& target = parsed.value();
+    try {
+      std::unique_ptr<Poco::Net::HTTPClientSession> session;
+      if (target.isHttps()) {
+        session = std::make_unique<Poco::Net::HTTPSClientSession>(target.host, target.port, tlsContext());
+      } else {
+        session = std::make_unique<Poco::Net::HTTPClientSession>(target.host, target.port);
+      }
+      if (auto proxy = rules_.proxyFor(target)) {
+        // POCO 1.11 HTTPSClientSession tunnels through the proxy with CONNECT and then starts TLS
+        // on the tunnel with the target host name (SNI + verification); plain http goes
+        // absolute-form. nonProxyHosts stays empty: NO_PROXY was already decided by ProxyRules.
+        Poco::Net::HTTPClientSession::ProxyConfig config;
+        config.host = proxy->host;
+        config.port = proxy->port;
+        config.username = proxy->username;
+        config.password = proxy->password;
+        session->setProxyConfig(config);
+      }
+      // POCO trap (ARCHITECTURE §5 #14): timeouts only apply at connect(), so set them first.
+      session->setTimeout(toTimespan(options_.connect_timeout), toTimespan(options_.io_timeout),
+                          toTimespan(options_.io_timeout));
+
+      Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, target.path.empty() ? "/" : target.path,
+                                     Poco::Net::HTTPMessage::HTTP_1_1);
+      request.setContentType(content_type);
+      request.setContentLength(static_cast<std::streamsize>(body.size()));
+      request.set("Accept", "application/json");
+      request.set("User-Agent", "codex-sub-proxy");
+      request.setKeepAlive(false);
+
+      std::ostream& out = session->sendRequest(request);  // connects (and handshakes)
+      // From here on a blocked receive can be interrupted by cancel(); the guard unregisters
+      // the fd before `session` (declared earlier, destroyed later) closes it, so cancel()
+      // never shuts down a recycled descriptor.
+      FdRegistration registration(*this, session->socket().impl()->sockfd());
+      out << body;
+      out.flush();
+      if (!out) return std::string("connection lost while sending the request");
+
+      Poco::Net::HTTPResponse response;
+      std::istream& in = session->receiveResponse(response);
+      HttpReply reply;
+      reply.status = static_cast<int>(response.getStatus());
+      reply.retry_after = response.get("Retry-After", "");
+      char buf[4096];
+      while (in && reply.body.size() < kMaxReplyBytes) {
+        in.read(buf, sizeof buf);
+        reply.body.append(buf, static_cast<size_t>(in.gcount()));
+      }
+      if (isCancelled()) return std::string("cancelled");
+      return reply;
+    } catch (const Poco::TimeoutException&) {
+      return std::string("timed out talking to ") + target.hostPort();
+    } catch (const Poco::Exception& e) {
+      if (isCancelled()) return std::string("cancelled");
+      // displayText names the host and the failure (connection refused, certificate, ...),
+      // never request content.
+      return std::string("HTTP request to ") + target.hostPort() + " failed: " + e.displayText();
+    } catch (const std::exception& e) {
+      return std::string("HTTP request to ") + target.hostPort() + " failed: " + e.what();
+    }
+  }
+
+  void cancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    // shutdown(2) (not close) wakes a thread blocked in recv/SSL_read on this fd; calling into
+    // the POCO/OpenSSL objects from this thread would race with that thread.
+    if (active_fd_ >= 0) ::shutdown(active_fd_, SHUT_RDWR);
+  }
+
+ private:
+  struct FdRegistration {
+    FdRegistration(PocoHttpTransport& t, int fd) : transport(t) {
+      std::lock_guard<std::mutex> lock(transport.mu_);
+      transport.active_fd_ = fd;
+      if (transport.cancelled_ && fd >= 0) ::shutdown(fd, SHUT_RDWR);
+    }
+    ~FdRegistration() {
+      std::lock_guard<std::mutex> lock(transport.mu_);
+      transport.active_fd_ = -1;
+    }
+    PocoHttpTransport& transport;
+  };
+
+  bool isCancelled() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cancelled_;
+  }
+
+  Poco::Net::Context::Ptr tlsContext() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!tls_) tls_ = common::makeClientTlsContext(common::TlsOptions{options_.ca_file});
+    return tls_;
+  }
+
+  const HttpTransportOptions options_;
+  const common::ProxyRules rules_;
+  std::mutex mu_;
+  bool cancelled_ = false;
+  int active_fd_ = -1;
+  Poco::Net::Context::Ptr tls_;
+};
+
+}  // namespace
+
+common::Result<std::shared_ptr<HttpTransport>, std::string> makePocoHttpTransport(HttpTransportOptions options) {
+  auto rules = common::ProxyRules::parse(options.https_proxy, options.no_proxy);
+  if (!rules.ok()) return rules.error();
+  return std::shared_ptr<HttpTransport>(std::make_shared<PocoHttpTransport>(std::move(options), std::move(rules.value())));
+}
+
+}  // namespace cosp::supervisor

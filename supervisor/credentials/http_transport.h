@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/util/result.h"
+
+namespace cosp::supervisor {
+
+struct HttpReply {
+  int status = 0;
+  std::string body;         // capped (1 MiB); token endpoint answers are small
+  std::string retry_after;  // raw Retry-After header, empty when absent
+};
+
+// The one HTTP operation the credential code needs: POST a small body, read a small reply.
+// An interface so the schedule can be tested with a scripted transport and the device login
+// with a fake server, and so the refresh thread can be interrupted at shutdown.
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  // Transport-level failure (DNS, connect, TLS, timeout, reset) -> error text without secrets.
+  virtual common::Result<HttpReply, std::string> post(const std::string& url, const std::string& content_type,
+                                                      const std::string& body) = 0;
+  // Called from another thread: make an in-flight post() return promptly with an error and
+  // every later post() fail at once. Irreversible.
+  virtual void cancel() = 0;
+};
+
+struct HttpTransportOptions {
+  std::string https_proxy;  // HTTPS_PROXY (http://[user:pass@]host:port); empty = direct
+  std::string no_proxy;     // NO_PROXY
+  std::string ca_file;      // empty = system CA store
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds io_timeout{30000};
+};
+
+// POCO HTTPClientSession / HTTPSClientSession based transport; one connection per call (the
+// token endpoint is called a few times an hour, keep-alive buys nothing). Errors: an invalid
+// HTTPS_PROXY / NO_PROXY (message names the variable).
+common::Result<std::shared_ptr<HttpTransport>, std::string> makePocoHttpTransport(HttpTransportOptions options);
+
+}  // namespace cosp::supervisor

@@ -1,0 +1,159 @@
+#include "supervisor/credentials/oauth_client.h"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/URI.h>
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+#include "supervisor/credentials/credential_types.h"
+
+namespace cosp::supervisor {
+
+namespace {
+
+Poco::JSON::Object::Ptr parseObject(const std::string& body) {
+  try {
+    Poco::JSON::Parser parser;
+    parser.setDepth(32);
+    return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+  } catch (const Poco::Exception&) {
+    return nullptr;
+  }
+}
+
+// Error codes end up in status JSON and logs: keep only a short identifier-like string so a
+// misbehaving server cannot smuggle anything else there.
+std::string sanitizeCode(const std::string& raw) {
+  std::string out;
+  for (char c : raw) {
+    if (out.size() >= 64) break;
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.') {
+      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+  }
+  return out;
+}
+
+std::string errorCodeOf(const std::string& body) {
+  Poco::JSON::Object::Ptr obj = parseObject(body);
+  if (!obj) return {};
+  if (obj->has("error")) {
+    Poco::Dynamic::Var error = obj->get("error");
+    if (error.isString()) return sanitizeCode(error.toString());
+    if (Poco::JSON::Object::Ptr inner = obj->getObject("error")) {
+      if (inner->has("code") && inner->get("code").isString()) return sanitizeCode(inner->getValue<std::string>("code"));
+      if (inner->has("type") && inner->get("type").isString()) return sanitizeCode(inner->getValue<std::string>("type"));
+    }
+  }
+  if (obj->has("code") && obj->get("code").isString()) return sanitizeCode(obj->getValue<std::string>("code"));
+  return {};
+}
+
+std::optional<std::chrono::milliseconds> parseRetryAfter(const std::string& value) {
+  if (value.empty() || value.size() > 9) return std::nullopt;
+  if (!std::all_of(value.begin(), value.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    return std::nullopt;  // HTTP-date form: rare on this endpoint, the backoff covers it
+  }
+  return std::chrono::seconds(std::stoll(value));
+}
+
+std::string formEncode(std::initializer_list<std::pair<const char*, std::string>> fields) {
+  std::string out;
+  for (const auto& [key, value] : fields) {
+    if (!out.empty()) out += '&';
+    std::string encoded;
+    // Reserve everything but unreserved characters (RFC 3986) so '+', '&', '=' and '/' survive.
+    Poco::URI::encode(value, "!#$&'()*+,/:;=?@[]", encoded);
+    out += key;
+    out += '=';
+    out += encoded;
+  }
+  return out;
+}
+
+common::Result<OAuthTokens, OAuthFailure> postTokenRequest(HttpTransport& http, const std::string& url,
+                                                           const std::string& content_type, const std::string& body) {
+  auto reply = http.post(url, content_type, body);
+  if (!reply.ok()) {
+    OAuthFailure failure;
+    failure.kind = FailureKind::Transient;
+    failure.message = "token endpoint unreachable: " + reply.error();
+    return failure;
+  }
+  if (reply->status < 200 || reply->status > 299) {
+    return classifyTokenError(reply->status, reply->body, reply->retry_after);
+  }
+  return parseTokenResponse(reply.value());
+}
+
+}  // namespace
+
+std::string joinIssuerUrl(const std::string& base, const std::string& path) {
+  std::string out = base;
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  return out + path;
+}
+
+OAuthFailure classifyTokenError(int status, const std::string& body, const std::string& retry_after) {
+  OAuthFailure failure;
+  failure.http_status = status;
+  failure.code = errorCodeOf(body);
+  static const char* const kPermanentCodes[] = {"invalid_grant", "refresh_token_expired", "refresh_token_reused",
+                                                "refresh_token_invalidated"};
+  bool permanent_code = std::any_of(std::begin(kPermanentCodes), std::end(kPermanentCodes),
+                                    [&](const char* code) { return failure.code == code; });
+  failure.kind = (status == 401 || permanent_code) ? FailureKind::Permanent : FailureKind::Transient;
+  if (status == 429 || status == 503) failure.retry_after = parseRetryAfter(retry_after);
+  failure.message = "token endpoint returned HTTP " + std::to_string(status);
+  if (!failure.code.empty()) failure.message += " (" + failure.code + ")";
+  return failure;
+}
+
+common::Result<OAuthTokens, OAuthFailure> parseTokenResponse(const HttpReply& reply) {
+  Poco::JSON::Object::Ptr obj = parseObject(reply.body);
+  auto str = [&](const char* key) -> std::string {
+    if (!obj || !obj->has(key) || !obj->get(key).isString()) return {};
+    return obj->getValue<std::string>(key);
+  };
+  OAuthTokens tokens{str("access_token"), str("refresh_token"), str("id_token"), std::nullopt};
+  if (tokens.access_token.empty()) {
+    OAuthFailure failure;
+    failure.http_status = reply.status;
+    failure.message = "token endpoint returned HTTP " + std::to_string(reply.status) + " without an access_token";
+    return failure;
+  }
+  if (obj->has("expires_in") && !obj->isNull("expires_in")) {
+    try {
+      tokens.expires_in_s = obj->get("expires_in").convert<int64_t>();  // number or numeric string
+    } catch (const Poco::Exception&) {
+    }
+  }
+  return tokens;
+}
+
+common::Result<OAuthTokens, OAuthFailure> refreshTokens(HttpTransport& http, const std::string& auth_base_url,
+                                                        const std::string& refresh_token) {
+  Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
+  body.set("client_id", kCodexClientId);
+  body.set("grant_type", "refresh_token");
+  body.set("refresh_token", refresh_token);
+  std::ostringstream out;
+  body.stringify(out);
+  return postTokenRequest(http, joinIssuerUrl(auth_base_url, "/oauth/token"), "application/json", out.str());
+}
+
+common::Result<OAuthTokens, OAuthFailure> exchangeAuthorizationCode(HttpTransport& http, const std::string& issuer,
+                                                                    const std::string& code,
+                                                                    const std::string& code_verifier) {
+  std::string body = formEncode({{"grant_type", "authorization_code"},
+                                 {"code", code},
+                                 {"redirect_uri", joinIssuerUrl(issuer, "/deviceauth/callback")},
+                                 {"client_id", kCodexClientId},
+                                 {"code_verifier", code_verifier}});
+  return postTokenRequest(http, joinIssuerUrl(issuer, "/oauth/token"), "application/x-www-form-urlencoded", body);
+}
+
+}  // namespace cosp::supervisor

@@ -1,0 +1,182 @@
+// codex-sub-proxy-ctl: the operator's view of a running proxy, over the control socket.
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/config/config_loader.h"
+#include "common/ipc/control_client.h"
+#include "common/os/signals.h"
+#include "common/version.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitDegraded = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitNotRunning = 3;
+
+const char* kUsage =
+    "Usage: codex-sub-proxy-ctl [--control-socket PATH] [--config FILE] COMMAND\n\n"
+    "Commands:\n"
+    "  status [--json|--quiet]  workers, credentials and totals; exit 0 healthy, 1 degraded, 3 not running\n"
+    "  reload                   re-read the configuration and replace workers (like SIGHUP)\n"
+    "  refresh                  refresh the upstream credentials now\n"
+    "  stop                     graceful stop (like SIGTERM)\n\n"
+    "The socket is, in order: --control-socket, $CONTROL_SOCKET, control-socket in --config,\n"
+    "$RUNTIME_DIRECTORY/control.sock, /run/codex-sub-proxy/control.sock, STATE_DIR/control.sock.\n";
+
+bool exists(const std::string& path) {
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string resolveSocket(const std::string& explicit_path, const std::string& config_file) {
+  if (!explicit_path.empty()) return explicit_path;
+  auto env = cosp::common::processEnv();
+  if (auto v = env("CONTROL_SOCKET"); v && !v->empty()) return *v;
+  std::vector<std::string> args = {"login"};  // "login" skips serve-only checks such as caller auth
+  if (!config_file.empty()) {
+    args.push_back("--config");
+    args.push_back(config_file);
+  }
+  auto loaded = cosp::common::loadConfig(args, env);
+  if (loaded && !config_file.empty()) return loaded->config.control_socket;
+  std::vector<std::string> candidates;
+  if (auto dir = env("RUNTIME_DIRECTORY"); dir && !dir->empty()) candidates.push_back(*dir + "/control.sock");
+  candidates.push_back("/run/codex-sub-proxy/control.sock");
+  std::string state_dir = loaded ? loaded->config.state_dir : cosp::common::defaultStateDir(env);
+  candidates.push_back(state_dir + "/control.sock");
+  for (const auto& c : candidates) {
+    if (exists(c)) return c;
+  }
+  return candidates.back();
+}
+
+std::string str(const Poco::JSON::Object::Ptr& o, const char* key) {
+  if (!o || !o->has(key) || o->isNull(key)) return "-";
+  return o->get(key).convert<std::string>();
+}
+
+void printHuman(const Poco::JSON::Object::Ptr& s) {
+  std::ostringstream out;
+  out << "codex-sub-proxy " << str(s, "version") << "  pid " << str(s, "pid") << "  " << str(s, "state")
+      << "  up " << str(s, "uptime_s") << "s  listen " << str(s, "listen") << "  generation "
+      << str(s, "generation") << "\n";
+  out << (s->optValue<bool>("healthy", false) ? "healthy" : "DEGRADED");
+  if (auto problems = s->getArray("problems"); problems && problems->size() > 0) {
+    for (size_t i = 0; i < problems->size(); ++i) out << (i == 0 ? ": " : "; ") << problems->getElement<std::string>(i);
+  }
+  out << "\n\nWORKERS\n";
+  out << std::left << std::setw(6) << "slot" << std::setw(9) << "pid" << std::setw(10) << "state" << std::setw(5)
+      << "gen" << std::setw(10) << "uptime" << std::setw(10) << "requests" << std::setw(8) << "active"
+      << std::setw(8) << "streams" << "restarts\n";
+  if (auto workers = s->getArray("workers")) {
+    for (size_t i = 0; i < workers->size(); ++i) {
+      auto w = workers->getObject(static_cast<unsigned>(i));
+      out << std::left << std::setw(6) << str(w, "slot") << std::setw(9) << str(w, "pid") << std::setw(10)
+          << str(w, "state") << std::setw(5) << str(w, "generation") << std::setw(10) << (str(w, "uptime_s") + "s")
+          << std::setw(10) << str(w, "requests") << std::setw(8) << str(w, "active_requests") << std::setw(8)
+          << str(w, "active_streams") << str(w, "restarts") << "\n";
+    }
+  }
+  auto c = s->getObject("credentials");
+  out << "\nCREDENTIALS\n";
+  if (c) {
+    for (const auto& [key, value] : *c) {
+      if (value.isEmpty()) continue;
+      out << "  " << std::left << std::setw(22) << key << value.convert<std::string>() << "\n";
+    }
+  }
+  auto t = s->getObject("totals");
+  out << "\nTOTALS\n  requests " << str(t, "requests") << "  4xx " << str(t, "responses_4xx") << "  5xx "
+      << str(t, "responses_5xx") << "  active " << str(t, "active_requests") << "  streams "
+      << str(t, "active_streams") << "\n";
+  std::cout << out.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cosp::common::ignoreSigpipe();
+  std::string socket_path, config_file, command;
+  bool json = false, quiet = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* name) -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "codex-sub-proxy-ctl: %s needs a value\n", name);
+        std::exit(kExitUsage);
+      }
+      return argv[++i];
+    };
+    if (arg == "--control-socket" || arg == "--socket") socket_path = value("--control-socket");
+    else if (arg.rfind("--control-socket=", 0) == 0) socket_path = arg.substr(17);
+    else if (arg == "--config") config_file = value("--config");
+    else if (arg == "--json") json = true;
+    else if (arg == "--quiet" || arg == "-q") quiet = true;
+    else if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return kExitOk;
+    } else if (arg == "--version") {
+      std::cout << "codex-sub-proxy-ctl " << cosp::kVersion << "\n";
+      return kExitOk;
+    } else if (command.empty() && !arg.empty() && arg[0] != '-') command = arg;
+    else {
+      std::fprintf(stderr, "codex-sub-proxy-ctl: unexpected argument '%s'\n\n%s", arg.c_str(), kUsage);
+      return kExitUsage;
+    }
+  }
+  if (command.empty()) command = "status";
+  if (command != "status" && command != "reload" && command != "refresh" && command != "stop") {
+    std::fprintf(stderr, "codex-sub-proxy-ctl: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    return kExitUsage;
+  }
+
+  std::string path = resolveSocket(socket_path, config_file);
+  auto reply = cosp::common::controlRequest(path, command, std::chrono::seconds(5));
+  if (reply.kind == cosp::common::ControlReply::Kind::NotRunning) {
+    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: not running (%s)\n", reply.error.c_str());
+    return kExitNotRunning;
+  }
+  if (reply.kind != cosp::common::ControlReply::Kind::Reply) {
+    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: %s\n", reply.error.c_str());
+    return kExitDegraded;
+  }
+  Poco::JSON::Object::Ptr object;
+  try {
+    Poco::JSON::Parser parser;
+    object = parser.parse(reply.body).extract<Poco::JSON::Object::Ptr>();
+  } catch (const std::exception&) {  // Poco::Exception derives from std::exception
+  }
+  if (!object) {
+    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: malformed reply from the supervisor\n");
+    return kExitDegraded;
+  }
+  if (!object->optValue<bool>("ok", false)) {
+    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: %s\n", str(object, "error").c_str());
+    return kExitDegraded;
+  }
+  auto data = object->getObject("data");
+  if (command != "status") {
+    if (!quiet) std::cout << str(data, "message") << "\n";
+    return kExitOk;
+  }
+  bool healthy = data && data->optValue<bool>("healthy", false);
+  if (!quiet) {
+    if (json) {
+      data->stringify(std::cout);
+      std::cout << "\n";
+    } else {
+      printHuman(data);
+    }
+  }
+  return healthy ? kExitOk : kExitDegraded;
+}

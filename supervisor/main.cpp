@@ -1,0 +1,63 @@
+// codex-sub-proxy: the supervisor (serve) and the device-code login.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "common/config/config_loader.h"
+#include "common/log/log.h"
+#include "common/os/signals.h"
+#include "common/version.h"
+#include "supervisor/supervisor.h"
+
+namespace {
+
+constexpr int kExitConfig = 78;  // EX_CONFIG: systemd's RestartPreventExitStatus=78
+
+int serve(const cosp::common::LoadedConfig& loaded, const std::vector<std::string>& args) {
+  try {
+    cosp::supervisor::Supervisor supervisor(loaded.config, args);
+    return supervisor.run();
+  } catch (const std::exception& e) {
+    cosp::common::logError("supervisor_fatal").field("error", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread exists (§5 #10, #11): SIGPIPE ignored, the signals the loop consumes
+  // through signalfd blocked, so no POCO or OpenSSL thread can ever receive them.
+  cosp::common::ignoreSigpipe();
+  cosp::common::blockSignals({SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD});
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto loaded = cosp::common::loadConfig(args, cosp::common::processEnv());
+  if (!loaded) {
+    std::fprintf(stderr, "codex-sub-proxy: configuration error: %s\n", loaded.error().message.c_str());
+    return kExitConfig;
+  }
+  const auto& inv = loaded->invocation;
+  if (inv.help) {
+    std::cout << cosp::common::configHelp();
+    return 0;
+  }
+  if (inv.version) {
+    std::cout << cosp::kProductName << " " << cosp::kVersion << "\n";
+    return 0;
+  }
+  cosp::common::Log::configure(loaded->config.log_level, loaded->config.log_format, "supervisor");
+  if (inv.check_config) {
+    std::fprintf(stderr, "codex-sub-proxy: configuration ok (listen %s, %d workers)\n",
+                 loaded->config.listenAddress().c_str(), loaded->config.workers);
+    return 0;
+  }
+  if (inv.command == "login") {
+    std::fprintf(stderr, "codex-sub-proxy: login is not available in this build\n");
+    return 1;
+  }
+  return serve(*loaded, args);
+}

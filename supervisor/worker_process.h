@@ -1,0 +1,32 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/ipc/channel.h"
+#include "common/ipc/messages.h"
+
+namespace cosp::supervisor {
+
+enum class WorkerState { Starting, Ready, Draining };
+
+const char* workerStateName(WorkerState state);
+
+// One live worker process as the supervisor sees it.
+struct WorkerProcess {
+  int slot = 0;
+  pid_t pid = -1;
+  uint64_t generation = 0;  // configuration generation it was started with
+  common::Channel channel;
+  WorkerState state = WorkerState::Starting;
+  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point last_heartbeat;
+  std::chrono::steady_clock::time_point kill_at;  // for Draining: SIGKILL past this point
+  bool kill_sent = false;
+  common::WorkerCounters counters;
+};
+
+}  // namespace cosp::supervisor

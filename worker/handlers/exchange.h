@@ -1,0 +1,46 @@
+#pragma once
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "common/error/api_error.h"
+#include "worker/http/router.h"
+#include "worker/worker_context.h"
+
+namespace cosp::worker {
+
+// One request/response in flight, with what the access log and the counters need to know.
+struct Exchange {
+  Exchange(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp, WorkerContext& context)
+      : request(req), response(resp), ctx(context), started(std::chrono::steady_clock::now()) {}
+
+  Poco::Net::HTTPServerRequest& request;
+  Poco::Net::HTTPServerResponse& response;
+  WorkerContext& ctx;
+  std::chrono::steady_clock::time_point started;
+
+  std::string request_id;
+  RouteMatch route;
+  int status = 0;
+  std::string model;
+  bool stream = false;
+  int upstream_status = 0;
+  int64_t ttfb_ms = -1;
+  int64_t bytes_out = 0;
+  bool body_read = false;  // the request body was consumed, so keep-alive stays safe
+};
+
+// The OpenAI error envelope {"error":{"message","type","param","code"}}.
+std::string errorJson(const common::ApiError& error);
+
+// Common response headers: x-request-id, and Connection: close while draining or when an unread
+// request body would otherwise be parsed as the next request (ARCHITECTURE §5 #16).
+void prepareResponse(Exchange& ex, int status);
+void sendJson(Exchange& ex, int status, std::string_view body);
+void sendError(Exchange& ex, const common::ApiError& error);
+
+}  // namespace cosp::worker

@@ -1,0 +1,125 @@
+#include "worker/handlers/request_handler.h"
+
+#include "common/log/log.h"
+#include "worker/handlers/exchange.h"
+#include "worker/handlers/model_routes.h"
+#include "worker/handlers/simple_handlers.h"
+#include "worker/http/request_id.h"
+
+namespace cosp::worker {
+
+namespace {
+
+std::optional<std::string_view> header(const Poco::Net::HTTPServerRequest& request, const std::string& name) {
+  if (!request.has(name)) return std::nullopt;
+  return std::string_view(request.get(name));
+}
+
+void dispatch(Exchange& ex, ModelRoutes* model_routes) {
+  const auto& route = ex.route;
+  if (route.requiresAuth() && route.route != Route::NotFound &&
+      !ex.ctx.auth.allows(header(ex.request, "Authorization"), header(ex.request, "x-api-key"))) {
+    sendError(ex, common::ApiError::unauthorized(
+                      "Invalid or missing API key. Send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'."));
+    return;
+  }
+  switch (route.route) {
+    case Route::Health: handleHealth(ex); return;
+    case Route::Ready: handleReady(ex); return;
+    case Route::Models: handleModels(ex); return;
+    case Route::Model: handleModel(ex); return;
+    case Route::Metrics: handleMetrics(ex); return;
+    case Route::Files:
+      sendError(ex, common::ApiError{501, "invalid_request_error",
+                                     "The Files API is not implemented by this proxy; send files inline as "
+                                     "input_file content parts instead.",
+                                     std::nullopt, "not_implemented", {}});
+      return;
+    case Route::MethodNotAllowed: {
+      common::ApiError error{405, "invalid_request_error",
+                             "Method " + ex.request.getMethod() + " is not allowed here; allowed: " + route.allow,
+                             std::nullopt, "method_not_allowed", std::make_pair(std::string("Allow"), route.allow)};
+      sendError(ex, error);
+      return;
+    }
+    case Route::NotFound:
+      sendError(ex, common::ApiError::notFound("Unknown route " + ex.request.getMethod() + " " +
+                                                   ex.request.getURI().substr(0, ex.request.getURI().find('?')),
+                                               "unknown_url"));
+      return;
+    case Route::ChatCompletions:
+    case Route::Responses: {
+      // The body limit is decided from Content-Length before reading a byte.
+      if (ex.request.hasContentLength() &&
+          static_cast<uint64_t>(ex.request.getContentLength64()) > ex.ctx.config.max_body_bytes) {
+        sendError(ex, common::ApiError{413, "invalid_request_error",
+                                       "Request body of " + std::to_string(ex.request.getContentLength64()) +
+                                           " bytes exceeds the limit of " +
+                                           std::to_string(ex.ctx.config.max_body_bytes) + " bytes (MAX_BODY_BYTES)",
+                                       std::nullopt, "request_too_large", {}});
+        return;
+      }
+      if (model_routes == nullptr) {
+        sendError(ex, common::ApiError{503, "server_error", "Model routes are not available in this worker",
+                                       std::nullopt, "unavailable", {}});
+        return;
+      }
+      if (route.route == Route::ChatCompletions) model_routes->chatCompletions(ex);
+      else model_routes->responses(ex);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+  Exchange ex(request, response, ctx_);
+  ++ctx_.metrics.requests;
+  ++ctx_.metrics.active_requests;
+  std::string error_kind;
+  try {
+    ex.request_id = chooseRequestId(header(request, "x-request-id"));
+    ex.route = matchRoute(request.getMethod(), request.getURI());
+    dispatch(ex, model_routes_);
+  } catch (const Poco::Exception& e) {
+    error_kind = e.className();
+  } catch (const std::exception& e) {
+    error_kind = "std::exception";
+  } catch (...) {
+    error_kind = "unknown";
+  }
+  if (!error_kind.empty()) {
+    ++ctx_.metrics.handler_exceptions;
+    common::logError("handler_exception").field("request_id", ex.request_id).field("kind", error_kind);
+    if (!response.sent()) {
+      try {
+        ex.body_read = false;  // the body may be half read: close the connection afterwards
+        sendError(ex, common::ApiError::internal("Internal error while handling the request (request id " +
+                                                 ex.request_id + ")"));
+      } catch (...) {
+        // the client is gone; nothing more to tell it
+      }
+    } else if (ex.status == 0) {
+      ex.status = 500;
+    }
+  }
+  --ctx_.metrics.active_requests;
+  ctx_.metrics.countResponse(ex.status);
+  ctx_.metrics.bytes_out += ex.bytes_out;
+
+  auto duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.started);
+  auto line = common::logInfo("request");
+  line.field("request_id", ex.request_id)
+      .field("method", request.getMethod())
+      .field("path", request.getURI().substr(0, request.getURI().find('?')))
+      .field("route", routeName(ex.route.route))
+      .field("status", ex.status);
+  if (!ex.model.empty()) line.field("model", ex.model);
+  if (ex.route.route == Route::ChatCompletions || ex.route.route == Route::Responses) line.field("stream", ex.stream);
+  if (ex.upstream_status != 0) line.field("upstream_status", ex.upstream_status);
+  if (ex.ttfb_ms >= 0) line.field("ttfb_ms", ex.ttfb_ms);
+  line.field("duration_ms", static_cast<double>(duration.count()) / 1000.0).field("bytes", ex.bytes_out);
+}
+
+}  // namespace cosp::worker

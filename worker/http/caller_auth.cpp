@@ -1,0 +1,46 @@
+#include "worker/http/caller_auth.h"
+
+#include <cctype>
+
+namespace cosp::worker {
+
+bool constantTimeEquals(std::string_view a, std::string_view b) {
+  // Compare over the longer length so the loop count does not depend on where they differ.
+  size_t n = a.size() > b.size() ? a.size() : b.size();
+  unsigned char diff = static_cast<unsigned char>(a.size() != b.size());
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+bool CallerAuth::matchesAny(std::string_view presented) const {
+  bool match = false;
+  for (const auto& key : keys_) match |= constantTimeEquals(presented, key);  // no early exit
+  return match;
+}
+
+bool CallerAuth::allows(std::optional<std::string_view> authorization,
+                        std::optional<std::string_view> x_api_key) const {
+  if (!enabled()) return true;
+  bool ok = false;
+  if (authorization) {
+    std::string_view value = *authorization;
+    if (value.size() > 7) {
+      std::string scheme(value.substr(0, 7));
+      for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (scheme == "bearer ") {
+        value.remove_prefix(7);
+        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+        ok |= matchesAny(value);
+      }
+    }
+  }
+  if (x_api_key) ok |= matchesAny(*x_api_key);
+  return ok;
+}
+
+}  // namespace cosp::worker

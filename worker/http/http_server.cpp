@@ -1,0 +1,172 @@
+#include "worker/http/http_server.h"
+
+#include <Poco/Net/HTTPServerConnection.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/Net/StreamSocketImpl.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log/log.h"
+
+namespace cosp::worker {
+
+namespace {
+
+// An HTTPServerConnection that tells the server when it ends, so the drain can wait for the
+// moment no connection is left (POCO's own counters miss connections between dequeue and start).
+class TrackedConnection : public Poco::Net::HTTPServerConnection {
+ public:
+  TrackedConnection(HttpServer& server, const Poco::Net::StreamSocket& socket,
+                    Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr factory)
+      : HTTPServerConnection(socket, params, factory), server_(server), socket_(socket) {
+    server_.connectionOpened(socket_);
+  }
+  ~TrackedConnection() override { server_.connectionClosed(socket_); }
+
+ private:
+  HttpServer& server_;
+  Poco::Net::StreamSocket socket_;
+};
+
+class TrackedConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
+ public:
+  TrackedConnectionFactory(HttpServer& server, Poco::Net::HTTPServerParams::Ptr params,
+                           Poco::Net::HTTPRequestHandlerFactory::Ptr factory)
+      : server_(server), params_(params), factory_(factory) {}
+  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
+    return new TrackedConnection(server_, socket, params_, factory_);
+  }
+
+ private:
+  HttpServer& server_;
+  Poco::Net::HTTPServerParams::Ptr params_;
+  Poco::Net::HTTPRequestHandlerFactory::Ptr factory_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(Options options, Poco::Net::HTTPRequestHandlerFactory::Ptr factory)
+    : options_(std::move(options)), params_(new Poco::Net::HTTPServerParams), factory_(factory) {
+  listen_fd_.reset(options_.listen_fd);
+  wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+
+  params_->setMaxThreads(options_.max_threads);
+  params_->setMaxQueued(options_.max_queued);
+  params_->setThreadIdleTime(Poco::Timespan(2, 0));  // spare threads leave quickly (§5 #20)
+  params_->setKeepAlive(true);
+  params_->setKeepAliveTimeout(Poco::Timespan(options_.keep_alive_timeout.count(), 0));
+  params_->setMaxKeepAliveRequests(1000);
+  params_->setTimeout(Poco::Timespan(options_.receive_timeout.count(), 0));
+  params_->setServerName(options_.server_name);
+  params_->setSoftwareVersion(options_.server_name);
+
+  // The pool must hold at least maxThreads, otherwise startWithPriority throws and connections
+  // wait in the queue (§5 #7); a small explicit stack keeps thousands of threads cheap (§5 #9).
+  pool_ = std::make_unique<Poco::ThreadPool>(2, options_.max_threads + 4, 2, options_.stack_size);
+  dispatcher_ = new Poco::Net::TCPServerDispatcher(new TrackedConnectionFactory(*this, params_, factory_), *pool_,
+                                                   params_);
+}
+
+HttpServer::~HttpServer() {
+  stopAccepting();
+  abortConnections();
+  dispatcher_->stop();
+  pool_->joinAll();
+  dispatcher_->release();
+}
+
+void HttpServer::start() {
+  accepting_ = true;
+  acceptor_ = std::thread([this] { acceptLoop(); });
+}
+
+void HttpServer::stopAccepting() {
+  if (!accepting_.exchange(false)) return;
+  uint64_t one = 1;
+  (void)::write(wake_fd_.get(), &one, sizeof one);
+  if (acceptor_.joinable()) acceptor_.join();
+  listen_fd_.reset();
+}
+
+bool HttpServer::waitIdle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(sockets_mutex_);
+  return idle_cv_.wait_until(lock, deadline, [this] { return open_connections_.load() <= 0; });
+}
+
+void HttpServer::abortConnections() {
+  std::lock_guard<std::mutex> lock(sockets_mutex_);
+  for (auto socket : live_sockets_) {
+    try {
+      socket.shutdown();
+    } catch (const Poco::Exception&) {
+      // already closed by the peer
+    }
+  }
+}
+
+int64_t HttpServer::refusedConnections() const { return refused_.load() + dispatcher_->refusedConnections(); }
+
+void HttpServer::connectionOpened(Poco::Net::StreamSocket socket) {
+  std::lock_guard<std::mutex> lock(sockets_mutex_);
+  live_sockets_.insert(socket);
+}
+
+void HttpServer::connectionClosed(Poco::Net::StreamSocket socket) {
+  std::lock_guard<std::mutex> lock(sockets_mutex_);
+  live_sockets_.erase(socket);
+  open_connections_.fetch_sub(1);
+  idle_cv_.notify_all();
+}
+
+void HttpServer::acceptLoop() {
+  pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}};
+  int one = 1;
+  timeval send_timeout{static_cast<time_t>(options_.send_timeout.count()), 0};
+  while (accepting_.load()) {
+    int ready = ::poll(fds, 2, -1);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      common::logError("accept_poll_failed").field("error", std::strerror(errno));
+      return;
+    }
+    if (fds[1].revents != 0) return;  // stopAccepting()
+    if ((fds[0].revents & POLLIN) == 0) continue;
+    for (;;) {
+      int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        // EAGAIN: another worker won this connection (the shared socket is non-blocking, §5 #1).
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          // EMFILE and friends: back off briefly instead of spinning on a readable socket.
+          common::logError("accept_failed").field("error", std::strerror(errno));
+          pollfd wake{wake_fd_.get(), POLLIN, 0};
+          ::poll(&wake, 1, 100);
+        }
+        break;
+      }
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+      Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd));
+      open_connections_.fetch_add(1);
+      accepted_.fetch_add(1);
+      int refused_before = dispatcher_->refusedConnections();
+      dispatcher_->enqueue(socket);
+      if (dispatcher_->refusedConnections() != refused_before) {
+        // The queue was full: POCO dropped (closed) the socket without creating a connection.
+        std::lock_guard<std::mutex> lock(sockets_mutex_);
+        open_connections_.fetch_sub(1);
+        idle_cv_.notify_all();
+      }
+    }
+  }
+}
+
+}  // namespace cosp::worker

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string_view>
+
+#include "common/util/result.h"
+#include "worker/translate/translate_types.h"
+
+namespace cosp::worker {
+
+// Chat Completions request body -> Codex Responses request body (SPEC §4 + §5).
+//
+// Validation errors are 400s whose `param` names the field, in the
+// "messages[2].content[0]" style. Malformed JSON and non-object bodies are 400s.
+// Fields the backend rejects are dropped and listed in `dropped` (or refused in
+// strict mode); unknown chat fields are treated the same way. A field whose
+// value is null counts as absent. Never throws (except std::bad_alloc).
+//
+// Mapping notes beyond the SPEC table:
+//  - function tools without "strict" get strict:false: the Responses API
+//    defaults to strict:true, Chat Completions to false;
+//  - function tools without "parameters" get an empty object schema;
+//  - input_image parts always carry "detail" ("auto" when the client gave none);
+//  - text parts of system / developer / tool messages are joined with "\n";
+//  - "custom" tools, tool calls and outputs map to their Responses forms;
+//  - a "reasoning" object (sent by some clients) is merged; reasoning_effort
+//    wins over reasoning.effort, which wins over a model suffix.
+common::Result<UpstreamRequest> translateChatRequest(std::string_view body, const TranslateOptions& options);
+
+}  // namespace cosp::worker

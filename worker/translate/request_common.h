@@ -1,0 +1,60 @@
+#pragma once
+
+// Internal helpers shared by the chat translation and the Responses
+// normalisation (SPEC §4). Not part of the handlers' API.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error/api_error.h"
+#include "common/json/json_value.h"
+#include "common/util/result.h"
+#include "worker/translate/translate_types.h"
+
+namespace cosp::worker::detail {
+
+// Parses a request body: malformed JSON or a non-object is a 400.
+common::Result<common::JsonValue> parseRequestObject(std::string_view body);
+
+// "gpt-5.5-high" -> {"gpt-5.5", "high"}; suffixes: none minimal low medium high xhigh.
+struct ModelSplit {
+  std::string base;
+  std::optional<std::string> effort;
+};
+ModelSplit splitModelSuffix(std::string_view model);
+
+// Rewrites a base64 data URL in place when its payload is URL-safe base64
+// ('-' '_') or lacks '=' padding. Returns true when it changed anything.
+bool normalizeBase64DataUrl(std::string& url);
+
+// Decides what happens to top-level fields the backend rejects.
+class FieldPolicy {
+ public:
+  explicit FieldPolicy(const TranslateOptions& options);
+
+  // True when `key` is on the configured drop list.
+  bool isListed(std::string_view key) const;
+  // service_tier is kept for "priority" / "flex" only (when listed).
+  bool keepServiceTier(const common::JsonValue& value) const;
+
+  // Records a removed/rewritten field (deduplicated, first-seen order). In
+  // strict mode returns the 400 to send instead.
+  std::optional<common::ApiError> drop(std::string_view key, std::vector<std::string>& dropped) const;
+
+ private:
+  const TranslateOptions& options_;
+};
+
+// Stable session id (SPEC §4): a name-based (v5-style, SHA-1) UUID of the
+// instructions and the first user message text, so prompt caching keys stay
+// the same across turns of one conversation.
+std::string sessionIdFor(std::string_view instructions, std::string_view first_user_text);
+
+// Error builders with OpenAI's wording style.
+common::ApiError missingParam(const std::string& param);
+common::ApiError invalidType(const std::string& param, std::string_view expected);
+common::ApiError invalidValue(const std::string& param, std::string_view detail);
+
+}  // namespace cosp::worker::detail

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cosp::worker {
+
+// How reasoning summaries reach a Chat Completions client (SPEC §6, REASONING_COMPAT).
+enum class ReasoningCompat {
+  None,              // dropped (default)
+  ReasoningContent,  // message.reasoning_content / delta.reasoning_content
+  ThinkTags,         // "<think>\n...\n</think>\n\n" before the content
+};
+
+// "none", "reasoning_content", "think-tags" (also "think_tags"); nullopt otherwise.
+std::optional<ReasoningCompat> parseReasoningCompat(std::string_view text);
+std::string_view reasoningCompatName(ReasoningCompat compat);
+
+struct TranslateOptions {
+  // Top-level fields removed before forwarding (SPEC §4). "service_tier" in the
+  // list means: removed unless its value is "priority" or "flex".
+  std::vector<std::string> dropped_fields = defaultDroppedFields();
+  // Refuse with 400 naming the field instead of dropping it.
+  bool strict = false;
+  // Chat route only: when not None (and no JSON output is requested) the
+  // upstream request asks for reasoning summaries (reasoning.summary "auto").
+  ReasoningCompat reasoning_compat = ReasoningCompat::None;
+
+  static std::vector<std::string> defaultDroppedFields();
+};
+
+struct UpstreamRequest {
+  std::string body;                  // JSON for the Codex backend (store:false, stream:true, ...)
+  std::string model;                 // the model id the client asked for (before suffix stripping)
+  std::string upstream_model;        // the model id sent upstream (suffix stripped)
+  std::vector<std::string> dropped;  // removed or rewritten field names -> x-codex-sub-proxy-dropped
+  bool client_stream = false;        // client asked for stream:true
+  bool include_usage = false;        // chat stream_options.include_usage
+  bool json_output = false;          // response_format / text.format asks for JSON
+  std::string session_id;            // stable id from instructions + first user message (SPEC §4)
+};
+
+// Token counts of a finished response, for the client's usage object and for logs.
+struct TokenUsage {
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::int64_t total_tokens = 0;
+  std::int64_t cached_tokens = 0;
+  std::int64_t reasoning_tokens = 0;
+};
+
+}  // namespace cosp::worker

@@ -1,0 +1,331 @@
+#include "worker/upstream/upstream_connection.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <vector>
+
+#include <Poco/Exception.h>
+#include <Poco/Net/DNS.h>
+#include <Poco/Net/HostEntry.h>
+#include <Poco/Net/IPAddress.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Timespan.h>
+
+#include "worker/upstream/http_response_parser.h"
+
+namespace cosp::worker {
+
+namespace {
+
+using Clock = UpstreamConnection::Clock;
+
+// Upper bound for one blocking receive after poll() said "readable". A plain
+// socket never blocks there; a TLS socket can, when only part of a record has
+// arrived (SSL_read waits for the rest). SO_RCVTIMEO turns that wait into a
+// Poco::TimeoutException, and OpenSSL keeps the partial record buffered in the
+// SSL object (WANT_READ is retryable), so no state is lost — unlike POCO's
+// HTTPChunkedStreamBuf, which loses its chunk-header state on a timeout.
+constexpr std::chrono::milliseconds kBlockedReadBound{100};
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+std::atomic<std::uint64_t> g_next_id{1};
+
+Poco::Timespan toTimespan(std::chrono::microseconds d) {
+  return Poco::Timespan(std::max<std::int64_t>(d.count(), 0));
+}
+
+std::chrono::microseconds remaining(Clock::time_point deadline) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+}
+
+UpstreamFailure failure(UpstreamFailure::Kind kind, std::string message, int status = 0) {
+  UpstreamFailure f;
+  f.kind = kind;
+  f.message = std::move(message);
+  f.status = status;
+  return f;
+}
+
+void setCloexec(int fd) {
+  // POCO trap 12: POCO creates sockets without SOCK_CLOEXEC. Mark it right after
+  // creation so an exec'd child never inherits upstream connections.
+  if (fd >= 0) {
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+}
+
+// Resolves and connects, trying every address until one answers or the deadline.
+common::Result<Poco::Net::StreamSocket, UpstreamFailure> connectTcp(const std::string& host, std::uint16_t port,
+                                                                    Clock::time_point deadline,
+                                                                    const std::string& what) {
+  std::vector<Poco::Net::IPAddress> addresses;
+  Poco::Net::IPAddress literal;
+  if (Poco::Net::IPAddress::tryParse(host, literal)) {
+    addresses.push_back(literal);
+  } else {
+    try {
+      // No AI_ADDRCONFIG (POCO's default hint): on hosts with only loopback
+      // configured it makes "localhost" unresolvable. Unusable address families
+      // simply fail fast below and the next address is tried.
+      const Poco::Net::HostEntry entry = Poco::Net::DNS::hostByName(host, 0);
+      addresses = entry.addresses();
+    } catch (const Poco::Exception& e) {
+      return failure(UpstreamFailure::Kind::ConnectFailed, "cannot resolve " + what + " host: " + e.displayText());
+    }
+  }
+  if (addresses.empty()) {
+    return failure(UpstreamFailure::Kind::ConnectFailed, "no address for " + what + " host");
+  }
+
+  std::string last_error = "no address tried";
+  for (const auto& address : addresses) {
+    const auto left = remaining(deadline);
+    if (left.count() <= 0) {
+      return failure(UpstreamFailure::Kind::ConnectTimeout, "connect to " + what + " timed out");
+    }
+    try {
+      Poco::Net::StreamSocket socket;
+      socket.connect(Poco::Net::SocketAddress(address, port), toTimespan(left));
+      setCloexec(static_cast<int>(socket.impl()->sockfd()));
+      return socket;
+    } catch (const Poco::TimeoutException&) {
+      return failure(UpstreamFailure::Kind::ConnectTimeout, "connect to " + what + " timed out");
+    } catch (const Poco::Exception& e) {
+      last_error = e.displayText();
+    }
+  }
+  return failure(UpstreamFailure::Kind::ConnectFailed, "cannot connect to " + what + ": " + last_error);
+}
+
+}  // namespace
+
+UpstreamConnection::UpstreamConnection(Poco::Net::StreamSocket socket, bool tls, bool via_proxy)
+    : socket_(std::move(socket)), tls_(tls), via_proxy_(via_proxy), id_(g_next_id.fetch_add(1)) {
+  raw_fd_.store(static_cast<int>(socket_.impl()->sockfd()));
+}
+
+UpstreamConnection::~UpstreamConnection() { close(); }
+
+int UpstreamConnection::fd() const { return raw_fd_.load(); }
+
+common::Result<std::unique_ptr<UpstreamConnection>, UpstreamFailure> UpstreamConnection::open(
+    const common::Url& target, const std::optional<common::ProxyEndpoint>& proxy, const Poco::Net::Context::Ptr& tls,
+    std::chrono::milliseconds connect_timeout) {
+  const Clock::time_point deadline = Clock::now() + connect_timeout;
+  const bool https = target.isHttps();
+  if (https && tls.isNull()) {
+    return failure(UpstreamFailure::Kind::TlsFailed, "no TLS context for an https target");
+  }
+
+  auto tcp = proxy ? connectTcp(proxy->host, proxy->port, deadline, "proxy")
+                   : connectTcp(target.host, target.port, deadline, "upstream");
+  if (!tcp) return tcp.error();
+  Poco::Net::StreamSocket socket = std::move(tcp.value());
+
+  std::unique_ptr<UpstreamConnection> conn(new UpstreamConnection(socket, false, proxy.has_value()));
+  try {
+    socket.setNoDelay(true);
+    // Bounded blocking I/O everywhere; the real waits are poll()s with deadlines.
+    socket.setSendTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
+    socket.setReceiveTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
+  } catch (const Poco::Exception& e) {
+    return failure(UpstreamFailure::Kind::ConnectFailed, "socket setup failed: " + e.displayText());
+  }
+
+  if (proxy && https) {
+    // HTTPS through an HTTP proxy: open a tunnel with CONNECT, then run TLS over it
+    // with the ORIGIN's host name (SNI and certificate check), not the proxy's.
+    std::string request = "CONNECT " + target.hostPort() + " HTTP/1.1\r\nHost: " + target.hostPort() + "\r\n";
+    if (proxy->hasCredentials()) request += "Proxy-Authorization: " + proxy->basicAuthorization() + "\r\n";
+    request += "\r\n";
+    std::string err;
+    const IoStatus sent = conn->sendAll(request, deadline, &err);
+    if (sent == IoStatus::Timeout) return failure(UpstreamFailure::Kind::ConnectTimeout, "proxy CONNECT timed out");
+    if (sent != IoStatus::Ok) return failure(UpstreamFailure::Kind::ProxyFailed, "proxy CONNECT write failed: " + err);
+    std::optional<std::size_t> head_end;
+    while (!(head_end = findHeadEnd(conn->buffered()))) {
+      if (conn->buffered().size() > kMaxResponseHeadBytes) {
+        return failure(UpstreamFailure::Kind::ProxyFailed, "proxy CONNECT response head too large");
+      }
+      const IoStatus st = conn->fill(deadline, &err);
+      if (st == IoStatus::Timeout) return failure(UpstreamFailure::Kind::ConnectTimeout, "proxy CONNECT timed out");
+      if (st != IoStatus::Ok) {
+        return failure(UpstreamFailure::Kind::ProxyFailed, "proxy closed the connection during CONNECT" +
+                                                               (err.empty() ? std::string() : ": " + err));
+      }
+    }
+    auto head = parseResponseHead(conn->buffered().substr(0, *head_end));
+    if (!head) return failure(UpstreamFailure::Kind::ProxyFailed, "bad proxy CONNECT response: " + head.error());
+    if (head->status < 200 || head->status > 299) {
+      return failure(UpstreamFailure::Kind::ProxyFailed,
+                     "proxy refused CONNECT with status " + std::to_string(head->status), head->status);
+    }
+    conn->consume(*head_end);
+    if (!conn->buffered().empty()) {
+      // The origin speaks only after our ClientHello; bytes here mean a confused proxy.
+      return failure(UpstreamFailure::Kind::ProxyFailed, "unexpected bytes after the proxy CONNECT response");
+    }
+  }
+
+  if (https) {
+    try {
+      // The handshake in attach() is a blocking SSL_connect governed by the
+      // socket timeouts: give it what is left of the connect budget.
+      const auto left = remaining(deadline);
+      if (left.count() <= 0) return failure(UpstreamFailure::Kind::ConnectTimeout, "TLS handshake timed out");
+      socket.setReceiveTimeout(toTimespan(left));
+      socket.setSendTimeout(toTimespan(left));
+      // attach(sock, peerHostName, ctx): POCO 1.11 sets the peer host name before
+      // connectSSL(), which sends it as SNI (SSL_set_tlsext_host_name) and then
+      // verifies the certificate against it.
+      Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(socket, target.host, tls);
+      secure.setReceiveTimeout(
+          toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
+      secure.setSendTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
+      conn->socket_ = secure;
+      conn->tls_ = true;
+    } catch (const Poco::TimeoutException&) {
+      return failure(UpstreamFailure::Kind::ConnectTimeout, "TLS handshake timed out");
+    } catch (const Poco::Net::SSLException& e) {
+      return failure(UpstreamFailure::Kind::TlsFailed, "TLS handshake failed: " + e.displayText());
+    } catch (const Poco::Exception& e) {
+      return failure(UpstreamFailure::Kind::TlsFailed, "TLS handshake failed: " + e.displayText());
+    }
+  }
+  return conn;
+}
+
+void UpstreamConnection::consume(std::size_t n) {
+  rpos_ += std::min(n, buf_.size() - rpos_);
+  if (rpos_ == buf_.size()) {
+    buf_.clear();
+    rpos_ = 0;
+  } else if (rpos_ > 64 * 1024 && rpos_ * 2 > buf_.size()) {
+    buf_.erase(0, rpos_);
+    rpos_ = 0;
+  }
+}
+
+UpstreamConnection::IoStatus UpstreamConnection::fill(Clock::time_point deadline, std::string* error) {
+  if (closed_) {
+    if (error) *error = "connection closed";
+    return IoStatus::Error;
+  }
+  char chunk[kReadChunk];
+  while (true) {
+    try {
+      // TLS first: plaintext already decrypted inside the SSL object is invisible
+      // to poll(2) (SecureStreamSocketImpl::available() is SSL_pending()).
+      // For a plain socket available() is FIONREAD, equally valid.
+      if (socket_.available() <= 0) {
+        const auto left = remaining(deadline);
+        if (left.count() <= 0) return IoStatus::Timeout;
+        if (!socket_.poll(toTimespan(left), Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR)) {
+          if (remaining(deadline).count() <= 0) return IoStatus::Timeout;
+          continue;  // early wake-up
+        }
+      }
+      const int n = socket_.receiveBytes(chunk, static_cast<int>(sizeof(chunk)));
+      if (n > 0) {
+        buf_.append(chunk, static_cast<std::size_t>(n));
+        bytes_received_ += static_cast<std::uint64_t>(n);
+        return IoStatus::Ok;
+      }
+      if (n == 0) return IoStatus::Eof;
+      // Negative = SSL WANT_READ/WANT_WRITE (a non-application record was
+      // processed); go round again until the deadline.
+      if (remaining(deadline).count() <= 0) return IoStatus::Timeout;
+    } catch (const Poco::TimeoutException&) {
+      // Partial TLS record (see kBlockedReadBound); keep waiting until the deadline.
+      if (remaining(deadline).count() <= 0) return IoStatus::Timeout;
+    } catch (const Poco::Net::ConnectionResetException& e) {
+      if (error) *error = e.displayText();
+      return IoStatus::Reset;
+    } catch (const Poco::Net::SSLConnectionUnexpectedlyClosedException& e) {
+      // A TLS peer that closes without close_notify: the same as EOF for us.
+      if (error) *error = e.displayText();
+      return IoStatus::Eof;
+    } catch (const Poco::Exception& e) {
+      if (error) *error = e.displayText();
+      return IoStatus::Error;
+    }
+  }
+}
+
+UpstreamConnection::IoStatus UpstreamConnection::sendAll(std::string_view data, Clock::time_point deadline,
+                                                         std::string* error) {
+  if (closed_) {
+    if (error) *error = "connection closed";
+    return IoStatus::Error;
+  }
+  std::size_t off = 0;
+  while (off < data.size()) {
+    const int len = static_cast<int>(std::min<std::size_t>(data.size() - off, 1 << 20));
+    try {
+      // POCO trap 10: MSG_NOSIGNAL for plain sockets; OpenSSL's writes cannot take
+      // flags, which is why the pool also ignores SIGPIPE process-wide.
+      const int n = socket_.sendBytes(data.data() + off, len, tls_ ? 0 : MSG_NOSIGNAL);
+      if (n > 0) {
+        off += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n == 0) {
+        if (error) *error = "connection closed while writing";
+        return IoStatus::Error;
+      }
+      // SSL WANT_WRITE: wait for room, then retry with the SAME buffer and length
+      // (OpenSSL requires identical arguments for a retried SSL_write).
+      const auto left = remaining(deadline);
+      if (left.count() <= 0) return IoStatus::Timeout;
+      socket_.poll(toTimespan(left), Poco::Net::Socket::SELECT_WRITE | Poco::Net::Socket::SELECT_ERROR);
+    } catch (const Poco::TimeoutException&) {
+      if (remaining(deadline).count() <= 0) return IoStatus::Timeout;
+    } catch (const Poco::Net::ConnectionResetException& e) {
+      if (error) *error = e.displayText();
+      return IoStatus::Reset;
+    } catch (const Poco::Exception& e) {
+      if (error) *error = e.displayText();
+      return IoStatus::Error;
+    }
+  }
+  return IoStatus::Ok;
+}
+
+bool UpstreamConnection::idleAndAlive() {
+  if (closed_ || rpos_ != buf_.size()) return false;
+  try {
+    if (socket_.available() > 0) return false;
+    // Readable while idle = EOF (server closed the keep-alive connection), RST,
+    // a TLS alert, or stray bytes: none of them is reusable.
+    return !socket_.poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR);
+  } catch (const Poco::Exception&) {
+    return false;
+  }
+}
+
+void UpstreamConnection::abortNow() {
+  const int fd = raw_fd_.load();
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+}
+
+void UpstreamConnection::close() {
+  if (closed_) return;
+  closed_ = true;
+  // shutdown(2) first: the peer sees FIN now, and the TLS close below cannot block
+  // on a full send buffer (its close_notify write just fails).
+  abortNow();
+  raw_fd_.store(-1);
+  try {
+    socket_.close();
+  } catch (const Poco::Exception&) {
+    // Nothing useful to do: the descriptor is released either way.
+  }
+}
+
+}  // namespace cosp::worker

@@ -1,0 +1,143 @@
+#include "worker/worker_app.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "common/config/config_codec.h"
+#include "common/ipc/messages.h"
+#include "common/log/log.h"
+#include "common/os/signals.h"
+#include "worker/handlers/model_routes.h"
+#include "worker/handlers/request_handler.h"
+#include "worker/http/http_server.h"
+#include "worker/worker_context.h"
+
+namespace cosp::worker {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kHeartbeatInterval{1000};
+constexpr std::chrono::milliseconds kAbortWait{1000};
+constexpr int kExitBootFailure = 3;
+
+// Thread stacks: small so thousands of held streams stay cheap (§5 #9), larger under
+// AddressSanitizer whose redzones need room.
+int threadStackSize() {
+#if defined(__SANITIZE_ADDRESS__)
+  return 2 * 1024 * 1024;
+#else
+  return 256 * 1024;
+#endif
+}
+
+}  // namespace
+
+int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
+  std::string message;
+  if (channel.receive(message, std::chrono::seconds(10)) != common::Channel::Status::Message) {
+    common::logError("worker_no_config").field("slot", args.slot);
+    return kExitBootFailure;
+  }
+  auto config = common::decodeWorkerConfig(message);
+  if (!config) {
+    common::logError("worker_bad_config").field("slot", args.slot);
+    return kExitBootFailure;
+  }
+  common::Log::configure(config->log_level, config->log_format, "worker", args.slot);
+
+  common::SignalFd signals({SIGTERM, SIGINT, SIGQUIT, SIGHUP});
+  WorkerContext ctx(*config, args.slot, channel);
+  ModelRoutes* model_routes = nullptr;
+
+  HttpServer::Options options;
+  options.listen_fd = listen_fd;
+  options.max_threads = config->worker_threads;
+  options.max_queued = config->worker_threads * 4;
+  options.stack_size = threadStackSize();
+  HttpServer server(options, new RequestHandlerFactory(ctx, model_routes));
+  server.start();
+  channel.send(common::encodeSimple(common::msg::kReady));
+  common::logInfo("worker_serving").field("generation", args.generation).field("threads", config->worker_threads);
+
+  bool draining = false;
+  bool stopping = false;
+  Clock::time_point drain_deadline;
+  Clock::time_point next_heartbeat = Clock::now();
+  auto beginDrain = [&](std::chrono::milliseconds grace, const char* why) {
+    if (draining) return;
+    draining = true;
+    ctx.draining = true;  // responses now carry Connection: close, /readyz says draining
+    server.stopAccepting();
+    drain_deadline = Clock::now() + grace;
+    common::logInfo("worker_draining").field("reason", why).field("grace_ms", static_cast<int64_t>(grace.count()));
+  };
+
+  while (!stopping) {
+    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {channel.valid() ? channel.fd() : -1, POLLIN, 0}};
+    auto now = Clock::now();
+    auto until = next_heartbeat;
+    if (draining) until = std::min(until, drain_deadline);
+    int timeout = static_cast<int>(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()));
+    if (draining) timeout = std::min(timeout, 50);  // re-check the open-connection count
+    ::poll(fds, 2, timeout);
+
+    if (fds[0].revents) {
+      while (auto signo = signals.read()) {
+        if (*signo == SIGTERM) beginDrain(config->shutdown_grace, "SIGTERM");
+        else if (*signo == SIGINT || *signo == SIGQUIT) stopping = true;
+        // SIGHUP: reloads are the supervisor's business; a worker ignores it.
+      }
+    }
+    if (fds[1].revents) {
+      for (;;) {
+        auto status = channel.receive(message);
+        if (status == common::Channel::Status::Message) {
+          std::string type = common::messageType(message);
+          if (type == common::msg::kCredentials) {
+            if (auto credentials = common::decodeCredentials(message)) ctx.credentials.set(std::move(*credentials));
+          } else if (type == common::msg::kDrain) {
+            auto grace = common::messageInt(message, "grace_ms").value_or(config->shutdown_grace.count());
+            beginDrain(std::chrono::milliseconds(grace), "supervisor");
+          } else if (type == common::msg::kStop) {
+            stopping = true;
+          }
+          continue;
+        }
+        if (status == common::Channel::Status::Closed || status == common::Channel::Status::Error) {
+          // The supervisor is gone (unicorn's rule): stop taking connections, finish what we have.
+          channel.close();
+          beginDrain(config->shutdown_grace, "supervisor_gone");
+        }
+        break;
+      }
+    }
+    now = Clock::now();
+    if (now >= next_heartbeat && channel.valid()) {
+      auto counters = ctx.metrics.snapshot();
+      counters["connections_open"] = server.openConnections();
+      counters["connections_accepted"] = server.acceptedConnections();
+      counters["connections_refused"] = server.refusedConnections();
+      channel.send(common::encodeHeartbeat(counters));
+      next_heartbeat = now + kHeartbeatInterval;
+    }
+    if (draining && (server.openConnections() == 0 || now >= drain_deadline)) break;
+  }
+
+  server.stopAccepting();
+  int left = server.openConnections();
+  if (left > 0) {
+    common::logWarn("worker_abort_connections").field("open", left).field("reason", stopping ? "fast stop" : "grace expired");
+    server.abortConnections();
+    server.waitIdle(Clock::now() + kAbortWait);
+  }
+  common::logInfo("worker_exit").field("requests", ctx.metrics.requests.load());
+  // _exit: skip static destructors while POCO pool threads may still unwind (§5 #7, #8).
+  ::_exit(0);
+}
+
+}  // namespace cosp::worker
