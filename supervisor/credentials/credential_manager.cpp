@@ -298,7 +298,7 @@ std::string CredentialManager::computeState() const {
   if (creds_.refresh_token.empty() && creds_.access_token.empty()) return "no_credentials";
   if (permanent_failure_) return "needs_login";
   if (consecutive_failures_ > 0) return "refresh_failing";
-  if (in_flight_) return "refreshing";
+  if (in_flight_ || creds_.access_token.empty()) return "refreshing";  // empty: first refresh is due now
   // An access token without a refresh token cannot be renewed: once expired, only a login helps.
   if (creds_.refresh_token.empty() && creds_.expires_at_ms != 0 && creds_.expires_at_ms <= clock_.unixMillis()) {
     return "needs_login";

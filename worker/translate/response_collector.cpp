@@ -1,0 +1,272 @@
+#include "worker/translate/response_collector.h"
+
+#include <algorithm>
+
+#include "common/json/json_parser.h"
+#include "common/json/json_writer.h"
+#include "worker/translate/chat_common.h"
+#include "worker/translate/upstream_error.h"
+
+namespace cosp::worker {
+
+using common::JsonArray;
+using common::JsonMember;
+using common::JsonValue;
+using common::JsonWriter;
+
+namespace {
+
+bool collectorCares(std::string_view type) {
+  return type == "response.created" || type == "response.in_progress" || type == "response.output_item.done" ||
+         type == "response.completed" || type == "response.incomplete" || type == "response.failed" ||
+         type == "error";
+}
+
+// Characters (code points) in UTF-8 text: annotation offsets count characters.
+std::int64_t codePoints(std::string_view s) {
+  std::int64_t n = 0;
+  for (unsigned char c : s) {
+    if ((c & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+void appendOutputText(const JsonValue& item, std::string& out) {
+  if (common::jsonString(item, "type").value_or("") != "message") return;
+  const JsonArray* content = common::jsonArray(item, "content");
+  if (content == nullptr) return;
+  for (const JsonValue& part : *content) {
+    if (common::jsonString(part, "type").value_or("") != "output_text") continue;
+    if (const auto text = common::jsonString(part, "text")) out.append(*text);
+  }
+}
+
+std::string reasoningText(const JsonValue& item) {
+  std::string out;
+  auto add = [&](const JsonArray* parts, std::string_view part_type) {
+    if (parts == nullptr) return;
+    for (const JsonValue& part : *parts) {
+      if (common::jsonString(part, "type").value_or("") != part_type) continue;
+      const auto text = common::jsonString(part, "text");
+      if (!text || text->empty()) continue;
+      if (!out.empty()) out.append("\n\n");
+      out.append(*text);
+    }
+  };
+  add(common::jsonArray(item, "summary"), "summary_text");
+  if (out.empty()) add(common::jsonArray(item, "content"), "reasoning_text");
+  return out;
+}
+
+}  // namespace
+
+void ResponseCollector::onEvent(const SseEvent& event) {
+  if (finished()) return;
+  // Text deltas are the bulk of a stream and carry nothing the collector needs
+  // (output_item.done repeats the text): skip them without parsing.
+  if (!event.event.empty() && !collectorCares(event.event)) return;
+  auto parsed = common::parseJson(event.data);
+  if (!parsed.ok()) return;
+  onEventJson(parsed.value(), event.event);
+}
+
+void ResponseCollector::onEventJson(const JsonValue& data, std::string_view sse_event) {
+  if (finished()) return;
+  const std::string_view type = detail::eventType(data, sse_event);
+  if (type == "response.output_item.done") {
+    const JsonValue* item = data.find("item");
+    if (item == nullptr || !item->isObject()) return;
+    const auto index = common::jsonInt(data, "output_index");
+    // Unindexed items sort after every indexed one, in arrival order.
+    const std::int64_t order = index ? *index : (INT64_MAX / 2) + unindexed_++;
+    items_.push_back(Item{order, *item});
+  } else if (type == "response.created" || type == "response.in_progress") {
+    if (const JsonValue* r = common::jsonObjectValue(data, "response")) response_ = *r;
+  } else if (type == "response.completed" || type == "response.incomplete") {
+    if (const JsonValue* r = common::jsonObjectValue(data, "response")) response_ = *r;
+    usage_ = detail::usageFromResponse(response_);
+    if (type == "response.incomplete") {
+      incomplete_reason_ = "max_output_tokens";
+      if (const JsonValue* d = common::jsonObjectValue(response_, "incomplete_details")) {
+        if (const auto why = common::jsonString(*d, "reason")) incomplete_reason_ = std::string(*why);
+      }
+    }
+    completed_ = true;
+  } else if (type == "response.failed" || type == "error") {
+    failure_ = mapStreamFailure(data);
+  }
+}
+
+void ResponseCollector::onUpstreamEnd(const std::optional<common::ApiError>& reason) {
+  if (finished()) return;
+  failure_ = reason.value_or(upstreamTruncatedError());
+}
+
+std::vector<const JsonValue*> ResponseCollector::outputItems() const {
+  std::vector<const JsonValue*> out;
+  if (const JsonArray* own = common::jsonArray(response_, "output"); own != nullptr && !own->empty()) {
+    for (const JsonValue& item : *own) out.push_back(&item);
+    return out;
+  }
+  std::vector<const Item*> sorted;
+  sorted.reserve(items_.size());
+  for (const Item& item : items_) sorted.push_back(&item);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Item* a, const Item* b) { return a->order < b->order; });
+  for (const Item* item : sorted) out.push_back(&item->value);
+  return out;
+}
+
+std::string ResponseCollector::responsesObjectJson() const {
+  const std::vector<const JsonValue*> items = outputItems();
+  std::string output_text;
+  for (const JsonValue* item : items) appendOutputText(*item, output_text);
+
+  JsonWriter w;
+  auto writeOutput = [&] {
+    w.key("output").beginArray();
+    for (const JsonValue* item : items) w.value(*item);
+    w.endArray();
+  };
+  w.beginObject();
+  bool wrote_output = false;
+  if (const common::JsonObject* obj = response_.getObject()) {
+    for (const JsonMember& m : *obj) {
+      if (m.key == "output") {
+        if (!wrote_output) writeOutput();
+        wrote_output = true;
+      } else if (m.key != "output_text") {
+        w.key(m.key).value(m.value);
+      }
+    }
+  } else {
+    w.key("object").value("response");
+  }
+  if (!wrote_output) writeOutput();
+  w.key("output_text").value(output_text);
+  w.endObject();
+  return w.take();
+}
+
+std::string ResponseCollector::chatCompletionJson(const std::string& id, std::int64_t created,
+                                                  const std::string& model, ReasoningCompat compat,
+                                                  bool json_output) const {
+  struct Citation {
+    std::int64_t start;
+    std::int64_t end;
+    const JsonValue* annotation;
+  };
+  std::string content;
+  std::string refusal;
+  std::string reasoning;
+  std::vector<Citation> citations;
+  std::vector<const JsonValue*> calls;
+  for (const JsonValue* item : outputItems()) {
+    const auto type = common::jsonString(*item, "type").value_or("");
+    if (type == "message") {
+      const JsonArray* parts = common::jsonArray(*item, "content");
+      if (parts == nullptr) continue;
+      for (const JsonValue& part : *parts) {
+        const auto ptype = common::jsonString(part, "type").value_or("");
+        if (ptype == "output_text") {
+          const std::int64_t offset = codePoints(content);
+          if (const JsonArray* anns = common::jsonArray(part, "annotations")) {
+            for (const JsonValue& a : *anns) {
+              if (common::jsonString(a, "type").value_or("") != "url_citation") continue;
+              citations.push_back(Citation{offset + common::jsonInt(a, "start_index").value_or(0),
+                                           offset + common::jsonInt(a, "end_index").value_or(0), &a});
+            }
+          }
+          content.append(common::jsonString(part, "text").value_or(""));
+        } else if (ptype == "refusal") {
+          refusal.append(common::jsonString(part, "refusal").value_or(""));
+        }
+      }
+    } else if (type == "function_call" || type == "custom_tool_call") {
+      calls.push_back(item);
+    } else if (type == "reasoning") {
+      const std::string text = reasoningText(*item);
+      if (!text.empty()) {
+        if (!reasoning.empty()) reasoning.append("\n\n");
+        reasoning.append(text);
+      }
+    }
+  }
+  if (json_output) reasoning.clear();
+  if (compat == ReasoningCompat::ThinkTags && !reasoning.empty()) {
+    std::string prefix = std::string(detail::kThinkOpen) + reasoning + std::string(detail::kThinkClose);
+    const std::int64_t shift = codePoints(prefix);
+    for (Citation& c : citations) {
+      c.start += shift;
+      c.end += shift;
+    }
+    content = prefix + content;
+  }
+
+  JsonWriter w;
+  w.reserve(content.size() + reasoning.size() + 512);
+  w.beginObject();
+  w.key("id").value(id);
+  w.key("object").value("chat.completion");
+  w.key("created").value(created);
+  w.key("model").value(model);
+  w.key("choices").beginArray().beginObject();
+  w.key("index").value(0);
+  w.key("message").beginObject();
+  w.key("role").value("assistant");
+  w.key("content");
+  if (content.empty() && !calls.empty()) {
+    w.null();
+  } else {
+    w.value(content);
+  }
+  w.key("refusal");
+  if (refusal.empty()) {
+    w.null();
+  } else {
+    w.value(refusal);
+  }
+  if (compat == ReasoningCompat::ReasoningContent && !reasoning.empty()) {
+    w.key("reasoning_content").value(reasoning);
+  }
+  if (!calls.empty()) {
+    w.key("tool_calls").beginArray();
+    for (const JsonValue* call : calls) {
+      const bool custom = common::jsonString(*call, "type").value_or("") == "custom_tool_call";
+      const auto item_id = common::jsonString(*call, "id").value_or("");
+      w.beginObject();
+      w.key("id").value(common::jsonString(*call, "call_id").value_or(item_id));
+      if (custom) {
+        w.key("type").value("custom").key("custom").beginObject();
+        w.key("name").value(common::jsonString(*call, "name").value_or(""));
+        w.key("input").value(common::jsonString(*call, "input").value_or(""));
+      } else {
+        w.key("type").value("function").key("function").beginObject();
+        w.key("name").value(common::jsonString(*call, "name").value_or(""));
+        w.key("arguments").value(common::jsonString(*call, "arguments").value_or(""));
+      }
+      w.endObject().endObject();
+    }
+    w.endArray();
+  }
+  if (!citations.empty()) {
+    w.key("annotations").beginArray();
+    for (const Citation& c : citations) {
+      w.beginObject().key("type").value("url_citation").key("url_citation").beginObject();
+      w.key("start_index").value(c.start).key("end_index").value(c.end);
+      w.key("url").value(common::jsonString(*c.annotation, "url").value_or(""));
+      w.key("title").value(common::jsonString(*c.annotation, "title").value_or(""));
+      w.endObject().endObject();
+    }
+    w.endArray();
+  }
+  w.endObject();  // message
+  w.key("logprobs").null();
+  w.key("finish_reason").value(detail::finishReason(incomplete_reason_, !calls.empty()));
+  w.endObject().endArray();  // choice, choices
+  w.key("usage");
+  detail::writeChatUsage(w, usage_.value_or(TokenUsage{}));
+  w.endObject();
+  return w.take();
+}
+
+}  // namespace cosp::worker

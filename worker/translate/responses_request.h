@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string_view>
+
+#include "common/util/result.h"
+#include "worker/translate/translate_types.h"
+
+namespace cosp::worker {
+
+// /v1/responses body -> Codex backend body with the SPEC §4 normalisation only:
+// store:false, stream:true, instructions always present, string input turned into
+// a one-message list, item ids removed from input items, item_reference items
+// dropped, backend-rejected fields dropped (or refused in strict mode), model
+// suffix -> reasoning.effort (an explicit reasoning.effort wins), URL-safe or
+// unpadded base64 image data URLs normalised. Tools, tool_choice and every other
+// field pass through untouched and in the client's key order. A top-level null
+// counts as absent. previous_response_id is refused: the backend is stateless.
+// Never throws (except std::bad_alloc).
+common::Result<UpstreamRequest> normalizeResponsesRequest(std::string_view body, const TranslateOptions& options);
+
+}  // namespace cosp::worker

@@ -1,0 +1,324 @@
+#include "worker/translate/upstream_error.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "common/json/json_parser.h"
+
+namespace cosp::worker {
+namespace {
+
+using common::ApiError;
+using common::JsonValue;
+
+constexpr std::size_t kMaxMessageBytes = 1000;
+
+struct ErrorInfo {
+  std::optional<std::string> type;
+  std::optional<std::string> code;
+  std::optional<std::string> message;
+  std::optional<std::string> param;
+  std::optional<std::string> plan_type;
+  std::optional<std::int64_t> resets_at;
+  std::optional<std::int64_t> resets_in_seconds;
+  bool json = false;
+
+  bool is(std::string_view name) const { return (type && *type == name) || (code && *code == name); }
+};
+
+std::string capMessage(std::string_view s) {
+  if (s.size() <= kMaxMessageBytes) return std::string(s);
+  std::size_t cut = kMaxMessageBytes;
+  // Never cut a UTF-8 sequence in half.
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(s.substr(0, cut)) + "...";
+}
+
+std::optional<std::string> str(const JsonValue& obj, std::string_view key) {
+  const auto v = common::jsonString(obj, key);
+  if (!v || v->empty()) return std::nullopt;
+  return capMessage(*v);
+}
+
+void readFields(const JsonValue& obj, ErrorInfo& info) {
+  if (!info.type) info.type = str(obj, "type");
+  if (!info.code) info.code = str(obj, "code");
+  if (!info.message) info.message = str(obj, "message");
+  if (!info.param) info.param = str(obj, "param");
+  if (!info.plan_type) info.plan_type = str(obj, "plan_type");
+  if (!info.resets_at) info.resets_at = common::jsonInt(obj, "resets_at");
+  if (!info.resets_in_seconds) info.resets_in_seconds = common::jsonInt(obj, "resets_in_seconds");
+}
+
+// {"error":{...}}, {"detail":"..."} (FastAPI style), {"detail":{...}}, or flat fields.
+ErrorInfo errorInfoFrom(const JsonValue& root) {
+  ErrorInfo info;
+  if (!root.isObject()) return info;
+  info.json = true;
+  if (const JsonValue* e = common::jsonObjectValue(root, "error")) readFields(*e, info);
+  if (const JsonValue* d = root.find("detail")) {
+    if (d->isString()) {
+      if (!info.message) info.message = str(root, "detail");
+    } else if (d->isObject()) {
+      readFields(*d, info);
+    }
+  }
+  readFields(root, info);
+  if (const JsonValue* e = root.find("error"); e != nullptr && e->isString() && !info.message) {
+    info.message = str(root, "error");
+  }
+  return info;
+}
+
+ErrorInfo errorInfoFromBody(std::string_view body) {
+  auto parsed = common::parseJson(body, common::JsonParseOptions{32});
+  if (!parsed.ok()) return {};
+  return errorInfoFrom(parsed.value());
+}
+
+bool looksLikeHtml(std::string_view content_type, std::string_view body) {
+  std::string ct(content_type);
+  std::transform(ct.begin(), ct.end(), ct.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ct.find("text/html") != std::string::npos) return true;
+  const auto first = body.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && body[first] == '<';
+}
+
+std::string humanDuration(std::int64_t seconds) {
+  if (seconds >= 3600) {
+    return std::to_string(seconds / 3600) + "h " + std::to_string((seconds % 3600) / 60) + "m";
+  }
+  if (seconds >= 60) return std::to_string(seconds / 60) + "m " + std::to_string(seconds % 60) + "s";
+  return std::to_string(seconds) + "s";
+}
+
+std::optional<std::int64_t> retryAfterSeconds(const ErrorInfo& info, std::int64_t now) {
+  std::optional<std::int64_t> s;
+  if (info.resets_at && now > 0) {
+    s = *info.resets_at - now;
+  } else if (info.resets_in_seconds) {
+    s = *info.resets_in_seconds;
+  }
+  if (s && *s < 1) s = 1;
+  return s;
+}
+
+// "Please try again in 1.5s" / "in 300ms" / "in 20 seconds" -> whole seconds (rounded up).
+std::optional<std::int64_t> retryFromMessage(const std::optional<std::string>& message) {
+  if (!message) return std::nullopt;
+  std::string lower = *message;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::size_t p = lower.find("try again in");
+  if (p == std::string::npos) return std::nullopt;
+  std::size_t i = p + 12;
+  while (i < lower.size() && lower[i] == ' ') ++i;
+  std::size_t j = i;
+  while (j < lower.size() && (std::isdigit(static_cast<unsigned char>(lower[j])) || lower[j] == '.')) ++j;
+  if (j == i) return std::nullopt;
+  double value = 0;
+  try {
+    value = std::stod(lower.substr(i, j - i));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  while (j < lower.size() && lower[j] == ' ') ++j;
+  if (lower.compare(j, 2, "ms") == 0) value /= 1000.0;
+  const auto secs = static_cast<std::int64_t>(std::ceil(value));
+  return std::max<std::int64_t>(secs, 1);
+}
+
+void setRetryAfter(ApiError& e, std::optional<std::int64_t> seconds) {
+  if (seconds) e.header = std::make_pair(std::string("Retry-After"), std::to_string(*seconds));
+}
+
+ApiError make(int status, std::string type, std::string message, std::optional<std::string> code,
+              std::optional<std::string> param = std::nullopt) {
+  ApiError e;
+  e.status = status;
+  e.type = std::move(type);
+  e.message = std::move(message);
+  e.code = std::move(code);
+  e.param = std::move(param);
+  return e;
+}
+
+ApiError usageLimit(const ErrorInfo& info, std::int64_t now) {
+  const auto retry = retryAfterSeconds(info, now);
+  std::string message = info.message.value_or("The ChatGPT usage limit for this account has been reached.");
+  std::string detail;
+  if (info.plan_type) detail = "plan: " + *info.plan_type;
+  if (retry) {
+    if (!detail.empty()) detail += "; ";
+    detail += "resets in " + humanDuration(*retry);
+  }
+  if (!detail.empty()) message += " (" + detail + ")";
+  ApiError e = make(429, "rate_limit_error", std::move(message), std::string("usage_limit_reached"));
+  setRetryAfter(e, retry);
+  return e;
+}
+
+bool isOverloaded(const ErrorInfo& info) {
+  if (info.is("server_is_overloaded") || info.is("overloaded") || info.is("slow_down")) return true;
+  if (info.message) {
+    std::string lower = *info.message;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    return lower.find("overloaded") != std::string::npos;
+  }
+  return false;
+}
+
+std::string withUpstreamMessage(std::string base, const ErrorInfo& info) {
+  if (info.message) base += ": " + *info.message;
+  return base;
+}
+
+}  // namespace
+
+ApiError mapUpstreamError(int status, std::string_view content_type, std::string_view body,
+                          std::int64_t now_unix_seconds) {
+  const bool html = looksLikeHtml(content_type, body);
+  const ErrorInfo info = html ? ErrorInfo{} : errorInfoFromBody(body);
+
+  if (info.is("usage_limit_reached") && (status == 429 || status == 404 || status == 403)) {
+    return usageLimit(info, now_unix_seconds);
+  }
+  if (status == 429) {
+    ApiError e = make(429, "rate_limit_error",
+                      info.message.value_or("The Codex backend is rate limiting this account."),
+                      info.code.value_or("rate_limit_exceeded"));
+    auto retry = retryAfterSeconds(info, now_unix_seconds);
+    if (!retry) retry = retryFromMessage(info.message);
+    setRetryAfter(e, retry);
+    return e;
+  }
+  if (status == 401) {
+    return make(503, "upstream_error",
+                "The Codex backend rejected the proxy's credentials (401) even after a token refresh. "
+                "Run 'codex-sub-proxy login' if this persists.",
+                std::string("upstream_auth_error"));
+  }
+  if (html || status == 403) {
+    if (html || !info.message) {
+      return make(502, "upstream_error",
+                  "The Codex backend answered HTTP " + std::to_string(status) +
+                      (html ? " with an HTML page" : "") +
+                      "; this is probably a Cloudflare challenge against the proxy's connection, "
+                      "not a problem with your request. Try again later, or check HTTPS_PROXY and the "
+                      "host's network.",
+                  std::string("upstream_blocked"));
+    }
+    return make(502, "upstream_error", withUpstreamMessage("The Codex backend refused the request (403)", info),
+                info.code.value_or("upstream_forbidden"));
+  }
+  if (status == 503 && isOverloaded(info)) {
+    ApiError e = make(503, "upstream_error", info.message.value_or("The Codex backend is overloaded."),
+                      std::string("server_is_overloaded"));
+    auto retry = retryAfterSeconds(info, now_unix_seconds);
+    if (!retry) retry = retryFromMessage(info.message);
+    setRetryAfter(e, retry.value_or(5));
+    return e;
+  }
+  if (status >= 500) {
+    return make(502, "upstream_error",
+                withUpstreamMessage("The Codex backend failed with HTTP " + std::to_string(status), info),
+                std::string("upstream_error"));
+  }
+  if (status == 404) {
+    if (info.is("model_not_found")) {
+      return make(404, "invalid_request_error", info.message.value_or("The model does not exist."),
+                  std::string("model_not_found"), std::string("model"));
+    }
+    return make(502, "upstream_error",
+                "The Codex backend answered 404 Not Found; check CODEX_BASE_URL and CODEX_RESPONSES_PATH.",
+                std::string("upstream_not_found"));
+  }
+  if (status >= 400) {
+    // 400 and the rest of 4xx: the client's request was refused; pass the reason on.
+    const int out = status == 422 ? 400 : status;
+    return make(out, "invalid_request_error",
+                info.message.value_or("The Codex backend rejected the request (HTTP " + std::to_string(status) + ")."),
+                info.code, info.param);
+  }
+  return make(502, "upstream_error",
+              "The Codex backend answered with unexpected HTTP status " + std::to_string(status) + ".",
+              std::string("upstream_error"));
+}
+
+ApiError mapStreamFailure(const JsonValue& event, std::int64_t now_unix_seconds) {
+  ErrorInfo info;
+  if (event.isObject()) {
+    // response.failed: {"type":"response.failed","response":{"error":{...}}}
+    if (const JsonValue* resp = common::jsonObjectValue(event, "response")) {
+      if (const JsonValue* e = common::jsonObjectValue(*resp, "error")) readFields(*e, info);
+    }
+    // error event: {"type":"error","code","message","param"} or {"type":"error","error":{...}}
+    if (const JsonValue* e = common::jsonObjectValue(event, "error")) readFields(*e, info);
+    if (!info.code) info.code = str(event, "code");
+    if (!info.message) info.message = str(event, "message");
+    if (!info.param) info.param = str(event, "param");
+    if (!info.plan_type) info.plan_type = str(event, "plan_type");
+    if (!info.resets_at) info.resets_at = common::jsonInt(event, "resets_at");
+    if (!info.resets_in_seconds) info.resets_in_seconds = common::jsonInt(event, "resets_in_seconds");
+    if (const JsonValue* e = event.find("error"); e != nullptr && e->isObject()) {
+      if (!info.type) info.type = str(*e, "type");
+    }
+  }
+  const std::string message = info.message.value_or("The Codex backend reported a failure mid-response.");
+  if (info.is("usage_limit_reached")) return usageLimit(info, now_unix_seconds);
+  if (info.is("rate_limit_exceeded") || info.is("insufficient_quota")) {
+    ApiError e = make(429, "rate_limit_error", message, info.code.value_or(*info.type));
+    auto retry = retryAfterSeconds(info, now_unix_seconds);
+    if (!retry) retry = retryFromMessage(info.message);
+    setRetryAfter(e, retry);
+    return e;
+  }
+  if (info.is("context_length_exceeded")) {
+    return make(400, "invalid_request_error", message, std::string("context_length_exceeded"), info.param);
+  }
+  if (isOverloaded(info)) {
+    ApiError e = make(503, "upstream_error", message, std::string("server_is_overloaded"));
+    setRetryAfter(e, retryFromMessage(info.message).value_or(5));
+    return e;
+  }
+  if (info.is("usage_not_included")) {
+    return make(403, "permission_error", message, std::string("usage_not_included"));
+  }
+  const bool invalid = (info.code && info.code->starts_with("invalid")) ||
+                       (info.type && *info.type == "invalid_request_error");
+  if (invalid) return make(400, "invalid_request_error", message, info.code, info.param);
+  return make(502, "upstream_error", message, info.code.value_or("upstream_error"));
+}
+
+ApiError mapStreamFailure(std::string_view event_data, std::int64_t now_unix_seconds) {
+  auto parsed = common::parseJson(event_data, common::JsonParseOptions{64});
+  if (!parsed.ok()) {
+    return make(502, "upstream_error", "The Codex backend reported a failure mid-response.",
+                std::string("upstream_error"));
+  }
+  return mapStreamFailure(parsed.value(), now_unix_seconds);
+}
+
+ApiError upstreamTruncatedError() {
+  return make(502, "upstream_error",
+              "The Codex backend closed the stream before the response was complete.",
+              std::string("upstream_stream_truncated"));
+}
+
+ApiError upstreamIdleTimeoutError() {
+  return make(502, "upstream_error", "The Codex backend stopped sending data (idle timeout).",
+              std::string("upstream_idle_timeout"));
+}
+
+ApiError upstreamTimeoutError() {
+  return make(504, "upstream_error", "The Codex backend did not answer in time.", std::string("upstream_timeout"));
+}
+
+ApiError upstreamUnavailableError(std::string_view detail) {
+  std::string message = "The Codex backend could not be reached";
+  if (!detail.empty()) message += ": " + capMessage(detail);
+  message += ".";
+  return make(502, "upstream_error", std::move(message), std::string("upstream_unavailable"));
+}
+
+}  // namespace cosp::worker
