@@ -255,8 +255,8 @@ void Supervisor::onChannelReadable(WorkerProcess& worker) {
     if (status == common::Channel::Status::Closed || status == common::Channel::Status::Error) {
       // The worker closed its end: it is exiting (SIGCHLD follows) or broken; make sure it goes.
       worker.channel.close();
-      if (worker.state != WorkerState::Draining) {
-        worker.state = WorkerState::Draining;
+      if (worker.state != WorkerState::Draining && !worker.channel_lost) {
+        worker.channel_lost = true;
         worker.kill_at = Clock::now() + kKillSlack;
       }
     }
@@ -315,7 +315,7 @@ void Supervisor::onTimers() {
     bool hung = false;
     if (worker.state == WorkerState::Ready && now - worker.last_heartbeat > kHeartbeatTimeout) hung = true;
     if (worker.state == WorkerState::Starting && now - worker.started > kBootTimeout) hung = true;
-    bool overdue = worker.state == WorkerState::Draining && now > worker.kill_at;
+    bool overdue = (worker.state == WorkerState::Draining || worker.channel_lost) && now > worker.kill_at;
     if ((hung || overdue) && !worker.kill_sent) {
       common::logWarn(hung ? "worker_hung" : "worker_drain_overdue").field("slot", worker.slot).field(
           "worker_pid", static_cast<int64_t>(pid));
@@ -347,7 +347,9 @@ Supervisor::Clock::time_point Supervisor::nextDeadline() const {
     if (slot.respawn_at) next = std::min(next, *slot.respawn_at);
   }
   for (const auto& [pid, worker] : workers_) {
-    if (worker.state == WorkerState::Draining && !worker.kill_sent) next = std::min(next, worker.kill_at);
+    if ((worker.state == WorkerState::Draining || worker.channel_lost) && !worker.kill_sent) {
+      next = std::min(next, worker.kill_at);
+    }
   }
   if (auto deadline = credentials_->nextDeadline()) next = std::min(next, *deadline);
   if (watchdog_interval_) next = std::min(next, next_watchdog_);

@@ -26,6 +26,9 @@ struct WorkerProcess {
   std::chrono::steady_clock::time_point last_heartbeat;
   std::chrono::steady_clock::time_point kill_at;  // for Draining: SIGKILL past this point
   bool kill_sent = false;
+  // The channel hit EOF without a deliberate drain: the process is dying (SIGCHLD follows) or
+  // broken; it is killed at kill_at if it lingers. Its exit still counts as unexpected.
+  bool channel_lost = false;
   common::WorkerCounters counters;
 };
 

@@ -72,12 +72,8 @@ class ChatTranslator {
     writeReasoning();
     if (auto e = writeText()) return *e;
     if (const JsonValue* k = present(root_, "prompt_cache_key")) w_.key("prompt_cache_key").value(*k);
-    if (const JsonValue* t = present(root_, "service_tier")) {
-      if (policy_.keepServiceTier(*t)) {
-        w_.key("service_tier").value(*t);
-      } else if (auto e = policy_.drop("service_tier", req_.dropped)) {
-        return *e;
-      }
+    if (const JsonValue* t = present(root_, "service_tier"); t != nullptr && policy_.keepServiceTier(*t)) {
+      w_.key("service_tier").value(*t);
     }
     w_.key("store").value(false);
     w_.key("stream").value(true);
@@ -142,19 +138,22 @@ class ChatTranslator {
       }
     }
 
-    // Unknown and backend-rejected fields, in document order.
+    // Removed fields, reported in document order.
+    const bool explicit_tools = present(root_, "tools") != nullptr;
     for (const JsonMember& m : *root_.getObject()) {
       if (m.value.isNull()) continue;
-      if (isKnownChatField(m.key)) continue;
-      if (auto e = policy_.drop(m.key, req_.dropped)) return e;
-    }
-    if (const JsonValue* store = present(root_, "store"); store != nullptr && *store->getBool()) {
-      // store:true cannot be honoured: the backend only works with store:false.
-      if (auto e = policy_.drop("store", req_.dropped)) return e;
-    }
-    if (present(root_, "web_search_options") != nullptr && present(root_, "tools") != nullptr) {
-      // Explicit tools win (SPEC §5); the options are removed.
-      if (auto e = policy_.drop("web_search_options", req_.dropped)) return e;
+      bool remove = !isKnownChatField(m.key);
+      if (m.key == "store") {
+        // store:true cannot be honoured: the backend only works with store:false.
+        remove = *m.value.getBool();
+      } else if (m.key == "service_tier") {
+        remove = !policy_.keepServiceTier(m.value);
+      } else if (m.key == "web_search_options") {
+        remove = explicit_tools;  // explicit tools win (SPEC §5)
+      }
+      if (remove) {
+        if (auto e = policy_.drop(m.key, req_.dropped)) return e;
+      }
     }
     if (const JsonValue* rf = present(root_, "response_format")) {
       const auto type = common::jsonString(*rf, "type");

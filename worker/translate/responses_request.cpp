@@ -80,6 +80,10 @@ class ResponsesNormalizer {
       } else if (key == "input") {
         if (auto e = writeInput(m.value)) return *e;
       } else if (key == "store") {
+        // store:true cannot be honoured: the backend only works with store:false.
+        if (m.value.getBool().value_or(false)) {
+          if (auto e = policy_.drop(key, req_.dropped)) return *e;
+        }
         w_.key("store").value(false);
         wrote_store = true;
       } else if (key == "stream") {
@@ -142,12 +146,8 @@ class ResponsesNormalizer {
       if (!s->isBool()) return invalidType("stream", "a boolean");
       req_.client_stream = *s->getBool();
     }
-    if (const JsonValue* s = present(root_, "store")) {
-      if (!s->isBool()) return invalidType("store", "a boolean");
-      // store:true cannot be honoured: the backend only works with store:false.
-      if (*s->getBool()) {
-        if (auto e = policy_.drop("store", req_.dropped)) return e;
-      }
+    if (const JsonValue* s = present(root_, "store"); s != nullptr && !s->isBool()) {
+      return invalidType("store", "a boolean");
     }
     if (const JsonValue* r = present(root_, "reasoning"); r != nullptr && !r->isObject()) {
       return invalidType("reasoning", "an object");
