@@ -8,6 +8,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -27,16 +28,31 @@ std::vector<std::string> baseEnv() {
 }
 
 pid_t spawn(const std::string& binary, const std::vector<std::string>& args, const std::vector<std::string>& env,
-            const std::string& out_path, const std::string& err_path, bool new_group) {
+            const std::string& out_path, const std::string& err_path, bool new_group, int listen_fd = -1) {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(binary.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<std::string> env_copy = env;
+  if (listen_fd >= 0) {
+    env_copy.push_back("LISTEN_FDS=1");
+    env_copy.push_back("LISTEN_PID=");  // completed in the child, where getpid() is known
+  }
   std::vector<char*> envp;
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (auto& e : env_copy) envp.push_back(e.data());
   envp.push_back(nullptr);
+  char pid_entry[64] = {0};
   pid_t pid = ::fork();
   if (pid == 0) {
+    if (listen_fd >= 0) {
+      // Only async-signal-safe calls between fork and exec: snprintf into a preallocated buffer.
+      std::snprintf(pid_entry, sizeof pid_entry, "LISTEN_PID=%d", static_cast<int>(::getpid()));
+      envp[envp.size() - 2] = pid_entry;
+      if (listen_fd != 3) {
+        ::dup2(listen_fd, 3);
+        ::close(listen_fd);
+      }
+    }
     if (new_group) ::setpgid(0, 0);
     int devnull = ::open("/dev/null", O_RDONLY);
     int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -102,10 +118,13 @@ ProxyProcess::~ProxyProcess() {
   }
 }
 
-void ProxyProcess::start() {
+void ProxyProcess::start() { startWithSocket(-1); }
+
+void ProxyProcess::startWithSocket(int listen_fd) {
   std::vector<std::string> env = baseEnv();
   for (const auto& [k, v] : env_) env.push_back(k + "=" + v);
-  pid_ = spawn(binDir() + "/codex-sub-proxy", args_, env, dir_.file("stdout.log"), dir_.file("stderr.log"), true);
+  pid_ = spawn(binDir() + "/codex-sub-proxy", args_, env, dir_.file("stdout.log"), dir_.file("stderr.log"), true,
+               listen_fd);
   if (pid_ < 0) throw std::runtime_error("fork failed");
 }
 

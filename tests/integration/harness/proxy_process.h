@@ -31,6 +31,9 @@ class ProxyProcess {
   ~ProxyProcess();  // SIGKILLs the process group if still running
 
   void start();
+  // Start with `listen_fd` passed the systemd way: as fd 3 with LISTEN_FDS=1 and LISTEN_PID set
+  // to the child's own pid (only the child knows it, so it is set between fork and exec).
+  void startWithSocket(int listen_fd);
   // Wait until `ctl status` reports every slot ready. False at the deadline.
   bool waitReady(std::chrono::milliseconds timeout = std::chrono::seconds(15));
   // Wait for exit; the exit code, or nullopt at the deadline (-signal when killed by a signal).
