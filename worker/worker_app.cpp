@@ -10,7 +10,7 @@
 #include "common/ipc/messages.h"
 #include "common/log/log.h"
 #include "common/os/signals.h"
-#include "worker/handlers/model_routes.h"
+#include "worker/handlers/model_handler.h"
 #include "worker/handlers/request_handler.h"
 #include "worker/http/http_server.h"
 #include "worker/worker_context.h"
@@ -51,7 +51,22 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
 
   common::SignalFd signals({SIGTERM, SIGINT, SIGQUIT, SIGHUP});
   WorkerContext ctx(*config, args.slot, channel);
-  ModelRoutes* model_routes = nullptr;
+
+  // The TLS context and the upstream pool are created here, after exec, never inherited (§5 #12).
+  UpstreamSettings upstream;
+  upstream.base_url = config->codex_base_url;
+  upstream.connect_timeout = config->upstream_connect_timeout;
+  upstream.idle_timeout = config->upstream_idle_timeout;
+  upstream.https_proxy = config->https_proxy;
+  upstream.no_proxy = config->no_proxy;
+  upstream.tls.ca_file = config->upstream_ca_file;
+  auto pool = UpstreamPool::create(upstream);
+  if (!pool) {
+    common::logError("worker_upstream_config").field("error", pool.error());
+    return 78;
+  }
+  ModelHandler model_handler(ctx, std::move(pool.value()));
+  ModelRoutes* model_routes = &model_handler;
 
   HttpServer::Options options;
   options.listen_fd = listen_fd;

@@ -1,5 +1,7 @@
 #include "common/log/log.h"
 
+#include "common/json/json_writer.h"
+
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,30 +45,6 @@ void writeAll(const std::string& line) {
 }
 
 }  // namespace
-
-void appendJsonString(std::string& out, std::string_view value) {
-  static const char* hex = "0123456789abcdef";
-  out.push_back('"');
-  for (char ch : value) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(hex[c >> 4]);
-          out.push_back(hex[c & 15]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 std::string utcTimestamp() {
   timeval tv{};

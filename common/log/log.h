@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common/config/config.h"
+#include "common/json/json_writer.h"  // appendJsonString, for callers building JSON by hand
 
 namespace cosp::common {
 
@@ -46,9 +47,6 @@ inline Log::Line logDebug(std::string_view event) { return Log::Line(LogLevel::D
 inline Log::Line logInfo(std::string_view event) { return Log::Line(LogLevel::Info, event); }
 inline Log::Line logWarn(std::string_view event) { return Log::Line(LogLevel::Warn, event); }
 inline Log::Line logError(std::string_view event) { return Log::Line(LogLevel::Error, event); }
-
-// Appends `value` to `out` as a JSON string literal (quotes included).
-void appendJsonString(std::string& out, std::string_view value);
 
 // "2026-11-25T07:30:00.123Z"
 std::string utcTimestamp();

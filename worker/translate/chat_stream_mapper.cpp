@@ -309,7 +309,7 @@ void ChatStreamMapper::onEventJson(const JsonValue& data, std::string_view sse_e
     }
     finish(reason, r != nullptr ? *r : JsonValue(), out);
   } else if (type == "response.failed" || type == "error") {
-    fail(mapStreamFailure(data), out);
+    fail(mapStreamFailureJson(data), out);
   }
 }
 

@@ -93,7 +93,7 @@ void ResponseCollector::onEventJson(const JsonValue& data, std::string_view sse_
     }
     completed_ = true;
   } else if (type == "response.failed" || type == "error") {
-    failure_ = mapStreamFailure(data);
+    failure_ = mapStreamFailureJson(data);
   }
 }
 

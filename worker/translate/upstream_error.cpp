@@ -245,7 +245,7 @@ ApiError mapUpstreamError(int status, std::string_view content_type, std::string
               std::string("upstream_error"));
 }
 
-ApiError mapStreamFailure(const JsonValue& event, std::int64_t now_unix_seconds) {
+ApiError mapStreamFailureJson(const JsonValue& event, std::int64_t now_unix_seconds) {
   ErrorInfo info;
   if (event.isObject()) {
     // response.failed: {"type":"response.failed","response":{"error":{...}}}
@@ -296,7 +296,7 @@ ApiError mapStreamFailure(std::string_view event_data, std::int64_t now_unix_sec
     return make(502, "upstream_error", "The Codex backend reported a failure mid-response.",
                 std::string("upstream_error"));
   }
-  return mapStreamFailure(parsed.value(), now_unix_seconds);
+  return mapStreamFailureJson(parsed.value(), now_unix_seconds);
 }
 
 ApiError upstreamTruncatedError() {

@@ -33,7 +33,7 @@ common::ApiError mapUpstreamError(int status, std::string_view content_type, std
 // -> 503, usage_not_included -> 403, anything else -> 502 upstream_error.
 // Unparseable data gives a generic 502.
 common::ApiError mapStreamFailure(std::string_view event_data, std::int64_t now_unix_seconds = 0);
-common::ApiError mapStreamFailure(const common::JsonValue& event, std::int64_t now_unix_seconds = 0);
+common::ApiError mapStreamFailureJson(const common::JsonValue& event, std::int64_t now_unix_seconds = 0);
 
 // The upstream closed the stream before response.completed.
 common::ApiError upstreamTruncatedError();

@@ -107,12 +107,10 @@ common::Result<Poco::Net::StreamSocket, UpstreamFailure> connectTcp(const std::s
 
 UpstreamConnection::UpstreamConnection(Poco::Net::StreamSocket socket, bool tls, bool via_proxy)
     : socket_(std::move(socket)), tls_(tls), via_proxy_(via_proxy), id_(g_next_id.fetch_add(1)) {
-  raw_fd_.store(static_cast<int>(socket_.impl()->sockfd()));
+  raw_fd_ = static_cast<int>(socket_.impl()->sockfd());
 }
 
 UpstreamConnection::~UpstreamConnection() { close(); }
-
-int UpstreamConnection::fd() const { return raw_fd_.load(); }
 
 common::Result<std::unique_ptr<UpstreamConnection>, UpstreamFailure> UpstreamConnection::open(
     const common::Url& target, const std::optional<common::ProxyEndpoint>& proxy, const Poco::Net::Context::Ptr& tls,
@@ -183,8 +181,16 @@ common::Result<std::unique_ptr<UpstreamConnection>, UpstreamFailure> UpstreamCon
       socket.setSendTimeout(toTimespan(left));
       // attach(sock, peerHostName, ctx): POCO 1.11 sets the peer host name before
       // connectSSL(), which sends it as SNI (SSL_set_tlsext_host_name) and then
-      // verifies the certificate against it.
-      Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(socket, target.host, tls);
+      // verifies the certificate against it. RFC 6066 forbids an IP literal in
+      // SNI, and POCO offers no way to verify one name while sending none, so a
+      // DIRECT connection to an IP literal attaches without a name: POCO then
+      // verifies against the peer address, which is that same IP. Through a
+      // tunnel the peer is the proxy, so the name must be given explicitly.
+      Poco::Net::IPAddress ip;
+      const bool ip_literal = Poco::Net::IPAddress::tryParse(target.host, ip);
+      Poco::Net::SecureStreamSocket secure = (ip_literal && !proxy)
+                                                 ? Poco::Net::SecureStreamSocket::attach(socket, tls)
+                                                 : Poco::Net::SecureStreamSocket::attach(socket, target.host, tls);
       secure.setReceiveTimeout(
           toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
       secure.setSendTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
@@ -221,9 +227,9 @@ UpstreamConnection::IoStatus UpstreamConnection::fill(Clock::time_point deadline
   while (true) {
     try {
       // TLS first: plaintext already decrypted inside the SSL object is invisible
-      // to poll(2) (SecureStreamSocketImpl::available() is SSL_pending()).
-      // For a plain socket available() is FIONREAD, equally valid.
-      if (socket_.available() <= 0) {
+      // to poll(2) (SecureStreamSocketImpl::available() is SSL_pending()). A plain
+      // socket has no such hidden buffer, so poll(2) alone is exact there.
+      if (!tls_ || socket_.available() <= 0) {
         const auto left = remaining(deadline);
         if (left.count() <= 0) return IoStatus::Timeout;
         if (!socket_.poll(toTimespan(left), Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR)) {
@@ -310,8 +316,8 @@ bool UpstreamConnection::idleAndAlive() {
 }
 
 void UpstreamConnection::abortNow() {
-  const int fd = raw_fd_.load();
-  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  std::lock_guard<std::mutex> lock(fd_mu_);
+  if (raw_fd_ >= 0) ::shutdown(raw_fd_, SHUT_RDWR);
 }
 
 void UpstreamConnection::close() {
@@ -319,8 +325,11 @@ void UpstreamConnection::close() {
   closed_ = true;
   // shutdown(2) first: the peer sees FIN now, and the TLS close below cannot block
   // on a full send buffer (its close_notify write just fails).
-  abortNow();
-  raw_fd_.store(-1);
+  {
+    std::lock_guard<std::mutex> lock(fd_mu_);
+    if (raw_fd_ >= 0) ::shutdown(raw_fd_, SHUT_RDWR);
+    raw_fd_ = -1;
+  }
   try {
     socket_.close();
   } catch (const Poco::Exception&) {

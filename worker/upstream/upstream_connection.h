@@ -1,9 +1,9 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,7 +72,6 @@ class UpstreamConnection {
 
  private:
   UpstreamConnection(Poco::Net::StreamSocket socket, bool tls, bool via_proxy);
-  int fd() const;
 
   Poco::Net::StreamSocket socket_;
   bool tls_ = false;
@@ -81,7 +80,10 @@ class UpstreamConnection {
   std::size_t rpos_ = 0;
   std::uint64_t bytes_received_ = 0;
   std::uint64_t id_ = 0;
-  std::atomic<int> raw_fd_{-1};
+  // Guards raw_fd_ so abortNow() from another thread never shuts down a
+  // descriptor number that close() already released (and the kernel reused).
+  std::mutex fd_mu_;
+  int raw_fd_ = -1;
   bool closed_ = false;
 };
 

@@ -1,0 +1,190 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/util/result.h"
+
+namespace Poco {
+class ThreadPool;
+namespace Net {
+class HTTPServer;
+class HTTPServerRequest;
+class HTTPServerResponse;
+}  // namespace Net
+}  // namespace Poco
+
+namespace cosp::test {
+
+// A stand-in for the ChatGPT Codex Responses backend, on 127.0.0.1, for unit and
+// integration tests (in-process through this class, out-of-process through the
+// `fake-codex-backend` program).
+//
+// POST {path} replays an SSE transcript. The scenario is chosen per request by
+//   1. the request header `x-fake-scenario: <spec>`, else
+//   2. the LAST `[[scenario:<spec>]]` marker in the request body (put it in the
+//      last user message when headers cannot be set through the proxy), else
+//   3. the default scenario (option, `--default-scenario`, POST /__fake/scenario).
+// <spec> is a list of tokens joined by '+' or ',':
+//   <name>                 transcript: inline (addTranscript) or <fixtures>/<name>.sse
+//   status:<code>[:<body>] reply <code> with the body <body> (inline via addBody,
+//                          else the fixture file; .json/.html pick the content type)
+//   stall[:<s>]            send the head and the first event, then go silent for
+//                          <s> seconds (default 60) or until the client closes;
+//                          then continue with the remaining events
+//   abrupt[:<n>]           close the socket (FIN, no terminating chunk) after <n>
+//                          events (default 1)
+//   delay:<ms>             pause between events
+//   slow:<ms>              pause before the response head (slow first byte)
+//   framing:chunked|length|close   body framing (default chunked)
+//   dribble                write every event in 7-byte pieces, flushed 1 ms apart
+//   conn-close             answer with Connection: close
+//   echo                   reply 200 JSON describing the request as received
+// Every event is preceded by an SSE comment `: t=<CLOCK_MONOTONIC microseconds>`
+// stamped just before it is written (latency benchmarks).
+//
+// Control endpoints (not recorded): GET /__fake/requests (JSON array),
+// GET /__fake/stats, POST /__fake/reset, POST /__fake/scenario (body = default spec).
+//
+// Every request to {path} is recorded, including whether and when the client
+// closed the connection before the response was complete (checked every 10 ms
+// while stalled or delayed, and on write failures).
+struct FakeBackendOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0 = ephemeral
+  std::string fixtures_dir;  // e.g. <repo>/tests/fixtures/responses; may be empty
+  std::string path = "/backend-api/codex/responses";
+  std::string default_scenario = "text";
+  std::string tls_cert_file;  // both set = HTTPS (PEM files)
+  std::string tls_key_file;
+  int max_threads = 64;
+  std::chrono::milliseconds keep_alive_timeout{10000};
+};
+
+struct RecordedRequest {
+  std::size_t index = 0;
+  std::string method;
+  std::string uri;   // as received (absolute-form when it came through a proxy)
+  std::string path;  // path only
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string connection;  // client ip:port: one value per TCP connection
+  std::string scenario;    // the spec that was applied
+  std::chrono::steady_clock::time_point received_at{};
+  int events_sent = 0;
+  bool completed = false;      // the whole response was written
+  bool client_closed = false;  // the client went away before completion
+  std::optional<std::chrono::steady_clock::time_point> client_closed_at;
+
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+struct Scenario {
+  enum class Framing { Chunked, Length, Close };
+  std::string transcript;  // empty = none named
+  std::optional<int> status;
+  std::string status_body;
+  std::optional<double> stall_seconds;
+  std::optional<int> abrupt_after;
+  std::chrono::milliseconds delay{0};
+  std::chrono::milliseconds slow{0};
+  Framing framing = Framing::Chunked;
+  bool dribble = false;
+  bool echo = false;
+  bool connection_close = false;
+};
+
+// Pure helpers, exposed for tests.
+common::Result<Scenario, std::string> parseScenario(std::string_view spec);
+std::optional<std::string> scenarioFromBody(std::string_view body);
+// Splits an SSE transcript into events at blank lines (LF or CRLF); each event
+// keeps its lines without the terminating blank line.
+std::vector<std::string> splitSseEvents(std::string_view transcript);
+std::string jsonEscape(std::string_view s);
+
+class FakeCodexBackend {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Binds and starts serving; throws Poco::Exception when it cannot.
+  explicit FakeCodexBackend(FakeBackendOptions options = {});
+  ~FakeCodexBackend();
+  FakeCodexBackend(const FakeCodexBackend&) = delete;
+  FakeCodexBackend& operator=(const FakeCodexBackend&) = delete;
+
+  void stop();
+
+  std::uint16_t port() const { return port_; }
+  bool tls() const { return tls_; }
+  std::string origin() const;        // http(s)://127.0.0.1:<port>
+  std::string baseUrl() const;       // origin + path without its last segment (CODEX_BASE_URL)
+  std::string responsesUrl() const;  // origin + path
+  const FakeBackendOptions& options() const { return options_; }
+
+  void addTranscript(const std::string& name, std::string sse);
+  void addBody(const std::string& name, std::string body);
+  void setDefaultScenario(std::string spec);
+
+  std::vector<RecordedRequest> requests() const;
+  std::optional<RecordedRequest> request(std::size_t index) const;
+  std::size_t requestCount() const;
+  std::size_t distinctConnections() const;  // among recorded requests
+  int acceptedConnections() const;           // every TCP connection, control ones included
+  int currentConnections() const;
+  bool waitForRequests(std::size_t n, std::chrono::milliseconds timeout) const;
+  // When request `index` saw its client close (before completion), or nullopt on timeout.
+  std::optional<Clock::time_point> waitForClientClose(std::size_t index, std::chrono::milliseconds timeout) const;
+  // Until request `index` is completed or its client closed; false on timeout.
+  bool waitForResponseDone(std::size_t index, std::chrono::milliseconds timeout) const;
+  void reset();
+  std::string requestsJson() const;
+  std::string statsJson() const;
+
+  // TLS mode: what the clients offered (server name indication, ALPN lists).
+  std::vector<std::string> observedSni() const;
+  std::vector<std::string> observedAlpn() const;
+
+  // Implementation hooks for the request handler (public for the handler class only).
+  void handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
+  void recordSni(std::string name);
+  void recordAlpn(std::string offered);
+
+ private:
+  void serveScenario(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                     std::string body);
+  void serveControl(const std::string& method, const std::string& path, const std::string& body,
+                    Poco::Net::HTTPServerResponse& response);
+  std::optional<std::string> resolveTranscript(const std::string& name) const;
+  std::optional<std::string> resolveBody(const std::string& name) const;
+  void markClosed(std::size_t index);
+  void markCompleted(std::size_t index, int events);
+  void setEvents(std::size_t index, int events);
+
+  FakeBackendOptions options_;
+  bool tls_ = false;
+  std::uint16_t port_ = 0;
+  std::unique_ptr<Poco::ThreadPool> pool_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::atomic<bool> stopping_{false};
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::vector<RecordedRequest> requests_;
+  std::map<std::string, std::string> transcripts_;
+  std::map<std::string, std::string> bodies_;
+  std::string default_scenario_;
+  std::vector<std::string> sni_;
+  std::vector<std::string> alpn_;
+};
+
+}  // namespace cosp::test
