@@ -28,9 +28,10 @@ struct PoolCore;
 //  - read() appends body bytes (de-chunked) and returns within about `slice`
 //    (plus at most ~200 ms when a TLS record is only half-received: the bounded
 //    SO_RCVTIMEO of the socket), so the caller can check its client between
-//    slices. Data arriving continuously returns at once with Data. The idle budget (UpstreamSettings::idle_timeout)
-//    counts from the last body byte across slices; when it is spent, read()
-//    returns Error with ReadError::Kind::IdleTimeout.
+//    slices. Data arriving continuously returns at once with Data.
+//  - The idle budget (UpstreamSettings::idle_timeout) counts from the last body
+//    byte across slices; when it is spent, read() returns Error with
+//    ReadError::Kind::IdleTimeout.
 //  - Before blocking, read() drains, in order: this exchange's buffer, TLS
 //    plaintext buffered in OpenSSL, then poll(2) on the socket.
 //  - The destructor returns the connection to the pool iff the body was read to

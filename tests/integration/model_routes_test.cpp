@@ -1,0 +1,280 @@
+// Model routes through the real binaries against the fake Codex backend (in this process).
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <future>
+#include <thread>
+
+#include "tests/integration/harness/http_client.h"
+#include "tests/integration/harness/proxy_process.h"
+#include "tests/support/fake_codex_backend.h"
+
+using namespace cosp::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string fixturesDir() { return std::string(COSP_SOURCE_DIR) + "/tests/fixtures/responses"; }
+
+std::unique_ptr<FakeCodexBackend> makeBackend() {
+  FakeBackendOptions options;
+  options.fixtures_dir = fixturesDir();
+  return std::make_unique<FakeCodexBackend>(options);
+}
+
+ProxyProcess::Env proxyEnv(const FakeCodexBackend& backend, ProxyProcess::Env extra = {}) {
+  ProxyProcess::Env env = {{"CODEX_BASE_URL", backend.baseUrl()},
+                           {"OPENAI_ACCESS_TOKEN", "upstream-access-token"},
+                           {"OPENAI_CHATGPT_ACCOUNT_ID", "acct-123"},
+                           {"WORKERS", "1"}};
+  for (auto& [k, v] : extra) env[k] = v;
+  return env;
+}
+
+std::string chatBody(const std::string& text, bool stream, const std::string& extra = "") {
+  return std::string("{\"model\":\"gpt-5.5\",\"stream\":") + (stream ? "true" : "false") + extra +
+         ",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}";
+}
+
+Poco::JSON::Object::Ptr parse(const std::string& json) {
+  Poco::JSON::Parser parser;
+  return parser.parse(json).extract<Poco::JSON::Object::Ptr>();
+}
+
+std::string header(const RecordedRequest& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (strcasecmp(k.c_str(), name.c_str()) == 0) return v;
+  }
+  return {};
+}
+
+// A raw streaming client: sends one request and reads until `marker` shows up.
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~RawClient() { close(); }
+  bool post(const std::string& path, const std::string& body) {
+    std::string request = "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body;
+    return connected_ && ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
+  }
+  bool readUntil(const std::string& marker) {
+    char buf[4096];
+    while (received_.find(marker) == std::string::npos) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      received_.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  const std::string& received() const { return received_; }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string received_;
+};
+
+}  // namespace
+
+TEST(ModelRoutes, UpstreamSeesTranslatedRequestAndHeaders) {
+  auto backend = makeBackend();
+  ProxyProcess proxy(proxyEnv(*backend));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  auto r = httpRequest(proxy.port(), "POST", "/v1/chat/completions",
+                       {{"Content-Type", "application/json"}, {"x-codex-turn-metadata", "t1"}, {"session_id", "sess-9"}},
+                       chatBody("hello", false, ",\"temperature\":0.2"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-codex-sub-proxy-dropped"), "temperature");
+  EXPECT_EQ(r.header("x-codex-primary-used-percent"), "7");  // rate-limit headers forwarded
+  auto completion = parse(r.body);
+  EXPECT_EQ(completion->getValue<std::string>("object"), "chat.completion");
+  EXPECT_EQ(completion->getValue<std::string>("id").rfind("chatcmpl-", 0), 0u);
+
+  ASSERT_EQ(backend->requestCount(), 1u);
+  auto seen = *backend->request(0);
+  EXPECT_EQ(seen.path, "/backend-api/codex/responses");
+  EXPECT_EQ(header(seen, "Authorization"), "Bearer upstream-access-token");
+  EXPECT_EQ(header(seen, "ChatGPT-Account-ID"), "acct-123");
+  EXPECT_EQ(header(seen, "originator"), "codex_cli_rs");
+  EXPECT_EQ(header(seen, "Accept"), "text/event-stream");
+  EXPECT_EQ(header(seen, "session_id"), "sess-9");
+  EXPECT_EQ(header(seen, "x-codex-turn-metadata"), "t1");
+  EXPECT_EQ(header(seen, "User-Agent").rfind("codex-sub-proxy/", 0), 0u);
+  auto body = parse(seen.body);
+  EXPECT_FALSE(body->getValue<bool>("store"));
+  EXPECT_TRUE(body->getValue<bool>("stream"));
+  EXPECT_FALSE(body->has("temperature"));
+  EXPECT_TRUE(body->has("instructions"));
+}
+
+TEST(ModelRoutes, ClientDisconnectClosesTheUpstreamWithinOneSecond) {
+  auto backend = makeBackend();
+  ProxyProcess proxy(proxyEnv(*backend));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  RawClient client(proxy.port());
+  ASSERT_TRUE(client.post("/v1/chat/completions", chatBody("hi [[scenario:stall:30]]", true)));
+  ASSERT_TRUE(backend->waitForRequests(1, 5s));
+  ASSERT_TRUE(client.readUntil("200 OK")) << client.received();
+  auto closed_at = std::chrono::steady_clock::now();
+  client.close();
+  auto upstream_closed = backend->waitForClientClose(0, 5s);
+  ASSERT_TRUE(upstream_closed.has_value()) << "the proxy kept the upstream stream open";
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*upstream_closed - closed_at).count();
+  EXPECT_LT(ms, 1000) << "upstream closed " << ms << " ms after the client left";
+  // Non-streaming requests are watched too.
+  RawClient quiet(proxy.port());
+  ASSERT_TRUE(quiet.post("/v1/responses", R"({"model":"gpt-5.5","input":"x [[scenario:stall:30]]"})"));
+  ASSERT_TRUE(backend->waitForRequests(2, 5s));
+  closed_at = std::chrono::steady_clock::now();
+  quiet.close();
+  upstream_closed = backend->waitForClientClose(1, 5s);
+  ASSERT_TRUE(upstream_closed.has_value());
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(*upstream_closed - closed_at).count(), 1000);
+}
+
+TEST(ModelRoutes, BrokenUpstreamStreamLeavesTheWorkerHealthy) {
+  auto backend = makeBackend();
+  ProxyProcess proxy(proxyEnv(*backend));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  auto pid_before = proxy.workerPids();
+
+  auto broken = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:text+abrupt:4]]", true));
+  EXPECT_EQ(broken.status, 200);
+  EXPECT_NE(broken.body.find("data: {\"error\":"), std::string::npos) << broken.body;
+  EXPECT_EQ(broken.body.find("[DONE]"), std::string::npos);
+
+  auto relay = httpRequest(proxy.port(), "POST", "/v1/responses", {}, R"({"model":"gpt-5.5","stream":true,"input":"x [[scenario:text+abrupt:4]]"})");
+  EXPECT_EQ(relay.status, 200);
+  EXPECT_NE(relay.body.find("event: error"), std::string::npos) << relay.body;
+
+  auto next = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("again", false));
+  EXPECT_EQ(next.status, 200) << next.body;
+  EXPECT_EQ(proxy.workerPids(), pid_before) << "the worker was replaced";
+  EXPECT_EQ(proxy.status()->getValue<int>("worker_restarts"), 0);
+}
+
+TEST(ModelRoutes, ErrorsBeforeTheFirstByteGetMappedStatuses) {
+  auto backend = makeBackend();
+  ProxyProcess proxy(proxyEnv(*backend));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  int port = proxy.port();
+
+  auto limited = httpRequest(port, "POST", "/v1/chat/completions", {},
+                             chatBody("x [[scenario:status:429:usage_limit_429.json]]", false));
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_FALSE(limited.header("retry-after").empty());
+  EXPECT_NE(limited.body.find("\"code\":\"usage_limit_reached\""), std::string::npos) << limited.body;
+  EXPECT_EQ(backend->requestCount(), 1u) << "a usage limit is not retried";
+
+  backend->reset();
+  auto failing = httpRequest(port, "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:status:500:server_error_500.json]]", false));
+  EXPECT_EQ(failing.status, 502);
+  EXPECT_EQ(backend->requestCount(), 3u) << "a 5xx before the first byte is retried twice";
+
+  // A failure after the stream started is an error event, and the stream ends without [DONE].
+  backend->reset();
+  auto failed_late = httpRequest(port, "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:failed]]", true));
+  EXPECT_EQ(failed_late.status, 200);
+  EXPECT_NE(failed_late.body.find("data: {\"error\":"), std::string::npos) << failed_late.body;
+  EXPECT_EQ(failed_late.body.find("[DONE]"), std::string::npos);
+
+  // An overloaded backend failing as its very first event is retried, then a real 503.
+  backend->reset();
+  backend->addTranscript("overloaded_first",
+                         "event: error\ndata: {\"type\":\"error\",\"code\":\"server_is_overloaded\","
+                         "\"message\":\"Our servers are currently overloaded.\"}\n\n");
+  auto overloaded = httpRequest(port, "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:overloaded_first]]", true));
+  EXPECT_EQ(overloaded.status, 503) << overloaded.body;
+  EXPECT_EQ(backend->requestCount(), 3u);
+
+  auto bad = httpRequest(port, "POST", "/v1/chat/completions", {}, "{\"model\":\"gpt-5.5\",\"messages\":\"nope\"}");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("\"param\":\"messages\""), std::string::npos) << bad.body;
+  auto stateless = httpRequest(port, "POST", "/v1/responses", {}, R"({"model":"gpt-5.5","input":"x","previous_response_id":"resp_1"})");
+  EXPECT_EQ(stateless.status, 400);
+  EXPECT_NE(stateless.body.find("previous_response_id"), std::string::npos);
+}
+
+TEST(ModelRoutes, UpstreamIdleTimeoutEndsTheStreamWithAnError) {
+  auto backend = makeBackend();
+  ProxyProcess proxy(proxyEnv(*backend, {{"UPSTREAM_IDLE_TIMEOUT", "1s"}}));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  auto streamed = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:stall:30]]", true));
+  EXPECT_EQ(streamed.status, 200);
+  EXPECT_NE(streamed.body.find("data: {\"error\":"), std::string::npos) << streamed.body;
+  auto collected = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:stall:30]]", false));
+  EXPECT_GE(collected.status, 502);
+  EXPECT_LE(collected.status, 504);
+}
+
+TEST(ModelRoutes, Upstream401ReportsToTheSupervisorAndRetriesOnce) {
+  auto backend = makeBackend();
+  ProxyProcess proxy(proxyEnv(*backend));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  auto r = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {},
+                       chatBody("x [[scenario:status:401:unauthorized_401.json]]", false));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("upstream_auth_error"), std::string::npos) << r.body;
+  EXPECT_EQ(backend->requestCount(), 2u) << "one retry after the credentials were re-sent";
+  auto status = proxy.status();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->getObject("credentials")->getValue<int>("generation"), 2);
+}
+
+TEST(ModelRoutes, NoCredentialsGives503NamingLogin) {
+  auto backend = makeBackend();
+  ProxyProcess proxy(proxyEnv(*backend, {{"OPENAI_ACCESS_TOKEN", "<unset>"}}));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  auto r = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x", false));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("codex-sub-proxy login"), std::string::npos);
+  EXPECT_NE(r.body.find("\"code\":\"no_credentials\""), std::string::npos);
+  EXPECT_EQ(backend->requestCount(), 0u);
+}
+
+TEST(Lifecycle, TermLetsASlowRequestFinishThenExitsZero) {
+  auto backend = makeBackend();
+  ProxyProcess proxy(proxyEnv(*backend, {{"WORKERS", "2"}}));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  int port = proxy.port();
+  auto slow = std::async(std::launch::async, [port] {
+    return httpRequest(port, "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:text+delay:150]]", false), 30000);
+  });
+  ASSERT_TRUE(backend->waitForRequests(1, 5s));
+  proxy.signal(SIGTERM);
+  // New connections are refused once every worker stopped accepting...
+  EXPECT_TRUE(eventually([&] { return !httpRequest(port, "GET", "/healthz", {}, "", 500).connected; }, 5s));
+  // ... while the slow request still completes in full.
+  auto result = slow.get();
+  EXPECT_EQ(result.status, 200) << result.error;
+  EXPECT_NE(result.body.find("Hello! The proxy works."), std::string::npos) << result.body;
+  EXPECT_EQ(proxy.waitExit(15s), std::optional<int>(0));
+}

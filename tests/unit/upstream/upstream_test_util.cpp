@@ -1,0 +1,329 @@
+#include "tests/unit/upstream/upstream_test_util.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace cosp::test {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool runCommand(const std::string& cmd) {
+  const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
+  if (rc != 0) std::fprintf(stderr, "command failed (%d): %s\n", rc, cmd.c_str());
+  return rc == 0;
+}
+
+bool makeLeaf(const TempDir& dir, const std::string& name, const std::string& san) {
+  std::ofstream(dir.file(name + ".ext"))
+      << "subjectAltName=" << san << "\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
+      << "extendedKeyUsage=serverAuth\n";
+  return runCommand("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + name +
+                    " -keyout " + dir.file(name + ".key") + " -out " + dir.file(name + ".csr")) &&
+         runCommand("openssl x509 -req -days 2 -in " + dir.file(name + ".csr") + " -CA " + dir.file("ca.pem") +
+                    " -CAkey " + dir.file("ca.key") + " -CAcreateserial -out " + dir.file(name + ".pem") +
+                    " -extfile " + dir.file(name + ".ext"));
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/cosp-upstream-XXXXXX";
+  const char* p = ::mkdtemp(tmpl);
+  path_ = p ? p : "/tmp";
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (path_ != "/tmp") std::filesystem::remove_all(path_, ec);
+}
+
+std::optional<TestPki> makeTestPki(const TempDir& dir) {
+  if (!runCommand("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+                  "-subj /CN=cosp-test-ca -keyout " + dir.file("ca.key") + " -out " + dir.file("ca.pem"))) {
+    return std::nullopt;
+  }
+  if (!makeLeaf(dir, "localhost", "DNS:localhost,IP:127.0.0.1")) return std::nullopt;
+  if (!makeLeaf(dir, "wrong", "DNS:wrong.example")) return std::nullopt;
+  TestPki pki;
+  pki.ca_cert = dir.file("ca.pem");
+  pki.server_cert = dir.file("localhost.pem");
+  pki.server_key = dir.file("localhost.key");
+  pki.wrong_cert = dir.file("wrong.pem");
+  pki.wrong_key = dir.file("wrong.key");
+  return pki;
+}
+
+int listenLoopback(int backlog, std::uint16_t* port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, backlog) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  if (port) *port = ntohs(addr.sin_port);
+  return fd;
+}
+
+int connectLoopback(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string readHttpRequest(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::string data;
+  std::size_t head_end = std::string::npos;
+  std::size_t need = 0;
+  while (true) {
+    if (head_end == std::string::npos) {
+      head_end = data.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        head_end += 4;
+        std::string lower = data.substr(0, head_end);
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const auto cl = lower.find("\r\ncontent-length:");
+        need = head_end + (cl == std::string::npos ? 0 : std::strtoul(lower.c_str() + cl + 17, nullptr, 10));
+      }
+    }
+    if (head_end != std::string::npos && data.size() >= need) return data;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return "";
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
+    char buf[8192];
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return "";
+    data.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+bool writeAll(int fd, const std::string& data) {
+  std::size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool waitPeerClosed(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char buf[4096];
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return true;
+  }
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return condition();
+}
+
+// ---------------------------------------------------------------------------
+// TestProxy
+
+TestProxy::TestProxy(int connect_status) : connect_status_(connect_status) {
+  listen_fd_ = listenLoopback(16, &port_);
+  acceptor_ = std::thread([this] { acceptLoop(); });
+}
+
+TestProxy::~TestProxy() {
+  stop_ = true;
+  if (acceptor_.joinable()) acceptor_.join();
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    workers.swap(workers_);
+  }
+  for (auto& t : workers) t.join();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+std::vector<std::string> TestProxy::requestLines() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lines_;
+}
+
+std::vector<std::string> TestProxy::proxyAuthorizations() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return auths_;
+}
+
+void TestProxy::acceptLoop() {
+  while (!stop_) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) continue;
+    connections_++;
+    std::lock_guard<std::mutex> lock(mu_);
+    workers_.emplace_back([this, client] { serve(client); });
+  }
+}
+
+void TestProxy::serve(int client) {
+  // Read the request head byte by byte up to the blank line, so no tunnelled
+  // byte is swallowed.
+  std::string head;
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (head.find("\r\n\r\n") == std::string::npos && Clock::now() < deadline && !stop_) {
+    pollfd p{client, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    char c;
+    if (::recv(client, &c, 1, 0) != 1) break;
+    head += c;
+  }
+  if (head.find("\r\n\r\n") == std::string::npos) {
+    ::close(client);
+    return;
+  }
+  const std::string line = head.substr(0, head.find("\r\n"));
+  std::string auth;
+  {
+    std::string lower = head;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto pos = lower.find("\r\nproxy-authorization:");
+    if (pos != std::string::npos) {
+      const auto start = pos + 22;
+      const auto end = head.find("\r\n", start);
+      auth = head.substr(start, end - start);
+      while (!auth.empty() && auth.front() == ' ') auth.erase(0, 1);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    lines_.push_back(line);
+    auths_.push_back(auth);
+  }
+
+  // Target "host:port" from "CONNECT host:port HTTP/1.1" or
+  // "METHOD http://host:port/path HTTP/1.1".
+  const auto sp1 = line.find(' ');
+  const auto sp2 = line.rfind(' ');
+  const std::string method = line.substr(0, sp1);
+  std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string forward_head;
+  if (method == "CONNECT") {
+    if (connect_status_ != 200) {
+      writeAll(client, "HTTP/1.1 " + std::to_string(connect_status_) + " Nope\r\nContent-Length: 0\r\n\r\n");
+      ::close(client);
+      return;
+    }
+  } else {
+    if (target.rfind("http://", 0) != 0) {
+      writeAll(client, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      ::close(client);
+      return;
+    }
+    const std::string rest = target.substr(7);
+    const auto slash = rest.find('/');
+    const std::string path = slash == std::string::npos ? "/" : rest.substr(slash);
+    forward_head = method + " " + path + line.substr(sp2) + head.substr(line.size());
+    target = rest.substr(0, slash);
+  }
+  const auto colon = target.rfind(':');
+  const auto port = static_cast<std::uint16_t>(std::strtoul(target.c_str() + colon + 1, nullptr, 10));
+  const int upstream = connectLoopback(port);  // tests only ever tunnel to 127.0.0.1
+  if (upstream < 0) {
+    writeAll(client, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    ::close(client);
+    return;
+  }
+  if (method == "CONNECT") {
+    writeAll(client, "HTTP/1.1 200 Connection established\r\n\r\n");
+  } else {
+    writeAll(upstream, forward_head);
+  }
+  // Relay both ways until one side closes.
+  while (!stop_) {
+    pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
+    if (::poll(fds, 2, 20) <= 0) continue;
+    char buf[16384];
+    bool done = false;
+    for (int i = 0; i < 2 && !done; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      const ssize_t n = ::recv(fds[i].fd, buf, sizeof(buf), 0);
+      if (n <= 0 || !writeAll(fds[1 - i].fd, std::string(buf, static_cast<std::size_t>(n)))) done = true;
+    }
+    if (done) break;
+  }
+  ::shutdown(client, SHUT_RDWR);
+  ::shutdown(upstream, SHUT_RDWR);
+  ::close(client);
+  ::close(upstream);
+}
+
+// ---------------------------------------------------------------------------
+// ScriptedServer
+
+ScriptedServer::ScriptedServer(Script script) : script_(std::move(script)) {
+  listen_fd_ = listenLoopback(16, &port_);
+  acceptor_ = std::thread([this] {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      const int index = connections_++;
+      std::lock_guard<std::mutex> lock(mu_);
+      workers_.emplace_back([this, fd, index] {
+        script_(fd, index);
+        ::close(fd);
+      });
+    }
+  });
+}
+
+ScriptedServer::~ScriptedServer() {
+  stop_ = true;
+  if (acceptor_.joinable()) acceptor_.join();
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    workers.swap(workers_);
+  }
+  for (auto& t : workers) t.join();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+}  // namespace cosp::test

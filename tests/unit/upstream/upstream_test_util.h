@@ -1,0 +1,103 @@
+#pragma once
+
+// Helpers for the upstream tests: temp dirs, a throw-away CA, a tiny CONNECT /
+// forward proxy and a scripted raw HTTP server, all on 127.0.0.1 only.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cosp::test {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A CA plus server certificates made with the openssl CLI.
+struct TestPki {
+  std::string ca_cert;
+  std::string server_cert;  // SAN: DNS:localhost, IP:127.0.0.1
+  std::string server_key;
+  std::string wrong_cert;   // SAN: DNS:wrong.example only
+  std::string wrong_key;
+};
+// Returns nullopt (and prints why) when the openssl CLI fails.
+std::optional<TestPki> makeTestPki(const TempDir& dir);
+
+// Socket helpers (raw POSIX; every call bounded by `timeout`).
+int listenLoopback(int backlog, std::uint16_t* port);
+int connectLoopback(std::uint16_t port);
+// Reads one HTTP request (head + Content-Length body). Returns "" on EOF/timeout.
+std::string readHttpRequest(int fd, std::chrono::milliseconds timeout);
+bool writeAll(int fd, const std::string& data);
+// True when the peer closed (read returns 0/error) within `timeout`.
+bool waitPeerClosed(int fd, std::chrono::milliseconds timeout);
+
+// A tiny HTTP proxy: CONNECT tunnels and absolute-form forwarding, for one test.
+class TestProxy {
+ public:
+  // `connect_status` != 200 makes every CONNECT fail with that status.
+  explicit TestProxy(int connect_status = 200);
+  ~TestProxy();
+  std::uint16_t port() const { return port_; }
+  std::vector<std::string> requestLines() const;
+  std::vector<std::string> proxyAuthorizations() const;  // "" when absent
+  int connections() const { return connections_.load(); }
+
+ private:
+  void acceptLoop();
+  void serve(int client);
+
+  int connect_status_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::thread acceptor_;
+  mutable std::mutex mu_;
+  std::vector<std::thread> workers_;
+  std::vector<std::string> lines_;
+  std::vector<std::string> auths_;
+};
+
+// A raw HTTP server whose per-connection behaviour is a script:
+// script(fd, connection_index). The fd is closed after the script returns.
+class ScriptedServer {
+ public:
+  using Script = std::function<void(int fd, int connection_index)>;
+  explicit ScriptedServer(Script script);
+  ~ScriptedServer();
+  std::uint16_t port() const { return port_; }
+  int connections() const { return connections_.load(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  Script script_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<std::thread> workers_;
+};
+
+// Polls `condition` every few ms until it holds or `timeout` passes.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+}  // namespace cosp::test
