@@ -73,7 +73,7 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
   options.max_threads = config->worker_threads;
   options.max_queued = config->worker_threads * 4;
   options.stack_size = threadStackSize();
-  HttpServer server(options, new RequestHandlerFactory(ctx, model_routes));
+  HttpServer server(options, new RequestHandlerFactory(ctx, model_routes), ctx.connections);
   server.start();
   channel.send(common::encodeSimple(common::msg::kReady));
   common::logInfo("worker_serving").field("generation", args.generation).field("threads", config->worker_threads);
@@ -87,6 +87,7 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
     draining = true;
     ctx.draining = true;  // responses now carry Connection: close, /readyz says draining
     server.stopAccepting();
+    server.closeIdleConnections();
     drain_deadline = Clock::now() + grace;
     common::logInfo("worker_draining").field("reason", why).field("grace_ms", static_cast<int64_t>(grace.count()));
   };
@@ -140,7 +141,11 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
       channel.send(common::encodeHeartbeat(counters));
       next_heartbeat = now + kHeartbeatInterval;
     }
-    if (draining && (server.openConnections() == 0 || now >= drain_deadline)) break;
+    if (draining) {
+      // A stream that began before the drain went out with keep-alive; close it once it idles.
+      server.closeIdleConnections();
+      if (server.openConnections() == 0 || now >= drain_deadline) break;
+    }
   }
 
   server.stopAccepting();

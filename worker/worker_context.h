@@ -10,6 +10,7 @@
 #include "common/ipc/channel.h"
 #include "common/ipc/messages.h"
 #include "worker/http/caller_auth.h"
+#include "worker/http/connection_registry.h"
 
 namespace cosp::worker {
 
@@ -57,6 +58,7 @@ struct WorkerContext {
   const common::Channel& channel;  // for reports to the supervisor (thread-safe sends)
   CredentialsCache credentials;
   WorkerMetrics metrics;
+  ConnectionRegistry connections;
   std::atomic<bool> draining{false};
 };
 

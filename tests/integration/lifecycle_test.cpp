@@ -1,6 +1,9 @@
 // Process lifecycle on the real binaries, with real signals.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <Poco/JSON/Array.h>
 
@@ -174,4 +177,34 @@ TEST(Lifecycle, WorkersExitWhenTheSupervisorDies) {
   ProxyProcess next(ProxyProcess::Env{{"PORT", std::to_string(proxy.port())}});
   next.start();
   EXPECT_TRUE(next.waitReady()) << next.stderrText();
+}
+
+TEST(Lifecycle, DrainClosesIdleKeepAliveConnectionsAtOnce) {
+  ProxyProcess proxy(ProxyProcess::Env{{"WORKERS", "1"}});
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  // A keep-alive client that made one request and then just holds the connection.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(proxy.port()));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  char buf[1024];
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  ASSERT_NE(std::string(buf, static_cast<size_t>(n)).find("Keep-Alive"), std::string::npos);
+
+  auto sent_at = std::chrono::steady_clock::now();
+  proxy.signal(SIGTERM);
+  EXPECT_EQ(proxy.waitExit(10s), std::optional<int>(0));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent_at).count();
+  // Well under the 5 s keep-alive timeout the idle connection would otherwise hold the drain for.
+  EXPECT_LT(ms, 2000) << "stop took " << ms << " ms";
+  EXPECT_EQ(::recv(fd, buf, sizeof buf, 0), 0) << "the idle connection was closed";
+  ::close(fd);
 }

@@ -1,5 +1,8 @@
 #include "worker/handlers/request_handler.h"
 
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/StreamSocket.h>
+
 #include "common/log/log.h"
 #include "worker/handlers/exchange.h"
 #include "worker/handlers/model_routes.h"
@@ -75,6 +78,8 @@ void dispatch(Exchange& ex, ModelRoutes* model_routes) {
 
 void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
   Exchange ex(request, response, ctx_);
+  const Poco::Net::StreamSocket& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket();
+  ctx_.connections.requestStarted(socket);
   ++ctx_.metrics.requests;
   ++ctx_.metrics.active_requests;
   std::string error_kind;
@@ -105,6 +110,7 @@ void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::
     }
   }
   --ctx_.metrics.active_requests;
+  ctx_.connections.requestFinished(socket);
   ctx_.metrics.countResponse(ex.status);
   ctx_.metrics.bytes_out += ex.bytes_out;
 

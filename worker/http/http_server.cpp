@@ -53,8 +53,9 @@ class TrackedConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
 
 }  // namespace
 
-HttpServer::HttpServer(Options options, Poco::Net::HTTPRequestHandlerFactory::Ptr factory)
-    : options_(std::move(options)), params_(new Poco::Net::HTTPServerParams), factory_(factory) {
+HttpServer::HttpServer(Options options, Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
+                       ConnectionRegistry& registry)
+    : options_(std::move(options)), params_(new Poco::Net::HTTPServerParams), factory_(factory), registry_(registry) {
   listen_fd_.reset(options_.listen_fd);
   wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 
@@ -97,31 +98,15 @@ void HttpServer::stopAccepting() {
 }
 
 bool HttpServer::waitIdle(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock<std::mutex> lock(sockets_mutex_);
+  std::unique_lock<std::mutex> lock(count_mutex_);
   return idle_cv_.wait_until(lock, deadline, [this] { return open_connections_.load() <= 0; });
-}
-
-void HttpServer::abortConnections() {
-  std::lock_guard<std::mutex> lock(sockets_mutex_);
-  for (auto socket : live_sockets_) {
-    try {
-      socket.shutdown();
-    } catch (const Poco::Exception&) {
-      // already closed by the peer
-    }
-  }
 }
 
 int64_t HttpServer::refusedConnections() const { return refused_.load() + dispatcher_->refusedConnections(); }
 
-void HttpServer::connectionOpened(Poco::Net::StreamSocket socket) {
-  std::lock_guard<std::mutex> lock(sockets_mutex_);
-  live_sockets_.insert(socket);
-}
-
-void HttpServer::connectionClosed(Poco::Net::StreamSocket socket) {
-  std::lock_guard<std::mutex> lock(sockets_mutex_);
-  live_sockets_.erase(socket);
+void HttpServer::connectionClosed(const Poco::Net::StreamSocket& socket) {
+  registry_.closed(socket);
+  std::lock_guard<std::mutex> lock(count_mutex_);
   open_connections_.fetch_sub(1);
   idle_cv_.notify_all();
 }
@@ -161,7 +146,7 @@ void HttpServer::acceptLoop() {
       dispatcher_->enqueue(socket);
       if (dispatcher_->refusedConnections() != refused_before) {
         // The queue was full: POCO dropped (closed) the socket without creating a connection.
-        std::lock_guard<std::mutex> lock(sockets_mutex_);
+        std::lock_guard<std::mutex> lock(count_mutex_);
         open_connections_.fetch_sub(1);
         idle_cv_.notify_all();
       }

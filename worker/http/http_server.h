@@ -10,10 +10,10 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "common/os/unique_fd.h"
+#include "worker/http/connection_registry.h"
 
 namespace cosp::worker {
 
@@ -42,7 +42,7 @@ class HttpServer {
     std::string server_name = "codex-sub-proxy";
   };
 
-  HttpServer(Options options, Poco::Net::HTTPRequestHandlerFactory::Ptr factory);
+  HttpServer(Options options, Poco::Net::HTTPRequestHandlerFactory::Ptr factory, ConnectionRegistry& registry);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -52,16 +52,18 @@ class HttpServer {
   void stopAccepting();
   // Wait until no connection is open, or the deadline passes. True when idle.
   bool waitIdle(std::chrono::steady_clock::time_point deadline);
+  // Close keep-alive connections that sit between requests (see ConnectionRegistry::closeIdle).
+  int closeIdleConnections() { return registry_.closeIdle(); }
   // Shut down every open connection (the end of a drain, or a fast stop).
-  void abortConnections();
+  void abortConnections() { registry_.closeAll(); }
 
   int openConnections() const { return open_connections_.load(); }
   int64_t acceptedConnections() const { return accepted_.load(); }
   int64_t refusedConnections() const;
 
   // Called by connections (internal).
-  void connectionOpened(Poco::Net::StreamSocket socket);
-  void connectionClosed(Poco::Net::StreamSocket socket);
+  void connectionOpened(const Poco::Net::StreamSocket& socket) { registry_.opened(socket); }
+  void connectionClosed(const Poco::Net::StreamSocket& socket);
 
  private:
   void acceptLoop();
@@ -78,9 +80,11 @@ class HttpServer {
   std::atomic<int> open_connections_{0};
   std::atomic<int64_t> accepted_{0};
   std::atomic<int64_t> refused_{0};
-  mutable std::mutex sockets_mutex_;
+  ConnectionRegistry& registry_;
+  // Accepted and not yet finished, queued ones included (the registry only sees connections a
+  // pool thread has picked up); the drain waits on this.
+  std::mutex count_mutex_;
   std::condition_variable idle_cv_;
-  std::set<Poco::Net::StreamSocket> live_sockets_;
 };
 
 }  // namespace cosp::worker

@@ -89,8 +89,8 @@ class ChatTranslator {
     const JsonValue* model = root_.find("model");
     if (model == nullptr || model->isNull()) return missingParam("model");
     if (!model->isString()) return invalidType("model", "a string");
-    if (model->getString()->empty()) return invalidValue("model", "must not be empty.");
-    req_.model = *model->getString();
+    if (model->stringView()->empty()) return invalidValue("model", "must not be empty.");
+    req_.model = std::string(*model->stringView());
     model_ = detail::splitModelSuffix(req_.model);
     req_.upstream_model = model_.base;
 
@@ -145,7 +145,8 @@ class ChatTranslator {
       bool remove = !isKnownChatField(m.key);
       if (m.key == "store") {
         // store:true cannot be honoured: the backend only works with store:false.
-        remove = *m.value.getBool();
+        // (value_or: with duplicated keys only the last one was type-checked)
+        remove = m.value.getBool().value_or(true);
       } else if (m.key == "service_tier") {
         remove = !policy_.keepServiceTier(m.value);
       } else if (m.key == "web_search_options") {
@@ -167,7 +168,7 @@ class ChatTranslator {
   Status joinText(const JsonValue* content, const std::string& param, std::string& out) {
     out.clear();
     if (content == nullptr || content->isNull()) return std::nullopt;
-    if (const std::string* s = content->getString()) {
+    if (const auto s = content->stringView()) {
       out = *s;
       return std::nullopt;
     }
@@ -227,7 +228,7 @@ class ChatTranslator {
   static std::string userText(const JsonValue& msg) {
     const JsonValue* content = msg.find("content");
     if (content == nullptr) return {};
-    if (const std::string* s = content->getString()) return *s;
+    if (const auto s = content->stringView()) return std::string(*s);
     std::string out;
     if (const JsonArray* parts = content->getArray()) {
       for (const JsonValue& part : *parts) {
@@ -267,7 +268,7 @@ class ChatTranslator {
   Status writeUser(JsonValue& msg, const std::string& mp) {
     JsonValue* content = msg.find("content");
     if (content == nullptr || content->isNull()) return missingParam(mp + ".content");
-    if (const std::string* s = content->getString()) {
+    if (const auto s = content->stringView()) {
       w_.beginObject().key("type").value("message").key("role").value("user").key("content").beginArray();
       w_.beginObject().key("type").value("input_text").key("text").value(*s).endObject();
       w_.endArray().endObject();
@@ -299,22 +300,21 @@ class ChatTranslator {
     if (*type == "image_url") {
       JsonValue* iv = part.find("image_url");
       if (iv == nullptr || iv->isNull()) return missingParam(pp + ".image_url");
-      std::string* url = nullptr;
+      JsonValue* url = nullptr;
       const JsonValue* detail = nullptr;
       if (iv->isString()) {
-        url = iv->getString();
+        url = iv;
       } else if (iv->isObject()) {
-        JsonValue* u = iv->find("url");
-        if (u == nullptr || u->isNull()) return missingParam(pp + ".image_url.url");
-        url = u->getString();
-        if (url == nullptr) return invalidType(pp + ".image_url.url", "a string");
+        url = iv->find("url");
+        if (url == nullptr || url->isNull()) return missingParam(pp + ".image_url.url");
+        if (!url->isString()) return invalidType(pp + ".image_url.url", "a string");
         detail = present(*iv, "detail");
         if (detail != nullptr && !detail->isString()) return invalidType(pp + ".image_url.detail", "a string");
       } else {
         return invalidType(pp + ".image_url", "an object");
       }
-      if (url->empty()) return invalidValue(pp + ".image_url.url", "must not be empty.");
-      detail::normalizeBase64DataUrl(*url);
+      if (url->stringView()->empty()) return invalidValue(pp + ".image_url.url", "must not be empty.");
+      detail::normalizeImageUrlValue(*url);
       w_.beginObject().key("type").value("input_image").key("image_url").value(*url);
       if (detail != nullptr) {
         w_.key("detail").value(*detail);
@@ -349,9 +349,7 @@ class ChatTranslator {
       // Already in Responses form (some clients mix the two APIs): pass through,
       // with the same data URL normalisation.
       if (*type == "input_image") {
-        if (JsonValue* u = part.find("image_url"); u != nullptr && u->isString()) {
-          detail::normalizeBase64DataUrl(*u->getString());
-        }
+        if (JsonValue* u = part.find("image_url")) detail::normalizeImageUrlValue(*u);
       }
       w_.value(part);
       return std::nullopt;
@@ -362,7 +360,7 @@ class ChatTranslator {
   Status writeAssistant(JsonValue& msg, const std::string& mp, std::size_t index) {
     const JsonValue* content = msg.find("content");
     if (content != nullptr && !content->isNull()) {
-      if (const std::string* s = content->getString()) {
+      if (const auto s = content->stringView()) {
         if (!s->empty()) {
           w_.beginObject().key("type").value("message").key("role").value("assistant").key("content").beginArray();
           w_.beginObject().key("type").value("output_text").key("text").value(*s).endObject();
@@ -441,7 +439,7 @@ class ChatTranslator {
       if (custom == nullptr || !custom->isObject()) return missingParam(cp + ".custom");
       const auto name = common::jsonString(*custom, "name");
       if (!name) return missingParam(cp + ".custom.name");
-      custom_call_ids_.insert(*id->getString());
+      custom_call_ids_.emplace(*id->stringView());
       w_.beginObject().key("type").value("custom_tool_call").key("call_id").value(*id);
       w_.key("name").value(*name).key("input");
       const auto input = common::jsonString(*custom, "input");
@@ -470,7 +468,7 @@ class ChatTranslator {
     if (!id->isString()) return invalidType(mp + ".tool_call_id", "a string");
     std::string text;
     if (auto e = joinText(msg.find("content"), mp + ".content", text)) return e;
-    const bool custom = custom_call_ids_.count(*id->getString()) != 0;
+    const bool custom = custom_call_ids_.count(*id->stringView()) != 0;
     w_.beginObject().key("type").value(custom ? "custom_tool_call_output" : "function_call_output");
     w_.key("call_id").value(*id).key("output").value(text).endObject();
     return std::nullopt;
@@ -483,7 +481,7 @@ class ChatTranslator {
     std::string text;
     if (auto e = joinText(msg.find("content"), mp + ".content", text)) return e;
     std::string call_id;
-    auto it = legacy_calls_.find(*name->getString());
+    auto it = legacy_calls_.find(*name->stringView());
     if (it != legacy_calls_.end() && !it->second.empty()) {
       call_id = std::move(it->second.front());
       it->second.pop_front();

@@ -252,7 +252,11 @@ void ChatStreamMapper::fail(common::ApiError error, std::vector<std::string>& ou
 
 void ChatStreamMapper::onEvent(const SseEvent& event, std::vector<std::string>& out) {
   if (finished_) return;
-  auto parsed = common::parseJson(event.data);
+  // Borrowed strings: event.data outlives this call and the mapper keeps no
+  // JsonValue, only std::string copies of the few ids it needs.
+  common::JsonParseOptions options;
+  options.borrow_strings = true;
+  auto parsed = common::parseJson(event.data, options);
   if (!parsed.ok()) return;  // not JSON: nothing a chat client could use
   onEventJson(parsed.value(), event.event, out);
 }

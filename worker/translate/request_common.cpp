@@ -39,7 +39,11 @@ std::vector<std::string> TranslateOptions::defaultDroppedFields() {
 namespace detail {
 
 common::Result<common::JsonValue> parseRequestObject(std::string_view body) {
-  auto parsed = common::parseJson(body);
+  // Borrowed strings: the body outlives the translation, and the big payloads
+  // (image data URLs) are then copied once, into the upstream body, not twice.
+  common::JsonParseOptions options;
+  options.borrow_strings = true;
+  auto parsed = common::parseJson(body, options);
   if (!parsed.ok()) {
     const auto& e = parsed.error();
     return common::ApiError::invalidRequest(
@@ -68,21 +72,42 @@ ModelSplit splitModelSuffix(std::string_view model) {
   return ModelSplit{std::string(model), std::nullopt};
 }
 
-bool normalizeBase64DataUrl(std::string& url) {
-  if (url.size() < 5 || url.compare(0, 5, "data:") != 0) return false;
+namespace {
+
+// Offset of the base64 payload of a "data:<type>;base64,<payload>" URL, or npos.
+std::size_t base64PayloadStart(std::string_view url) {
+  if (url.size() < 5 || url.compare(0, 5, "data:") != 0) return std::string_view::npos;
   const std::size_t comma = url.find(',');
-  if (comma == std::string::npos || comma < 12) return false;
+  if (comma == std::string_view::npos || comma < 12) return std::string_view::npos;
   // The media type part must end in ";base64" (case-insensitive).
-  std::string_view meta(url.data() + 5, comma - 5);
-  if (meta.size() < 7) return false;
-  std::string_view tail = meta.substr(meta.size() - 7);
+  const std::string_view tail = url.substr(comma - 7, 7);
   static constexpr std::string_view kB64 = ";base64";
   for (std::size_t i = 0; i < 7; ++i) {
-    if (std::tolower(static_cast<unsigned char>(tail[i])) != kB64[i]) return false;
+    if (std::tolower(static_cast<unsigned char>(tail[i])) != kB64[i]) return std::string_view::npos;
   }
+  return comma + 1;
+}
+
+}  // namespace
+
+bool base64DataUrlNeedsNormalization(std::string_view url) {
+  const std::size_t start = base64PayloadStart(url);
+  if (start == std::string_view::npos) return false;
+  const std::size_t len = url.size() - start;
+  if (len % 4 == 2 || len % 4 == 3) return true;
+  // string_view::find(char) is a memchr: the 9 MB images of the benchmark stay cheap.
+  return url.find('-', start) != std::string_view::npos || url.find('_', start) != std::string_view::npos;
+}
+
+void normalizeImageUrlValue(common::JsonValue& value) {
+  const auto view = value.stringView();
+  if (view && base64DataUrlNeedsNormalization(*view)) normalizeBase64DataUrl(*value.mutableString());
+}
+
+bool normalizeBase64DataUrl(std::string& url) {
+  const std::size_t start = base64PayloadStart(url);
+  if (start == std::string::npos) return false;
   bool changed = false;
-  const std::size_t start = comma + 1;
-  // std::string::find(char) is a memchr: the 9 MB images of the benchmark stay cheap.
   if (url.find('-', start) != std::string::npos || url.find('_', start) != std::string::npos) {
     for (std::size_t i = start; i < url.size(); ++i) {
       if (url[i] == '-') {

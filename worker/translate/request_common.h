@@ -15,7 +15,8 @@
 
 namespace cosp::worker::detail {
 
-// Parses a request body: malformed JSON or a non-object is a 400.
+// Parses a request body: malformed JSON or a non-object is a 400. String values
+// may borrow from `body`, which must outlive the returned document.
 common::Result<common::JsonValue> parseRequestObject(std::string_view body);
 
 // "gpt-5.5-high" -> {"gpt-5.5", "high"}; suffixes: none minimal low medium high xhigh.
@@ -28,6 +29,11 @@ ModelSplit splitModelSuffix(std::string_view model);
 // Rewrites a base64 data URL in place when its payload is URL-safe base64
 // ('-' '_') or lacks '=' padding. Returns true when it changed anything.
 bool normalizeBase64DataUrl(std::string& url);
+// True when normalizeBase64DataUrl would change `url` (a read-only check, so a
+// borrowed 9 MB string is only copied when it really has to be rewritten).
+bool base64DataUrlNeedsNormalization(std::string_view url);
+// Applies normalizeBase64DataUrl to a string value (owned or borrowed) if needed.
+void normalizeImageUrlValue(common::JsonValue& value);
 
 // Decides what happens to top-level fields the backend rejects.
 class FieldPolicy {

@@ -35,7 +35,7 @@ bool isUserMessage(const JsonValue& item) {
 std::string messageText(const JsonValue& item) {
   const JsonValue* content = item.find("content");
   if (content == nullptr) return {};
-  if (const std::string* s = content->getString()) return *s;
+  if (const auto s = content->stringView()) return std::string(*s);
   std::string out;
   if (const JsonArray* parts = content->getArray()) {
     for (const JsonValue& part : *parts) {
@@ -124,8 +124,8 @@ class ResponsesNormalizer {
     const JsonValue* model = root_.find("model");
     if (model == nullptr || model->isNull()) return missingParam("model");
     if (!model->isString()) return invalidType("model", "a string");
-    if (model->getString()->empty()) return invalidValue("model", "must not be empty.");
-    req_.model = *model->getString();
+    if (model->stringView()->empty()) return invalidValue("model", "must not be empty.");
+    req_.model = std::string(*model->stringView());
     model_ = detail::splitModelSuffix(req_.model);
     req_.upstream_model = model_.base;
 
@@ -140,7 +140,7 @@ class ResponsesNormalizer {
     if (!input->isString() && !input->isArray()) return invalidType("input", "a string or an array of items");
     if (const JsonValue* ins = present(root_, "instructions")) {
       if (!ins->isString()) return invalidType("instructions", "a string");
-      instructions_ = *ins->getString();
+      instructions_ = std::string(*ins->stringView());
     }
     if (const JsonValue* s = present(root_, "stream")) {
       if (!s->isBool()) return invalidType("stream", "a boolean");
@@ -160,7 +160,7 @@ class ResponsesNormalizer {
       }
     }
     if (input->isString()) {
-      first_user_text_ = *input->getString();
+      first_user_text_ = std::string(*input->stringView());
     } else {
       for (const JsonValue& item : *input->getArray()) {
         if (item.isObject() && isUserMessage(item)) {
@@ -174,7 +174,7 @@ class ResponsesNormalizer {
 
   Status writeInput(JsonValue& input) {
     w_.key("input").beginArray();
-    if (const std::string* s = input.getString()) {
+    if (const auto s = input.stringView()) {
       w_.beginObject().key("type").value("message").key("role").value("user").key("content").beginArray();
       w_.beginObject().key("type").value("input_text").key("text").value(*s).endObject();
       w_.endArray().endObject();
@@ -193,9 +193,7 @@ class ResponsesNormalizer {
           for (JsonValue& part : *parts) {
             const auto ptype = common::jsonString(part, "type");
             if (ptype && *ptype == "input_image") {
-              if (JsonValue* url = part.find("image_url"); url != nullptr && url->isString()) {
-                detail::normalizeBase64DataUrl(*url->getString());
-              }
+              if (JsonValue* url = part.find("image_url")) detail::normalizeImageUrlValue(*url);
             }
           }
         }
