@@ -10,6 +10,8 @@
 #include "common/log/log.h"
 #include "common/os/signals.h"
 #include "common/version.h"
+#include "supervisor/credentials/credential_manager.h"
+#include "supervisor/credentials/device_login.h"
 #include "supervisor/supervisor.h"
 
 namespace {
@@ -20,6 +22,9 @@ int serve(const cosp::common::LoadedConfig& loaded, const std::vector<std::strin
   try {
     cosp::supervisor::Supervisor supervisor(loaded.config, args);
     return supervisor.run();
+  } catch (const cosp::supervisor::StartupConfigError& e) {
+    std::fprintf(stderr, "codex-sub-proxy: configuration error: %s\n", e.what());
+    return kExitConfig;
   } catch (const std::exception& e) {
     cosp::common::logError("supervisor_fatal").field("error", e.what());
     return 1;
@@ -56,8 +61,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (inv.command == "login") {
-    std::fprintf(stderr, "codex-sub-proxy: login is not available in this build\n");
-    return 1;
+    return cosp::supervisor::runDeviceLogin(cosp::supervisor::credentialSettingsFromConfig(loaded->config),
+                                            inv.print, std::cerr, std::cout);
   }
   return serve(*loaded, args);
 }

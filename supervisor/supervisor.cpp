@@ -18,8 +18,8 @@
 #include "common/os/spawn.h"
 #include "common/os/systemd.h"
 #include "common/version.h"
-#include "supervisor/credential_provider.h"
-#include "supervisor/static_credentials.h"
+#include "supervisor/credentials/clock.h"
+#include "supervisor/credentials/credential_manager.h"
 
 extern char** environ;
 
@@ -82,8 +82,13 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
       listener_(Listener::open(config_)) {
   control_ = std::make_unique<ControlServer>(config_.control_socket,
                                              [this](const std::string& request) { return handleControl(request); });
-  credentials_ = std::make_unique<StaticCredentials>(config_);
+  auto credentials = CredentialManager::create(credentialSettingsFromConfig(config_), RealClock::instance());
+  if (!credentials) throw StartupConfigError(credentials.error());
+  credentials_ = std::move(credentials.value());
   credentials_->on_change = [this] { broadcastCredentials(); };
+  if (auto warning = credentials_->statusObject()->optValue<std::string>("warning", ""); !warning.empty()) {
+    common::logWarn("credentials_warning").field("warning", warning);
+  }
   slots_.resize(static_cast<size_t>(config_.workers));
   watchdog_interval_ = common::watchdogInterval();
   next_watchdog_ = Clock::now();
@@ -309,7 +314,8 @@ void Supervisor::drainWorker(WorkerProcess& worker, milliseconds grace) {
 void Supervisor::onTimers() {
   auto now = Clock::now();
   control_->expire(now);
-  if (auto deadline = credentials_->nextDeadline(); deadline && *deadline <= now) credentials_->onTick();
+  // Compare against a fresh clock reading: a deadline meaning "now" is computed after `now` above.
+  if (auto deadline = credentials_->nextDeadline(); deadline && *deadline <= Clock::now()) credentials_->onTick();
 
   for (auto& [pid, worker] : workers_) {
     bool hung = false;
@@ -384,6 +390,8 @@ void Supervisor::beginReload() {
     }
   }
   common::Log::configure(next.log_level, next.log_format, "supervisor");
+  // A `codex-sub-proxy login` may have written new credentials since the start.
+  credentials_->reloadStore();
   common::sdNotify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(common::monotonicMicros()));
   phase_ = Phase::Reloading;
   config_ = std::move(next);

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,11 @@
 
 namespace cosp::supervisor {
 
-class CredentialProvider;
+class CredentialManager;
+
+struct StartupConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // The master process: owns the listening socket, the workers, the credentials and the control
 // socket, all driven from one single-threaded poll loop (signalfd, worker channels, control
@@ -28,6 +33,8 @@ class CredentialProvider;
 class Supervisor {
  public:
   // `args` are the command-line arguments used to (re)load the configuration on HUP.
+  // Throws StartupConfigError for operator input that cannot work (exit 78) and
+  // std::runtime_error for anything else that prevents starting (exit 1).
   Supervisor(common::Config config, std::vector<std::string> args);
   ~Supervisor();
 
@@ -78,7 +85,7 @@ class Supervisor {
   Listener listener_;
   Listener old_listener_;  // kept until a reload to a new address completes
   std::unique_ptr<ControlServer> control_;
-  std::unique_ptr<CredentialProvider> credentials_;
+  std::unique_ptr<CredentialManager> credentials_;
   std::string credentials_warning_;
 
   std::vector<Slot> slots_;

@@ -95,8 +95,14 @@ class Parser {
         return parseArray(out, depth + 1);
       case '"': {
         std::string s;
-        if (!parseString(s)) return false;
-        out = JsonValue(std::move(s));
+        bool borrowed = false;
+        const std::size_t start = pos_ + 1;
+        if (!parseString(s, options_.borrow_strings ? &borrowed : nullptr)) return false;
+        if (borrowed) {
+          out = JsonValue::borrowed(std::string_view(reinterpret_cast<const char*>(p_ + start), pos_ - start - 1));
+        } else {
+          out = JsonValue(std::move(s));
+        }
         return true;
       }
       case 't':
@@ -274,8 +280,12 @@ class Parser {
     }
   }
 
-  bool parseString(std::string& out) {
+  // Reads a string into `out`. With `borrowed` set, a string that has no escape
+  // is not copied: *borrowed becomes true and `out` stays empty (the caller
+  // views the input between the quotes).
+  bool parseString(std::string& out, bool* borrowed = nullptr) {
     ++pos_;  // opening quote
+    const std::size_t start = pos_;
     std::size_t run = pos_;
     for (;;) {
       // Fast path: 8 bytes at a time while nothing needs attention.
@@ -288,7 +298,12 @@ class Parser {
       if (pos_ >= n_) return fail("unterminated string");
       const unsigned char c = p_[pos_];
       if (c == '"') {
-        out.append(reinterpret_cast<const char*>(p_ + run), pos_ - run);
+        // Short strings stay owned: they fit std::string's inline buffer anyway.
+        if (borrowed != nullptr && run == start && pos_ - start > 15) {
+          *borrowed = true;
+        } else {
+          out.append(reinterpret_cast<const char*>(p_ + run), pos_ - run);
+        }
         ++pos_;
         return true;
       }

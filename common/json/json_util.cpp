@@ -99,7 +99,7 @@ Poco::Dynamic::Var toPocoVar(const JsonValue& v) {
     case Kind::Double:
       return *v.rawDouble();
     case Kind::String:
-      return *v.getString();
+      return std::string(*v.stringView());
     case Kind::Array: {
       Poco::JSON::Array::Ptr arr = new Poco::JSON::Array();
       for (const JsonValue& item : *v.getArray()) arr->add(toPocoVar(item));

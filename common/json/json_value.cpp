@@ -78,6 +78,21 @@ JsonValue& JsonValue::push(JsonValue value) {
   return arr.back();
 }
 
+std::string* JsonValue::mutableString() {
+  if (const auto* b = std::get_if<Borrowed>(&data_)) data_ = std::string(b->view);
+  return std::get_if<std::string>(&data_);
+}
+
+void JsonValue::makeOwned() {
+  if (isBorrowed()) {
+    mutableString();
+  } else if (JsonArray* arr = getArray()) {
+    for (JsonValue& v : *arr) v.makeOwned();
+  } else if (JsonObject* obj = getObject()) {
+    for (JsonMember& m : *obj) m.value.makeOwned();
+  }
+}
+
 bool operator==(const JsonValue& a, const JsonValue& b) noexcept {
   using Kind = JsonValue::Kind;
   const Kind ka = a.kind();
@@ -87,6 +102,7 @@ bool operator==(const JsonValue& a, const JsonValue& b) noexcept {
     // INT64_MAX), so different integer kinds are simply unequal.
     return false;
   }
+  if (ka == Kind::String) return *a.stringView() == *b.stringView();  // owned or borrowed alike
   return a.data_ == b.data_;
 }
 

@@ -21,9 +21,11 @@ using JsonArray = std::vector<JsonValue>;
 // lookup instead of POCO 1.11's O(n^2) ordered insert (see json_parser.h).
 using JsonObject = std::vector<JsonMember>;
 
-// A parsed JSON document: a small ordered DOM owned by value. Strings are owned
-// std::strings so big payloads (base64 images) can be moved or edited in place
-// instead of being copied again. Nothing here throws except std::bad_alloc.
+// A parsed JSON document: a small ordered DOM held by value. Strings are owned
+// std::strings, or (opt-in, JsonParseOptions::borrow_strings) views into the
+// parsed text, so a 9 MB image data URL is copied once on its way through the
+// proxy. Read strings with stringView(); mutableString() makes one owned.
+// Nothing here throws except std::bad_alloc.
 class JsonValue {
  public:
   enum class Kind : std::uint8_t { Null, Bool, Int, UInt, Double, String, Array, Object };
@@ -47,7 +49,9 @@ class JsonValue {
   static JsonValue array() { return JsonValue(JsonArray{}); }
   static JsonValue object() { return JsonValue(JsonObject{}); }
 
-  Kind kind() const noexcept { return static_cast<Kind>(data_.index()); }
+  Kind kind() const noexcept {
+    return data_.index() == kBorrowedIndex ? Kind::String : static_cast<Kind>(data_.index());
+  }
   bool isNull() const noexcept { return kind() == Kind::Null; }
   bool isBool() const noexcept { return kind() == Kind::Bool; }
   bool isNumber() const noexcept {
@@ -57,13 +61,26 @@ class JsonValue {
   bool isArray() const noexcept { return kind() == Kind::Array; }
   bool isObject() const noexcept { return kind() == Kind::Object; }
 
+  // A string that views memory owned by someone else (see JsonParseOptions::
+  // borrow_strings): no copy, but the viewed buffer must outlive this value and
+  // every copy of it. Reads are identical to owned strings.
+  static JsonValue borrowed(std::string_view s) noexcept {
+    JsonValue v;
+    v.data_ = Borrowed{s};
+    return v;
+  }
+  bool isBorrowed() const noexcept { return data_.index() == kBorrowedIndex; }
+  // Turns every borrowed string of this tree into an owned copy.
+  void makeOwned();
+
   // Typed access: nullptr / nullopt when the kind does not match. Never throws.
-  const std::string* getString() const noexcept { return std::get_if<std::string>(&data_); }
-  std::string* getString() noexcept { return std::get_if<std::string>(&data_); }
   std::optional<std::string_view> stringView() const noexcept {
-    if (const auto* s = getString()) return std::string_view(*s);
+    if (const auto* s = std::get_if<std::string>(&data_)) return std::string_view(*s);
+    if (const auto* b = std::get_if<Borrowed>(&data_)) return b->view;
     return std::nullopt;
   }
+  // Mutable access to a string (a borrowed one is copied first); nullptr otherwise.
+  std::string* mutableString();
   std::optional<bool> getBool() const noexcept {
     if (const auto* b = std::get_if<bool>(&data_)) return *b;
     return std::nullopt;
@@ -106,9 +123,15 @@ class JsonValue {
     }
   }
 
-  // Order matches Kind.
+  struct Borrowed {
+    std::string_view view;
+    friend bool operator==(const Borrowed& a, const Borrowed& b) noexcept { return a.view == b.view; }
+  };
+  static constexpr std::size_t kBorrowedIndex = 8;
+
+  // Order matches Kind; Borrowed (last) is a Kind::String too.
   std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, JsonArray,
-               JsonObject>
+               JsonObject, Borrowed>
       data_;
 };
 

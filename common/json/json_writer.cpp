@@ -51,7 +51,9 @@ void appendEscape(std::string& out, unsigned char c) {
 void appendJsonString(std::string& out, std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
-  out.reserve(out.size() + n + 2);
+  // Grow geometrically: std::string::reserve(n) allocates exactly n, and an exact
+  // reserve before every big string would copy the whole buffer twice per growth.
+  if (out.capacity() - out.size() < n + 2) out.reserve(std::max(out.capacity() * 2, out.size() + n + 2));
   out.push_back('"');
   std::size_t run = 0;
   std::size_t i = 0;
@@ -207,7 +209,7 @@ JsonWriter& JsonWriter::value(const JsonValue& v) {
     case Kind::Double:
       return value(*v.rawDouble());
     case Kind::String:
-      return value(std::string_view(*v.getString()));
+      return value(*v.stringView());
     case Kind::Array:
       beginArray();
       for (const JsonValue& item : *v.getArray()) value(item);

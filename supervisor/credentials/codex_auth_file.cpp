@@ -1,12 +1,12 @@
 #include "supervisor/credentials/codex_auth_file.h"
 
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "common/json/json_util.h"
+#include "supervisor/credentials/json_object.h"
 
 namespace cosp::supervisor {
 
@@ -16,22 +16,14 @@ common::Result<CodexAuthTokens, std::string> loadCodexAuthFile(const std::string
   std::ostringstream buf;
   buf << in.rdbuf();
   if (in.bad()) return "CODEX_AUTH_FILE " + path + ": read error";
-  try {
-    Poco::JSON::Parser parser;
-    parser.setDepth(16);
-    Poco::JSON::Object::Ptr root = parser.parse(buf.str()).extract<Poco::JSON::Object::Ptr>();
-    Poco::JSON::Object::Ptr tokens = root ? root->getObject("tokens") : nullptr;
-    if (!tokens) return "CODEX_AUTH_FILE " + path + ": no \"tokens\" object (not a ChatGPT login?)";
-    auto str = [&](const char* key) -> std::string {
-      if (!tokens->has(key) || !tokens->get(key).isString()) return {};
-      return tokens->getValue<std::string>(key);
-    };
-    CodexAuthTokens t{str("id_token"), str("access_token"), str("refresh_token"), str("account_id")};
-    if (t.refresh_token.empty()) return "CODEX_AUTH_FILE " + path + ": tokens.refresh_token is missing";
-    return t;
-  } catch (const Poco::Exception& e) {
-    return "CODEX_AUTH_FILE " + path + ": not valid JSON (" + e.className() + ")";
-  }
+  Poco::JSON::Object::Ptr root = parseJsonObject(buf.str());
+  if (!root) return "CODEX_AUTH_FILE " + path + ": not a JSON object";
+  Poco::JSON::Object::Ptr tokens = common::pocoOptObject(*root, "tokens");
+  if (!tokens) return "CODEX_AUTH_FILE " + path + ": no \"tokens\" object (not a ChatGPT login?)";
+  auto str = [&](const char* key) { return common::pocoOptString(*tokens, key).value_or(std::string()); };
+  CodexAuthTokens t{str("id_token"), str("access_token"), str("refresh_token"), str("account_id")};
+  if (t.refresh_token.empty()) return "CODEX_AUTH_FILE " + path + ": tokens.refresh_token is missing";
+  return t;
 }
 
 }  // namespace cosp::supervisor

@@ -342,14 +342,16 @@ bool CredentialManager::pollsStore() const {
   return state == "needs_login" || state == "no_credentials";
 }
 
-std::chrono::steady_clock::time_point CredentialManager::nextDeadline() const {
-  SteadyTime deadline = SteadyTime::max();
-  if (auto due = refreshDue()) deadline = std::min(deadline, *due);
-  if (pollsStore()) deadline = std::min(deadline, next_store_poll_);
+std::optional<std::chrono::steady_clock::time_point> CredentialManager::nextDeadline() const {
+  std::optional<SteadyTime> deadline = refreshDue();
+  auto earliest = [&](SteadyTime t) {
+    if (!deadline || t < *deadline) deadline = t;
+  };
+  if (pollsStore()) earliest(next_store_poll_);
   // An access-only credential turns needs_login at expiry; wake up to publish that.
   if (creds_.refresh_token.empty() && creds_.expires_at_ms > 0 && current_.state != "needs_login") {
     const int64_t wait_ms = std::max<int64_t>(0, creds_.expires_at_ms - clock_.unixMillis());
-    deadline = std::min(deadline, clock_.steadyNow() + milliseconds(wait_ms));
+    earliest(clock_.steadyNow() + milliseconds(wait_ms));
   }
   return deadline;
 }
@@ -360,7 +362,9 @@ void CredentialManager::onTick() {
     next_store_poll_ = now + settings_.store_poll_interval;
     reloadStore();
   }
-  if (auto due = refreshDue(); due && now >= *due) startRefresh();
+  // Read the clock after refreshDue(): a due time of "now" is computed inside it, so a reading
+  // taken before would always be a little earlier and the refresh would never start.
+  if (auto due = refreshDue(); due && clock_.steadyNow() >= *due) startRefresh();
   publish();  // time-driven state changes (an access-only token expiring)
 }
 
@@ -482,6 +486,22 @@ std::string CredentialManager::statusJson() const {
   std::ostringstream out;
   statusObject()->stringify(out);
   return out.str();
+}
+
+CredentialSettings credentialSettingsFromConfig(const common::Config& config) {
+  CredentialSettings s;
+  s.refresh_token = config.refresh_token;
+  s.access_token = config.access_token;
+  s.account_id = config.account_id;
+  s.expires_at_raw = config.expires_at_ms;  // already milliseconds; normalisation keeps them
+  s.auth_base_url = config.auth_base_url;
+  s.state_dir = config.state_dir;
+  s.codex_auth_file = config.codex_auth_file;
+  s.refresh_margin = config.refresh_margin;
+  s.https_proxy = config.https_proxy;
+  s.no_proxy = config.no_proxy;
+  s.ca_file = config.upstream_ca_file;
+  return s;
 }
 
 }  // namespace cosp::supervisor

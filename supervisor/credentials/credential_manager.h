@@ -11,6 +11,7 @@
 #include <Poco/JSON/Object.h>
 
 #include "common/util/result.h"
+#include "supervisor/credential_provider.h"
 #include "supervisor/credentials/clock.h"
 #include "supervisor/credentials/credential_store.h"
 #include "supervisor/credentials/credential_types.h"
@@ -44,7 +45,7 @@ namespace cosp::supervisor {
 //                    credentials.json is picked up within store_poll_interval, or by
 //                    forceRefresh() / reloadStore())
 //   no_credentials   nothing configured or stored
-class CredentialManager {
+class CredentialManager final : public CredentialProvider {
  public:
   struct Hooks {
     std::shared_ptr<HttpTransport> transport;  // null: the POCO transport built from the settings
@@ -66,18 +67,19 @@ class CredentialManager {
   // the thread only touches state it co-owns.
   ~CredentialManager();
 
-  int eventFd() const;
-  void onEvent();
-  std::chrono::steady_clock::time_point nextDeadline() const;  // time_point::max() = nothing due
-  void onTick();
+  int eventFd() const override;
+  void onEvent() override;
+  // When onTick() wants to run next; nullopt = nothing scheduled.
+  std::optional<std::chrono::steady_clock::time_point> nextDeadline() const override;
+  void onTick() override;
 
-  const WorkerCredentials& current() const { return current_; }
+  const WorkerCredentials& current() const override { return current_; }
   // A worker saw HTTP 401 with the token of `generation`. Stale generations and reports while a
   // refresh is in flight or backing off are ignored (single flight).
-  void reportUnauthorized(uint64_t generation);
+  void reportUnauthorized(uint64_t generation) override;
   // `ctl refresh`: adopt a newer credentials.json if there is one, else refresh now (ignoring
   // the backoff timer, and retrying even in needs_login). No-op while a refresh is in flight.
-  void forceRefresh();
+  void forceRefresh() override;
   // Adopts credentials.json when another process (`codex-sub-proxy login`) wrote a newer
   // lineage than the one in memory. Returns true when current() changed. Call on SIGHUP too.
   bool reloadStore();
@@ -88,10 +90,9 @@ class CredentialManager {
   // generation, store_writable, warning, refresh_in_flight, next_refresh_in_s, source.
   // Never contains a token.
   Poco::JSON::Object::Ptr statusObject() const;
-  std::string statusJson() const;
+  std::string statusJson() const override;
 
-  // Called on the loop thread whenever current() changed (new token, state change).
-  std::function<void()> on_change;
+  // on_change (CredentialProvider) fires on the loop thread whenever current() changed.
 
  private:
   struct Shared;
@@ -140,5 +141,9 @@ class CredentialManager {
   std::string load_warning_;    // corrupt credentials.json ignored
   std::string config_warning_;  // from the seed (two sources configured)
 };
+
+// The credential part of the validated configuration (the supervisor's seeds, issuer, state dir,
+// proxy and CA settings); tuning knobs keep their defaults.
+CredentialSettings credentialSettingsFromConfig(const common::Config& config);
 
 }  // namespace cosp::supervisor

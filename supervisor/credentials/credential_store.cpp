@@ -1,10 +1,11 @@
 #include "supervisor/credentials/credential_store.h"
 
+#include "common/json/json_util.h"
+#include "supervisor/credentials/json_object.h"
 #include "supervisor/credentials/jwt.h"
 
 #include <Poco/DigestEngine.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/SHA2Engine.h>
 
 #include <atomic>
@@ -58,18 +59,6 @@ std::string tempName(const std::string& dir) {
   return dir + "/.credentials.json.tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
 }
 
-std::string optString(const Poco::JSON::Object::Ptr& obj, const std::string& key) {
-  if (!obj->has(key) || obj->isNull(key)) return {};
-  if (!obj->get(key).isString()) throw Poco::DataFormatException(key + " is not a string");
-  return obj->getValue<std::string>(key);
-}
-
-int64_t optInt(const Poco::JSON::Object::Ptr& obj, const std::string& key) {
-  if (!obj->has(key) || obj->isNull(key)) return 0;
-  // convert<> rather than extract<>: ARCHITECTURE §5 #18 (int vs double representation).
-  return obj->get(key).convert<int64_t>();
-}
-
 }  // namespace
 
 std::string sha256Hex(const std::string& data) {
@@ -101,31 +90,20 @@ std::string CredentialStore::serialize(const StoredCredentials& c) {
 }
 
 common::Result<StoredCredentials, std::string> CredentialStore::parse(const std::string& json) {
-  try {
-    Poco::JSON::Parser parser;
-    parser.setDepth(16);
-    Poco::Dynamic::Var root = parser.parse(json);
-    Poco::JSON::Object::Ptr obj = root.extract<Poco::JSON::Object::Ptr>();
-    if (!obj) return std::string("not a JSON object");
-    StoredCredentials c;
-    c.version = static_cast<int>(optInt(obj, "version"));
-    if (c.version != StoredCredentials::kVersion) {
-      return std::string("unsupported version ") + std::to_string(c.version);
-    }
-    c.refresh_token = optString(obj, "refresh_token");
-    c.access_token = optString(obj, "access_token");
-    c.id_token = optString(obj, "id_token");
-    c.account_id = optString(obj, "account_id");
-    c.expires_at_ms = normalizeExpiresAtMs(optInt(obj, "expires_at"));
-    c.last_refresh_s = optInt(obj, "last_refresh");
-    c.seed_hash = optString(obj, "seed_hash");
-    return c;
-  } catch (const Poco::Exception& e) {
-    // displayText of a JSON syntax error names a position, never the content.
-    return std::string("malformed JSON (") + e.className() + ")";
-  } catch (const std::exception&) {
-    return std::string("malformed JSON");
-  }
+  Poco::JSON::Object::Ptr obj = parseJsonObject(json);
+  if (!obj) return std::string("not a JSON object");
+  StoredCredentials c;
+  c.version = static_cast<int>(common::pocoOptInt(*obj, "version").value_or(0));
+  if (c.version != StoredCredentials::kVersion) return "unsupported version " + std::to_string(c.version);
+  auto str = [&](const char* key) { return common::pocoOptString(*obj, key).value_or(std::string()); };
+  c.refresh_token = str("refresh_token");
+  c.access_token = str("access_token");
+  c.id_token = str("id_token");
+  c.account_id = str("account_id");
+  c.expires_at_ms = normalizeExpiresAtMs(common::pocoOptInt(*obj, "expires_at").value_or(0));
+  c.last_refresh_s = common::pocoOptInt(*obj, "last_refresh").value_or(0);
+  c.seed_hash = str("seed_hash");
+  return c;
 }
 
 common::Result<std::optional<StoredCredentials>, std::string> CredentialStore::load() const {

@@ -1,15 +1,16 @@
 #include "supervisor/credentials/device_login.h"
 
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include <algorithm>
 #include <ostream>
 #include <sstream>
 
+#include "common/json/json_util.h"
 #include "common/net/url.h"
 #include "supervisor/credentials/credential_seed.h"
 #include "supervisor/credentials/credential_store.h"
+#include "supervisor/credentials/json_object.h"
 #include "supervisor/credentials/oauth_client.h"
 
 namespace cosp::supervisor {
@@ -21,19 +22,8 @@ constexpr int kExitFailure = 1;
 constexpr int kExitConfig = 78;
 constexpr int64_t kDefaultIntervalS = 5;
 
-Poco::JSON::Object::Ptr parseObject(const std::string& body) {
-  try {
-    Poco::JSON::Parser parser;
-    parser.setDepth(16);
-    return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
-  } catch (const Poco::Exception&) {
-    return nullptr;
-  }
-}
-
 std::string stringField(const Poco::JSON::Object::Ptr& obj, const char* key) {
-  if (!obj || !obj->has(key) || !obj->get(key).isString()) return {};
-  return obj->getValue<std::string>(key);
+  return obj ? common::pocoOptString(*obj, key).value_or(std::string()) : std::string();
 }
 
 std::string jsonBody(std::initializer_list<std::pair<const char*, std::string>> fields) {
@@ -53,7 +43,7 @@ struct DeviceCode {
 // The server sends interval as a string ("5") today; accept a number as well, and fall back to
 // a sane default for anything else (a 0 would turn polling into a busy loop).
 int64_t parseInterval(const Poco::JSON::Object::Ptr& obj) {
-  if (!obj->has("interval") || obj->isNull("interval")) return kDefaultIntervalS;
+  if (!obj || !obj->has("interval") || obj->isNull("interval")) return kDefaultIntervalS;
   try {
     int64_t v = obj->get("interval").convert<int64_t>();
     return std::clamp<int64_t>(v, 1, 60);
@@ -114,7 +104,7 @@ int runDeviceLogin(const CredentialSettings& settings, bool print_json, std::ost
       err << "codex-sub-proxy login: device code request failed with HTTP " << reply->status << "\n";
       return kExitFailure;
     }
-    Poco::JSON::Object::Ptr obj = parseObject(reply->body);
+    Poco::JSON::Object::Ptr obj = parseJsonObject(reply->body);
     device.device_auth_id = stringField(obj, "device_auth_id");
     device.user_code = stringField(obj, "user_code");
     if (device.user_code.empty()) device.user_code = stringField(obj, "usercode");
@@ -141,7 +131,7 @@ int runDeviceLogin(const CredentialSettings& settings, bool print_json, std::ost
   for (;;) {
     auto reply = http->post(issuer + "/api/accounts/deviceauth/token", "application/json", poll_body);
     if (reply.ok() && reply->status >= 200 && reply->status <= 299) {
-      Poco::JSON::Object::Ptr obj = parseObject(reply->body);
+      Poco::JSON::Object::Ptr obj = parseJsonObject(reply->body);
       auth.code = stringField(obj, "authorization_code");
       auth.code_verifier = stringField(obj, "code_verifier");
       if (auth.code.empty() || auth.code_verifier.empty()) {

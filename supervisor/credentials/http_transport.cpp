@@ -4,8 +4,6 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
-#include <Poco/Net/NetException.h>
-#include <Poco/Net/SSLException.h>
 #include <Poco/Timespan.h>
 
 #include <mutex>
@@ -27,8 +25,8 @@ Poco::Timespan toTimespan(std::chrono::milliseconds ms) {
 
 class PocoHttpTransport final : public HttpTransport {
  public:
-  PocoHttpTransport(HttpTransportOptions options, common::ProxyRules rules)
-      : options_(std::move(options)), rules_(std::move(rules)) {}
+  PocoHttpTransport(HttpTransportOptions options, common::ProxyRules rules, Poco::Net::Context::Ptr tls)
+      : options_(std::move(options)), rules_(std::move(rules)), tls_(std::move(tls)) {}
 
   common::Result<HttpReply, std::string> post(const std::string& url, const std::string& content_type,
                                               const std::string& body) override {
@@ -137,10 +135,10 @@ class PocoHttpTransport final : public HttpTransport {
 
   const HttpTransportOptions options_;
   const common::ProxyRules rules_;
+  Poco::Net::Context::Ptr tls_;  // guarded by mu_ (built lazily)
   std::mutex mu_;
   bool cancelled_ = false;
   int active_fd_ = -1;
-  Poco::Net::Context::Ptr tls_;
 };
 
 }  // namespace
@@ -148,7 +146,16 @@ class PocoHttpTransport final : public HttpTransport {
 common::Result<std::shared_ptr<HttpTransport>, std::string> makePocoHttpTransport(HttpTransportOptions options) {
   auto rules = common::ProxyRules::parse(options.https_proxy, options.no_proxy);
   if (!rules.ok()) return rules.error();
-  return std::shared_ptr<HttpTransport>(std::make_shared<PocoHttpTransport>(std::move(options), std::move(rules.value())));
+  // A CA file is operator input: load it now so a bad path is a start-up error (exit 78), not a
+  // refresh failure an hour later. Without one the context is built on first HTTPS use.
+  Poco::Net::Context::Ptr tls;
+  if (!options.ca_file.empty()) {
+    auto made = common::tryMakeClientTlsContext(common::TlsOptions{options.ca_file});
+    if (!made.ok()) return made.error();
+    tls = made.value();
+  }
+  return std::shared_ptr<HttpTransport>(
+      std::make_shared<PocoHttpTransport>(std::move(options), std::move(rules.value()), std::move(tls)));
 }
 
 }  // namespace cosp::supervisor

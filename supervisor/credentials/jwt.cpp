@@ -1,10 +1,9 @@
 #include "supervisor/credentials/jwt.h"
 
-#include <Poco/Dynamic/Var.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
 #include <array>
+
+#include "common/json/json_util.h"
+#include "supervisor/credentials/json_object.h"
 
 namespace cosp::supervisor {
 
@@ -53,32 +52,16 @@ std::optional<JwtClaims> parseJwtClaims(std::string_view token) {
   if (second == std::string_view::npos) return std::nullopt;
   auto payload = base64UrlDecode(token.substr(first + 1, second - first - 1));
   if (!payload) return std::nullopt;
-  try {
-    Poco::JSON::Parser parser;
-    parser.setDepth(32);  // claims are shallow; refuse pathological nesting
-    Poco::Dynamic::Var root = parser.parse(*payload);
-    Poco::JSON::Object::Ptr obj = root.extract<Poco::JSON::Object::Ptr>();
-    if (!obj) return std::nullopt;
-    JwtClaims claims;
-    // POCO JSON trap (ARCHITECTURE §5 #18): exp may parse as Int64 or double; convert()
-    // handles both, extract<>() would throw on the "wrong" one.
-    if (obj->has("exp") && !obj->isNull("exp")) {
-      try {
-        claims.exp = obj->get("exp").convert<int64_t>();
-      } catch (const Poco::Exception&) {
-      }
-    }
-    Poco::JSON::Object::Ptr auth = obj->getObject("https://api.openai.com/auth");
-    if (auth && auth->has("chatgpt_account_id") && auth->get("chatgpt_account_id").isString()) {
-      std::string id = auth->getValue<std::string>("chatgpt_account_id");
-      if (!id.empty()) claims.chatgpt_account_id = std::move(id);
-    }
-    return claims;
-  } catch (const Poco::Exception&) {
-    return std::nullopt;
-  } catch (const std::exception&) {
-    return std::nullopt;
+  Poco::JSON::Object::Ptr obj = parseJsonObject(*payload);
+  if (!obj) return std::nullopt;
+  JwtClaims claims;
+  // exp may be an integer or an integral double; pocoOptInt accepts both (ARCHITECTURE §5 #18).
+  claims.exp = common::pocoOptInt(*obj, "exp");
+  if (Poco::JSON::Object::Ptr auth = common::pocoOptObject(*obj, "https://api.openai.com/auth")) {
+    std::optional<std::string> id = common::pocoOptString(*auth, "chatgpt_account_id");
+    if (id && !id->empty()) claims.chatgpt_account_id = std::move(id);
   }
+  return claims;
 }
 
 std::string accountIdFromTokens(std::string_view id_token, std::string_view access_token) {

@@ -1,28 +1,19 @@
 #include "supervisor/credentials/oauth_client.h"
 
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/URI.h>
 
 #include <algorithm>
 #include <cctype>
 #include <sstream>
 
+#include "common/json/json_util.h"
 #include "supervisor/credentials/credential_types.h"
+#include "supervisor/credentials/json_object.h"
 
 namespace cosp::supervisor {
 
 namespace {
-
-Poco::JSON::Object::Ptr parseObject(const std::string& body) {
-  try {
-    Poco::JSON::Parser parser;
-    parser.setDepth(32);
-    return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
-  } catch (const Poco::Exception&) {
-    return nullptr;
-  }
-}
 
 // Error codes end up in status JSON and logs: keep only a short identifier-like string so a
 // misbehaving server cannot smuggle anything else there.
@@ -38,17 +29,14 @@ std::string sanitizeCode(const std::string& raw) {
 }
 
 std::string errorCodeOf(const std::string& body) {
-  Poco::JSON::Object::Ptr obj = parseObject(body);
+  Poco::JSON::Object::Ptr obj = parseJsonObject(body);
   if (!obj) return {};
-  if (obj->has("error")) {
-    Poco::Dynamic::Var error = obj->get("error");
-    if (error.isString()) return sanitizeCode(error.toString());
-    if (Poco::JSON::Object::Ptr inner = obj->getObject("error")) {
-      if (inner->has("code") && inner->get("code").isString()) return sanitizeCode(inner->getValue<std::string>("code"));
-      if (inner->has("type") && inner->get("type").isString()) return sanitizeCode(inner->getValue<std::string>("type"));
-    }
+  if (const std::string* error = common::pocoString(*obj, "error")) return sanitizeCode(*error);
+  if (Poco::JSON::Object::Ptr inner = common::pocoOptObject(*obj, "error")) {
+    if (const std::string* code = common::pocoString(*inner, "code")) return sanitizeCode(*code);
+    if (const std::string* type = common::pocoString(*inner, "type")) return sanitizeCode(*type);
   }
-  if (obj->has("code") && obj->get("code").isString()) return sanitizeCode(obj->getValue<std::string>("code"));
+  if (const std::string* code = common::pocoString(*obj, "code")) return sanitizeCode(*code);
   return {};
 }
 
@@ -113,10 +101,9 @@ OAuthFailure classifyTokenError(int status, const std::string& body, const std::
 }
 
 common::Result<OAuthTokens, OAuthFailure> parseTokenResponse(const HttpReply& reply) {
-  Poco::JSON::Object::Ptr obj = parseObject(reply.body);
-  auto str = [&](const char* key) -> std::string {
-    if (!obj || !obj->has(key) || !obj->get(key).isString()) return {};
-    return obj->getValue<std::string>(key);
+  Poco::JSON::Object::Ptr obj = parseJsonObject(reply.body);
+  auto str = [&](const char* key) {
+    return obj ? common::pocoOptString(*obj, key).value_or(std::string()) : std::string();
   };
   OAuthTokens tokens{str("access_token"), str("refresh_token"), str("id_token"), std::nullopt};
   if (tokens.access_token.empty()) {
@@ -125,12 +112,7 @@ common::Result<OAuthTokens, OAuthFailure> parseTokenResponse(const HttpReply& re
     failure.message = "token endpoint returned HTTP " + std::to_string(reply.status) + " without an access_token";
     return failure;
   }
-  if (obj->has("expires_in") && !obj->isNull("expires_in")) {
-    try {
-      tokens.expires_in_s = obj->get("expires_in").convert<int64_t>();  // number or numeric string
-    } catch (const Poco::Exception&) {
-    }
-  }
+  tokens.expires_in_s = common::pocoOptInt(*obj, "expires_in");
   return tokens;
 }
 

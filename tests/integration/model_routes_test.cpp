@@ -232,21 +232,6 @@ TEST(ModelRoutes, UpstreamIdleTimeoutEndsTheStreamWithAnError) {
   EXPECT_LE(collected.status, 504);
 }
 
-TEST(ModelRoutes, Upstream401ReportsToTheSupervisorAndRetriesOnce) {
-  auto backend = makeBackend();
-  ProxyProcess proxy(proxyEnv(*backend));
-  proxy.start();
-  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  auto r = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {},
-                       chatBody("x [[scenario:status:401:unauthorized_401.json]]", false));
-  EXPECT_EQ(r.status, 503);
-  EXPECT_NE(r.body.find("upstream_auth_error"), std::string::npos) << r.body;
-  EXPECT_EQ(backend->requestCount(), 2u) << "one retry after the credentials were re-sent";
-  auto status = proxy.status();
-  ASSERT_TRUE(status);
-  EXPECT_EQ(status->getObject("credentials")->getValue<int>("generation"), 2);
-}
-
 TEST(ModelRoutes, NoCredentialsGives503NamingLogin) {
   auto backend = makeBackend();
   ProxyProcess proxy(proxyEnv(*backend, {{"OPENAI_ACCESS_TOKEN", "<unset>"}}));

@@ -356,6 +356,11 @@ void FakeCodexBackend::addBody(const std::string& name, std::string body) {
   bodies_[name] = std::move(body);
 }
 
+void FakeCodexBackend::rejectToken(const std::string& access_token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rejected_tokens_.insert(access_token);
+}
+
 void FakeCodexBackend::setDefaultScenario(std::string spec) {
   std::lock_guard<std::mutex> lock(mu_);
   default_scenario_ = std::move(spec);
@@ -569,7 +574,15 @@ void FakeCodexBackend::serveControl(const std::string& method, const std::string
 void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
                                      std::string body) {
   std::string spec;
-  if (request.has("x-fake-scenario")) {
+  std::string bearer = request.get("Authorization", "");
+  bool rejected = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rejected = bearer.rfind("Bearer ", 0) == 0 && rejected_tokens_.count(bearer.substr(7)) > 0;
+  }
+  if (rejected) {
+    spec = "status:401:unauthorized_401.json";  // like the real backend with an expired token
+  } else if (request.has("x-fake-scenario")) {
     spec = std::string(trim(request.get("x-fake-scenario")));
   } else if (auto marked = scenarioFromBody(body)) {
     spec = *marked;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -134,6 +135,8 @@ class FakeCodexBackend {
   void addTranscript(const std::string& name, std::string sse);
   void addBody(const std::string& name, std::string body);
   void setDefaultScenario(std::string spec);
+  // Requests bearing this access token get 401 (an expired or revoked token), whatever the scenario.
+  void rejectToken(const std::string& access_token);
 
   std::vector<RecordedRequest> requests() const;
   std::optional<RecordedRequest> request(std::size_t index) const;
@@ -183,6 +186,7 @@ class FakeCodexBackend {
   std::map<std::string, std::string> transcripts_;
   std::map<std::string, std::string> bodies_;
   std::string default_scenario_;
+  std::set<std::string> rejected_tokens_;
   std::vector<std::string> sni_;
   std::vector<std::string> alpn_;
 };
