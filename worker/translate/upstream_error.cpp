@@ -94,11 +94,13 @@ std::string humanDuration(std::int64_t seconds) {
 }
 
 std::optional<std::int64_t> retryAfterSeconds(const ErrorInfo& info, std::int64_t now) {
+  // The relative resets_in_seconds wins: it does not depend on our clock agreeing with the
+  // backend's. resets_at is the fallback when it is the only hint.
   std::optional<std::int64_t> s;
-  if (info.resets_at && now > 0) {
-    s = *info.resets_at - now;
-  } else if (info.resets_in_seconds) {
+  if (info.resets_in_seconds) {
     s = *info.resets_in_seconds;
+  } else if (info.resets_at && now > 0) {
+    s = *info.resets_at - now;
   }
   if (s && *s < 1) s = 1;
   return s;

@@ -19,14 +19,24 @@ std::string retryAfter(const common::ApiError& e) {
   return e.header->second;
 }
 
-TEST(MapUpstreamError, UsageLimit429UsesResetsAt) {
+TEST(MapUpstreamError, UsageLimit429PrefersResetsInSeconds) {
+  // Relative seconds win over resets_at, which would depend on our clock agreeing with theirs.
   const auto e = mapUpstreamError(429, "application/json", readFixture("responses/usage_limit_429.json"), kResetsAt - 1800);
   EXPECT_EQ(e.status, 429);
   EXPECT_EQ(e.type, "rate_limit_error");
   EXPECT_EQ(e.code.value_or(""), "usage_limit_reached");
-  EXPECT_EQ(retryAfter(e), "1800");  // from resets_at and now, not the stale resets_in_seconds
+  EXPECT_EQ(retryAfter(e), "3600");
   EXPECT_NE(e.message.find("The usage limit has been reached"), std::string::npos) << e.message;
   EXPECT_NE(e.message.find("plan: plus"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("resets in 1h 0m"), std::string::npos) << e.message;
+}
+
+TEST(MapUpstreamError, UsageLimitUsesResetsAtWhenItIsTheOnlyHint) {
+  const auto e = mapUpstreamError(
+      429, "application/json",
+      R"({"error":{"type":"usage_limit_reached","message":"m","resets_at":)" + std::to_string(kResetsAt) + "}}",
+      kResetsAt - 1800);
+  EXPECT_EQ(retryAfter(e), "1800");
   EXPECT_NE(e.message.find("resets in 30m 0s"), std::string::npos) << e.message;
 }
 
@@ -36,7 +46,10 @@ TEST(MapUpstreamError, UsageLimitFallsBackToResetsInSecondsAndClampsToOne) {
   EXPECT_EQ(retryAfter(e), "7200");
   EXPECT_NE(e.message.find("resets in 2h 0m"), std::string::npos) << e.message;
   // resets_at already in the past: retry after 1 s rather than 0 or a negative value.
-  e = mapUpstreamError(429, "application/json", readFixture("responses/usage_limit_429.json"), kResetsAt + 50);
+  e = mapUpstreamError(429, "application/json",
+                       R"({"error":{"type":"usage_limit_reached","message":"m","resets_at":)" +
+                           std::to_string(kResetsAt) + "}}",
+                       kResetsAt + 50);
   EXPECT_EQ(retryAfter(e), "1");
 }
 
@@ -44,7 +57,7 @@ TEST(MapUpstreamError, UsageLimitOn404IsAlso429) {
   const auto e = mapUpstreamError(404, "application/json", readFixture("responses/usage_limit_429.json"), kResetsAt - 60);
   EXPECT_EQ(e.status, 429);
   EXPECT_EQ(e.code.value_or(""), "usage_limit_reached");
-  EXPECT_EQ(retryAfter(e), "60");
+  EXPECT_EQ(retryAfter(e), "3600");
 }
 
 TEST(MapUpstreamError, Plain429) {
