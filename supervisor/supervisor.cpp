@@ -15,6 +15,7 @@
 #include "common/config/config_codec.h"
 #include "common/config/config_loader.h"
 #include "common/log/log.h"
+#include "common/metrics/prometheus.h"
 #include "common/os/spawn.h"
 #include "common/os/systemd.h"
 #include "common/version.h"
@@ -58,9 +59,25 @@ int64_t msSince(std::chrono::steady_clock::time_point t) {
 
 void addCounters(common::WorkerCounters& total, const common::WorkerCounters& add, bool include_gauges) {
   for (const auto& [name, value] : add) {
-    if (!include_gauges && name.rfind("active_", 0) == 0) continue;
+    if (!include_gauges && common::isGaugeSeries(name)) continue;
     total[name] += value;
   }
+}
+
+// Requests answered, and those with a 4xx / 5xx status, from the http_requests_total series.
+struct RequestTotals {
+  int64_t requests = 0, status_4xx = 0, status_5xx = 0;
+};
+RequestTotals requestTotals(const common::WorkerCounters& series) {
+  RequestTotals t;
+  for (const auto& [key, value] : series) {
+    if (key.rfind("http_requests_total{", 0) != 0) continue;
+    t.requests += value;
+    auto pos = key.find("status=\"");
+    if (pos != std::string::npos && key[pos + 8] == '4') t.status_4xx += value;
+    if (pos != std::string::npos && key[pos + 8] == '5') t.status_5xx += value;
+  }
+  return t;
 }
 
 }  // namespace
@@ -341,6 +358,11 @@ void Supervisor::onTimers() {
     }
   }
 
+  if (now >= next_metrics_push_) {
+    pushMetrics();
+    next_metrics_push_ = now + std::chrono::seconds(1);
+  }
+
   if (watchdog_interval_ && now >= next_watchdog_) {
     common::sdNotify("WATCHDOG=1");
     next_watchdog_ = now + *watchdog_interval_;
@@ -471,6 +493,43 @@ void Supervisor::beginStop(bool graceful) {
   }
 }
 
+common::WorkerCounters Supervisor::metricSeries() const {
+  common::WorkerCounters series = retired_counters_;
+  std::map<std::string, int> by_state;
+  for (const auto& [pid, worker] : workers_) {
+    addCounters(series, worker.counters, true);
+    ++by_state[workerStateName(worker.state)];
+  }
+  for (const char* state : {"starting", "ready", "draining"}) {
+    series[common::seriesKey("workers", std::string("state=\"") + state + "\"")] = by_state[state];
+  }
+  int restarts = 0;
+  for (const auto& slot : slots_) restarts += slot.restarts;
+  series["worker_restarts_total"] = restarts;
+
+  auto credentials = credentials_->statusObject();
+  series[common::seriesKey("credential_refreshes_total", "result=\"ok\"")] = credentials->optValue<Poco::Int64>("refresh_ok", 0);
+  series[common::seriesKey("credential_refreshes_total", "result=\"failed\"")] =
+      credentials->optValue<Poco::Int64>("refresh_failed", 0);
+  if (credentials->has("expires_in_s") && !credentials->isNull("expires_in_s")) {
+    series["credential_expiry_seconds"] = credentials->optValue<Poco::Int64>("expires_in_s", 0);
+  }
+  const std::string& state = credentials_->current().state;
+  for (const char* s : {"ok", "refreshing", "refresh_failing", "needs_login", "no_credentials"}) {
+    series[common::seriesKey("credential_state", std::string("state=\"") + s + "\"")] = state == s ? 1 : 0;
+  }
+  series["credential_generation"] = static_cast<int64_t>(credentials_->current().generation);
+  series[common::seriesKey("build_info", std::string("version=\"") + kVersion + "\"")] = 1;
+  return series;
+}
+
+void Supervisor::pushMetrics() {
+  std::string message = common::encodeMetrics(common::renderPrometheus(metricSeries()));
+  for (auto& [pid, worker] : workers_) {
+    if (worker.channel.valid() && worker.state != WorkerState::Draining) worker.channel.send(message);
+  }
+}
+
 void Supervisor::broadcastCredentials() {
   std::string message = common::encodeCredentials(credentials_->current());
   for (auto& [pid, worker] : workers_) {
@@ -558,7 +617,7 @@ std::string Supervisor::statusJson() const {
       auto it = w.counters.find(name);
       return static_cast<Poco::Int64>(it == w.counters.end() ? 0 : it->second);
     };
-    item->set("requests", counter("requests"));
+    item->set("requests", static_cast<Poco::Int64>(requestTotals(w.counters).requests));
     item->set("active_requests", counter("active_requests"));
     item->set("active_streams", counter("active_streams"));
     item->set("restarts", w.slot < static_cast<int>(slots_.size()) ? slots_[w.slot].restarts : 0);
@@ -576,9 +635,10 @@ std::string Supervisor::statusJson() const {
     auto it = totals.find(name);
     return static_cast<Poco::Int64>(it == totals.end() ? 0 : it->second);
   };
-  total->set("requests", sum("requests"));
-  total->set("responses_4xx", sum("responses_4xx"));
-  total->set("responses_5xx", sum("responses_5xx"));
+  RequestTotals request_totals = requestTotals(totals);
+  total->set("requests", static_cast<Poco::Int64>(request_totals.requests));
+  total->set("responses_4xx", static_cast<Poco::Int64>(request_totals.status_4xx));
+  total->set("responses_5xx", static_cast<Poco::Int64>(request_totals.status_5xx));
   total->set("active_requests", sum("active_requests"));
   total->set("active_streams", sum("active_streams"));
   o.set("totals", total);

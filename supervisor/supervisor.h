@@ -67,6 +67,8 @@ class Supervisor {
   void drainWorker(WorkerProcess& worker, std::chrono::milliseconds grace);
 
   void broadcastCredentials();
+  void pushMetrics();
+  common::WorkerCounters metricSeries() const;
   void updateSystemdStatus();
   bool allSlotsReady() const;
   std::string handleControl(const std::string& request);
@@ -99,6 +101,7 @@ class Supervisor {
 
   std::optional<std::chrono::microseconds> watchdog_interval_;
   Clock::time_point next_watchdog_;
+  Clock::time_point next_metrics_push_;
   std::string last_status_;
 };
 

@@ -119,6 +119,8 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
           } else if (type == common::msg::kDrain) {
             auto grace = common::messageInt(message, "grace_ms").value_or(config->shutdown_grace.count());
             beginDrain(std::chrono::milliseconds(grace), "supervisor");
+          } else if (type == common::msg::kMetrics) {
+            if (auto text = common::decodeMetrics(message)) ctx.setMetricsText(std::move(*text));
           } else if (type == common::msg::kStop) {
             stopping = true;
           }
@@ -135,9 +137,9 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
     now = Clock::now();
     if (now >= next_heartbeat && channel.valid()) {
       auto counters = ctx.metrics.snapshot();
-      counters["connections_open"] = server.openConnections();
-      counters["connections_accepted"] = server.acceptedConnections();
-      counters["connections_refused"] = server.refusedConnections();
+      counters["active_connections"] = server.openConnections();
+      counters["connections_accepted_total"] = server.acceptedConnections();
+      counters["connections_dropped_total"] = server.refusedConnections();
       channel.send(common::encodeHeartbeat(counters));
       next_heartbeat = now + kHeartbeatInterval;
     }
@@ -155,7 +157,7 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
     server.abortConnections();
     server.waitIdle(Clock::now() + kAbortWait);
   }
-  common::logInfo("worker_exit").field("requests", ctx.metrics.requests.load());
+  common::logInfo("worker_exit").field("connections", server.acceptedConnections());
   // _exit: skip static destructors while POCO pool threads may still unwind (§5 #7, #8).
   ::_exit(0);
 }

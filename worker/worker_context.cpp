@@ -2,25 +2,52 @@
 
 namespace cosp::worker {
 
-void WorkerMetrics::countResponse(int status) {
-  if (status >= 500) ++responses_5xx;
-  else if (status >= 400) ++responses_4xx;
-  else if (status >= 300) ++responses_3xx;
-  else ++responses_2xx;
+void WorkerMetrics::add(const std::string& key, int64_t delta) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  series_[key] += delta;
 }
 
+void WorkerMetrics::recordRequest(const char* route, int status, int64_t duration_us, int64_t ttfb_us) {
+  std::string route_label = std::string("route=\"") + route + "\"";
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++series_[common::seriesKey("http_requests_total", route_label + ",status=\"" + std::to_string(status) + "\"")];
+  common::observeHistogram(series_, "http_request_duration_seconds", route_label, duration_us);
+  if (ttfb_us >= 0) common::observeHistogram(series_, "time_to_first_byte_seconds", route_label, ttfb_us);
+}
+
+void WorkerMetrics::recordUpstreamStatus(int status) {
+  add(common::seriesKey("upstream_responses_total", "status=\"" + std::to_string(status) + "\""));
+}
+
+void WorkerMetrics::recordUpstreamFailure(const char* kind) {
+  add(common::seriesKey("upstream_failures_total", std::string("kind=\"") + kind + "\""));
+}
+
+void WorkerMetrics::recordUpstreamRetry() { add("upstream_retries_total"); }
+void WorkerMetrics::recordClientDisconnect() { add("client_disconnects_total"); }
+
 common::WorkerCounters WorkerMetrics::snapshot() const {
-  return {
-      {"requests", requests.load()},
-      {"responses_2xx", responses_2xx.load()},
-      {"responses_3xx", responses_3xx.load()},
-      {"responses_4xx", responses_4xx.load()},
-      {"responses_5xx", responses_5xx.load()},
-      {"active_requests", active_requests.load()},
-      {"active_streams", active_streams.load()},
-      {"bytes_out", bytes_out.load()},
-      {"handler_exceptions", handler_exceptions.load()},
-  };
+  common::WorkerCounters out;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    out = series_;
+  }
+  out["active_requests"] = active_requests.load();
+  out["active_streams"] = active_streams.load();
+  out["response_bytes_total"] = bytes_out.load();
+  out["handler_exceptions_total"] = handler_exceptions.load();
+  return out;
+}
+
+void WorkerContext::setMetricsText(std::string text) {
+  auto shared = std::make_shared<const std::string>(std::move(text));
+  std::lock_guard<std::mutex> lock(metrics_text_mutex_);
+  metrics_text_ = std::move(shared);
+}
+
+std::shared_ptr<const std::string> WorkerContext::metricsText() const {
+  std::lock_guard<std::mutex> lock(metrics_text_mutex_);
+  return metrics_text_;
 }
 
 std::shared_ptr<const common::WorkerCredentials> CredentialsCache::get() const {

@@ -9,26 +9,35 @@
 #include "common/config/config.h"
 #include "common/ipc/channel.h"
 #include "common/ipc/messages.h"
+#include "common/metrics/prometheus.h"
 #include "worker/http/caller_auth.h"
 #include "worker/http/connection_registry.h"
 
 namespace cosp::worker {
 
-// Counters a worker keeps for heartbeats, /metrics and the access log. Lock-free; read as a
-// snapshot for each heartbeat.
-struct WorkerMetrics {
-  std::atomic<int64_t> requests{0};
-  std::atomic<int64_t> responses_2xx{0};
-  std::atomic<int64_t> responses_3xx{0};
-  std::atomic<int64_t> responses_4xx{0};
-  std::atomic<int64_t> responses_5xx{0};
+// What a worker counts, for heartbeats (and so /metrics and `ctl status`). Gauges and hot
+// counters are atomics; labelled series (per route and status, histograms) sit behind a mutex,
+// touched once per request.
+class WorkerMetrics {
+ public:
   std::atomic<int64_t> active_requests{0};
   std::atomic<int64_t> active_streams{0};
   std::atomic<int64_t> bytes_out{0};
   std::atomic<int64_t> handler_exceptions{0};
 
-  void countResponse(int status);
+  // One finished request: its route, status, total time and (model routes) time to first byte.
+  void recordRequest(const char* route, int status, int64_t duration_us, int64_t ttfb_us);
+  void recordUpstreamStatus(int status);
+  void recordUpstreamFailure(const char* kind);
+  void recordUpstreamRetry();
+  void recordClientDisconnect();
+
   common::WorkerCounters snapshot() const;
+
+ private:
+  void add(const std::string& key, int64_t delta = 1);
+  mutable std::mutex mutex_;
+  common::MetricSeries series_;
 };
 
 // The latest upstream credentials pushed by the supervisor. Readers get an immutable snapshot;
@@ -60,6 +69,14 @@ struct WorkerContext {
   WorkerMetrics metrics;
   ConnectionRegistry connections;
   std::atomic<bool> draining{false};
+
+  // The process-wide /metrics text, aggregated and pushed by the supervisor each second.
+  void setMetricsText(std::string text);
+  std::shared_ptr<const std::string> metricsText() const;
+
+ private:
+  mutable std::mutex metrics_text_mutex_;
+  std::shared_ptr<const std::string> metrics_text_;
 };
 
 }  // namespace cosp::worker

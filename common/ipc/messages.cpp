@@ -83,6 +83,23 @@ std::optional<WorkerCounters> decodeHeartbeat(const std::string& json) {
   return counters;
 }
 
+std::string encodeMetrics(const std::string& prometheus_text) {
+  Poco::JSON::Object o;
+  o.set("type", msg::kMetrics);
+  o.set("text", prometheus_text);
+  return stringify(o);
+}
+
+std::optional<std::string> decodeMetrics(const std::string& json) {
+  auto o = parseObject(json);
+  if (!o || !o->has("text")) return std::nullopt;
+  try {
+    return o->getValue<std::string>("text");
+  } catch (const Poco::Exception&) {
+    return std::nullopt;
+  }
+}
+
 std::string encodeDrain(int64_t grace_ms) {
   Poco::JSON::Object o;
   o.set("type", msg::kDrain);

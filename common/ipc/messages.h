@@ -15,6 +15,7 @@ inline constexpr const char* kConfig = "config";
 inline constexpr const char* kCredentials = "credentials";
 inline constexpr const char* kDrain = "drain";
 inline constexpr const char* kStop = "stop";
+inline constexpr const char* kMetrics = "metrics";
 inline constexpr const char* kReady = "ready";
 inline constexpr const char* kHeartbeat = "heartbeat";
 inline constexpr const char* kUnauthorized = "unauthorized";
@@ -42,6 +43,10 @@ std::optional<WorkerCredentials> decodeCredentials(const std::string& json);
 
 std::string encodeHeartbeat(const WorkerCounters& counters);
 std::optional<WorkerCounters> decodeHeartbeat(const std::string& json);
+
+// The aggregated /metrics text the supervisor pushes to every worker.
+std::string encodeMetrics(const std::string& prometheus_text);
+std::optional<std::string> decodeMetrics(const std::string& json);
 
 std::string encodeDrain(int64_t grace_ms);
 std::string encodeSimple(const char* type);

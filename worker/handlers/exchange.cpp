@@ -21,6 +21,9 @@ std::string errorJson(const common::ApiError& error) {
 
 void prepareResponse(Exchange& ex, int status) {
   ex.status = status;
+  if (ex.ttfb_us < 0) {  // the head goes out right after this: the first byte
+    ex.ttfb_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.started).count();
+  }
   ex.response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   ex.response.set("x-request-id", ex.request_id);
   bool unread_body = !ex.body_read && (ex.request.hasContentLength() ? ex.request.getContentLength64() > 0

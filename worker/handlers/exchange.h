@@ -29,7 +29,7 @@ struct Exchange {
   std::string model;
   bool stream = false;
   int upstream_status = 0;
-  int64_t ttfb_ms = -1;
+  int64_t ttfb_us = -1;
   int64_t bytes_out = 0;
   bool body_read = false;  // the request body was consumed, so keep-alive stays safe
 };

@@ -137,7 +137,6 @@ class SseOut {
     ex_.response.set("X-Accel-Buffering", "no");  // tell nginx-style fronts not to buffer
     ex_.response.setChunkedTransferEncoding(true);
     out_ = &ex_.response.send();
-    ex_.ttfb_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - ex_.started).count();
   }
   // Writes and flushes; false when the client is gone.
   bool write(std::string_view bytes) {
@@ -258,10 +257,15 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     AttemptOutcome outcome;
     auto sent = pool_->send(spec);
     if (!sent) {
-      if (sent.error().kind == UpstreamFailure::Kind::Cancelled) return;  // the client left; nobody to answer
+      if (sent.error().kind == UpstreamFailure::Kind::Cancelled) {
+        ctx_.metrics.recordClientDisconnect();
+        return;  // the client left; nobody to answer
+      }
       outcome.failure = sent.error().kind;
+      ctx_.metrics.recordUpstreamFailure(toString(sent.error().kind));
       if (retry_.shouldRetry(outcome, retries) && waitUnlessGone(client, retry_.delayFor(retries))) {
         ++retries;
+        ctx_.metrics.recordUpstreamRetry();
         continue;
       }
       common::logWarn("upstream_failed").field("request_id", ex.request_id).field("kind", toString(sent.error().kind));
@@ -271,6 +275,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     std::unique_ptr<UpstreamExchange> upstream = std::move(sent.value());
     const auto& head = upstream->head();
     ex.upstream_status = head.status;
+    ctx_.metrics.recordUpstreamStatus(head.status);
     forwardCodexHeaders(ex, head);
 
     if (head.status == 401 && !refreshed) {
@@ -293,6 +298,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
       if (error_body.find("server_is_overloaded") != std::string::npos) outcome.error_code = "server_is_overloaded";
       if (retry_.shouldRetry(outcome, retries) && waitUnlessGone(client, retry_.delayFor(retries))) {
         ++retries;
+        ctx_.metrics.recordUpstreamRetry();
         continue;
       }
       sendError(ex, error);
@@ -363,6 +369,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
 
     if (client_left) {
       upstream->abort();  // the upstream sees FIN now, not when it next writes
+      ctx_.metrics.recordClientDisconnect();
       common::logInfo("client_disconnected").field("request_id", ex.request_id);
       return;
     }
@@ -372,6 +379,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
       if (early_failure->code && *early_failure->code == "server_is_overloaded") outcome.error_code = "server_is_overloaded";
       if (retry_.shouldRetry(outcome, retries) && waitUnlessGone(client, retry_.delayFor(retries))) {
         ++retries;
+        ctx_.metrics.recordUpstreamRetry();
         continue;
       }
       sendError(ex, *early_failure);

@@ -80,7 +80,6 @@ void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::
   Exchange ex(request, response, ctx_);
   const Poco::Net::StreamSocket& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket();
   ctx_.connections.requestStarted(socket);
-  ++ctx_.metrics.requests;
   ++ctx_.metrics.active_requests;
   std::string error_kind;
   try {
@@ -111,10 +110,10 @@ void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::
   }
   --ctx_.metrics.active_requests;
   ctx_.connections.requestFinished(socket);
-  ctx_.metrics.countResponse(ex.status);
   ctx_.metrics.bytes_out += ex.bytes_out;
-
   auto duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.started);
+  bool model_route = ex.route.route == Route::ChatCompletions || ex.route.route == Route::Responses;
+  ctx_.metrics.recordRequest(routeName(ex.route.route), ex.status, duration.count(), model_route ? ex.ttfb_us : -1);
   auto line = common::logInfo("request");
   line.field("request_id", ex.request_id)
       .field("method", request.getMethod())
@@ -124,7 +123,7 @@ void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::
   if (!ex.model.empty()) line.field("model", ex.model);
   if (ex.route.route == Route::ChatCompletions || ex.route.route == Route::Responses) line.field("stream", ex.stream);
   if (ex.upstream_status != 0) line.field("upstream_status", ex.upstream_status);
-  if (ex.ttfb_ms >= 0) line.field("ttfb_ms", ex.ttfb_ms);
+  if (model_route && ex.ttfb_us >= 0) line.field("ttfb_ms", static_cast<double>(ex.ttfb_us) / 1000.0);
   line.field("duration_ms", static_cast<double>(duration.count()) / 1000.0).field("bytes", ex.bytes_out);
 }
 

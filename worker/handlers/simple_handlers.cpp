@@ -1,7 +1,6 @@
 #include "worker/handlers/simple_handlers.h"
 
 #include <chrono>
-#include <sstream>
 
 #include "common/log/log.h"
 
@@ -100,21 +99,18 @@ void handleModel(Exchange& ex) {
 }
 
 void handleMetrics(Exchange& ex) {
-  // Per-worker counters in Prometheus text format.
-  std::ostringstream out;
-  std::string label = "{worker=\"" + std::to_string(ex.ctx.slot) + "\"}";
-  for (const auto& [name, value] : ex.ctx.metrics.snapshot()) {
-    bool gauge = name.rfind("active_", 0) == 0;
-    std::string metric = "codex_sub_proxy_worker_" + name + (gauge ? "" : "_total");
-    out << "# TYPE " << metric << (gauge ? " gauge\n" : " counter\n") << metric << label << " " << value << "\n";
-  }
-  std::string body = out.str();
+  // The supervisor's aggregate over every worker (pushed each second); before the first push,
+  // this worker's own series.
+  auto pushed = ex.ctx.metricsText();
+  std::string body = pushed ? *pushed : common::renderPrometheus(ex.ctx.metrics.snapshot());
   prepareResponse(ex, 200);
   ex.response.setContentType("text/plain; version=0.0.4; charset=utf-8");
   ex.response.setContentLength64(static_cast<Poco::Int64>(body.size()));
   std::ostream& os = ex.response.send();
-  if (ex.request.getMethod() != "HEAD") os << body;
-  ex.bytes_out += static_cast<int64_t>(body.size());
+  if (ex.request.getMethod() != "HEAD") {
+    os << body;
+    ex.bytes_out += static_cast<int64_t>(body.size());
+  }
   os.flush();
 }
 
