@@ -311,7 +311,20 @@ void Supervisor::onWorkerMessage(WorkerProcess& worker, const std::string& messa
     }
     updateSystemdStatus();
   } else if (type == common::msg::kHeartbeat) {
-    if (auto counters = common::decodeHeartbeat(message)) worker.counters = std::move(*counters);
+    if (auto beat = common::decodeHeartbeat(message)) {
+      worker.counters = std::move(beat->counters);
+      // Keep the newest view of the backend across all workers (and beyond their lifetime).
+      const auto& up = beat->upstream;
+      if (up.last_status_at > upstream_.last_status_at) {
+        upstream_.last_status = up.last_status;
+        upstream_.last_status_at = up.last_status_at;
+      }
+      upstream_.last_success_at = std::max(upstream_.last_success_at, up.last_success_at);
+      if (up.rate_limits_at > upstream_.rate_limits_at) {
+        upstream_.rate_limits = up.rate_limits;
+        upstream_.rate_limits_at = up.rate_limits_at;
+      }
+    }
   } else if (type == common::msg::kUnauthorized) {
     if (auto generation = common::messageInt(message, "generation")) {
       credentials_->reportUnauthorized(static_cast<uint64_t>(*generation));
@@ -629,6 +642,21 @@ std::string Supervisor::statusJson() const {
 
   Poco::JSON::Parser parser;
   o.set("credentials", parser.parse(credentials_->statusJson()));
+
+  Poco::JSON::Object::Ptr upstream = new Poco::JSON::Object;
+  auto timeOrNull = [&upstream](const char* key, int64_t unix_s) {
+    if (unix_s > 0) upstream->set(key, static_cast<Poco::Int64>(unix_s));
+    else upstream->set(key, Poco::Dynamic::Var());
+  };
+  if (upstream_.last_status != 0) upstream->set("last_status", upstream_.last_status);
+  else upstream->set("last_status", Poco::Dynamic::Var());
+  timeOrNull("last_status_at", upstream_.last_status_at);
+  timeOrNull("last_success_at", upstream_.last_success_at);
+  Poco::JSON::Object::Ptr limits = new Poco::JSON::Object;
+  for (const auto& [name, value] : upstream_.rate_limits) limits->set(name, value);
+  upstream->set("rate_limits", limits);
+  timeOrNull("rate_limits_at", upstream_.rate_limits_at);
+  o.set("upstream", upstream);
 
   Poco::JSON::Object::Ptr total = new Poco::JSON::Object;
   auto sum = [&totals](const char* name) {

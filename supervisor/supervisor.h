@@ -93,6 +93,7 @@ class Supervisor {
   std::vector<Slot> slots_;
   std::map<pid_t, WorkerProcess> workers_;
   common::WorkerCounters retired_counters_;  // totals of workers that have exited
+  common::UpstreamObservation upstream_;     // the newest backend observation of any worker
 
   // Reload bookkeeping: slots still to replace, and the new worker we are waiting for.
   std::vector<int> reload_queue_;

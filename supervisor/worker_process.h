@@ -30,6 +30,7 @@ struct WorkerProcess {
   // broken; it is killed at kill_at if it lingers. Its exit still counts as unexpected.
   bool channel_lost = false;
   common::WorkerCounters counters;
+  common::UpstreamObservation upstream;
 };
 
 }  // namespace cosp::supervisor

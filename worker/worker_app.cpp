@@ -140,7 +140,7 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
       counters["active_connections"] = server.openConnections();
       counters["connections_accepted_total"] = server.acceptedConnections();
       counters["connections_dropped_total"] = server.refusedConnections();
-      channel.send(common::encodeHeartbeat(counters));
+      channel.send(common::encodeHeartbeat(counters, ctx.metrics.upstreamObservation()));
       next_heartbeat = now + kHeartbeatInterval;
     }
     if (draining) {

@@ -19,6 +19,23 @@ void WorkerMetrics::recordUpstreamStatus(int status) {
   add(common::seriesKey("upstream_responses_total", "status=\"" + std::to_string(status) + "\""));
 }
 
+void WorkerMetrics::observeUpstream(int status, const std::map<std::string, std::string>& rate_limit_headers) {
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::lock_guard<std::mutex> lock(mutex_);
+  upstream_.last_status = status;
+  upstream_.last_status_at = now;
+  if (status >= 200 && status < 300) upstream_.last_success_at = now;
+  if (!rate_limit_headers.empty()) {
+    upstream_.rate_limits = rate_limit_headers;
+    upstream_.rate_limits_at = now;
+  }
+}
+
+common::UpstreamObservation WorkerMetrics::upstreamObservation() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return upstream_;
+}
+
 void WorkerMetrics::recordUpstreamFailure(const char* kind) {
   add(common::seriesKey("upstream_failures_total", std::string("kind=\"") + kind + "\""));
 }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -28,6 +29,9 @@ class WorkerMetrics {
   // One finished request: its route, status, total time and (model routes) time to first byte.
   void recordRequest(const char* route, int status, int64_t duration_us, int64_t ttfb_us);
   void recordUpstreamStatus(int status);
+  // The head of a backend response: its status and x-codex-* rate-limit headers, for `ctl status`.
+  void observeUpstream(int status, const std::map<std::string, std::string>& rate_limit_headers);
+  common::UpstreamObservation upstreamObservation() const;
   void recordUpstreamFailure(const char* kind);
   void recordUpstreamRetry();
   void recordClientDisconnect();
@@ -38,6 +42,7 @@ class WorkerMetrics {
   void add(const std::string& key, int64_t delta = 1);
   mutable std::mutex mutex_;
   common::MetricSeries series_;
+  common::UpstreamObservation upstream_;
 };
 
 // The latest upstream credentials pushed by the supervisor. Readers get an immutable snapshot;

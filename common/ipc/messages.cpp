@@ -60,27 +60,45 @@ std::optional<WorkerCredentials> decodeCredentials(const std::string& json) {
   }
 }
 
-std::string encodeHeartbeat(const WorkerCounters& counters) {
+std::string encodeHeartbeat(const WorkerCounters& counters, const UpstreamObservation& upstream) {
   Poco::JSON::Object o;
   o.set("type", msg::kHeartbeat);
   Poco::JSON::Object::Ptr values = new Poco::JSON::Object;
   for (const auto& [name, value] : counters) values->set(name, static_cast<Poco::Int64>(value));
   o.set("counters", values);
+  Poco::JSON::Object::Ptr up = new Poco::JSON::Object;
+  up->set("last_status", upstream.last_status);
+  up->set("last_status_at", static_cast<Poco::Int64>(upstream.last_status_at));
+  up->set("last_success_at", static_cast<Poco::Int64>(upstream.last_success_at));
+  up->set("rate_limits_at", static_cast<Poco::Int64>(upstream.rate_limits_at));
+  Poco::JSON::Object::Ptr limits = new Poco::JSON::Object;
+  for (const auto& [name, value] : upstream.rate_limits) limits->set(name, value);
+  up->set("rate_limits", limits);
+  o.set("upstream", up);
   return stringify(o);
 }
 
-std::optional<WorkerCounters> decodeHeartbeat(const std::string& json) {
+std::optional<Heartbeat> decodeHeartbeat(const std::string& json) {
   auto o = parseObject(json);
   if (!o) return std::nullopt;
   auto values = o->getObject("counters");
   if (!values) return std::nullopt;
-  WorkerCounters counters;
+  Heartbeat beat;
   try {
-    for (const auto& [name, value] : *values) counters[name] = value.convert<Poco::Int64>();
+    for (const auto& [name, value] : *values) beat.counters[name] = value.convert<Poco::Int64>();
+    if (auto up = o->getObject("upstream")) {
+      beat.upstream.last_status = up->optValue<int>("last_status", 0);
+      beat.upstream.last_status_at = up->optValue<Poco::Int64>("last_status_at", 0);
+      beat.upstream.last_success_at = up->optValue<Poco::Int64>("last_success_at", 0);
+      beat.upstream.rate_limits_at = up->optValue<Poco::Int64>("rate_limits_at", 0);
+      if (auto limits = up->getObject("rate_limits")) {
+        for (const auto& [name, value] : *limits) beat.upstream.rate_limits[name] = value.convert<std::string>();
+      }
+    }
   } catch (const Poco::Exception&) {
     return std::nullopt;
   }
-  return counters;
+  return beat;
 }
 
 std::string encodeMetrics(const std::string& prometheus_text) {

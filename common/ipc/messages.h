@@ -41,8 +41,23 @@ using WorkerCounters = std::map<std::string, int64_t>;
 std::string encodeCredentials(const WorkerCredentials& credentials);
 std::optional<WorkerCredentials> decodeCredentials(const std::string& json);
 
-std::string encodeHeartbeat(const WorkerCounters& counters);
-std::optional<WorkerCounters> decodeHeartbeat(const std::string& json);
+// What a worker last heard from the backend, for `ctl status`: the most recent response status,
+// when the last success was, and the backend's x-codex-* rate-limit headers (names lower-cased).
+struct UpstreamObservation {
+  int last_status = 0;
+  int64_t last_status_at = 0;   // unix seconds; 0 = never
+  int64_t last_success_at = 0;  // unix seconds; 0 = never
+  std::map<std::string, std::string> rate_limits;
+  int64_t rate_limits_at = 0;   // unix seconds of the response they came with
+};
+
+struct Heartbeat {
+  WorkerCounters counters;
+  UpstreamObservation upstream;
+};
+
+std::string encodeHeartbeat(const WorkerCounters& counters, const UpstreamObservation& upstream = {});
+std::optional<Heartbeat> decodeHeartbeat(const std::string& json);
 
 // The aggregated /metrics text the supervisor pushes to every worker.
 std::string encodeMetrics(const std::string& prometheus_text);

@@ -95,6 +95,15 @@ void printHuman(const Poco::JSON::Object::Ptr& s) {
       out << "  " << std::left << std::setw(22) << key << value.convert<std::string>() << "\n";
     }
   }
+  if (auto u = s->getObject("upstream")) {
+    out << "\nUPSTREAM\n  last status " << str(u, "last_status") << "  at " << str(u, "last_status_at")
+        << "  last success " << str(u, "last_success_at") << "\n";
+    if (auto limits = u->getObject("rate_limits"); limits && limits->size() > 0) {
+      for (const auto& [name, value] : *limits) {
+        out << "  " << std::left << std::setw(40) << name << value.convert<std::string>() << "\n";
+      }
+    }
+  }
   auto t = s->getObject("totals");
   out << "\nTOTALS\n  requests " << str(t, "requests") << "  4xx " << str(t, "responses_4xx") << "  5xx "
       << str(t, "responses_5xx") << "  active " << str(t, "active_requests") << "  streams "

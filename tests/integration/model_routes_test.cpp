@@ -126,6 +126,17 @@ TEST(ModelRoutes, UpstreamSeesTranslatedRequestAndHeaders) {
   EXPECT_TRUE(body->getValue<bool>("stream"));
   EXPECT_FALSE(body->has("temperature"));
   EXPECT_TRUE(body->has("instructions"));
+
+  // ctl status shows what the backend said last, rate-limit windows included.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = proxy.status();
+        return s && s->getObject("upstream")->optValue<int>("last_status", 0) == 200;
+      },
+      5s));
+  auto upstream = proxy.status()->getObject("upstream");
+  EXPECT_GT(upstream->getValue<int64_t>("last_success_at"), 0);
+  EXPECT_EQ(upstream->getObject("rate_limits")->getValue<std::string>("x-codex-primary-used-percent"), "7");
 }
 
 TEST(ModelRoutes, ClientDisconnectClosesTheUpstreamWithinOneSecond) {

@@ -103,11 +103,19 @@ std::string joinNames(const std::vector<std::string>& names) {
   return out;
 }
 
-// The upstream's x-codex-* headers (rate-limit windows, ...) go back on every response.
+// The upstream's x-codex-* headers (rate-limit windows, ...) go back on every response, and
+// into the worker's observation for `ctl status`.
 void forwardCodexHeaders(Exchange& ex, const UpstreamResponseHead& head) {
+  std::map<std::string, std::string> seen;
   for (const auto& [name, value] : head.headers) {
-    if (name.size() > 8 && headerNameEquals(name.substr(0, 8), "x-codex-")) ex.response.set(name, value);
+    if (name.size() > 8 && headerNameEquals(name.substr(0, 8), "x-codex-")) {
+      ex.response.set(name, value);
+      std::string lower = name;
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      seen[lower] = value;
+    }
   }
+  ex.ctx.metrics.observeUpstream(head.status, seen);
 }
 
 // The type of an SSE event: the event field, else the JSON "type" of its data (cheap scan).

@@ -39,7 +39,11 @@ TEST(Channel, CarriesWholeMessagesAndReportsPeerExit) {
   creds.account_id = "acct";
   creds.expires_at_ms = 1234;
   ASSERT_TRUE(a.send(encodeCredentials(creds)));
-  ASSERT_TRUE(a.send(encodeHeartbeat({{"requests", 5}, {"active_streams", 2}})));
+  UpstreamObservation upstream;
+  upstream.last_status = 429;
+  upstream.last_status_at = 1700000000;
+  upstream.rate_limits["x-codex-primary-used-percent"] = "97";
+  ASSERT_TRUE(a.send(encodeHeartbeat({{"requests", 5}, {"active_streams", 2}}, upstream)));
   std::string message;
   ASSERT_EQ(b.receive(message, 1s), Channel::Status::Message);
   EXPECT_EQ(messageType(message), msg::kCredentials);
@@ -49,10 +53,13 @@ TEST(Channel, CarriesWholeMessagesAndReportsPeerExit) {
   EXPECT_EQ(decoded->access_token, "tok");
   EXPECT_EQ(decoded->expires_at_ms, 1234);
   ASSERT_EQ(b.receive(message, 1s), Channel::Status::Message);
-  auto counters = decodeHeartbeat(message);
-  ASSERT_TRUE(counters);
-  EXPECT_EQ((*counters)["requests"], 5);
-  EXPECT_EQ((*counters)["active_streams"], 2);
+  auto beat = decodeHeartbeat(message);
+  ASSERT_TRUE(beat);
+  EXPECT_EQ(beat->counters["requests"], 5);
+  EXPECT_EQ(beat->counters["active_streams"], 2);
+  EXPECT_EQ(beat->upstream.last_status, 429);
+  EXPECT_EQ(beat->upstream.last_status_at, 1700000000);
+  EXPECT_EQ(beat->upstream.rate_limits["x-codex-primary-used-percent"], "97");
   EXPECT_EQ(b.receive(message), Channel::Status::WouldBlock);
   a.close();
   EXPECT_EQ(b.receive(message, 1s), Channel::Status::Closed);
@@ -120,4 +127,33 @@ TEST(Systemd, ListenFdsOnlyForOurPid) {
   ::setenv("LISTEN_FDS", "1", 1);
   EXPECT_TRUE(takeListenFds().empty());
   EXPECT_EQ(std::getenv("LISTEN_FDS"), nullptr);  // removed so children never see it
+}
+
+#include "common/metrics/prometheus.h"
+
+TEST(Prometheus, RendersFamiliesHistogramsAndSeconds) {
+  MetricSeries series;
+  series[seriesKey("http_requests_total", "route=\"models\",status=\"200\"")] = 3;
+  observeHistogram(series, "http_request_duration_seconds", "route=\"models\"", 2000);     // 2 ms
+  observeHistogram(series, "http_request_duration_seconds", "route=\"models\"", 400000);   // 400 ms
+  series["active_streams"] = 2;
+  std::string text = renderPrometheus(series);
+  EXPECT_NE(text.find("# TYPE codex_sub_proxy_http_requests_total counter\n"
+                      "codex_sub_proxy_http_requests_total{route=\"models\",status=\"200\"} 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("codex_sub_proxy_http_request_duration_seconds_bucket{route=\"models\",le=\"0.001\"} 0\n"),
+            std::string::npos) << text;
+  EXPECT_EQ(text.find("le=\"0.001\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("codex_sub_proxy_http_request_duration_seconds_bucket{route=\"models\",le=\"0.005\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("codex_sub_proxy_http_request_duration_seconds_bucket{route=\"models\",le=\"0.5\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("codex_sub_proxy_http_request_duration_seconds_bucket{route=\"models\",le=\"+Inf\"} 2\n"
+                      "codex_sub_proxy_http_request_duration_seconds_sum{route=\"models\"} 0.402000\n"
+                      "codex_sub_proxy_http_request_duration_seconds_count{route=\"models\"} 2\n"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE codex_sub_proxy_active_streams gauge\ncodex_sub_proxy_active_streams 2\n"), std::string::npos);
+  EXPECT_TRUE(isGaugeSeries("active_streams"));
+  EXPECT_FALSE(isGaugeSeries("http_requests_total{route=\"x\"}"));
 }
