@@ -80,7 +80,9 @@ void observeHistogram(MetricSeries& series, const std::string& name, const std::
   std::string prefix = labels.empty() ? std::string() : labels + ",";
   double seconds = static_cast<double>(micros) / 1e6;
   for (double le : kLatencyBuckets) {
-    if (seconds <= le) ++series[seriesKey(name + "_bucket", prefix + "le=\"" + formatBound(le) + "\"")];
+    // Every bucket exists from the first observation on (zero included): scrapers expect the
+    // full, fixed set of bounds.
+    series[seriesKey(name + "_bucket", prefix + "le=\"" + formatBound(le) + "\"")] += seconds <= le ? 1 : 0;
   }
   ++series[seriesKey(name + "_bucket", prefix + "le=\"+Inf\"")];
   series[seriesKey(name + "_sum_us", labels)] += micros;
