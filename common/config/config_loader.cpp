@@ -276,6 +276,8 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
   inv.version = cli["version"].as<bool>();
   inv.print = cli["print"].as<bool>();
   if (inv.print && inv.command != "login") return ConfigError{"--print only applies to 'login'"};
+  // --help and --version answer whatever the rest of the configuration says.
+  if (inv.help || inv.version) return loaded;
 
   Config& c = loaded.config;
   po::variables_map file;

@@ -145,6 +145,12 @@ TEST(Foundation, NoKeyOnPublicAddressExits78) {
   EXPECT_EQ(result.exit_code, 78);
   EXPECT_NE(result.err.find("PROXY_API_KEY"), std::string::npos) << result.err;
 
+  // --help and --version answer even so.
+  auto help = runCommand("codex-sub-proxy", {"--help"}, {{"HOST", "0.0.0.0"}, {"STATE_DIR", dir.path()}});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_NE(help.out.find("PROXY_API_KEY"), std::string::npos);
+  EXPECT_EQ(runCommand("codex-sub-proxy", {"--version"}, {{"HOST", "0.0.0.0"}}).exit_code, 0);
+
   // ... unless explicitly allowed, which --check-config confirms without serving.
   auto allowed = runCommand("codex-sub-proxy", {"--check-config", "--allow-unauthenticated"},
                             {{"HOST", "0.0.0.0"}, {"PORT", "3999"}, {"STATE_DIR", dir.path()}});
