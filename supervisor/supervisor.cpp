@@ -103,9 +103,7 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
   if (!credentials) throw StartupConfigError(credentials.error());
   credentials_ = std::move(credentials.value());
   credentials_->on_change = [this] { broadcastCredentials(); };
-  if (auto warning = credentials_->statusObject()->optValue<std::string>("warning", ""); !warning.empty()) {
-    common::logWarn("credentials_warning").field("warning", warning);
-  }
+
   slots_.resize(static_cast<size_t>(config_.workers));
   watchdog_interval_ = common::watchdogInterval();
   next_watchdog_ = Clock::now();

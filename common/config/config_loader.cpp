@@ -1,5 +1,7 @@
 #include "common/config/config_loader.h"
 
+#include "common/util/strings.h"
+
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -70,29 +72,6 @@ const std::vector<OptionSpec>& optionTable() {
   return table;
 }
 
-std::string trim(std::string s) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::vector<std::string> splitList(const std::string& value) {
-  std::vector<std::string> out;
-  std::stringstream in(value);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    item = trim(item);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 std::optional<int64_t> parseInteger(const std::string& text) {
   int64_t value = 0;
   const char* begin = text.data();
@@ -104,7 +83,7 @@ std::optional<int64_t> parseInteger(const std::string& text) {
 
 // "30", "30s", "500ms", "5m", "1h"; a bare number is seconds.
 std::optional<std::chrono::milliseconds> parseDuration(const std::string& text) {
-  std::string t = lower(trim(text));
+  std::string t = toLower(trim(text));
   size_t digits = 0;
   while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) ++digits;
   auto number = parseInteger(t.substr(0, digits));
@@ -122,7 +101,7 @@ std::optional<std::chrono::milliseconds> parseDuration(const std::string& text) 
 
 // "16777216", "16MiB", "16M", "512KiB", "1GiB" (binary units).
 std::optional<uint64_t> parseBytes(const std::string& text) {
-  std::string t = lower(trim(text));
+  std::string t = toLower(trim(text));
   size_t digits = 0;
   while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) ++digits;
   auto number = parseInteger(t.substr(0, digits));
@@ -138,7 +117,7 @@ std::optional<uint64_t> parseBytes(const std::string& text) {
 }
 
 std::optional<bool> parseBool(const std::string& text) {
-  std::string t = lower(trim(text));
+  std::string t = toLower(trim(text));
   if (t == "1" || t == "true" || t == "yes" || t == "on") return true;
   if (t == "0" || t == "false" || t == "no" || t == "off" || t.empty()) return false;
   return std::nullopt;
@@ -171,7 +150,7 @@ class ValueSource {
     // Proxy variables are conventionally lower case too.
     std::string env_name = spec.env;
     if (env_name == "HTTPS_PROXY" || env_name == "NO_PROXY") {
-      if (auto v = env_(lower(env_name))) return RawValue{*v, "environment"};
+      if (auto v = env_(toLower(env_name))) return RawValue{*v, "environment"};
     }
     if (file_.count(spec.flag)) return RawValue{file_[spec.flag].as<std::string>(), "config file " + file_name_};
     return std::nullopt;
@@ -384,7 +363,7 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
   }
   if (auto v = get("dropped-params")) c.dropped_params = splitList(v->value);
   if (auto v = get("reasoning-compat")) {
-    std::string mode = lower(trim(v->value));
+    std::string mode = toLower(trim(v->value));
     if (mode == "think_tags") mode = "think-tags";
     if (mode != "none" && mode != "reasoning_content" && mode != "think-tags") {
       return invalid(spec("reasoning-compat"), *v, "expected none, reasoning_content or think-tags");
@@ -422,7 +401,7 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
     c.max_body_bytes = *n;
   }
   if (auto v = get("log-level")) {
-    std::string level = lower(trim(v->value));
+    std::string level = toLower(trim(v->value));
     if (level == "debug") c.log_level = LogLevel::Debug;
     else if (level == "info") c.log_level = LogLevel::Info;
     else if (level == "warn" || level == "warning") c.log_level = LogLevel::Warn;
@@ -430,7 +409,7 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
     else return invalid(spec("log-level"), *v, "expected debug, info, warn or error");
   }
   if (auto v = get("log-format")) {
-    std::string format = lower(trim(v->value));
+    std::string format = toLower(trim(v->value));
     if (format == "json") c.log_format = LogFormat::Json;
     else if (format == "text") c.log_format = LogFormat::Text;
     else return invalid(spec("log-format"), *v, "expected json or text");

@@ -1,5 +1,7 @@
 #include "common/net/proxy_rules.h"
 
+#include "common/util/strings.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -10,18 +12,7 @@ namespace cosp::common {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -127,7 +118,7 @@ std::string ProxyEndpoint::basicAuthorization() const {
 
 Result<ProxyRules::Entry, std::string> ProxyRules::parseEntry(std::string_view text) {
   Entry e;
-  std::string s = lower(text);
+  std::string s = toLower(text);
   if (s == "*") {
     e.kind = Entry::Kind::Any;
     return e;
@@ -199,12 +190,12 @@ Result<ProxyRules::Entry, std::string> ProxyRules::parseEntry(std::string_view t
 
 Result<ProxyRules, std::string> ProxyRules::parse(std::string_view https_proxy, std::string_view no_proxy) {
   ProxyRules rules;
-  std::string_view p = trim(https_proxy);
+  std::string_view p = trimView(https_proxy);
   if (!p.empty()) {
     ProxyEndpoint ep;
     std::uint16_t default_port = 0;
     if (const auto sep = p.find("://"); sep != std::string_view::npos) {
-      const std::string scheme = lower(p.substr(0, sep));
+      const std::string scheme = toLower(p.substr(0, sep));
       if (scheme != "http") {
         return "HTTPS_PROXY: unsupported proxy scheme '" + scheme + "' (only http:// proxies)";
       }
@@ -249,7 +240,7 @@ Result<ProxyRules, std::string> ProxyRules::parse(std::string_view https_proxy, 
         return std::string("HTTPS_PROXY: invalid proxy host");
       }
     }
-    ep.host = lower(host);
+    ep.host = toLower(host);
     if (!port_text.empty()) {
       auto port = parsePort(port_text);
       if (!port) return std::string("HTTPS_PROXY: invalid proxy port");
@@ -265,7 +256,7 @@ Result<ProxyRules, std::string> ProxyRules::parse(std::string_view https_proxy, 
   std::string_view rest = no_proxy;
   while (!rest.empty()) {
     const auto sep = rest.find_first_of(", \t");
-    std::string_view item = trim(rest.substr(0, sep));
+    std::string_view item = trimView(rest.substr(0, sep));
     rest = sep == std::string_view::npos ? std::string_view{} : rest.substr(sep + 1);
     if (item.empty()) continue;
     auto entry = parseEntry(item);
@@ -276,7 +267,7 @@ Result<ProxyRules, std::string> ProxyRules::parse(std::string_view https_proxy, 
 }
 
 bool ProxyRules::bypasses(std::string_view host_in, std::uint16_t port) const {
-  std::string host = lower(host_in);
+  std::string host = toLower(host_in);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   while (!host.empty() && host.back() == '.') host.pop_back();
   const auto ip = parseIp(host);

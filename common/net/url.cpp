@@ -1,5 +1,7 @@
 #include "common/net/url.h"
 
+#include "common/util/strings.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -7,12 +9,6 @@ namespace cosp::common {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool isHostChar(char c) {
   const auto u = static_cast<unsigned char>(c);
@@ -45,7 +41,7 @@ Result<Url, std::string> parseUrl(std::string_view text) {
   const auto sep = text.find("://");
   if (sep == std::string_view::npos) return std::string("URL must start with http:// or https://");
   Url url;
-  url.scheme = lower(text.substr(0, sep));
+  url.scheme = toLower(text.substr(0, sep));
   if (url.scheme != "http" && url.scheme != "https") {
     return "unsupported URL scheme '" + url.scheme + "' (only http and https)";
   }
@@ -88,7 +84,7 @@ Result<Url, std::string> parseUrl(std::string_view text) {
       if (!isHostChar(c)) return "invalid character in URL host '" + std::string(host) + "'";
     }
   }
-  url.host = lower(host);
+  url.host = toLower(host);
 
   if (!port_text.empty()) {
     unsigned long value = 0;

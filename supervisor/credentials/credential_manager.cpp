@@ -130,13 +130,7 @@ common::Result<std::unique_ptr<CredentialManager>, std::string> CredentialManage
 
   std::shared_ptr<HttpTransport> transport = hooks.transport;
   if (!transport) {
-    HttpTransportOptions options;
-    options.https_proxy = settings.https_proxy;
-    options.no_proxy = settings.no_proxy;
-    options.ca_file = settings.ca_file;
-    options.connect_timeout = settings.http_connect_timeout;
-    options.io_timeout = settings.http_timeout;
-    auto made = makePocoHttpTransport(std::move(options));
+    auto made = makeTransportFor(settings);
     if (!made.ok()) return made.error();
     transport = made.value();
   }

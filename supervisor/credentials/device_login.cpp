@@ -72,13 +72,7 @@ int runDeviceLogin(const CredentialSettings& settings, bool print_json, std::ost
   }
   std::shared_ptr<HttpTransport> http = hooks.transport;
   if (!http) {
-    HttpTransportOptions options;
-    options.https_proxy = settings.https_proxy;
-    options.no_proxy = settings.no_proxy;
-    options.ca_file = settings.ca_file;
-    options.connect_timeout = settings.http_connect_timeout;
-    options.io_timeout = settings.http_timeout;
-    auto made = makePocoHttpTransport(std::move(options));
+    auto made = makeTransportFor(settings);
     if (!made.ok()) {
       err << "codex-sub-proxy login: " << made.error() << "\n";
       return kExitConfig;

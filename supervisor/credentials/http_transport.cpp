@@ -158,4 +158,14 @@ common::Result<std::shared_ptr<HttpTransport>, std::string> makePocoHttpTranspor
       std::make_shared<PocoHttpTransport>(std::move(options), std::move(rules.value()), std::move(tls)));
 }
 
+common::Result<std::shared_ptr<HttpTransport>, std::string> makeTransportFor(const CredentialSettings& settings) {
+  HttpTransportOptions options;
+  options.https_proxy = settings.https_proxy;
+  options.no_proxy = settings.no_proxy;
+  options.ca_file = settings.ca_file;
+  options.connect_timeout = settings.http_connect_timeout;
+  options.io_timeout = settings.http_timeout;
+  return makePocoHttpTransport(std::move(options));
+}
+
 }  // namespace cosp::supervisor

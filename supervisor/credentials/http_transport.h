@@ -1,5 +1,7 @@
 #pragma once
 
+#include "supervisor/credentials/credential_types.h"
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -40,5 +42,9 @@ struct HttpTransportOptions {
 // token endpoint is called a few times an hour, keep-alive buys nothing). Errors: an invalid
 // HTTPS_PROXY / NO_PROXY (message names the variable).
 common::Result<std::shared_ptr<HttpTransport>, std::string> makePocoHttpTransport(HttpTransportOptions options);
+
+// The transport for the token and device endpoints, built from the operator's settings
+// (proxy, CA file, timeouts). Shared by the refresh path and `codex-sub-proxy login`.
+common::Result<std::shared_ptr<HttpTransport>, std::string> makeTransportFor(const CredentialSettings& settings);
 
 }  // namespace cosp::supervisor

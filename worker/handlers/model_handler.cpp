@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/log/log.h"
+#include "common/util/strings.h"
 #include "common/version.h"
 #include "worker/handlers/request_body.h"
 #include "worker/sse/sse_parser.h"
@@ -110,9 +111,7 @@ void forwardCodexHeaders(Exchange& ex, const UpstreamResponseHead& head) {
   for (const auto& [name, value] : head.headers) {
     if (name.size() > 8 && headerNameEquals(name.substr(0, 8), "x-codex-")) {
       ex.response.set(name, value);
-      std::string lower = name;
-      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      seen[lower] = value;
+      seen[common::toLower(name)] = value;
     }
   }
   ex.ctx.metrics.observeUpstream(head.status, seen);

@@ -1,6 +1,6 @@
 #include "worker/http/caller_auth.h"
 
-#include <cctype>
+#include "common/util/strings.h"
 
 namespace cosp::worker {
 
@@ -29,9 +29,7 @@ bool CallerAuth::allows(std::optional<std::string_view> authorization,
   if (authorization) {
     std::string_view value = *authorization;
     if (value.size() > 7) {
-      std::string scheme(value.substr(0, 7));
-      for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (scheme == "bearer ") {
+      if (common::toLower(value.substr(0, 7)) == "bearer ") {
         value.remove_prefix(7);
         while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
         while (!value.empty() && value.back() == ' ') value.remove_suffix(1);

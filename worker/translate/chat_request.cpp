@@ -18,22 +18,13 @@ using common::JsonValue;
 using common::JsonWriter;
 using detail::invalidType;
 using detail::invalidValue;
+using detail::at;
 using detail::missingParam;
+using detail::present;
 
 // nullopt = fine; otherwise the error to return.
 using Status = std::optional<ApiError>;
 
-std::string at(const std::string& base, std::size_t i) { return base + "[" + std::to_string(i) + "]"; }
-
-// A member that is present and not null.
-JsonValue* present(JsonValue& obj, std::string_view key) {
-  JsonValue* v = obj.find(key);
-  return (v == nullptr || v->isNull()) ? nullptr : v;
-}
-const JsonValue* present(const JsonValue& obj, std::string_view key) {
-  const JsonValue* v = obj.find(key);
-  return (v == nullptr || v->isNull()) ? nullptr : v;
-}
 
 constexpr std::array<std::string_view, 18> kKnownChatFields = {
     "model",           "messages",      "stream",           "stream_options",  "n",

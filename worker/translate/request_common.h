@@ -63,4 +63,17 @@ common::ApiError missingParam(const std::string& param);
 common::ApiError invalidType(const std::string& param, std::string_view expected);
 common::ApiError invalidValue(const std::string& param, std::string_view detail);
 
+// "base[i]": the `param` of an error about an array element.
+inline std::string at(const std::string& base, std::size_t i) { return base + "[" + std::to_string(i) + "]"; }
+
+// A member that is present and not null (a null counts as absent).
+inline common::JsonValue* present(common::JsonValue& obj, std::string_view key) {
+  common::JsonValue* v = obj.find(key);
+  return (v == nullptr || v->isNull()) ? nullptr : v;
+}
+inline const common::JsonValue* present(const common::JsonValue& obj, std::string_view key) {
+  const common::JsonValue* v = obj.find(key);
+  return (v == nullptr || v->isNull()) ? nullptr : v;
+}
+
 }  // namespace cosp::worker::detail

@@ -15,15 +15,11 @@ using common::JsonValue;
 using common::JsonWriter;
 using detail::invalidType;
 using detail::invalidValue;
+using detail::at;
 using detail::missingParam;
+using detail::present;
 using Status = std::optional<ApiError>;
 
-std::string at(const std::string& base, std::size_t i) { return base + "[" + std::to_string(i) + "]"; }
-
-const JsonValue* present(const JsonValue& obj, std::string_view key) {
-  const JsonValue* v = obj.find(key);
-  return (v == nullptr || v->isNull()) ? nullptr : v;
-}
 
 bool isUserMessage(const JsonValue& item) {
   const auto role = common::jsonString(item, "role");
