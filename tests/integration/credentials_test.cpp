@@ -187,7 +187,15 @@ TEST(Credentials, KillNineRightAfterRotationKeepsTheNewToken) {
   {
     ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", expired}}));
     proxy.start();
-    ASSERT_TRUE(eventually([&] { return f.oauth.counts().refresh_ok == 1; }, 10s));
+    // "Right after a rotation": the proxy has applied it (which it does only once the new refresh
+    // token is on disk). Killing between the token endpoint's answer and that write would lose the
+    // token by construction: the endpoint rotates before it answers.
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto s = proxy.status();
+          return s && s->getObject("credentials")->optValue<int>("refresh_ok", 0) == 1;
+        },
+        10s));
     ::kill(-proxy.pid(), SIGKILL);  // supervisor and workers, no chance to clean up
     proxy.signal(SIGKILL);
     ASSERT_TRUE(proxy.waitExit(5s).has_value());

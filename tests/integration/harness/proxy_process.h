@@ -74,6 +74,14 @@ CommandResult runCommand(const std::string& binary, const std::vector<std::strin
                          const std::map<std::string, std::string>& env,
                          std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+// Time bars from the issues hold for the normal build; sanitizer builds run every process several
+// times slower (worker start-up above all), so their bars get this factor.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr int kSanitizerSlowdown = 4;
+#else
+inline constexpr int kSanitizerSlowdown = 1;
+#endif
+
 // Poll `predicate` every 20 ms until true or the deadline; returns its last value.
 template <typename Predicate>
 bool eventually(Predicate predicate, std::chrono::milliseconds timeout) {
