@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 
 #include "common/config/config_codec.h"
 #include "common/ipc/messages.h"
@@ -48,9 +49,18 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
     return kExitBootFailure;
   }
   common::Log::configure(config->log_level, config->log_format, "worker", args.slot);
+  // The supervisor always queues the credentials right after the configuration: apply them
+  // before serving, so the first requests of a fresh worker never see "no credentials".
+  std::string first_credentials;
+  std::optional<common::WorkerCredentials> initial_credentials;
+  if (channel.receive(first_credentials, std::chrono::seconds(2)) == common::Channel::Status::Message &&
+      common::messageType(first_credentials) == common::msg::kCredentials) {
+    initial_credentials = common::decodeCredentials(first_credentials);
+  }
 
   common::SignalFd signals({SIGTERM, SIGINT, SIGQUIT, SIGHUP});
   WorkerContext ctx(*config, args.slot, channel);
+  if (initial_credentials) ctx.credentials.set(std::move(*initial_credentials));
 
   // The TLS context and the upstream pool are created here, after exec, never inherited (§5 #12).
   UpstreamSettings upstream;

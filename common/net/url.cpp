@@ -17,14 +17,28 @@ bool isHostChar(char c) {
 
 }  // namespace
 
+// Built with append() rather than "literal" + std::string: GCC 12 at -O3 reports a false
+// -Werror=restrict inside that operator+ (GCC bug 105651), which breaks the Release build.
+namespace {
+std::string bracketedHost(const Url& url) {
+  if (!url.isIpv6Literal()) return url.host;
+  std::string out;
+  out.reserve(url.host.size() + 2);
+  out.append(1, '[').append(url.host).append(1, ']');
+  return out;
+}
+}  // namespace
+
 std::string Url::authority() const {
-  std::string out = isIpv6Literal() ? "[" + host + "]" : host;
-  if (!hasDefaultPort()) out += ":" + std::to_string(port);
+  std::string out = bracketedHost(*this);
+  if (!hasDefaultPort()) out.append(1, ':').append(std::to_string(port));
   return out;
 }
 
 std::string Url::hostPort() const {
-  return (isIpv6Literal() ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  std::string out = bracketedHost(*this);
+  out.append(1, ':').append(std::to_string(port));
+  return out;
 }
 
 std::string Url::origin() const { return scheme + "://" + authority(); }
@@ -100,7 +114,7 @@ Result<Url, std::string> parseUrl(std::string_view text) {
   }
 
   if (!path.empty() && path.front() == '?') {
-    url.path = "/" + std::string(path);  // "http://h?x" means "/?x"
+    url.path.assign(1, '/').append(path);  // "http://h?x" means "/?x" (append: see bracketedHost)
   } else {
     url.path = std::string(path);
   }

@@ -44,7 +44,10 @@ int ConnectionRegistry::closeIdle() {
     int fd = state.socket.impl()->sockfd();
     pollfd pfd{fd, POLLIN, 0};
     if (::poll(&pfd, 1, 0) > 0) continue;  // a next request is arriving: serve it (with close)
-    ::shutdown(fd, SHUT_RDWR);            // wakes POCO's keep-alive poll; the connection ends
+    // SHUT_RD, not SHUT_RDWR: it wakes POCO's keep-alive poll (the read sees EOF and the
+    // connection ends) while still letting POCO finish writing a response it considers sent,
+    // such as the chunked terminator written after the handler returned.
+    ::shutdown(fd, SHUT_RD);
     ++closed;
   }
   return closed;

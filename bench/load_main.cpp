@@ -1,0 +1,1404 @@
+// cosp-bench-load: the loopback load tool. It drives the same workloads, in the same run,
+// against the fake upstream directly, nginx in front of it, and the proxy in front of it, so
+// the proxy's added cost is read as a difference and a ratio, not as an absolute time.
+//
+//   cosp-bench-load run --out DIR --direct PORT --nginx PORT --nginx-pid PID
+//                       --proxy PORT --proxy-pid PID [--fake-pid PID] [--micro FILE]
+//                       [--rounds 3] [--hold 2000] [--lifecycle 1000] [--quick]
+//
+// Everything is bounded in count and time and stops by itself. Writes DIR/load.json (every
+// measurement), DIR/samples/*.txt (raw samples in microseconds) and DIR/summary.txt (also
+// printed), which includes the microbenchmark figures from --micro (Google Benchmark JSON)
+// and the verdict on every bar of the performance issue.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/bench_clock.h"
+#include "bench/load_engine.h"
+#include "bench/proc_stats.h"
+#include "bench/stats.h"
+#include "common/json/json_parser.h"
+
+namespace cosp::bench {
+namespace {
+
+constexpr std::int64_t kMs = 1'000'000;
+constexpr std::int64_t kSec = 1'000'000'000;
+
+struct Options {
+  std::string out = "bench-results";
+  std::uint16_t direct_port = 0;
+  std::uint16_t nginx_port = 0;
+  std::uint16_t proxy_port = 0;
+  pid_t nginx_pid = 0;
+  pid_t proxy_pid = 0;
+  std::uint16_t proxy_b_port = 0;  // optional second proxy build (A/B of a proposed change)
+  pid_t proxy_b_pid = 0;
+  pid_t fake_pid = 0;
+  std::string micro;
+  int rounds = 3;
+  int hold = 2000;
+  int lifecycle = 1000;
+  bool quick = false;
+  std::set<std::string> phases;  // empty = all
+  std::string command_line;
+};
+
+struct Target {
+  std::string name;
+  std::uint16_t port = 0;
+  std::string path;
+  bool chat = false;
+  pid_t pss_root = 0;  // 0 = not measured
+};
+
+// ------------------------------------------------------------------------------------------
+// Requests: a realistic short agent turn (~1 KB): instructions, a user message, a tool.
+
+std::string responsesBody(bool stream) {
+  return std::string(R"({"model":"gpt-5.5","instructions":"You are a coding agent. Answer briefly and use the tools when they help.",)") +
+         R"("input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"Summarise the build )" +
+         R"(failure below in one sentence and suggest the fix.\nerror: no matching function for call to 'parse(std::string_view)'\n)" +
+         R"(  note: candidate expects 2 arguments, 1 provided\n  note: in instantiation of template 'Decoder<Utf8>' requested here"}]}],)" +
+         R"("tools":[{"type":"function","name":"read_file","description":"Read a file of the repository",)" +
+         R"("parameters":{"type":"object","properties":{"path":{"type":"string"},"offset":{"type":"integer"}},"required":["path"]},"strict":false}],)" +
+         R"("tool_choice":"auto","parallel_tool_calls":true,"reasoning":{"effort":"low"},"stream":)" +
+         (stream ? "true" : "false") + "}";
+}
+
+std::string chatBody(bool stream) {
+  return std::string(R"({"model":"gpt-5.5","messages":[{"role":"system","content":"You are a coding agent. Answer briefly and use the tools when they help."},)") +
+         R"({"role":"user","content":"Summarise the build failure below in one sentence and suggest the fix.\nerror: no matching )" +
+         R"(function for call to 'parse(std::string_view)'\n  note: candidate expects 2 arguments, 1 provided\n  note: in )" +
+         R"(instantiation of template 'Decoder<Utf8>' requested here"}],)" +
+         R"("tools":[{"type":"function","function":{"name":"read_file","description":"Read a file of the repository",)" +
+         R"("parameters":{"type":"object","properties":{"path":{"type":"string"},"offset":{"type":"integer"}},"required":["path"]}}}],)" +
+         R"("tool_choice":"auto","reasoning_effort":"low","temperature":0.2,"stream":)" + (stream ? "true" : "false") + "}";
+}
+
+std::string makeRequest(const Target& t, bool stream, int deltas, int interval_ms) {
+  const std::string body = t.chat ? chatBody(stream) : responsesBody(stream);
+  return "POST " + t.path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(t.port) +
+         "\r\nContent-Type: application/json\r\nAccept: " + (stream ? "text/event-stream" : "application/json") +
+         "\r\nUser-Agent: cosp-bench-load\r\nx-codex-bench: n=" + std::to_string(deltas) + ",iv=" +
+         std::to_string(interval_ms) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// A tiny blocking GET (for the fake's /__stats), with a 2 s budget.
+std::string httpGet(std::uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {};
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  std::size_t body = out.find("\r\n\r\n");
+  return body == std::string::npos ? std::string() : out.substr(body + 4);
+}
+
+// Status code of a GET, 0 when nothing answered.
+int httpStatus(std::uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int status = 0;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    char buf[64] = {};
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()) &&
+        ::recv(fd, buf, sizeof buf - 1, MSG_WAITALL) >= 12) {
+      status = std::atoi(buf + 9);
+    }
+  }
+  ::close(fd);
+  return status;
+}
+
+// A port nothing listens on right now (bound to 0, read back, released).
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+std::int64_t jsonInt(const std::string& json, const std::string& key) {
+  std::size_t p = json.find("\"" + key + "\":");
+  if (p == std::string::npos) return -1;
+  return std::strtoll(json.c_str() + p + key.size() + 3, nullptr, 10);
+}
+
+// ------------------------------------------------------------------------------------------
+// Results
+
+struct Record {
+  std::string phase;
+  std::string target;
+  int round = 0;
+  std::string loadavg;
+  std::map<std::string, double> values;  // named figures (µs, counts, KiB, ...)
+  std::map<std::string, std::string> notes;
+  std::map<std::string, std::int64_t> errors;
+};
+
+double us(std::int64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+void putSummary(Record& r, const std::string& prefix, const Summary& s) {
+  r.values[prefix + "_count"] = static_cast<double>(s.count);
+  if (s.count == 0) return;
+  r.values[prefix + "_p50_us"] = us(s.p50);
+  r.values[prefix + "_p90_us"] = us(s.p90);
+  r.values[prefix + "_p99_us"] = us(s.p99);
+  r.values[prefix + "_p999_us"] = us(s.p999);
+  r.values[prefix + "_max_us"] = us(s.max);
+  r.values[prefix + "_mean_us"] = s.mean / 1000.0;
+  r.values[prefix + "_over_40ms"] = static_cast<double>(s.over_40ms);
+}
+
+std::string jsonEscape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      o += b;
+    } else {
+      o += c;
+    }
+  }
+  return o;
+}
+
+std::string fmtNum(double v) {
+  if (std::isnan(v) || std::isinf(v)) return "null";
+  char b[64];
+  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15) std::snprintf(b, sizeof b, "%.0f", v);
+  else std::snprintf(b, sizeof b, "%.3f", v);
+  return b;
+}
+
+class Bench {
+ public:
+  explicit Bench(Options o) : opt_(std::move(o)) {}
+  int run();
+
+ private:
+  std::vector<Target> latencyTargets() const;
+  std::vector<Target> allTargets() const;
+  void writeSamples(const std::string& name, const std::vector<std::int64_t>& ns);
+  Record& add(Record r);
+
+  void phaseSequential(int round, const std::vector<Target>& targets, bool stream);
+  void phaseRps(int round, const Target& t, int concurrency);
+  void phaseEvents(int round, const Target& t);
+  void phaseHold(const Target& t, int streams);
+  void phaseReload(int streams);
+  void phaseKill(int streams);
+  void settle(std::int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+  void writeJson();
+  std::string summary();
+
+  const Record* find(const std::string& phase, const std::string& target, int round = -1) const;
+  // Median over rounds of one value, with the min and max.
+  struct Spread {
+    double median = NAN, lo = NAN, hi = NAN;
+    int n = 0;
+  };
+  Spread spread(const std::string& phase, const std::string& target, const std::string& key) const;
+  // Per round: target's value minus direct's; median, min and max over the rounds.
+  Spread addedSpread(const std::string& phase, const std::string& target, const std::string& key) const;
+
+  Options opt_;
+  std::vector<Record> records_;
+  std::string started_at_;
+  std::string load_at_start_;
+};
+
+std::vector<Target> Bench::latencyTargets() const {
+  return {
+      {"direct", opt_.direct_port, "/v1/responses", false, opt_.fake_pid},
+      {"nginx", opt_.nginx_port, "/v1/responses", false, opt_.nginx_pid},
+      {"proxy", opt_.proxy_port, "/v1/responses", false, opt_.proxy_pid},
+      {"proxy-chat", opt_.proxy_port, "/v1/chat/completions", true, opt_.proxy_pid},
+  };
+}
+
+std::vector<Target> Bench::allTargets() const {
+  std::vector<Target> t = latencyTargets();
+  if (opt_.proxy_b_port != 0) t.push_back({"proxy-b", opt_.proxy_b_port, "/v1/responses", false, opt_.proxy_b_pid});
+  return t;
+}
+
+Record& Bench::add(Record r) {
+  if (r.loadavg.empty()) r.loadavg = loadAverage();
+  records_.push_back(std::move(r));
+  return records_.back();
+}
+
+void Bench::writeSamples(const std::string& name, const std::vector<std::int64_t>& ns) {
+  std::ofstream f(opt_.out + "/samples/" + name + ".txt");
+  for (std::int64_t v : ns) f << static_cast<double>(v) / 1000.0 << "\n";
+}
+
+// Sequential requests on one keep-alive connection: latency without queueing.
+// One blocking keep-alive connection per target, for the sequential phases.
+struct SeqConn {
+  Target target;
+  std::string request;
+  int fd = -1;
+  bool reused = false;
+};
+
+void closeSeq(SeqConn& c) {
+  if (c.fd >= 0) ::close(c.fd);
+  c.fd = -1;
+  c.reused = false;
+}
+
+bool connectSeq(SeqConn& c, std::string& error) {
+  c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  timeval tv{10, 0};
+  ::setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(c.target.port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    error = std::string("connect: ") + std::strerror(errno);
+    closeSeq(c);
+    return false;
+  }
+  return true;
+}
+
+struct SeqResult {
+  bool ok = false;
+  std::string error;
+  std::int64_t latency = 0;
+  std::int64_t ttfb = 0;
+};
+
+// Sends one request and reads the whole response; per-event latencies go to `events`.
+SeqResult seqRequest(SeqConn& c, std::vector<std::int64_t>* events) {
+  SeqResult r;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (c.fd < 0 && !connectSeq(c, r.error)) return r;
+    const bool reused = c.reused;
+    const std::int64_t start = monoNs();
+    if (::send(c.fd, c.request.data(), c.request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(c.request.size())) {
+      closeSeq(c);
+      if (reused) continue;  // the server closed the kept-alive connection: once more, fresh
+      r.error = "send failed";
+      return r;
+    }
+    ResponseReader reader;
+    std::string body;
+    std::size_t scan = 0;
+    bool terminal = false, error_event = false, got = false;
+    char buf[64 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+      const std::int64_t now = monoNs();
+      if (n <= 0) {
+        closeSeq(c);
+        if (!got && reused) break;  // retry
+        r.error = n == 0 ? "closed" : std::string("recv: ") + std::strerror(errno);
+        return r;
+      }
+      if (!got) {
+        got = true;
+        r.ttfb = now - start;
+      }
+      auto st = reader.feed(buf, static_cast<std::size_t>(n), body);
+      if (reader.eventStream()) {
+        std::size_t pos;
+        while ((pos = body.find("\n\n", scan)) != std::string::npos) {
+          std::string_view block(body.data(), pos);
+          if (block.find("data:") != std::string_view::npos) {
+            if (events) {
+              std::size_t t = block.find("t=");
+              while (t != std::string_view::npos) {
+                std::size_t e = t + 2;
+                while (e < block.size() && block[e] >= '0' && block[e] <= '9') ++e;
+                if (e - t - 2 >= 10) {
+                  events->push_back(now - std::atoll(std::string(block.substr(t + 2, e - t - 2)).c_str()));
+                  break;
+                }
+                t = block.find("t=", t + 2);
+              }
+            }
+            if (block.find("response.completed") != std::string_view::npos ||
+                block.find("data: [DONE]") != std::string_view::npos)
+              terminal = true;
+            if (block.find("event: error") != std::string_view::npos ||
+                block.find("data: {\"error\"") != std::string_view::npos)
+              error_event = true;
+          }
+          body.erase(0, pos + 2);
+          scan = 0;
+        }
+        scan = body.size() > 0 ? body.size() - 1 : 0;
+      }
+      if (st == ResponseReader::Status::Error) {
+        closeSeq(c);
+        r.error = "protocol: " + reader.error();
+        return r;
+      }
+      if (st == ResponseReader::Status::Done) {
+        r.latency = now - start;
+        r.ok = reader.status() == 200 && (!reader.eventStream() || (terminal && !error_event));
+        if (!r.ok) r.error = reader.status() != 200 ? "status " + std::to_string(reader.status()) : "stream incomplete";
+        if (!reader.keepAlive()) closeSeq(c);
+        else c.reused = true;
+        return r;
+      }
+    }
+  }
+  r.error = "closed before the response";
+  return r;
+}
+
+// Sequential requests, one at a time, rotating over every target request by request: the
+// targets share the same moments of background load (other processes on the 2 cores), which
+// a target-after-target run does not give.
+void Bench::phaseSequential(int round, const std::vector<Target>& targets, bool stream) {
+  const int warm = opt_.quick ? 20 : 100;
+  const int n = opt_.quick ? 200 : (stream ? 1000 : 2000);
+  std::vector<SeqConn> conns;
+  for (const auto& t : targets) conns.push_back(SeqConn{t, makeRequest(t, stream, 8, 0)});
+  struct Acc {
+    std::vector<std::int64_t> latency, ttfb, events;
+    std::int64_t ok = 0, failed = 0;
+    std::map<std::string, std::int64_t> errors;
+  };
+  std::vector<Acc> acc(conns.size());
+  const std::string loadavg = loadAverage();
+  for (int i = 0; i < warm + n; ++i) {
+    for (std::size_t k = 0; k < conns.size(); ++k) {
+      const std::size_t j = (k + static_cast<std::size_t>(i)) % conns.size();
+      const bool measured = i >= warm;
+      SeqResult res = seqRequest(conns[j], measured && stream ? &acc[j].events : nullptr);
+      if (!res.ok) {
+        ++acc[j].failed;
+        ++acc[j].errors[res.error];
+        continue;
+      }
+      if (!measured) continue;
+      ++acc[j].ok;
+      acc[j].latency.push_back(res.latency);
+      acc[j].ttfb.push_back(res.ttfb);
+    }
+  }
+  for (std::size_t j = 0; j < conns.size(); ++j) {
+    closeSeq(conns[j]);
+    Record r;
+    r.phase = stream ? "stream_seq" : "nonstream_seq";
+    r.target = conns[j].target.name;
+    r.round = round;
+    r.loadavg = loadavg;
+    putSummary(r, "latency", summarize(acc[j].latency));
+    putSummary(r, "ttfb", summarize(acc[j].ttfb));
+    if (stream) putSummary(r, "event", summarize(acc[j].events));
+    r.values["ok"] = static_cast<double>(acc[j].ok);
+    r.values["failed"] = static_cast<double>(acc[j].failed);
+    r.errors = acc[j].errors;
+    writeSamples(r.phase + "-" + r.target + "-r" + std::to_string(round) + (stream ? "-ttfb" : "-latency"),
+                 stream ? acc[j].ttfb : acc[j].latency);
+    add(std::move(r));
+  }
+}
+
+// Closed loop: `concurrency` keep-alive connections, each sending the next request as soon as
+// the previous answer ended.
+void Bench::phaseRps(int round, const Target& t, int concurrency) {
+  const std::int64_t warm = (opt_.quick ? 200 : 500) * kMs;
+  const std::int64_t window = (opt_.quick ? 1000 : 2500) * kMs;
+  Engine e;
+  GroupSpec g;
+  g.name = t.name;
+  g.port = t.port;
+  g.request = makeRequest(t, false, 8, 0);
+  g.connections = concurrency;
+  const std::int64_t start = monoNs();
+  g.start_ns = start;
+  g.measure_from_ns = start + warm;
+  g.stop_issuing_ns = start + warm + window;
+  g.request_timeout_ns = 10 * kSec;
+  const std::string loadavg = loadAverage();
+  int id = e.addGroup(g);
+  // CPU spent by the target's processes (and the fake's) per request: a figure that, unlike
+  // latency, does not depend on what else the 2 cores are doing.
+  std::int64_t cpu_at_window = -1, fake_cpu_at_window = -1;
+  e.at(start + warm, [&] {
+    if (t.pss_root) cpu_at_window = treeCpuMs(t.pss_root);
+    if (opt_.fake_pid) fake_cpu_at_window = cpuMs(opt_.fake_pid);
+  });
+  std::int64_t cpu_at_end = -1, fake_cpu_at_end = -1;
+  e.at(start + warm + window, [&] {
+    if (t.pss_root) cpu_at_end = treeCpuMs(t.pss_root);
+    if (opt_.fake_pid) fake_cpu_at_end = cpuMs(opt_.fake_pid);
+  });
+  e.run(start + warm + window + 15 * kSec);
+  GroupStats& s = e.stats(id);
+  Record r;
+  r.phase = "rps_c" + std::to_string(concurrency);
+  r.target = t.name;
+  r.round = round;
+  r.loadavg = loadavg;
+  const double seconds = static_cast<double>(s.window_end_ns - (start + warm)) / 1e9;
+  r.values["rps"] = seconds > 0 ? static_cast<double>(s.ok) / seconds : 0;
+  const double window_requests = r.values["rps"] * static_cast<double>(window) / 1e9;
+  if (cpu_at_window >= 0 && cpu_at_end >= 0 && window_requests > 0) {
+    // The fake serves every target; its CPU is the same work each time and is not part of
+    // the target's own cost unless the target is the fake itself.
+    r.values["cpu_us_per_request"] = static_cast<double>(cpu_at_end - cpu_at_window) * 1000.0 / window_requests;
+  }
+  if (fake_cpu_at_window >= 0 && fake_cpu_at_end >= 0 && window_requests > 0) {
+    r.values["upstream_cpu_us_per_request"] =
+        static_cast<double>(fake_cpu_at_end - fake_cpu_at_window) * 1000.0 / window_requests;
+  }
+  putSummary(r, "latency", summarize(s.latency_ns));
+  r.values["ok"] = static_cast<double>(s.ok);
+  r.values["failed"] = static_cast<double>(s.failed);
+  r.values["reconnects"] = static_cast<double>(s.reconnects);
+  r.errors = s.errors;
+  add(std::move(r));
+}
+
+// 100 concurrent streams, one text delta every 25 ms each (phases spread over the interval):
+// per-event delivery latency = receive time - the fake's send stamp.
+void Bench::phaseEvents(int round, const Target& t) {
+  const int streams = 100;
+  const int interval = 25;
+  const int deltas = 40;  // 1 s per stream, then the connection asks for the next one
+  const std::int64_t warm = (opt_.quick ? 500 : 1000) * kMs;
+  const std::int64_t window = (opt_.quick ? 1500 : 3000) * kMs;
+  Engine e;
+  GroupSpec g;
+  g.name = t.name;
+  g.port = t.port;
+  g.request = makeRequest(t, true, deltas, interval);
+  g.connections = streams;
+  g.ramp_ns = interval * kMs;
+  const std::int64_t start = monoNs();
+  g.start_ns = start;
+  g.measure_from_ns = start + warm;
+  g.stop_issuing_ns = start + warm + window;
+  g.record_events = true;
+  g.stall_ns = 1 * kSec;
+  g.request_timeout_ns = 20 * kSec;
+  const std::string loadavg = loadAverage();
+  int id = e.addGroup(g);
+  e.run(start + warm + window + 20 * kSec);
+  GroupStats& s = e.stats(id);
+  Record r;
+  r.phase = "events_100";
+  r.target = t.name;
+  r.round = round;
+  r.loadavg = loadavg;
+  putSummary(r, "event", summarize(s.event_ns));
+  putSummary(r, "ttfb", summarize(s.ttfb_ns));
+  r.values["ok"] = static_cast<double>(s.ok);
+  r.values["failed"] = static_cast<double>(s.failed);
+  r.values["stalled"] = static_cast<double>(s.stalled_streams);
+  r.values["max_gap_us"] = us(s.max_gap_ns);
+  r.errors = s.errors;
+  writeSamples("events_100-" + t.name + "-r" + std::to_string(round), s.event_ns);
+  add(std::move(r));
+}
+
+// `streams` concurrent streams opened over 2 s, each one event per second for ~10 s: how many
+// are held without error or stall, and what each costs in PSS.
+void Bench::phaseHold(const Target& t, int streams) {
+  const int deltas = opt_.quick ? 5 : 10;
+  const int interval = 1000;
+  const std::int64_t pss_before = t.pss_root ? treePssKiB(t.pss_root) : -1;
+  Engine e;
+  GroupSpec g;
+  g.name = t.name;
+  g.port = t.port;
+  g.request = makeRequest(t, true, deltas, interval);
+  g.connections = streams;
+  g.requests_per_conn = 1;
+  g.ramp_ns = (opt_.quick ? 1000 : 2000) * kMs;
+  g.record_events = true;
+  g.stall_ns = 3 * kSec;
+  g.first_byte_stall_ns = 1 * kSec;  // a stream queued behind others is not held
+  g.request_timeout_ns = 60 * kSec;
+  const std::int64_t start = monoNs();
+  g.start_ns = start;
+  const std::string loadavg = loadAverage();
+  int id = e.addGroup(g);
+  Record r;
+  r.phase = "hold";
+  r.target = t.name;
+  r.loadavg = loadavg;
+  std::int64_t held_at = 0;
+  e.onAllFirstEvents(id, [&] {
+    held_at = monoNs();
+    GroupStats& s = e.stats(id);
+    r.values["held_first_event"] = static_cast<double>(s.first_events);
+    r.values["failed_before_held"] = static_cast<double>(s.failed);
+    r.values["ramp_to_held_ms"] = static_cast<double>(held_at - start) / 1e6;
+    if (t.pss_root) {
+      const std::int64_t pss = treePssKiB(t.pss_root);
+      r.values["pss_before_kib"] = static_cast<double>(pss_before);
+      r.values["pss_held_kib"] = static_cast<double>(pss);
+      r.values["pss_per_stream_kib"] = static_cast<double>(pss - pss_before) / streams;
+      int threads = 0;
+      std::string per_process;
+      for (pid_t p : processTree(t.pss_root)) {
+        threads += threadCount(p);
+        per_process += std::to_string(p) + ":" + std::to_string(pssKiB(p)) + "KiB/" + std::to_string(threadCount(p)) + "thr ";
+      }
+      r.values["threads_held"] = threads;
+      r.notes["per_process_held"] = per_process;
+    }
+    const std::string fake = httpGet(opt_.direct_port, "/__stats");
+    r.values["upstream_active_streams_held"] = static_cast<double>(jsonInt(fake, "active_streams"));
+    // CPU the target burns just holding the streams (one event per stream per second).
+    if (t.pss_root) {
+      const std::int64_t cpu0 = treeCpuMs(t.pss_root);
+      const std::int64_t t0 = monoNs();
+      e.at(t0 + 4 * kSec, [&, cpu0, t0] {
+        const double secs = static_cast<double>(monoNs() - t0) / 1e9;
+        r.values["cpu_percent_holding"] = static_cast<double>(treeCpuMs(t.pss_root) - cpu0) / 10.0 / secs;
+      });
+    }
+    if (t.name.rfind("proxy", 0) == 0) {
+      // How the shared listening socket spread the streams over the workers.
+      std::map<pid_t, int> per_worker;
+      for (const auto& [port, pid] : serverSocketOwners(t.port, childrenOf(t.pss_root))) ++per_worker[pid];
+      std::string spread;
+      for (const auto& [pid, n] : per_worker) spread += std::to_string(pid) + ":" + std::to_string(n) + " ";
+      r.notes["streams_per_worker"] = spread;
+    }
+  });
+  const bool finished = e.run(start + 90 * kSec);
+  GroupStats& s = e.stats(id);
+  r.values["streams"] = streams;
+  r.values["ok"] = static_cast<double>(s.ok);
+  r.values["failed"] = static_cast<double>(s.failed);
+  r.values["stalled"] = static_cast<double>(s.stalled_streams);
+  r.values["max_gap_us"] = us(s.max_gap_ns);
+  r.values["finished_in_time"] = finished ? 1 : 0;
+  putSummary(r, "event", summarize(s.event_ns));
+  putSummary(r, "ttfb", summarize(s.ttfb_ns));
+  r.errors = s.errors;
+  if (t.pss_root) {
+    // Spare threads leave after the pool's 2 s idle time; give them 3.
+    settle(3000);
+    r.values["pss_after_kib"] = static_cast<double>(treePssKiB(t.pss_root));
+  }
+  writeSamples("hold-" + t.name + "-events", s.event_ns);
+  add(std::move(r));
+}
+
+// SIGHUP to the supervisor while `streams` streams are held; meanwhile 4 connections keep
+// sending non-streaming requests. Every stream must end with response.completed and no
+// request may fail.
+void Bench::phaseReload(int streams) {
+  const Target t{"proxy", opt_.proxy_port, "/v1/responses", false, opt_.proxy_pid};
+  const Target bg{"proxy-chat", opt_.proxy_port, "/v1/chat/completions", true, opt_.proxy_pid};
+  const int deltas = 16;
+  const int interval = 500;
+  Engine e;
+  GroupSpec g;
+  g.name = "held";
+  g.port = t.port;
+  g.request = makeRequest(t, true, deltas, interval);
+  g.connections = streams;
+  g.requests_per_conn = 1;
+  g.ramp_ns = 1000 * kMs;
+  g.stall_ns = 3 * kSec;
+  g.request_timeout_ns = 60 * kSec;
+  const std::int64_t start = monoNs();
+  g.start_ns = start;
+  Record r;
+  r.phase = "reload";
+  r.target = "proxy";
+  int id = e.addGroup(g);
+  int bg_id = -1;
+  const std::vector<pid_t> before = childrenOf(opt_.proxy_pid);
+  e.onAllFirstEvents(id, [&] {
+    r.values["held_when_signalled"] = static_cast<double>(e.stats(id).first_events - e.stats(id).failed);
+    ::kill(opt_.proxy_pid, SIGHUP);
+    GroupSpec b;
+    b.name = "background";
+    b.port = bg.port;
+    b.request = makeRequest(bg, false, 8, 0);
+    b.connections = 4;
+    b.stop_issuing_ns = monoNs() + (deltas * interval) * kMs;
+    b.request_timeout_ns = 20 * kSec;
+    bg_id = e.addGroup(b);
+  });
+  e.run(start + 90 * kSec);
+  GroupStats& s = e.stats(id);
+  r.values["streams"] = streams;
+  r.values["streams_ok"] = static_cast<double>(s.ok);
+  r.values["streams_failed"] = static_cast<double>(s.failed);
+  r.values["streams_stalled"] = static_cast<double>(s.stalled_streams);
+  r.values["max_gap_us"] = us(s.max_gap_ns);
+  r.errors = s.errors;
+  if (bg_id >= 0) {
+    GroupStats& b = e.stats(bg_id);
+    r.values["background_ok"] = static_cast<double>(b.ok + b.warmup);
+    r.values["background_failed"] = static_cast<double>(b.failed);
+    r.values["background_stale_retries"] = static_cast<double>(b.stale_retries);
+    for (const auto& [k, v] : b.errors) r.errors["background: " + k] += v;
+  }
+  // The reload is finished when none of the old workers is left (they drain their streams).
+  std::set<pid_t> old(before.begin(), before.end());
+  const std::int64_t wait_until = monoNs() + 40 * kSec;
+  bool old_gone = false;
+  std::vector<pid_t> after;
+  while (monoNs() < wait_until) {
+    after = childrenOf(opt_.proxy_pid);
+    old_gone = std::none_of(after.begin(), after.end(), [&](pid_t p) { return old.count(p) > 0; });
+    if (old_gone && after.size() >= before.size()) break;
+    settle(100);
+  }
+  r.values["old_workers_replaced"] = old_gone ? 1 : 0;
+  std::string b, a;
+  for (pid_t p : before) b += std::to_string(p) + " ";
+  for (pid_t p : after) a += std::to_string(p) + " ";
+  r.notes["workers_before"] = b;
+  r.notes["workers_after"] = a;
+  add(std::move(r));
+}
+
+// kill -9 of the worker holding the most streams while `streams` are held; the streams of
+// the surviving workers must all complete, and new requests must all succeed.
+void Bench::phaseKill(int streams) {
+  const Target t{"proxy", opt_.proxy_port, "/v1/responses", false, opt_.proxy_pid};
+  const Target bg{"proxy-chat", opt_.proxy_port, "/v1/chat/completions", true, opt_.proxy_pid};
+  const int deltas = 16;
+  const int interval = 500;
+  Engine e;
+  GroupSpec g;
+  g.name = "held";
+  g.port = t.port;
+  g.request = makeRequest(t, true, deltas, interval);
+  g.connections = streams;
+  g.requests_per_conn = 1;
+  g.ramp_ns = 1000 * kMs;
+  g.stall_ns = 3 * kSec;
+  g.request_timeout_ns = 60 * kSec;
+  const std::int64_t start = monoNs();
+  g.start_ns = start;
+  Record r;
+  r.phase = "kill9";
+  r.target = "proxy";
+  int id = e.addGroup(g);
+  int bg_id = -1;
+  pid_t victim = 0;
+  std::map<pid_t, int> per_worker;
+  e.onAllFirstEvents(id, [&] {
+    const std::vector<pid_t> workers = childrenOf(opt_.proxy_pid);
+    const auto owners = serverSocketOwners(t.port, workers);
+    for (const auto& [index, port] : e.localPorts(id)) {
+      auto it = owners.find(port);
+      if (it == owners.end()) continue;
+      e.setTag(id, index, static_cast<int>(it->second));
+      ++per_worker[it->second];
+    }
+    int most = -1;
+    for (const auto& [pid, n] : per_worker) {
+      if (n > most) {
+        most = n;
+        victim = pid;
+      }
+    }
+    if (victim > 0) ::kill(victim, SIGKILL);
+    GroupSpec b;
+    b.name = "background";
+    b.port = bg.port;
+    b.request = makeRequest(bg, false, 8, 0);
+    b.connections = 4;
+    b.stop_issuing_ns = monoNs() + (deltas * interval) * kMs;
+    b.request_timeout_ns = 20 * kSec;
+    bg_id = e.addGroup(b);
+  });
+  e.run(start + 90 * kSec);
+  GroupStats& s = e.stats(id);
+  r.values["streams"] = streams;
+  r.values["victim_pid"] = victim;
+  std::int64_t victim_streams = per_worker.count(victim) ? per_worker[victim] : 0;
+  r.values["victim_streams"] = static_cast<double>(victim_streams);
+  std::int64_t survivor_ok = 0, survivor_failed = 0, victim_failed = 0, victim_ok = 0;
+  for (const auto& [tag, o] : s.by_tag) {
+    if (tag == victim) {
+      victim_failed += o.failed;
+      victim_ok += o.ok;
+    } else {
+      survivor_ok += o.ok;
+      survivor_failed += o.failed;
+    }
+  }
+  std::int64_t mapped = 0;
+  for (const auto& [pid, n] : per_worker) mapped += n;
+  r.values["streams_mapped_to_workers"] = static_cast<double>(mapped);
+  r.values["survivor_streams_ok"] = static_cast<double>(survivor_ok);
+  r.values["survivor_streams_failed"] = static_cast<double>(survivor_failed);
+  r.values["victim_streams_failed"] = static_cast<double>(victim_failed);
+  r.values["victim_streams_ok"] = static_cast<double>(victim_ok);
+  r.values["streams_ok"] = static_cast<double>(s.ok);
+  r.values["streams_failed"] = static_cast<double>(s.failed);
+  r.values["streams_stalled"] = static_cast<double>(s.stalled_streams);
+  r.errors = s.errors;
+  if (bg_id >= 0) {
+    GroupStats& b = e.stats(bg_id);
+    r.values["background_ok"] = static_cast<double>(b.ok + b.warmup);
+    r.values["background_failed"] = static_cast<double>(b.failed);
+    for (const auto& [k, v] : b.errors) r.errors["background: " + k] += v;
+  }
+  // The supervisor replaces the dead worker.
+  const std::int64_t wait_until = monoNs() + 15 * kSec;
+  std::vector<pid_t> after;
+  while (monoNs() < wait_until) {
+    after = childrenOf(opt_.proxy_pid);
+    if (after.size() >= per_worker.size() &&
+        std::find(after.begin(), after.end(), victim) == after.end())
+      break;
+    settle(100);
+  }
+  std::string a;
+  for (pid_t p : after) a += std::to_string(p) + " ";
+  r.notes["workers_after"] = a;
+  std::string spread;
+  for (const auto& [pid, n] : per_worker) spread += std::to_string(pid) + ":" + std::to_string(n) + " ";
+  r.notes["streams_per_worker"] = spread;
+  add(std::move(r));
+}
+
+const Record* Bench::find(const std::string& phase, const std::string& target, int round) const {
+  for (const auto& r : records_) {
+    if (r.phase == phase && r.target == target && (round < 0 || r.round == round)) return &r;
+  }
+  return nullptr;
+}
+
+Bench::Spread Bench::spread(const std::string& phase, const std::string& target, const std::string& key) const {
+  std::vector<double> v;
+  for (const auto& r : records_) {
+    if (r.phase != phase || r.target != target) continue;
+    auto it = r.values.find(key);
+    if (it != r.values.end()) v.push_back(it->second);
+  }
+  Spread s;
+  if (v.empty()) return s;
+  s.n = static_cast<int>(v.size());
+  s.median = median(v);
+  s.lo = *std::min_element(v.begin(), v.end());
+  s.hi = *std::max_element(v.begin(), v.end());
+  return s;
+}
+
+Bench::Spread Bench::addedSpread(const std::string& phase, const std::string& target, const std::string& key) const {
+  std::vector<double> v;
+  for (const auto& r : records_) {
+    if (r.phase != phase || r.target != target) continue;
+    const Record* d = find(phase, "direct", r.round);
+    if (!d) continue;
+    auto a = r.values.find(key);
+    auto b = d->values.find(key);
+    if (a != r.values.end() && b != d->values.end()) v.push_back(a->second - b->second);
+  }
+  Spread s;
+  if (v.empty()) return s;
+  s.n = static_cast<int>(v.size());
+  s.median = median(v);
+  s.lo = *std::min_element(v.begin(), v.end());
+  s.hi = *std::max_element(v.begin(), v.end());
+  return s;
+}
+
+void Bench::writeJson() {
+  std::ofstream f(opt_.out + "/load.json");
+  f << "{\"started_at\":\"" << jsonEscape(started_at_) << "\",\"command\":\"" << jsonEscape(opt_.command_line)
+    << "\",\"loadavg_at_start\":\"" << load_at_start_ << "\",\"records\":[\n";
+  for (std::size_t i = 0; i < records_.size(); ++i) {
+    const Record& r = records_[i];
+    f << "{\"phase\":\"" << r.phase << "\",\"target\":\"" << r.target << "\",\"round\":" << r.round
+      << ",\"loadavg\":\"" << r.loadavg << "\"";
+    for (const auto& [k, v] : r.values) f << ",\"" << k << "\":" << fmtNum(v);
+    for (const auto& [k, v] : r.notes) f << ",\"" << k << "\":\"" << jsonEscape(v) << "\"";
+    f << ",\"errors\":{";
+    bool first = true;
+    for (const auto& [k, v] : r.errors) {
+      f << (first ? "" : ",") << "\"" << jsonEscape(k) << "\":" << v;
+      first = false;
+    }
+    f << "}}" << (i + 1 < records_.size() ? ",\n" : "\n");
+  }
+  f << "]}\n";
+}
+
+// ------------------------------------------------------------------------------------------
+// Summary
+
+std::string cell(double median, double lo, double hi, int n, int precision = 0) {
+  if (std::isnan(median)) return "-";
+  char b[96];
+  if (n > 1) std::snprintf(b, sizeof b, "%.*f [%.*f-%.*f]", precision, median, precision, lo, precision, hi);
+  else std::snprintf(b, sizeof b, "%.*f", precision, median);
+  return b;
+}
+
+struct MicroResult {
+  std::string name;
+  double real_time = 0;
+  std::string unit;
+  double bytes_per_second = 0;
+  double items_per_second = 0;
+  double min_bps = 0, max_bps = 0;
+  double min_time = 0, max_time = 0;
+};
+
+std::vector<MicroResult> readMicro(const std::string& path) {
+  std::vector<MicroResult> out;
+  std::ifstream f(path);
+  if (!f) return out;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string text = ss.str();
+  auto doc = common::parseJson(text);
+  if (!doc) return out;
+  const common::JsonValue* benchmarks = doc->find("benchmarks");
+  if (!benchmarks || !benchmarks->getArray()) return out;
+  // With repetitions: keep the median aggregate, and the min/max over the repetitions.
+  std::map<std::string, MicroResult> by_name;
+  std::vector<std::string> order;
+  for (const auto& b : *benchmarks->getArray()) {
+    auto str = [&](const char* k) {
+      const common::JsonValue* v = b.find(k);
+      auto sv = v ? v->stringView() : std::nullopt;
+      return sv ? std::string(*sv) : std::string();
+    };
+    auto num = [&](const char* k) {
+      const common::JsonValue* v = b.find(k);
+      auto d = v ? v->getDouble() : std::nullopt;
+      return d ? *d : 0.0;
+    };
+    const std::string run_name = str("run_name").empty() ? str("name") : str("run_name");
+    if (!by_name.count(run_name)) {
+      order.push_back(run_name);
+      by_name[run_name].name = run_name;
+      by_name[run_name].min_bps = 1e300;
+      by_name[run_name].min_time = 1e300;
+    }
+    MicroResult& m = by_name[run_name];
+    const std::string run_type = str("run_type");
+    const std::string aggregate = str("aggregate_name");
+    if (run_type == "iteration") {
+      m.min_bps = std::min(m.min_bps, num("bytes_per_second"));
+      m.max_bps = std::max(m.max_bps, num("bytes_per_second"));
+      m.min_time = std::min(m.min_time, num("real_time"));
+      m.max_time = std::max(m.max_time, num("real_time"));
+      if (m.unit.empty()) {  // without repetitions the single run is the figure
+        m.real_time = num("real_time");
+        m.unit = str("time_unit");
+        m.bytes_per_second = num("bytes_per_second");
+        m.items_per_second = num("items_per_second");
+      }
+    } else if (aggregate == "median") {
+      m.real_time = num("real_time");
+      m.unit = str("time_unit");
+      m.bytes_per_second = num("bytes_per_second");
+      m.items_per_second = num("items_per_second");
+    }
+  }
+  for (const auto& n : order) out.push_back(by_name[n]);
+  return out;
+}
+
+std::string Bench::summary() {
+  std::ostringstream o;
+  char line[512];
+  o << "codex-sub-proxy benchmark run " << started_at_ << "\n";
+  o << "command: " << opt_.command_line << "\n";
+  o << "load average at start: " << load_at_start_ << "; at end: " << loadAverage() << "\n";
+  o << "Figures: median over " << opt_.rounds << " rounds [min-max across rounds]; latencies in microseconds.\n\n";
+
+  // --- microbenchmarks
+  std::vector<MicroResult> micro = readMicro(opt_.micro);
+  double chat10 = NAN;
+  if (!micro.empty()) {
+    o << "Microbenchmarks (Google Benchmark; median of repetitions [min-max])\n";
+    std::snprintf(line, sizeof line, "  %-44s %14s %22s %16s\n", "benchmark", "time", "throughput MB/s", "items/s");
+    o << line;
+    for (const auto& m : micro) {
+      char thr[64] = "-";
+      if (m.bytes_per_second > 0) {
+        if (m.max_bps > 0 && m.min_bps < 1e299)
+          std::snprintf(thr, sizeof thr, "%.0f [%.0f-%.0f]", m.bytes_per_second / 1e6, m.min_bps / 1e6, m.max_bps / 1e6);
+        else std::snprintf(thr, sizeof thr, "%.0f", m.bytes_per_second / 1e6);
+      }
+      char items[32] = "-";
+      if (m.items_per_second > 0) std::snprintf(items, sizeof items, "%.3g", m.items_per_second);
+      char t[48];
+      std::snprintf(t, sizeof t, "%.3g %s", m.real_time, m.unit.c_str());
+      std::snprintf(line, sizeof line, "  %-44s %14s %22s %16s\n", m.name.c_str(), t, thr, items);
+      o << line;
+      if (m.name.find("ChatRequest/10MB") != std::string::npos) chat10 = m.bytes_per_second / 1e6;
+    }
+    o << "\n";
+  }
+
+  // --- load table
+  std::vector<std::string> cols = {"direct", "nginx", "proxy", "proxy-chat"};
+  if (opt_.proxy_b_port != 0) cols.push_back("proxy-b");
+  auto row = [&](const std::string& label, const std::string& phase, const std::string& key, int precision = 0) {
+    std::snprintf(line, sizeof line, "  %-34s", label.c_str());
+    o << line;
+    for (const auto& c : cols) {
+      Spread s = spread(phase, c, key);
+      std::snprintf(line, sizeof line, " %24s", cell(s.median, s.lo, s.hi, s.n, precision).c_str());
+      o << line;
+    }
+    o << "\n";
+  };
+  o << "Loopback load (client -> [nginx | proxy] -> fake upstream); proxy = /v1/responses, proxy-chat = "
+       "/v1/chat/completions";
+  if (opt_.proxy_b_port != 0) o << ", proxy-b = /v1/responses on the second (A/B) proxy build";
+  o << "\n";
+  std::snprintf(line, sizeof line, "  %-34s", "figure");
+  o << line;
+  for (const auto& c : cols) {
+    std::snprintf(line, sizeof line, " %24s", c.c_str());
+    o << line;
+  }
+  o << "\n";
+  row("non-stream sequential p50", "nonstream_seq", "latency_p50_us");
+  row("non-stream sequential p99", "nonstream_seq", "latency_p99_us");
+  row("requests/s, concurrency 8", "rps_c8", "rps");
+  row("requests/s, concurrency 64", "rps_c64", "rps");
+  row("  p99 latency at c=64", "rps_c64", "latency_p99_us");
+  row("CPU us per request (c=64)", "rps_c64", "cpu_us_per_request");
+  row("stream TTFB p50 (sequential)", "stream_seq", "ttfb_p50_us");
+  row("stream TTFB p99 (sequential)", "stream_seq", "ttfb_p99_us");
+  row("event latency p50, 100 streams", "events_100", "event_p50_us");
+  row("event latency p99, 100 streams", "events_100", "event_p99_us");
+  row("event latency max, 100 streams", "events_100", "event_max_us");
+  row("held streams ok (of hold target)", "hold", "ok");
+  row("held streams failed", "hold", "failed");
+  row("held streams stalled", "hold", "stalled");
+  row("streams open upstream at once", "hold", "upstream_active_streams_held");
+  row("hold: TTFB p50 (during the ramp)", "hold", "ttfb_p50_us");
+  row("hold: TTFB max", "hold", "ttfb_max_us");
+  row("hold: CPU % while holding", "hold", "cpu_percent_holding");
+  row("hold: event latency p99", "hold", "event_p99_us");
+  row("hold: event latency max", "hold", "event_max_us");
+  row("PSS KiB before hold (idle)", "hold", "pss_before_kib");
+  row("PSS KiB while holding", "hold", "pss_held_kib");
+  row("PSS KiB per held stream", "hold", "pss_per_stream_kib", 1);
+  row("PSS KiB after load", "hold", "pss_after_kib");
+  row("threads while holding", "hold", "threads_held");
+  o << "\n";
+
+  // --- added cost
+  // Added cost = target minus direct within the same round, then the median over rounds: the
+  // targets of one round ran within seconds of each other (the sequential phases even request
+  // by request), so slow changes of the background load cancel out.
+  auto val = [&](const std::string& phase, const std::string& target, const std::string& key) {
+    return addedSpread(phase, target, key).median;
+  };
+  o << "Added cost over direct (per round: target - direct; median over rounds [min-max])\n";
+  std::vector<std::string> proxies = {"proxy", "proxy-chat"};
+  if (opt_.proxy_b_port != 0) proxies.push_back("proxy-b");
+  for (const std::string& proxy : proxies) {
+    auto show = [&](const char* label, const std::string& phase, const std::string& key) {
+      Spread p = addedSpread(phase, proxy, key);
+      Spread n = addedSpread(phase, "nginx", key);
+      std::snprintf(line, sizeof line, "  %-10s %-28s %+8.0f us [%+.0f..%+.0f]   nginx %+8.0f us [%+.0f..%+.0f]\n",
+                    proxy.c_str(), label, p.median, p.lo, p.hi, n.median, n.lo, n.hi);
+      o << line;
+    };
+    show("non-stream p50", "nonstream_seq", "latency_p50_us");
+    show("non-stream p99", "nonstream_seq", "latency_p99_us");
+    show("stream TTFB p50", "stream_seq", "ttfb_p50_us");
+    show("per event p50 (100 streams)", "events_100", "event_p50_us");
+    show("per event p99 (100 streams)", "events_100", "event_p99_us");
+  }
+  o << "\n";
+
+  // --- lifecycle
+  if (const Record* r = find("reload", "proxy")) {
+    auto v = [&](const char* k) { return r->values.count(k) ? r->values.at(k) : NAN; };
+    std::snprintf(line, sizeof line,
+                  "HUP reload during a %.0f-stream hold: streams ok %.0f, failed %.0f, stalled %.0f; background "
+                  "requests ok %.0f, failed %.0f; old workers replaced: %s\n",
+                  v("streams"), v("streams_ok"), v("streams_failed"), v("streams_stalled"), v("background_ok"),
+                  v("background_failed"), v("old_workers_replaced") > 0 ? "yes" : "no");
+    o << line;
+  }
+  if (const Record* r = find("kill9", "proxy")) {
+    auto v = [&](const char* k) { return r->values.count(k) ? r->values.at(k) : NAN; };
+    std::snprintf(line, sizeof line,
+                  "kill -9 of a worker during a %.0f-stream hold: the victim held %.0f streams (%.0f failed, as "
+                  "expected); surviving workers' streams ok %.0f, failed %.0f; new requests ok %.0f, failed %.0f\n",
+                  v("streams"), v("victim_streams"), v("victim_streams_failed"), v("survivor_streams_ok"),
+                  v("survivor_streams_failed"), v("background_ok"), v("background_failed"));
+    o << line;
+  }
+  o << "\n";
+
+  // --- bars
+  o << "Bars (performance issue)\n";
+  auto bar = [&](bool measured, bool met, const std::string& what, const std::string& detail) {
+    o << "  [" << (!measured ? "NOT MEASURED" : met ? "MET" : "MISSED") << "] " << what << ": " << detail << "\n";
+  };
+  {
+    char d[160];
+    std::snprintf(d, sizeof d, "%.0f MB/s (bar 150)", chat10);
+    bar(!std::isnan(chat10), chat10 >= 150, "request translation, 10 MB chat body", d);
+  }
+  for (const std::string proxy : {"proxy", "proxy-chat"}) {
+    const double n50 = val("nonstream_seq", "nginx", "latency_p50_us");
+    const double p50 = val("nonstream_seq", proxy, "latency_p50_us");
+    const double p99 = val("nonstream_seq", proxy, "latency_p99_us");
+    char d[200];
+    std::snprintf(d, sizeof d, "+%.0f us vs 2 x nginx's +%.0f = %.0f us", p50, n50, 2 * n50);
+    bar(!std::isnan(p50), p50 <= 2 * n50, "added non-stream latency p50 (" + proxy + ")", d);
+    std::snprintf(d, sizeof d, "+%.0f us (bar 1000)", p99);
+    bar(!std::isnan(p99), p99 <= 1000, "added non-stream latency p99 (" + proxy + ")", d);
+    const double nt = val("stream_seq", "nginx", "ttfb_p50_us");
+    const double pt = val("stream_seq", proxy, "ttfb_p50_us");
+    std::snprintf(d, sizeof d, "+%.0f us vs 2 x nginx's +%.0f = %.0f us", pt, nt, 2 * nt);
+    bar(!std::isnan(pt), pt <= 2 * nt, "added streaming TTFB p50 (" + proxy + ")", d);
+    const double pe50 = val("events_100", proxy, "event_p50_us");
+    const double pe99 = val("events_100", proxy, "event_p99_us");
+    std::snprintf(d, sizeof d, "+%.0f us (bar 50)", pe50);
+    bar(!std::isnan(pe50), pe50 <= 50, "added per-event latency p50 at 100 streams (" + proxy + ")", d);
+    std::snprintf(d, sizeof d, "+%.0f us (bar 1000)", pe99);
+    bar(!std::isnan(pe99), pe99 <= 1000, "added per-event latency p99 at 100 streams (" + proxy + ")", d);
+  }
+  {
+    double worst = 0;
+    double over = 0;
+    std::string where;
+    for (const auto& r : records_) {
+      if (r.target != "proxy" && r.target != "proxy-chat") continue;
+      auto it = r.values.find("event_max_us");
+      if (it != r.values.end() && it->second > worst) {
+        worst = it->second;
+        where = r.phase;
+      }
+      auto o40 = r.values.find("event_over_40ms");
+      if (o40 != r.values.end()) over += o40->second;
+    }
+    char d[200];
+    std::snprintf(d, sizeof d, "%.0f events >= 40 ms through the proxy; worst %.1f ms (%s)", over, worst / 1000,
+                  where.c_str());
+    bar(worst > 0, over == 0, "no event delayed by 40 ms anywhere", d);
+  }
+  if (const Record* r = find("hold", "proxy")) {
+    auto v = [&](const char* k) { return r->values.count(k) ? r->values.at(k) : NAN; };
+    char d[200];
+    std::snprintf(d, sizeof d, "%.0f of %.0f streams ok, %.0f failed, %.0f stalled; %.0f open upstream at once",
+                  v("ok"), v("streams"), v("failed"), v("stalled"), v("upstream_active_streams_held"));
+    bar(true, v("streams") >= 2000 && v("ok") == v("streams") && v("stalled") == 0 &&
+                  v("upstream_active_streams_held") >= v("streams"),
+        "2,000 concurrent streams held on the default configuration", d);
+    std::snprintf(d, sizeof d, "%.1f KiB (bar 64)", v("pss_per_stream_kib"));
+    bar(!std::isnan(v("pss_per_stream_kib")), v("pss_per_stream_kib") <= 64, "PSS per held stream", d);
+  }
+  if (const Record* r = find("idle", "proxy")) {
+    auto it = r->values.find("pss_kib");
+    char d[160];
+    std::snprintf(d, sizeof d, "%.1f MB (bar 30)", it->second / 1024.0);
+    bar(true, it->second / 1024.0 <= 30, "PSS of the idle process tree", d);
+  }
+  if (const Record* r = find("reload", "proxy")) {
+    auto v = [&](const char* k) { return r->values.count(k) ? r->values.at(k) : NAN; };
+    char d[200];
+    std::snprintf(d, sizeof d, "%.0f/%.0f streams completed, %.0f background failures", v("streams_ok"), v("streams"),
+                  v("background_failed"));
+    bar(true, v("streams_ok") == v("streams") && v("background_failed") == 0 && v("old_workers_replaced") > 0,
+        "HUP reload during a hold drops no stream, fails no request", d);
+  }
+  if (const Record* r = find("kill9", "proxy")) {
+    auto v = [&](const char* k) { return r->values.count(k) ? r->values.at(k) : NAN; };
+    char d[200];
+    std::snprintf(d, sizeof d, "%.0f survivor stream failures, %.0f new-request failures", v("survivor_streams_failed"),
+                  v("background_failed"));
+    bar(true, v("survivor_streams_failed") == 0 && v("background_failed") == 0 && v("streams_mapped_to_workers") > 0,
+        "worker kill -9 during a hold: zero failed requests on the surviving workers", d);
+  }
+  // Anything that failed anywhere, so no error hides behind a median.
+  std::map<std::string, std::int64_t> all_errors;
+  for (const auto& r : records_) {
+    for (const auto& [k, v] : r.errors) all_errors[r.phase + "/" + r.target + ": " + k] += v;
+  }
+  if (!all_errors.empty()) {
+    o << "\nErrors seen\n";
+    for (const auto& [k, v] : all_errors) o << "  " << k << " x" << v << "\n";
+  }
+  return o.str();
+}
+
+int Bench::run() {
+  ::mkdir(opt_.out.c_str(), 0755);
+  ::mkdir((opt_.out + "/samples").c_str(), 0755);
+  {
+    std::time_t now = std::time(nullptr);
+    char b[64];
+    std::strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
+    started_at_ = b;
+  }
+  load_at_start_ = loadAverage();
+  const std::vector<Target> targets = allTargets();
+
+  // Idle process trees, before any load.
+  for (const auto& [name, pid] : std::vector<std::pair<std::string, pid_t>>{
+           {"proxy", opt_.proxy_pid}, {"nginx", opt_.nginx_pid}, {"direct", opt_.fake_pid},
+           {"proxy-b", opt_.proxy_b_pid}}) {
+    if (pid <= 0) continue;
+    Record r;
+    r.phase = "idle";
+    r.target = name;
+    r.values["pss_kib"] = static_cast<double>(treePssKiB(pid));
+    r.values["processes"] = static_cast<double>(processTree(pid).size());
+    std::int64_t rss = 0;
+    for (pid_t p : processTree(pid)) rss += rssKiB(p);
+    r.values["rss_kib"] = static_cast<double>(rss);
+    add(std::move(r));
+  }
+
+  auto progress = [](const std::string& what) {
+    std::fprintf(stderr, "[%s] %s\n", loadAverage().c_str(), what.c_str());
+  };
+  auto want = [&](const char* phase) { return opt_.phases.empty() || opt_.phases.count(phase) > 0; };
+  for (int round = 1; round <= opt_.rounds; ++round) {
+    // Targets alternate inside every phase and round, so a change in background load touches
+    // all of them alike; the rounds show the spread.
+    if (want("seq")) {
+      progress("round " + std::to_string(round) + ": sequential non-streaming latency");
+      phaseSequential(round, targets, false);
+    }
+    if (want("rps")) {
+      progress("round " + std::to_string(round) + ": requests/s at concurrency 8 and 64");
+      for (int c : {8, 64}) {
+        for (const auto& t : targets) phaseRps(round, t, c);
+      }
+    }
+    if (want("ttfb")) {
+      progress("round " + std::to_string(round) + ": sequential streaming TTFB");
+      phaseSequential(round, targets, true);
+    }
+    if (want("events")) {
+      progress("round " + std::to_string(round) + ": per-event latency at 100 streams");
+      for (const auto& t : targets) phaseEvents(round, t);
+    }
+  }
+  if (want("hold")) {
+    for (const auto& t : targets) {
+      if (t.name == "proxy-chat") continue;
+      progress("hold " + std::to_string(opt_.hold) + " streams: " + t.name);
+      phaseHold(t, opt_.hold);
+    }
+  }
+  if (opt_.proxy_pid > 0 && want("reload")) {
+    progress("HUP reload during a " + std::to_string(opt_.lifecycle) + "-stream hold");
+    phaseReload(opt_.lifecycle);
+  }
+  if (opt_.proxy_pid > 0 && want("kill9")) {
+    progress("kill -9 of a worker during a " + std::to_string(opt_.lifecycle) + "-stream hold");
+    phaseKill(opt_.lifecycle);
+  }
+  writeJson();
+  const std::string text = summary();
+  std::ofstream(opt_.out + "/summary.txt") << text;
+  std::cout << text << std::flush;
+  return 0;
+}
+
+// One ad-hoc workload against one port, for investigating a figure:
+//   one --port P [--path /v1/responses] [--chat] [--stream] [--n 8] [--iv 0] [--conns 1]
+//       [--requests N per connection] [--seconds S] [--warmup N per connection] [--ramp-ms M]
+int runOne(int argc, char** argv) {
+  Target t{"one", 0, "/v1/responses", false, 0};
+  bool stream = false;
+  int deltas = 8, interval = 0, conns = 1, warm = 20;
+  std::int64_t requests = 500, ramp_ms = 0;
+  double seconds = 0;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
+    if (a == "--port") t.port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--path") t.path = next();
+    else if (a == "--chat") t.chat = true;
+    else if (a == "--stream") stream = true;
+    else if (a == "--n") deltas = std::atoi(next().c_str());
+    else if (a == "--iv") interval = std::atoi(next().c_str());
+    else if (a == "--conns") conns = std::atoi(next().c_str());
+    else if (a == "--requests") requests = std::atoll(next().c_str());
+    else if (a == "--seconds") seconds = std::atof(next().c_str());
+    else if (a == "--warmup") warm = std::atoi(next().c_str());
+    else if (a == "--ramp-ms") ramp_ms = std::atoll(next().c_str());
+    else return 2;
+  }
+  if (t.chat && t.path == "/v1/responses") t.path = "/v1/chat/completions";
+  Engine e;
+  GroupSpec g;
+  g.port = t.port;
+  g.request = makeRequest(t, stream, deltas, interval);
+  g.connections = conns;
+  g.warmup_per_conn = warm;
+  g.ramp_ns = ramp_ms * kMs;
+  g.record_events = stream;
+  const std::int64_t start = monoNs();
+  g.start_ns = start;
+  if (seconds > 0) g.stop_issuing_ns = start + static_cast<std::int64_t>(seconds * 1e9);
+  else g.requests_per_conn = warm + requests;
+  int id = e.addGroup(g);
+  e.run(start + static_cast<std::int64_t>((seconds > 0 ? seconds : 600) * 1e9) + 30 * kSec);
+  GroupStats& s = e.stats(id);
+  auto show = [](const char* what, const Summary& m) {
+    std::printf("%-8s n=%zu p50=%.0f p90=%.0f p99=%.0f p99.9=%.0f max=%.0f mean=%.0f us (>=40ms: %zu)\n", what,
+                m.count, us(m.p50), us(m.p90), us(m.p99), us(m.p999), us(m.max), m.mean / 1000, m.over_40ms);
+  };
+  show("latency", summarize(s.latency_ns));
+  show("ttfb", summarize(s.ttfb_ns));
+  if (stream) show("event", summarize(s.event_ns));
+  const double secs = static_cast<double>(s.window_end_ns - s.window_begin_ns) / 1e9;
+  std::printf("ok=%lld failed=%lld stale_retries=%lld stalled=%lld rps=%.0f load=%s\n", (long long)s.ok,
+              (long long)s.failed, (long long)s.stale_retries, (long long)s.stalled_streams,
+              secs > 0 ? static_cast<double>(s.ok) / secs : 0.0, loadAverage().c_str());
+  for (const auto& [k, v] : s.errors) std::printf("  error %s x%lld\n", k.c_str(), (long long)v);
+  return s.failed == 0 ? 0 : 1;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: cosp-bench-load run --out DIR --direct PORT --nginx PORT --nginx-pid PID --proxy PORT "
+               "--proxy-pid PID [--fake-pid PID] [--micro FILE] [--rounds N] [--hold N] [--lifecycle N] [--quick]\n"
+               "                           [--phases seq,rps,ttfb,events,hold,reload,kill9] [--proxy-b PORT --proxy-b-pid PID]\n"
+               "       cosp-bench-load one --port P [--path P] [--chat] [--stream] [--n N] [--iv MS] [--conns C]\n"
+               "                           [--requests N | --seconds S] [--warmup N] [--ramp-ms MS]\n"
+               "       cosp-bench-load free-port\n"
+               "       cosp-bench-load wait-http PORT PATH SECONDS [any]   (until GET answers 200, or anything)\n");
+  return 2;
+}
+
+}  // namespace
+}  // namespace cosp::bench
+
+int main(int argc, char** argv) {
+  using cosp::bench::Options;
+  if (argc < 2) return cosp::bench::usage();
+  std::signal(SIGPIPE, SIG_IGN);
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  Options o;
+  for (int i = 0; i < argc; ++i) o.command_line += std::string(i ? " " : "") + argv[i];
+  const std::string cmd = argv[1];
+  if (cmd == "one") {
+    int rc = cosp::bench::runOne(argc, argv);
+    return rc == 2 ? cosp::bench::usage() : rc;
+  }
+  if (cmd == "free-port") {
+    std::printf("%d\n", cosp::bench::freePort());
+    return 0;
+  }
+  if (cmd == "wait-http" && (argc == 5 || argc == 6)) {
+    const auto port = static_cast<std::uint16_t>(std::atoi(argv[2]));
+    const std::int64_t until = cosp::bench::monoNs() + std::atoll(argv[4]) * 1'000'000'000LL;
+    const bool any = argc == 6 && std::string(argv[5]) == "any";
+    while (cosp::bench::monoNs() < until) {
+      const int status = cosp::bench::httpStatus(port, argv[3]);
+      if (status == 200 || (any && status > 0)) return 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return 1;
+  }
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
+    if (a == "--out") o.out = next();
+    else if (a == "--direct") o.direct_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--nginx") o.nginx_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--proxy") o.proxy_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--nginx-pid") o.nginx_pid = std::atoi(next().c_str());
+    else if (a == "--proxy-pid") o.proxy_pid = std::atoi(next().c_str());
+    else if (a == "--proxy-b") o.proxy_b_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--proxy-b-pid") o.proxy_b_pid = std::atoi(next().c_str());
+    else if (a == "--fake-pid") o.fake_pid = std::atoi(next().c_str());
+    else if (a == "--micro") o.micro = next();
+    else if (a == "--rounds") o.rounds = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--hold") o.hold = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--lifecycle") o.lifecycle = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--quick") o.quick = true;
+    else if (a == "--phases") {
+      std::stringstream list(next());
+      std::string item;
+      while (std::getline(list, item, ',')) o.phases.insert(item);
+    }
+    else return cosp::bench::usage();
+  }
+  if (cmd != "run") return cosp::bench::usage();
+  if (o.direct_port == 0 || o.nginx_port == 0 || o.proxy_port == 0) return cosp::bench::usage();
+  cosp::bench::Bench bench(o);
+  return bench.run();
+}
