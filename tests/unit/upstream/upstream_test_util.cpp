@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 
 namespace cosp::test {
@@ -38,17 +37,6 @@ bool makeLeaf(const TempDir& dir, const std::string& name, const std::string& sa
 }
 
 }  // namespace
-
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/cosp-upstream-XXXXXX";
-  const char* p = ::mkdtemp(tmpl);
-  path_ = p ? p : "/tmp";
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  if (path_ != "/tmp") std::filesystem::remove_all(path_, ec);
-}
 
 std::optional<TestPki> makeTestPki(const TempDir& dir) {
   if (!runCommand("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "

@@ -13,20 +13,11 @@
 #include <thread>
 #include <vector>
 
+#include "tests/integration/harness/temp_dir.h"
+
+// TempDir is the integration harness's (tests/integration/harness/temp_dir.h).
+
 namespace cosp::test {
-
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // A CA plus server certificates made with the openssl CLI.
 struct TestPki {
