@@ -1,7 +1,8 @@
 #include "worker/http/request_id.h"
 
 #include <cctype>
-#include <random>
+
+#include "common/util/split_mix64.h"
 
 namespace cosp::worker {
 
@@ -15,7 +16,7 @@ bool isSaneRequestId(std::string_view id) {
 }
 
 std::string newRequestId() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  thread_local common::SplitMix64 rng = common::SplitMix64::fromRandomDevice();
   static const char* hex = "0123456789abcdef";
   std::string id = "req_";
   for (int part = 0; part < 2; ++part) {

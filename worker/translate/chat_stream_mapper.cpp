@@ -4,6 +4,7 @@
 
 #include "common/json/json_parser.h"
 #include "common/json/json_writer.h"
+#include "common/util/split_mix64.h"
 #include "worker/translate/chat_common.h"
 #include "worker/translate/error_json.h"
 #include "worker/translate/upstream_error.h"
@@ -15,7 +16,7 @@ using common::JsonWriter;
 
 std::string newChatCompletionId() {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  thread_local common::SplitMix64 rng = common::SplitMix64::fromRandomDevice();
   std::uniform_int_distribution<std::size_t> pick(0, sizeof(kAlphabet) - 2);
   std::string id = "chatcmpl-";
   for (int i = 0; i < 24; ++i) id.push_back(kAlphabet[pick(rng)]);

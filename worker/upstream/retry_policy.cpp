@@ -4,12 +4,14 @@
 #include <cmath>
 #include <random>
 
+#include "common/util/split_mix64.h"
+
 namespace cosp::worker {
 
 namespace {
 
 double defaultUniform01() {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
+  thread_local common::SplitMix64 engine = common::SplitMix64::fromRandomDevice();
   return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
 }
 

@@ -36,7 +36,7 @@ struct RetryOptions {
 // jitter. Thread-safe when the injected RNG is.
 class RetryPolicy {
  public:
-  // Returns a uniform double in [0, 1). Default: a thread-local mt19937.
+  // Returns a uniform double in [0, 1). Default: a thread-local SplitMix64.
   using Uniform01 = std::function<double()>;
 
   explicit RetryPolicy(RetryOptions options = {}, Uniform01 rng = {});

@@ -1,9 +1,12 @@
 #include "worker/upstream/upstream_connection.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include <Poco/Exception.h>
@@ -218,7 +221,25 @@ void UpstreamConnection::consume(std::size_t n) {
   }
 }
 
-UpstreamConnection::IoStatus UpstreamConnection::fill(Clock::time_point deadline, std::string* error) {
+UpstreamConnection::Wait UpstreamConnection::waitReadable(Clock::time_point deadline, int hangup_fd,
+                                                          std::string* error) {
+  // poll(2) on the descriptor, not Socket::poll(): POCO 1.11 builds a fresh epoll instance for
+  // every call (epoll_create + epoll_ctl + epoll_wait + close), and a stream waits here per event.
+  pollfd fds[2] = {{raw_fd_, POLLIN, 0}, {hangup_fd, POLLRDHUP, 0}};
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(remaining(deadline));
+  const int ms = static_cast<int>(left.count()) + 1;  // rounded up: never spin on the last sub-ms
+  const int rc = ::poll(fds, hangup_fd >= 0 ? 2 : 1, ms);
+  if (rc < 0) {
+    if (errno == EINTR) return Wait::Nothing;
+    if (error) *error = std::string("poll: ") + std::strerror(errno);
+    return Wait::Failed;
+  }
+  if (rc == 0) return Wait::Nothing;
+  if (fds[0].revents != 0) return Wait::Readable;  // data, EOF or an error: recv() tells which
+  return Wait::HungUp;
+}
+
+UpstreamConnection::IoStatus UpstreamConnection::fill(Clock::time_point deadline, std::string* error, int hangup_fd) {
   if (closed_) {
     if (error) *error = "connection closed";
     return IoStatus::Error;
@@ -232,10 +253,10 @@ UpstreamConnection::IoStatus UpstreamConnection::fill(Clock::time_point deadline
       if (!tls_ || socket_.available() <= 0) {
         const auto left = remaining(deadline);
         if (left.count() <= 0) return IoStatus::Timeout;
-        if (!socket_.poll(toTimespan(left), Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR)) {
-          if (remaining(deadline).count() <= 0) return IoStatus::Timeout;
-          continue;  // early wake-up
-        }
+        const Wait wait = waitReadable(deadline, hangup_fd, error);
+        if (wait == Wait::Failed) return IoStatus::Error;
+        if (wait == Wait::HungUp) return IoStatus::Timeout;  // the watched client left: the caller looks
+        if (wait == Wait::Nothing) continue;                 // deadline (checked above) or EINTR
       }
       const int n = socket_.receiveBytes(chunk, static_cast<int>(sizeof(chunk)));
       if (n > 0) {
@@ -306,10 +327,13 @@ UpstreamConnection::IoStatus UpstreamConnection::sendAll(std::string_view data, 
 bool UpstreamConnection::idleAndAlive() {
   if (closed_ || rpos_ != buf_.size()) return false;
   try {
-    if (socket_.available() > 0) return false;
+    // TLS plaintext buffered in OpenSSL is invisible to poll(2); a plain socket has no such
+    // buffer, so it needs no FIONREAD (one syscall per checkout saved).
+    if (tls_ && socket_.available() > 0) return false;
     // Readable while idle = EOF (server closed the keep-alive connection), RST,
-    // a TLS alert, or stray bytes: none of them is reusable.
-    return !socket_.poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR);
+    // a TLS alert, or stray bytes: none of them is reusable. poll(2): see waitReadable().
+    pollfd idle{raw_fd_, POLLIN, 0};
+    return ::poll(&idle, 1, 0) == 0;
   } catch (const Poco::Exception&) {
     return false;
   }

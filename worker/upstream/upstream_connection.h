@@ -44,9 +44,11 @@ class UpstreamConnection {
   void consume(std::size_t n);
 
   // Waits until `deadline` for new bytes and appends them to the buffer.
-  // Ok = at least one byte arrived; Timeout = deadline reached with nothing.
+  // Ok = at least one byte arrived; Timeout = deadline reached with nothing, or `hangup_fd` (the
+  // handler's client socket, if >= 0) reported a hang-up (POLLRDHUP/POLLHUP/POLLERR): a waiting
+  // handler then needs no periodic wake-up to notice its client left.
   // Checks, in order: TLS-buffered plaintext (SSL_pending), then poll(2).
-  IoStatus fill(Clock::time_point deadline, std::string* error = nullptr);
+  IoStatus fill(Clock::time_point deadline, std::string* error = nullptr, int hangup_fd = -1);
 
   // Writes all of `data` before `deadline`.
   IoStatus sendAll(std::string_view data, Clock::time_point deadline, std::string* error = nullptr);
@@ -72,6 +74,8 @@ class UpstreamConnection {
 
  private:
   UpstreamConnection(Poco::Net::StreamSocket socket, bool tls, bool via_proxy);
+  enum class Wait { Readable, Nothing, HungUp, Failed };
+  Wait waitReadable(Clock::time_point deadline, int hangup_fd, std::string* error);
 
   Poco::Net::StreamSocket socket_;
   bool tls_ = false;

@@ -225,7 +225,7 @@ ReadStatus UpstreamExchange::fail(ReadError::Kind kind, std::string message) {
   return ReadStatus::Error;
 }
 
-ReadStatus UpstreamExchange::read(std::string& out, std::chrono::milliseconds slice) {
+ReadStatus UpstreamExchange::read(std::string& out, std::chrono::milliseconds slice, int hangup_fd) {
   if (failed_) return ReadStatus::Error;
   if (aborted_.load()) return fail(ReadError::Kind::Aborted, "exchange aborted");
   if (decoder_.done()) return ReadStatus::End;
@@ -254,7 +254,7 @@ ReadStatus UpstreamExchange::read(std::string& out, std::chrono::milliseconds sl
     const Clock::time_point idle_end = last_byte_ + idle_timeout_;
     const Clock::time_point wait_until = std::min(slice_end, idle_end);
     std::string err;
-    const UpstreamConnection::IoStatus io = conn_->fill(wait_until, &err);
+    const UpstreamConnection::IoStatus io = conn_->fill(wait_until, &err, hangup_fd);
     if (aborted_.load()) return fail(ReadError::Kind::Aborted, "exchange aborted");
     switch (io) {
       case UpstreamConnection::IoStatus::Ok:

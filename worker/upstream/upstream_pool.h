@@ -28,7 +28,9 @@ struct PoolCore;
 //  - read() appends body bytes (de-chunked) and returns within about `slice`
 //    (plus at most ~200 ms when a TLS record is only half-received: the bounded
 //    SO_RCVTIMEO of the socket), so the caller can check its client between
-//    slices. Data arriving continuously returns at once with Data.
+//    slices. Data arriving continuously returns at once with Data. With a
+//    `hangup_fd` (the client's socket), read() also returns Timeout as soon as
+//    that socket reports a hang-up, so the slice can be long.
 //  - The idle budget (UpstreamSettings::idle_timeout) counts from the last body
 //    byte across slices; when it is spent, read() returns Error with
 //    ReadError::Kind::IdleTimeout.
@@ -51,7 +53,7 @@ class UpstreamExchange {
   // True when this exchange ran on a pooled (kept-alive) connection.
   bool reusedConnection() const { return reused_; }
 
-  ReadStatus read(std::string& out_appended, std::chrono::milliseconds slice);
+  ReadStatus read(std::string& out_appended, std::chrono::milliseconds slice, int hangup_fd = -1);
 
   // Reads the rest of a (small) body: at most `cap` bytes, at most `total` time.
   // A longer body is truncated to `cap` and the connection closed; a timeout or

@@ -244,6 +244,27 @@ TEST_F(UpstreamPoolTest, AbortFromAnotherThreadWakesReader) {
   EXPECT_TRUE(backend_->waitForClientClose(0, 2s).has_value());
 }
 
+TEST_F(UpstreamPoolTest, AClientHangUpEndsTheWaitBeforeTheSlice) {
+  UpstreamSettings s = settings();
+  s.idle_timeout = 60s;
+  UpstreamPool pool(s);
+  auto ex = pool.send(spec("text+stall:30"));
+  ASSERT_TRUE(ex);
+  std::string body;
+  ASSERT_EQ((*ex)->read(body, 2s), ReadStatus::Data);
+  int client[2];  // [0] = the handler's side of its client connection
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, client), 0);
+  // A connected client: the stalled upstream wait lasts its slice.
+  EXPECT_EQ((*ex)->read(body, 100ms, client[0]), ReadStatus::Timeout);
+  // The client leaves: a 30 s slice ends at once, so the handler can look and give up.
+  ::close(client[1]);
+  const auto start = Clock::now();
+  EXPECT_EQ((*ex)->read(body, 30s, client[0]), ReadStatus::Timeout);
+  EXPECT_LT(Clock::now() - start, 10s) << "the wait ran out its slice instead of seeing the hang-up";
+  ::close(client[0]);
+  EXPECT_FALSE(backend_->request(0)->client_closed) << "the exchange itself stays the caller's to end";
+}
+
 TEST_F(UpstreamPoolTest, DroppingAnUnfinishedExchangeClosesTheConnection) {
   UpstreamPool pool(settings());
   {
