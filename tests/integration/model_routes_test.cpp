@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/integration/harness/http_client.h"
+#include "tests/integration/harness/raw_client.h"
 #include "tests/integration/harness/proxy_process.h"
 #include "tests/support/fake_codex_backend.h"
 
@@ -53,46 +54,6 @@ std::string header(const RecordedRequest& r, const std::string& name) {
   }
   return {};
 }
-
-// A raw streaming client: sends one request and reads until `marker` shows up.
-class RawClient {
- public:
-  explicit RawClient(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~RawClient() { close(); }
-  bool post(const std::string& path, const std::string& body) {
-    std::string request = "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\n\r\n" + body;
-    return connected_ && ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
-  }
-  bool readUntil(const std::string& marker) {
-    char buf[4096];
-    while (received_.find(marker) == std::string::npos) {
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return false;
-      received_.append(buf, static_cast<size_t>(n));
-    }
-    return true;
-  }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  const std::string& received() const { return received_; }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string received_;
-};
 
 }  // namespace
 

@@ -1,9 +1,9 @@
 #include "worker/http/http_server.h"
 
+#include <Poco/ErrorHandler.h>
+#include <Poco/Exception.h>
 #include <Poco/Net/HTTPServerConnection.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/Net/StreamSocketImpl.h>
-#include <Poco/Net/TCPServerConnectionFactory.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "common/log/log.h"
+#include "worker/http/lean_socket.h"
 
 namespace cosp::worker {
 
@@ -36,21 +37,6 @@ class TrackedConnection : public Poco::Net::HTTPServerConnection {
   Poco::Net::StreamSocket socket_;
 };
 
-class TrackedConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
- public:
-  TrackedConnectionFactory(HttpServer& server, Poco::Net::HTTPServerParams::Ptr params,
-                           Poco::Net::HTTPRequestHandlerFactory::Ptr factory)
-      : server_(server), params_(params), factory_(factory) {}
-  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-    return new TrackedConnection(server_, socket, params_, factory_);
-  }
-
- private:
-  HttpServer& server_;
-  Poco::Net::HTTPServerParams::Ptr params_;
-  Poco::Net::HTTPRequestHandlerFactory::Ptr factory_;
-};
-
 }  // namespace
 
 HttpServer::HttpServer(Options options, Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
@@ -59,9 +45,6 @@ HttpServer::HttpServer(Options options, Poco::Net::HTTPRequestHandlerFactory::Pt
   listen_fd_.reset(options_.listen_fd);
   wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 
-  params_->setMaxThreads(options_.max_threads);
-  params_->setMaxQueued(options_.max_queued);
-  params_->setThreadIdleTime(Poco::Timespan(2, 0));  // spare threads leave quickly (§5 #20)
   params_->setKeepAlive(true);
   params_->setKeepAliveTimeout(Poco::Timespan(options_.keep_alive_timeout.count(), 0));
   params_->setMaxKeepAliveRequests(1000);
@@ -69,19 +52,32 @@ HttpServer::HttpServer(Options options, Poco::Net::HTTPRequestHandlerFactory::Pt
   params_->setServerName(options_.server_name);
   params_->setSoftwareVersion(options_.server_name);
 
-  // The pool must hold at least maxThreads, otherwise startWithPriority throws and connections
-  // wait in the queue (§5 #7); a small explicit stack keeps thousands of threads cheap (§5 #9).
-  pool_ = std::make_unique<Poco::ThreadPool>(2, options_.max_threads + 4, 2, options_.stack_size);
-  dispatcher_ = new Poco::Net::TCPServerDispatcher(new TrackedConnectionFactory(*this, params_, factory_), *pool_,
-                                                   params_);
+  ConnectionThreads::Options threads;
+  threads.max_threads = options_.max_threads;
+  threads.max_queued = options_.max_queued;
+  threads.stack_size = static_cast<std::size_t>(options_.stack_size);  // small: §5 #9
+  threads.idle_exit = std::chrono::seconds(2);  // spare threads leave quickly (§5 #20)
+  threads_ = std::make_unique<ConnectionThreads>(threads, [this](Poco::Net::StreamSocket& socket) { serve(socket); });
 }
 
 HttpServer::~HttpServer() {
   stopAccepting();
   abortConnections();
-  dispatcher_->stop();
-  pool_->joinAll();
-  dispatcher_->release();
+  threads_.reset();  // waits for the connection threads, which use this object until they end
+}
+
+void HttpServer::serve(Poco::Net::StreamSocket& socket) {
+  // What TCPServerConnection::start() (protected) would do: report, never let it escape.
+  try {
+    TrackedConnection connection(*this, socket, params_, factory_);
+    connection.run();
+  } catch (const Poco::Exception& e) {
+    Poco::ErrorHandler::handle(e);
+  } catch (const std::exception& e) {
+    Poco::ErrorHandler::handle(e);
+  } catch (...) {
+    Poco::ErrorHandler::handle();
+  }
 }
 
 void HttpServer::start() {
@@ -102,7 +98,7 @@ bool HttpServer::waitIdle(std::chrono::steady_clock::time_point deadline) {
   return idle_cv_.wait_until(lock, deadline, [this] { return open_connections_.load() <= 0; });
 }
 
-int64_t HttpServer::refusedConnections() const { return refused_.load() + dispatcher_->refusedConnections(); }
+int64_t HttpServer::refusedConnections() const { return refused_.load(); }
 
 void HttpServer::connectionClosed(const Poco::Net::StreamSocket& socket) {
   registry_.closed(socket);
@@ -116,7 +112,11 @@ void HttpServer::acceptLoop() {
   int one = 1;
   timeval send_timeout{static_cast<time_t>(options_.send_timeout.count()), 0};
   while (accepting_.load()) {
-    int ready = ::poll(fds, 2, -1);
+    // Full: leave the listening socket alone so another worker takes the connection. No event
+    // tells us when a thread frees up, hence the short timeout, paid only while full.
+    fds[0].fd = full() ? -1 : listen_fd_.get();
+    fds[0].revents = 0;
+    int ready = ::poll(fds, 2, fds[0].fd < 0 ? 10 : -1);
     if (ready < 0) {
       if (errno == EINTR) continue;
       common::logError("accept_poll_failed").field("error", std::strerror(errno));
@@ -124,7 +124,7 @@ void HttpServer::acceptLoop() {
     }
     if (fds[1].revents != 0) return;  // stopAccepting()
     if ((fds[0].revents & POLLIN) == 0) continue;
-    for (;;) {
+    while (!full()) {
       int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) {
         // EAGAIN: another worker won this connection (the shared socket is non-blocking, §5 #1).
@@ -139,13 +139,12 @@ void HttpServer::acceptLoop() {
       }
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
-      Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd));
+      Poco::Net::StreamSocket socket(new LeanStreamSocketImpl(fd));
       open_connections_.fetch_add(1);
       accepted_.fetch_add(1);
-      int refused_before = dispatcher_->refusedConnections();
-      dispatcher_->enqueue(socket);
-      if (dispatcher_->refusedConnections() != refused_before) {
-        // The queue was full: POCO dropped (closed) the socket without creating a connection.
+      if (!threads_->submit(socket)) {
+        // No thread and no queue room: the socket closes (here) without a reply.
+        refused_.fetch_add(1);
         std::lock_guard<std::mutex> lock(count_mutex_);
         open_connections_.fetch_sub(1);
         idle_cv_.notify_all();

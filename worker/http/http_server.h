@@ -2,8 +2,6 @@
 
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/TCPServerDispatcher.h>
-#include <Poco/ThreadPool.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,11 +12,12 @@
 
 #include "common/os/unique_fd.h"
 #include "worker/http/connection_registry.h"
+#include "worker/http/connection_threads.h"
 
 namespace cosp::worker {
 
-// POCO's HTTP server machinery (TCPServerDispatcher + HTTPServerConnection, our own ThreadPool)
-// fed by our own accept loop on the inherited listening socket.
+// POCO's HTTPServerConnection (request parsing, keep-alive, chunked responses) on our own
+// connection threads, fed by our own accept loop on the inherited listening socket.
 //
 // Why not Poco::Net::HTTPServer itself: with a listening socket shared by several processes its
 // accept loop is the source of most of ARCHITECTURE §5's traps. Owning the loop removes them:
@@ -27,8 +26,13 @@ namespace cosp::worker {
 //  - stop() polls in 250 ms steps (#20): an eventfd wakes our loop at once;
 //  - TCPServer::stop() joins the acceptor and then TCPServerDispatcher::stop() clears the queue,
 //    dropping a connection accepted in between without a reply. We stop accepting first and let
-//    the dispatcher's queue empty, which is what makes a HUP reload lose zero connections (#8);
-//  - accepted sockets get TCP_NODELAY and SO_SNDTIMEO here (#4: POCO sets no send timeout).
+//    the queue empty, which is what makes a HUP reload lose zero connections (#8);
+//  - accepted sockets get TCP_NODELAY and SO_SNDTIMEO here (#4: POCO sets no send timeout), and
+//    a socket class without POCO's per-call epoll (lean_socket.h);
+//  - a worker whose every thread is taken stops accepting, so the connection waits in the shared
+//    backlog for a worker with room (accept() does not balance workers; POCO would queue it here
+//    behind long streams);
+//  - POCO's dispatcher and thread pool stall the accept loop (connection_threads.h).
 class HttpServer {
  public:
   struct Options {
@@ -67,12 +71,12 @@ class HttpServer {
 
  private:
   void acceptLoop();
+  bool full() const { return open_connections_.load() >= options_.max_threads; }
+  void serve(Poco::Net::StreamSocket& socket);
 
   Options options_;
   Poco::Net::HTTPServerParams::Ptr params_;
   Poco::Net::HTTPRequestHandlerFactory::Ptr factory_;
-  std::unique_ptr<Poco::ThreadPool> pool_;  // our own pool, never ThreadPool::defaultPool() (§5 #7)
-  Poco::Net::TCPServerDispatcher* dispatcher_ = nullptr;
   common::UniqueFd listen_fd_;
   common::UniqueFd wake_fd_;
   std::thread acceptor_;
@@ -85,6 +89,8 @@ class HttpServer {
   // pool thread has picked up); the drain waits on this.
   std::mutex count_mutex_;
   std::condition_variable idle_cv_;
+  // Last member: destroyed first, so no connection thread outlives what it uses.
+  std::unique_ptr<ConnectionThreads> threads_;
 };
 
 }  // namespace cosp::worker
