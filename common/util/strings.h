@@ -14,4 +14,12 @@ inline std::string trim(std::string_view s) { return std::string(trimView(s)); }
 // A comma-separated list, items trimmed, empty items dropped.
 std::vector<std::string> splitList(std::string_view value);
 
+// Empties `s`, and gives its memory back when it grew beyond `keep` bytes. For buffers that live
+// as long as a held stream: clear() keeps the capacity of the largest burst (the first events of
+// a stream carry the whole response object), and a worker holds thousands of such buffers.
+inline void clearAndTrim(std::string& s, std::size_t keep = 2048) {
+  if (s.capacity() > keep) std::string().swap(s);
+  else s.clear();
+}
+
 }  // namespace cosp::common

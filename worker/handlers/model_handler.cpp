@@ -12,6 +12,7 @@
 #include "common/util/strings.h"
 #include "common/version.h"
 #include "worker/handlers/request_body.h"
+#include "worker/http/chunk_writer.h"
 #include "worker/sse/sse_parser.h"
 #include "worker/translate/chat_request.h"
 #include "worker/translate/chat_stream_mapper.h"
@@ -57,6 +58,7 @@ class ClientWatch {
     return gone_;
   }
   void markGone() { gone_ = true; }
+  bool isGone() const { return gone_; }  // as last seen, without asking the kernel
   int fd() const { return fd_; }
 
  private:
@@ -136,30 +138,35 @@ bool isTerminalEvent(const SseEvent& e) {
          e.data.find("\"type\":\"response.incomplete\"") != std::string::npos || isFailureEvent(e);
 }
 
-// Chunked SSE output to the client, flushed per batch (§5 #3: the chunked stream buffers 4 KiB
-// and a dead client only shows as a bad stream state after a write).
+// Chunked SSE output to the client, one chunk per batch of events, written straight to the
+// socket (chunk_writer.h: no copies, and a dead client shows at the write that failed). POCO
+// still sends the headers and, when the response object ends, the terminating chunk: its
+// chunked stream is created by send() but never written to.
 class SseOut {
  public:
   SseOut(Exchange& ex, ClientWatch& client) : ex_(ex), client_(client) {}
 
-  bool started() const { return out_ != nullptr; }
+  bool started() const { return started_; }
   void start() {
     prepareResponse(ex_, 200);
     ex_.response.setContentType("text/event-stream; charset=utf-8");
     ex_.response.set("Cache-Control", "no-cache");
     ex_.response.set("X-Accel-Buffering", "no");  // tell nginx-style fronts not to buffer
     ex_.response.setChunkedTransferEncoding(true);
-    out_ = &ex_.response.send();
+    ex_.response.send();  // writes the status line and headers before it returns
+    started_ = true;
   }
-  // Writes and flushes; false when the client is gone.
+  // Writes one chunk; false when the client is gone.
   bool write(std::string_view bytes) {
-    if (!out_) start();
-    out_->write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out_->flush();
+    if (!started_) start();
+    if (client_.isGone()) return false;
+    if (!sendChunk(client_.fd(), bytes)) {
+      client_.markGone();
+      return false;
+    }
     ex_.bytes_out += static_cast<int64_t>(bytes.size());
     last_write_ = Clock::now();
-    if (!*out_) client_.markGone();
-    return static_cast<bool>(*out_);
+    return true;
   }
   bool writeChatChunks(std::vector<std::string>& chunks) {
     if (chunks.empty()) return true;
@@ -174,12 +181,12 @@ class SseOut {
   }
   // A comment line during long upstream silences, so a client that left is noticed.
   bool keepAlive() {
-    if (!out_ || Clock::now() - last_write_ < kKeepAliveEvery) return true;
+    if (!started_ || Clock::now() - last_write_ < kKeepAliveEvery) return true;
     return write(": keep-alive\n\n");
   }
   // How long the next upstream wait may last without delaying a keep-alive comment.
   milliseconds nextWait() const {
-    if (!out_) return kBodySlice;
+    if (!started_) return kBodySlice;
     auto due = std::chrono::duration_cast<milliseconds>(last_write_ + kKeepAliveEvery - Clock::now());
     return std::clamp(due, milliseconds(1), kBodySlice);
   }
@@ -187,7 +194,7 @@ class SseOut {
  private:
   Exchange& ex_;
   ClientWatch& client_;
-  std::ostream* out_ = nullptr;
+  bool started_ = false;
   Clock::time_point last_write_ = Clock::now();
 };
 
@@ -269,12 +276,13 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     spec.headers.emplace_back("Authorization", "Bearer " + credentials->access_token);
     std::string account = credentials->account_id.empty() ? ctx_.config.account_id : credentials->account_id;
     if (!account.empty()) spec.headers.emplace_back("ChatGPT-Account-ID", account);
-    spec.body = up.body;
+    spec.body = std::move(up.body);  // lent for the send, not copied: it can be large
     spec.cancelled = [&client] { return client.gone(); };
     spec.poll_slice = kReadSlice;
 
     AttemptOutcome outcome;
     auto sent = pool_->send(spec);
+    up.body = std::move(spec.body);  // kept for a retry
     if (!sent) {
       if (sent.error().kind == UpstreamFailure::Kind::Cancelled) {
         ctx_.metrics.recordClientDisconnect();
@@ -343,6 +351,9 @@ void ModelHandler::handle(Exchange& ex, Api api) {
       if (!first_event_seen) {
         first_event_seen = true;
         if (isFailureEvent(event) && !out.started()) early_failure = mapStreamFailure(std::string_view(event.data), unixSeconds());
+        // Past a first event that is not a failure nothing is retried: the request body (a
+        // whole conversation, often hundreds of KB) need not live as long as the stream.
+        if (!early_failure) std::string().swap(up.body);
       }
       if (mapper) mapper->onEvent(event, chunks);
       if (collector) collector->onEvent(event);
@@ -354,7 +365,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     std::optional<common::ApiError> end_reason;  // why the upstream ended without finishing
     bool upstream_ended = false;
     while (!upstream_ended) {
-      buf.clear();
+      common::clearAndTrim(buf);
       ReadStatus status = upstream->read(buf, out.nextWait(), client.fd());
       if (status == ReadStatus::Data) {
         if (!mapper && !collector) pending_raw += buf;
@@ -377,7 +388,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
         out.start();  // headers now, so a client waiting through long reasoning sees progress
       } else if (!mapper && !collector && first_event_seen && !pending_raw.empty()) {
         if (!out.write(pending_raw)) client_left = true;
-        pending_raw.clear();
+        common::clearAndTrim(pending_raw);
       }
       if (status == ReadStatus::Timeout) {
         if (client.gone()) client_left = true;

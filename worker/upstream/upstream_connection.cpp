@@ -19,6 +19,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Timespan.h>
 
+#include "common/util/strings.h"
 #include "worker/upstream/http_response_parser.h"
 
 namespace cosp::worker {
@@ -213,7 +214,7 @@ common::Result<std::unique_ptr<UpstreamConnection>, UpstreamFailure> UpstreamCon
 void UpstreamConnection::consume(std::size_t n) {
   rpos_ += std::min(n, buf_.size() - rpos_);
   if (rpos_ == buf_.size()) {
-    buf_.clear();
+    common::clearAndTrim(buf_);  // a held stream's connection keeps no burst-sized buffer
     rpos_ = 0;
   } else if (rpos_ > 64 * 1024 && rpos_ * 2 > buf_.size()) {
     buf_.erase(0, rpos_);
