@@ -592,28 +592,45 @@ void Bench::phaseHold(const Target& t, int streams) {
   r.target = t.name;
   r.loadavg = loadavg;
   std::int64_t held_at = 0;
+  // What is read from /proc and the fake once every stream is held. It runs on a thread of its
+  // own: reading smaps_rollup of 2,000 thread stacks and /proc/net/tcp with 4,000 sockets takes
+  // tens of milliseconds, and done inside this event loop it delayed every event in flight by
+  // as much (a client-side stall that showed up as ~60 "events >= 40 ms" of the target).
+  Record held;
+  std::thread snapshot;
   e.onAllFirstEvents(id, [&] {
     held_at = monoNs();
     GroupStats& s = e.stats(id);
     r.values["held_first_event"] = static_cast<double>(s.first_events);
     r.values["failed_before_held"] = static_cast<double>(s.failed);
     r.values["ramp_to_held_ms"] = static_cast<double>(held_at - start) / 1e6;
-    if (t.pss_root) {
-      const std::int64_t pss = treePssKiB(t.pss_root);
-      r.values["pss_before_kib"] = static_cast<double>(pss_before);
-      r.values["pss_held_kib"] = static_cast<double>(pss);
-      r.values["pss_per_stream_kib"] = static_cast<double>(pss - pss_before) / streams;
-      int threads = 0;
-      std::string per_process;
-      for (pid_t p : processTree(t.pss_root)) {
-        threads += threadCount(p);
-        per_process += std::to_string(p) + ":" + std::to_string(pssKiB(p)) + "KiB/" + std::to_string(threadCount(p)) + "thr ";
+    snapshot = std::thread([&held, &t, pss_before, streams, direct_port = opt_.direct_port] {
+      if (t.pss_root) {
+        const std::int64_t pss = treePssKiB(t.pss_root);
+        held.values["pss_before_kib"] = static_cast<double>(pss_before);
+        held.values["pss_held_kib"] = static_cast<double>(pss);
+        held.values["pss_per_stream_kib"] = static_cast<double>(pss - pss_before) / streams;
+        int threads = 0;
+        std::string per_process;
+        for (pid_t p : processTree(t.pss_root)) {
+          threads += threadCount(p);
+          per_process +=
+              std::to_string(p) + ":" + std::to_string(pssKiB(p)) + "KiB/" + std::to_string(threadCount(p)) + "thr ";
+        }
+        held.values["threads_held"] = threads;
+        held.notes["per_process_held"] = per_process;
       }
-      r.values["threads_held"] = threads;
-      r.notes["per_process_held"] = per_process;
-    }
-    const std::string fake = httpGet(opt_.direct_port, "/__stats");
-    r.values["upstream_active_streams_held"] = static_cast<double>(jsonInt(fake, "active_streams"));
+      const std::string fake = httpGet(direct_port, "/__stats");
+      held.values["upstream_active_streams_held"] = static_cast<double>(jsonInt(fake, "active_streams"));
+      if (t.name.rfind("proxy", 0) == 0) {
+        // How the shared listening socket spread the streams over the workers.
+        std::map<pid_t, int> per_worker;
+        for (const auto& [port, pid] : serverSocketOwners(t.port, childrenOf(t.pss_root))) ++per_worker[pid];
+        std::string spread;
+        for (const auto& [pid, n] : per_worker) spread += std::to_string(pid) + ":" + std::to_string(n) + " ";
+        held.notes["streams_per_worker"] = spread;
+      }
+    });
     // CPU the target burns just holding the streams (one event per stream per second).
     if (t.pss_root) {
       const std::int64_t cpu0 = treeCpuMs(t.pss_root);
@@ -623,16 +640,11 @@ void Bench::phaseHold(const Target& t, int streams) {
         r.values["cpu_percent_holding"] = static_cast<double>(treeCpuMs(t.pss_root) - cpu0) / 10.0 / secs;
       });
     }
-    if (t.name.rfind("proxy", 0) == 0) {
-      // How the shared listening socket spread the streams over the workers.
-      std::map<pid_t, int> per_worker;
-      for (const auto& [port, pid] : serverSocketOwners(t.port, childrenOf(t.pss_root))) ++per_worker[pid];
-      std::string spread;
-      for (const auto& [pid, n] : per_worker) spread += std::to_string(pid) + ":" + std::to_string(n) + " ";
-      r.notes["streams_per_worker"] = spread;
-    }
   });
   const bool finished = e.run(start + 90 * kSec);
+  if (snapshot.joinable()) snapshot.join();
+  for (auto& [key, value] : held.values) r.values[key] = value;
+  for (auto& [key, value] : held.notes) r.notes[key] = value;
   GroupStats& s = e.stats(id);
   r.values["streams"] = streams;
   r.values["ok"] = static_cast<double>(s.ok);
