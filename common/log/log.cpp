@@ -82,29 +82,35 @@ Log::Line::Line(LogLevel level, std::string_view event) : on_(enabled(level)) {
     worker = g_worker;
     pid = g_pid != 0 ? g_pid : ::getpid();  // a line before configure()
   }
-  std::string ts = utcTimestamp();
-  json_.reserve(256);
-  json_ += "{\"time\":\"" + ts + "\",\"level\":\"" + levelName(level) + "\",\"process\":";
-  appendJsonString(json_, process);
-  json_ += ",\"pid\":" + std::to_string(pid);
-  if (worker >= 0) json_ += ",\"worker\":" + std::to_string(worker);
-  json_ += ",\"event\":";
-  appendJsonString(json_, event);
-
-  text_ = ts + " " + levelName(level) + " " + process;
-  if (worker >= 0) text_ += "[" + std::to_string(worker) + "]";
-  text_ += "(" + std::to_string(pid) + ") " + std::string(event);
+  json_ = static_cast<LogFormat>(g_format.load()) == LogFormat::Json;
+  line_.reserve(256);
+  const std::string ts = utcTimestamp();
+  if (json_) {
+    line_ += "{\"time\":\"" + ts + "\",\"level\":\"" + levelName(level) + "\",\"process\":";
+    appendJsonString(line_, process);
+    line_ += ",\"pid\":" + std::to_string(pid);
+    if (worker >= 0) line_ += ",\"worker\":" + std::to_string(worker);
+    line_ += ",\"event\":";
+    appendJsonString(line_, event);
+  } else {
+    line_ += ts + " " + levelName(level) + " " + process;
+    if (worker >= 0) line_ += "[" + std::to_string(worker) + "]";
+    line_ += "(" + std::to_string(pid) + ") " + std::string(event);
+  }
 }
 
 void Log::Line::addRaw(std::string_view key, std::string_view raw_json, std::string_view text) {
-  json_ += ',';
-  appendJsonString(json_, key);
-  json_ += ':';
-  json_ += raw_json;
-  text_ += ' ';
-  text_ += key;
-  text_ += '=';
-  text_ += text;
+  if (json_) {
+    line_ += ',';
+    appendJsonString(line_, key);
+    line_ += ':';
+    line_ += raw_json;
+  } else {
+    line_ += ' ';
+    line_ += key;
+    line_ += '=';
+    line_ += text;
+  }
 }
 
 Log::Line& Log::Line::field(std::string_view key, std::string_view value) {
@@ -139,13 +145,8 @@ Log::Line& Log::Line::field(std::string_view key, bool value) {
 
 Log::Line::~Line() {
   if (!on_) return;
-  if (static_cast<LogFormat>(g_format.load()) == LogFormat::Json) {
-    json_ += "}\n";
-    writeAll(json_);
-  } else {
-    text_ += '\n';
-    writeAll(text_);
-  }
+  line_ += json_ ? "}\n" : "\n";
+  writeAll(line_);
 }
 
 }  // namespace cosp::common

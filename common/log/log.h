@@ -38,8 +38,8 @@ class Log {
    private:
     void addRaw(std::string_view key, std::string_view raw_json, std::string_view text);
     bool on_;
-    std::string json_;
-    std::string text_;
+    bool json_ = true;  // the format, fixed when the line starts: only that one is built
+    std::string line_;
   };
 };
 
