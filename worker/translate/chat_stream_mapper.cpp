@@ -70,6 +70,15 @@ void ChatStreamMapper::emitContent(std::vector<std::string>& out, std::string_vi
   emit(out, delta);
 }
 
+void ChatStreamMapper::emitRefusal(std::vector<std::string>& out, std::string_view text) {
+  if (text.empty()) return;
+  ensureRole(out);
+  std::string delta = R"({"refusal":)";
+  common::appendJsonString(delta, text);
+  delta += "}";
+  emit(out, delta);
+}
+
 void ChatStreamMapper::closeThink(std::vector<std::string>& out) {
   if (!think_open_) return;
   think_open_ = false;
@@ -206,13 +215,7 @@ void ChatStreamMapper::onItemDone(const JsonValue& data, std::vector<std::string
           emitContent(out, *text);
         }
       } else if (ptype == "refusal") {
-        const auto text = common::jsonString(part, "refusal");
-        if (text && !text->empty()) {
-          ensureRole(out);
-          JsonWriter w;
-          w.beginObject().key("refusal").value(*text).endObject();
-          emit(out, w.str());
-        }
+        emitRefusal(out, common::jsonString(part, "refusal").value_or(std::string_view()));
       }
     }
   }
@@ -290,13 +293,7 @@ void ChatStreamMapper::onEventJson(const JsonValue& data, std::string_view sse_e
   } else if (type == "response.output_item.done") {
     onItemDone(data, out);
   } else if (type == "response.refusal.delta") {
-    const auto delta = common::jsonString(data, "delta");
-    if (delta && !delta->empty()) {
-      ensureRole(out);
-      JsonWriter w;
-      w.beginObject().key("refusal").value(*delta).endObject();
-      emit(out, w.str());
-    }
+    emitRefusal(out, common::jsonString(data, "delta").value_or(std::string_view()));
   } else if (type == "response.created" || type == "response.in_progress") {
     if (const JsonValue* r = common::jsonObjectValue(data, "response")) {
       response_id_ = std::string(common::jsonString(*r, "id").value_or(""));

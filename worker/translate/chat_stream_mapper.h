@@ -74,6 +74,8 @@ class ChatStreamMapper {
             std::string_view finish_reason = {});
   void ensureRole(std::vector<std::string>& out);
   void emitContent(std::vector<std::string>& out, std::string_view text);
+  // A refusal delta (after the role chunk); nothing for empty text.
+  void emitRefusal(std::vector<std::string>& out, std::string_view text);
   void closeThink(std::vector<std::string>& out);
   void onTextDelta(const common::JsonValue& data, std::vector<std::string>& out);
   void onReasoningDelta(std::string_view text, std::vector<std::string>& out);
