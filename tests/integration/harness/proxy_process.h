@@ -10,6 +10,7 @@
 
 #include <Poco/JSON/Object.h>
 
+#include "tests/integration/harness/eventually.h"
 #include "tests/integration/harness/temp_dir.h"
 
 namespace cosp::test {
@@ -81,17 +82,5 @@ inline constexpr int kSanitizerSlowdown = 4;
 #else
 inline constexpr int kSanitizerSlowdown = 1;
 #endif
-
-// Poll `predicate` every 20 ms until true or the deadline; returns its last value.
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (predicate()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    struct timespec ts{0, 20 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
-  }
-}
 
 }  // namespace cosp::test

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/integration/harness/proxy_process.h"
+#include "tests/integration/harness/eventually.h"
 #include "worker/http/connection_threads.h"
 #include "worker/http/lean_socket.h"
 

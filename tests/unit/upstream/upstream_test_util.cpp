@@ -138,34 +138,12 @@ bool waitPeerClosed(int fd, std::chrono::milliseconds timeout) {
   }
 }
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
-}
 
 // ---------------------------------------------------------------------------
 // TestProxy
 
-TestProxy::TestProxy(int connect_status) : connect_status_(connect_status) {
-  listen_fd_ = listenLoopback(16, &port_);
-  acceptor_ = std::thread([this] { acceptLoop(); });
-}
-
-TestProxy::~TestProxy() {
-  stop_ = true;
-  if (acceptor_.joinable()) acceptor_.join();
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    workers.swap(workers_);
-  }
-  for (auto& t : workers) t.join();
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-}
+TestProxy::TestProxy(int connect_status)
+    : connect_status_(connect_status), server_([this](int client, int) { serve(client); }) {}
 
 std::vector<std::string> TestProxy::requestLines() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -177,24 +155,13 @@ std::vector<std::string> TestProxy::proxyAuthorizations() const {
   return auths_;
 }
 
-void TestProxy::acceptLoop() {
-  while (!stop_) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 20) <= 0) continue;
-    const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
-    connections_++;
-    std::lock_guard<std::mutex> lock(mu_);
-    workers_.emplace_back([this, client] { serve(client); });
-  }
-}
-
+// `client` is closed by the server after this returns.
 void TestProxy::serve(int client) {
   // Read the request head byte by byte up to the blank line, so no tunnelled
   // byte is swallowed.
   std::string head;
   const auto deadline = Clock::now() + std::chrono::seconds(5);
-  while (head.find("\r\n\r\n") == std::string::npos && Clock::now() < deadline && !stop_) {
+  while (head.find("\r\n\r\n") == std::string::npos && Clock::now() < deadline && !server_.stopping()) {
     pollfd p{client, POLLIN, 0};
     if (::poll(&p, 1, 20) <= 0) continue;
     char c;
@@ -202,7 +169,6 @@ void TestProxy::serve(int client) {
     head += c;
   }
   if (head.find("\r\n\r\n") == std::string::npos) {
-    ::close(client);
     return;
   }
   const std::string line = head.substr(0, head.find("\r\n"));
@@ -234,13 +200,11 @@ void TestProxy::serve(int client) {
   if (method == "CONNECT") {
     if (connect_status_ != 200) {
       writeAll(client, "HTTP/1.1 " + std::to_string(connect_status_) + " Nope\r\nContent-Length: 0\r\n\r\n");
-      ::close(client);
       return;
     }
   } else {
     if (target.rfind("http://", 0) != 0) {
       writeAll(client, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-      ::close(client);
       return;
     }
     const std::string rest = target.substr(7);
@@ -254,7 +218,6 @@ void TestProxy::serve(int client) {
   const int upstream = connectLoopback(port);  // tests only ever tunnel to 127.0.0.1
   if (upstream < 0) {
     writeAll(client, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    ::close(client);
     return;
   }
   if (method == "CONNECT") {
@@ -263,7 +226,7 @@ void TestProxy::serve(int client) {
     writeAll(upstream, forward_head);
   }
   // Relay both ways until one side closes.
-  while (!stop_) {
+  while (!server_.stopping()) {
     pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
     if (::poll(fds, 2, 20) <= 0) continue;
     char buf[16384];
@@ -277,7 +240,6 @@ void TestProxy::serve(int client) {
   }
   ::shutdown(client, SHUT_RDWR);
   ::shutdown(upstream, SHUT_RDWR);
-  ::close(client);
   ::close(upstream);
 }
 

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/integration/harness/eventually.h"
 #include "tests/integration/harness/temp_dir.h"
 
 // TempDir is the integration harness's (tests/integration/harness/temp_dir.h).
@@ -39,33 +40,6 @@ bool writeAll(int fd, const std::string& data);
 // True when the peer closed (read returns 0/error) within `timeout`.
 bool waitPeerClosed(int fd, std::chrono::milliseconds timeout);
 
-// A tiny HTTP proxy: CONNECT tunnels and absolute-form forwarding, for one test.
-class TestProxy {
- public:
-  // `connect_status` != 200 makes every CONNECT fail with that status.
-  explicit TestProxy(int connect_status = 200);
-  ~TestProxy();
-  std::uint16_t port() const { return port_; }
-  std::vector<std::string> requestLines() const;
-  std::vector<std::string> proxyAuthorizations() const;  // "" when absent
-  int connections() const { return connections_.load(); }
-
- private:
-  void acceptLoop();
-  void serve(int client);
-
-  int connect_status_;
-  int listen_fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-  std::thread acceptor_;
-  mutable std::mutex mu_;
-  std::vector<std::thread> workers_;
-  std::vector<std::string> lines_;
-  std::vector<std::string> auths_;
-};
-
 // A raw HTTP server whose per-connection behaviour is a script:
 // script(fd, connection_index). The fd is closed after the script returns.
 class ScriptedServer {
@@ -76,6 +50,8 @@ class ScriptedServer {
   std::uint16_t port() const { return port_; }
   int connections() const { return connections_.load(); }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // True once the destructor started: long-running scripts end their loops.
+  bool stopping() const { return stop_.load(); }
 
  private:
   Script script_;
@@ -88,7 +64,25 @@ class ScriptedServer {
   std::vector<std::thread> workers_;
 };
 
-// Polls `condition` every few ms until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+// A tiny HTTP proxy: CONNECT tunnels and absolute-form forwarding, for one test.
+class TestProxy {
+ public:
+  // `connect_status` != 200 makes every CONNECT fail with that status.
+  explicit TestProxy(int connect_status = 200);
+  std::uint16_t port() const { return server_.port(); }
+  std::vector<std::string> requestLines() const;
+  std::vector<std::string> proxyAuthorizations() const;  // "" when absent
+  int connections() const { return server_.connections(); }
+
+ private:
+  void serve(int client);
+
+  int connect_status_;
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+  std::vector<std::string> auths_;
+  ScriptedServer server_;  // last: destroyed (its threads joined) before what they use
+};
+
 
 }  // namespace cosp::test
