@@ -664,24 +664,53 @@ void Bench::phaseHold(const Target& t, int streams) {
   add(std::move(r));
 }
 
+// The reload and kill -9 phases hold `streams` streams of 16 deltas 500 ms apart (8 s),
+// opened over 1 s, and meanwhile send non-streaming requests on 4 keep-alive connections.
+constexpr int kLifecycleDeltas = 16;
+constexpr int kLifecycleIntervalMs = 500;
+
+GroupSpec lifecycleStreams(const Target& t, int streams) {
+  GroupSpec g;
+  g.name = "held";
+  g.port = t.port;
+  g.request = makeRequest(t, true, kLifecycleDeltas, kLifecycleIntervalMs);
+  g.connections = streams;
+  g.requests_per_conn = 1;
+  g.ramp_ns = 1000 * kMs;
+  g.stall_ns = 3 * kSec;
+  g.request_timeout_ns = 60 * kSec;
+  return g;
+}
+
+// Starts now and stops issuing when the held streams end.
+GroupSpec lifecycleTraffic(const Target& bg) {
+  GroupSpec b;
+  b.name = "background";
+  b.port = bg.port;
+  b.request = makeRequest(bg, false, 8, 0);
+  b.connections = 4;
+  b.stop_issuing_ns = monoNs() + (kLifecycleDeltas * kLifecycleIntervalMs) * kMs;
+  b.request_timeout_ns = 20 * kSec;
+  return b;
+}
+
+void putLifecycleTraffic(Record& r, Engine& e, int bg_id) {
+  if (bg_id < 0) return;
+  GroupStats& b = e.stats(bg_id);
+  r.values["background_ok"] = static_cast<double>(b.ok + b.warmup);
+  r.values["background_failed"] = static_cast<double>(b.failed);
+  r.values["background_stale_retries"] = static_cast<double>(b.stale_retries);
+  for (const auto& [k, v] : b.errors) r.errors["background: " + k] += v;
+}
+
 // SIGHUP to the supervisor while `streams` streams are held; meanwhile 4 connections keep
 // sending non-streaming requests. Every stream must end with response.completed and no
 // request may fail.
 void Bench::phaseReload(int streams) {
   const Target t{"proxy", opt_.proxy_port, "/v1/responses", false, opt_.proxy_pid};
   const Target bg{"proxy-chat", opt_.proxy_port, "/v1/chat/completions", true, opt_.proxy_pid};
-  const int deltas = 16;
-  const int interval = 500;
   Engine e;
-  GroupSpec g;
-  g.name = "held";
-  g.port = t.port;
-  g.request = makeRequest(t, true, deltas, interval);
-  g.connections = streams;
-  g.requests_per_conn = 1;
-  g.ramp_ns = 1000 * kMs;
-  g.stall_ns = 3 * kSec;
-  g.request_timeout_ns = 60 * kSec;
+  GroupSpec g = lifecycleStreams(t, streams);
   const std::int64_t start = monoNs();
   g.start_ns = start;
   Record r;
@@ -693,14 +722,7 @@ void Bench::phaseReload(int streams) {
   e.onAllFirstEvents(id, [&] {
     r.values["held_when_signalled"] = static_cast<double>(e.stats(id).first_events - e.stats(id).failed);
     ::kill(opt_.proxy_pid, SIGHUP);
-    GroupSpec b;
-    b.name = "background";
-    b.port = bg.port;
-    b.request = makeRequest(bg, false, 8, 0);
-    b.connections = 4;
-    b.stop_issuing_ns = monoNs() + (deltas * interval) * kMs;
-    b.request_timeout_ns = 20 * kSec;
-    bg_id = e.addGroup(b);
+    bg_id = e.addGroup(lifecycleTraffic(bg));
   });
   e.run(start + 90 * kSec);
   GroupStats& s = e.stats(id);
@@ -710,13 +732,7 @@ void Bench::phaseReload(int streams) {
   r.values["streams_stalled"] = static_cast<double>(s.stalled_streams);
   r.values["max_gap_us"] = us(s.max_gap_ns);
   r.errors = s.errors;
-  if (bg_id >= 0) {
-    GroupStats& b = e.stats(bg_id);
-    r.values["background_ok"] = static_cast<double>(b.ok + b.warmup);
-    r.values["background_failed"] = static_cast<double>(b.failed);
-    r.values["background_stale_retries"] = static_cast<double>(b.stale_retries);
-    for (const auto& [k, v] : b.errors) r.errors["background: " + k] += v;
-  }
+  putLifecycleTraffic(r, e, bg_id);
   // The reload is finished when none of the old workers is left (they drain their streams).
   std::set<pid_t> old(before.begin(), before.end());
   const std::int64_t wait_until = monoNs() + 40 * kSec;
@@ -742,18 +758,8 @@ void Bench::phaseReload(int streams) {
 void Bench::phaseKill(int streams) {
   const Target t{"proxy", opt_.proxy_port, "/v1/responses", false, opt_.proxy_pid};
   const Target bg{"proxy-chat", opt_.proxy_port, "/v1/chat/completions", true, opt_.proxy_pid};
-  const int deltas = 16;
-  const int interval = 500;
   Engine e;
-  GroupSpec g;
-  g.name = "held";
-  g.port = t.port;
-  g.request = makeRequest(t, true, deltas, interval);
-  g.connections = streams;
-  g.requests_per_conn = 1;
-  g.ramp_ns = 1000 * kMs;
-  g.stall_ns = 3 * kSec;
-  g.request_timeout_ns = 60 * kSec;
+  GroupSpec g = lifecycleStreams(t, streams);
   const std::int64_t start = monoNs();
   g.start_ns = start;
   Record r;
@@ -780,14 +786,7 @@ void Bench::phaseKill(int streams) {
       }
     }
     if (victim > 0) ::kill(victim, SIGKILL);
-    GroupSpec b;
-    b.name = "background";
-    b.port = bg.port;
-    b.request = makeRequest(bg, false, 8, 0);
-    b.connections = 4;
-    b.stop_issuing_ns = monoNs() + (deltas * interval) * kMs;
-    b.request_timeout_ns = 20 * kSec;
-    bg_id = e.addGroup(b);
+    bg_id = e.addGroup(lifecycleTraffic(bg));
   });
   e.run(start + 90 * kSec);
   GroupStats& s = e.stats(id);
@@ -816,12 +815,7 @@ void Bench::phaseKill(int streams) {
   r.values["streams_failed"] = static_cast<double>(s.failed);
   r.values["streams_stalled"] = static_cast<double>(s.stalled_streams);
   r.errors = s.errors;
-  if (bg_id >= 0) {
-    GroupStats& b = e.stats(bg_id);
-    r.values["background_ok"] = static_cast<double>(b.ok + b.warmup);
-    r.values["background_failed"] = static_cast<double>(b.failed);
-    for (const auto& [k, v] : b.errors) r.errors["background: " + k] += v;
-  }
+  putLifecycleTraffic(r, e, bg_id);
   // The supervisor replaces the dead worker.
   const std::int64_t wait_until = monoNs() + 15 * kSec;
   std::vector<pid_t> after;

@@ -14,14 +14,18 @@ namespace cosp::bench {
 
 namespace {
 
-pid_t parentOf(pid_t pid) {
+// The fields of /proc/<pid>/stat after "pid (comm)", starting with state (field 3); empty when
+// the process is gone. comm may hold spaces and parentheses, so this cuts after the last ')'.
+std::string statAfterComm(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
-  if (!std::getline(in, stat)) return -1;
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so parse after the last ')'.
+  if (!std::getline(in, stat)) return {};
   std::size_t close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(stat.substr(close + 1));
+  return close == std::string::npos ? std::string() : stat.substr(close + 1);
+}
+
+pid_t parentOf(pid_t pid) {
+  std::istringstream rest(statAfterComm(pid));
   std::string state;
   pid_t ppid = -1;
   rest >> state >> ppid;
@@ -82,12 +86,9 @@ int threadCount(pid_t pid) {
 }
 
 std::int64_t cpuMs(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(in, stat)) return -1;
-  std::size_t close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(stat.substr(close + 1));
+  const std::string after_comm = statAfterComm(pid);
+  if (after_comm.empty()) return -1;
+  std::istringstream rest(after_comm);
   // Fields after comm: state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
   // cmajflt utime(14) stime(15).
   std::string field;
