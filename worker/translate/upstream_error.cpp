@@ -41,8 +41,10 @@ std::optional<std::string> str(const JsonValue& obj, std::string_view key) {
   return capMessage(*v);
 }
 
-void readFields(const JsonValue& obj, ErrorInfo& info) {
-  if (!info.type) info.type = str(obj, "type");
+// Fills what `info` lacks from an error object. An event's own "type" names the event, not the
+// error, so it is read only when `with_type`.
+void readFields(const JsonValue& obj, ErrorInfo& info, bool with_type = true) {
+  if (with_type && !info.type) info.type = str(obj, "type");
   if (!info.code) info.code = str(obj, "code");
   if (!info.message) info.message = str(obj, "message");
   if (!info.param) info.param = str(obj, "param");
@@ -256,15 +258,7 @@ ApiError mapStreamFailureJson(const JsonValue& event, std::int64_t now_unix_seco
     }
     // error event: {"type":"error","code","message","param"} or {"type":"error","error":{...}}
     if (const JsonValue* e = common::jsonObjectValue(event, "error")) readFields(*e, info);
-    if (!info.code) info.code = str(event, "code");
-    if (!info.message) info.message = str(event, "message");
-    if (!info.param) info.param = str(event, "param");
-    if (!info.plan_type) info.plan_type = str(event, "plan_type");
-    if (!info.resets_at) info.resets_at = common::jsonInt(event, "resets_at");
-    if (!info.resets_in_seconds) info.resets_in_seconds = common::jsonInt(event, "resets_in_seconds");
-    if (const JsonValue* e = event.find("error"); e != nullptr && e->isObject()) {
-      if (!info.type) info.type = str(*e, "type");
-    }
+    readFields(event, info, /*with_type=*/false);
   }
   const std::string message = info.message.value_or("The Codex backend reported a failure mid-response.");
   if (info.is("usage_limit_reached")) return usageLimit(info, now_unix_seconds);
