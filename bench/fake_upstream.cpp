@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "bench/bench_clock.h"
+#include "bench/http_head.h"
 
 namespace cosp::bench {
 namespace {
@@ -62,22 +63,6 @@ struct Params {
   int deltas = 8;
   int interval_ms = 0;
 };
-
-bool iequalsPrefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char a = s[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (a != prefix[i]) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 int toInt(std::string_view s, int fallback) {
   int v = 0;
@@ -341,26 +326,18 @@ void FakeUpstream::serveBuffered(Conn& c) {
     bool chunked = false;
     bool close_after = false;
     Params params;
-    std::size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
-    while (pos < head.size()) {
-      std::size_t e = head.find("\r\n", pos);
-      if (e == std::string_view::npos) e = head.size();
-      std::string_view line = head.substr(pos, e - pos);
-      pos = e + 2;
-      std::size_t colon = line.find(':');
-      if (colon == std::string_view::npos) continue;
-      std::string_view name = line.substr(0, colon);
-      std::string_view value = trim(line.substr(colon + 1));
-      if (name.size() == 14 && iequalsPrefix(name, "content-length")) {
+    const std::size_t headers_at = line_end == std::string_view::npos ? head.size() : line_end + 2;
+    forEachHeader(head, headers_at, [&](std::string_view name, std::string_view value) {
+      if (asciiIEquals(name, "content-length")) {
         content_length = toInt(value, -1);
-      } else if (name.size() == 17 && iequalsPrefix(name, "transfer-encoding")) {
-        chunked = iequalsPrefix(value, "chunked");
-      } else if (name.size() == 10 && iequalsPrefix(name, "connection")) {
-        close_after = iequalsPrefix(value, "close");
-      } else if (name.size() == 13 && iequalsPrefix(name, "x-codex-bench")) {
+      } else if (asciiIEquals(name, "transfer-encoding")) {
+        chunked = asciiIStartsWith(value, "chunked");
+      } else if (asciiIEquals(name, "connection")) {
+        close_after = asciiIStartsWith(value, "close");
+      } else if (asciiIEquals(name, "x-codex-bench")) {
         params = parseParams(value);
       }
-    }
+    });
     std::size_t body_start = head_end + 4;
     std::size_t total = 0;
     if (chunked) {

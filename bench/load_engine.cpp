@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "bench/bench_clock.h"
+#include "bench/http_head.h"
 
 namespace cosp::bench {
 
@@ -23,31 +24,6 @@ namespace {
 constexpr std::int64_t kSweepEvery = 50'000'000;     // timeouts and stalls are checked this often
 constexpr std::int64_t kRetryDelay = 10'000'000;     // after a failed request, before reconnecting
 constexpr std::size_t kMaxHeadBytes = 64 * 1024;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-bool icontains(std::string_view hay, std::string_view needle) {
-  if (needle.size() > hay.size()) return false;
-  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    if (iequals(hay.substr(i, needle.size()), needle)) return true;
-  }
-  return false;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 // The first "t=<digits>" with at least 10 digits (a CLOCK_MONOTONIC ns stamp), or -1.
 std::int64_t findStamp(std::string_view block) {
@@ -97,28 +73,19 @@ ResponseReader::Status ResponseReader::parseHead() {
   keep_alive_ = status_line.substr(0, 8) == "HTTP/1.1";
   bool have_length = false;
   bool chunked = false;
-  std::size_t pos = eol + 2;
-  while (pos < head.size()) {
-    std::size_t e = head.find("\r\n", pos);
-    if (e == std::string_view::npos) e = head.size();
-    std::string_view line = head.substr(pos, e - pos);
-    pos = e + 2;
-    std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view name = line.substr(0, colon);
-    std::string_view value = trim(line.substr(colon + 1));
-    if (iequals(name, "content-length")) {
+  forEachHeader(head, eol + 2, [&](std::string_view name, std::string_view value) {
+    if (asciiIEquals(name, "content-length")) {
       have_length = true;
       std::from_chars(value.data(), value.data() + value.size(), remaining_);
-    } else if (iequals(name, "transfer-encoding")) {
-      chunked = icontains(value, "chunked");
-    } else if (iequals(name, "connection")) {
-      if (icontains(value, "close")) keep_alive_ = false;
-      else if (icontains(value, "keep-alive")) keep_alive_ = true;
-    } else if (iequals(name, "content-type")) {
-      event_stream_ = icontains(value, "text/event-stream");
+    } else if (asciiIEquals(name, "transfer-encoding")) {
+      chunked = asciiIContains(value, "chunked");
+    } else if (asciiIEquals(name, "connection")) {
+      if (asciiIContains(value, "close")) keep_alive_ = false;
+      else if (asciiIContains(value, "keep-alive")) keep_alive_ = true;
+    } else if (asciiIEquals(name, "content-type")) {
+      event_stream_ = asciiIContains(value, "text/event-stream");
     }
-  }
+  });
   if (chunked) body_ = Body::Chunked;
   else if (have_length) body_ = Body::Length;
   else {
