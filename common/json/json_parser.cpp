@@ -6,24 +6,14 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/json/swar.h"
+
 namespace cosp::common {
 namespace {
 
-constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
-
-// True when any byte of w is zero (classic bit trick; exact for "any").
-inline std::uint64_t hasZeroByte(std::uint64_t w) { return (w - kOnes) & ~w & kHighs; }
-
 // Non-zero when any of the 8 bytes needs the slow path inside a string:
 // '"', '\\', a control character (< 0x20) or a non-ASCII byte (UTF-8 check).
-inline std::uint64_t needsAttention(std::uint64_t w) {
-  const std::uint64_t high = w & kHighs;
-  const std::uint64_t control = (w - 0x2020202020202020ULL) & ~w & kHighs;
-  const std::uint64_t quote = hasZeroByte(w ^ 0x2222222222222222ULL);
-  const std::uint64_t backslash = hasZeroByte(w ^ 0x5C5C5C5C5C5C5C5CULL);
-  return high | control | quote | backslash;
-}
+inline std::uint64_t needsAttention(std::uint64_t w) { return swar::nonAscii(w) | swar::needsEscape(w); }
 
 void appendUtf8(std::string& out, std::uint32_t cp) {
   if (cp < 0x80) {

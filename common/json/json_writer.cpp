@@ -9,22 +9,12 @@
 
 #include <Poco/JSON/Stringifier.h>
 
+#include "common/json/swar.h"
+
 namespace cosp::common {
 namespace {
 
-constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
-
-inline std::uint64_t hasZeroByte(std::uint64_t w) { return (w - kOnes) & ~w & kHighs; }
-
-// Non-zero when one of the 8 bytes must be escaped: '"', '\\' or < 0x20.
-// Bytes >= 0x80 (UTF-8) are masked out of the control test so they never trigger.
-inline std::uint64_t needsEscape(std::uint64_t w) {
-  const std::uint64_t control = (w - 0x2020202020202020ULL) & ~w & kHighs;
-  const std::uint64_t quote = hasZeroByte(w ^ 0x2222222222222222ULL);
-  const std::uint64_t backslash = hasZeroByte(w ^ 0x5C5C5C5C5C5C5C5CULL);
-  return control | quote | backslash;
-}
+using swar::needsEscape;
 
 inline bool byteNeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
 
