@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
 #include "common/log/log.h"
 #include "common/util/strings.h"
@@ -51,10 +50,17 @@ class ClientWatch {
  public:
   explicit ClientWatch(Poco::Net::HTTPServerRequest& request)
       : fd_(static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket().impl()->sockfd()) {}
-  bool gone() {
-    if (gone_) return true;
-    pollfd pfd{fd_, POLLRDHUP, 0};
-    if (::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) gone_ = true;
+  bool gone() { return goneWithin(milliseconds(0)); }
+  // Waits up to `wait` for the client to leave; true when it has (at once if it already had).
+  bool goneWithin(milliseconds wait) {
+    const auto until = Clock::now() + wait;
+    while (!gone_) {
+      pollfd pfd{fd_, POLLRDHUP, 0};
+      const auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now());
+      const int rc = ::poll(&pfd, 1, static_cast<int>(std::max<milliseconds::rep>(left.count(), 0)));
+      if (rc > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) gone_ = true;
+      if (rc >= 0 || Clock::now() >= until) break;  // answered or timed out; else EINTR: again
+    }
     return gone_;
   }
   void markGone() { gone_ = true; }
@@ -66,15 +72,8 @@ class ClientWatch {
   bool gone_ = false;
 };
 
-// Sleeps `delay` in short steps; false when the client left meanwhile.
-bool waitUnlessGone(ClientWatch& client, milliseconds delay) {
-  auto until = Clock::now() + delay;
-  while (Clock::now() < until) {
-    if (client.gone()) return false;
-    std::this_thread::sleep_for(std::min<milliseconds>(milliseconds(50), std::chrono::duration_cast<milliseconds>(until - Clock::now()) + milliseconds(1)));
-  }
-  return !client.gone();
-}
+// Waits `delay` (a retry's back-off) unless the client leaves first: false when it left.
+bool waitUnlessGone(ClientWatch& client, milliseconds delay) { return !client.goneWithin(delay); }
 
 common::ApiError credentialsError(const common::WorkerCredentials& c) {
   std::string code = "no_credentials";
