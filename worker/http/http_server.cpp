@@ -19,26 +19,6 @@
 
 namespace cosp::worker {
 
-namespace {
-
-// An HTTPServerConnection that tells the server when it ends, so the drain can wait for the
-// moment no connection is left (POCO's own counters miss connections between dequeue and start).
-class TrackedConnection : public Poco::Net::HTTPServerConnection {
- public:
-  TrackedConnection(HttpServer& server, const Poco::Net::StreamSocket& socket,
-                    Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr factory)
-      : HTTPServerConnection(socket, params, factory), server_(server), socket_(socket) {
-    server_.connectionOpened(socket_);
-  }
-  ~TrackedConnection() override { server_.connectionClosed(socket_); }
-
- private:
-  HttpServer& server_;
-  Poco::Net::StreamSocket socket_;
-};
-
-}  // namespace
-
 HttpServer::HttpServer(Options options, Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
                        ConnectionRegistry& registry)
     : options_(std::move(options)), params_(new Poco::Net::HTTPServerParams), factory_(factory), registry_(registry) {
@@ -67,10 +47,10 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::serve(Poco::Net::StreamSocket& socket) {
+  registry_.opened(socket);  // a drain can now close it while it idles between requests
   // What TCPServerConnection::start() (protected) would do: report, never let it escape.
   try {
-    TrackedConnection connection(*this, socket, params_, factory_);
-    connection.run();
+    Poco::Net::HTTPServerConnection(socket, params_, factory_).run();
   } catch (const Poco::Exception& e) {
     Poco::ErrorHandler::handle(e);
   } catch (const std::exception& e) {
@@ -78,6 +58,7 @@ void HttpServer::serve(Poco::Net::StreamSocket& socket) {
   } catch (...) {
     Poco::ErrorHandler::handle();
   }
+  connectionClosed(socket);
 }
 
 void HttpServer::start() {
@@ -100,6 +81,8 @@ bool HttpServer::waitIdle(std::chrono::steady_clock::time_point deadline) {
 
 int64_t HttpServer::refusedConnections() const { return refused_.load(); }
 
+// The connection's last moment as far as the drain is concerned (open_connections_ counts it
+// from accept on, queued time included).
 void HttpServer::connectionClosed(const Poco::Net::StreamSocket& socket) {
   registry_.closed(socket);
   std::lock_guard<std::mutex> lock(count_mutex_);

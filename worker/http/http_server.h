@@ -65,12 +65,9 @@ class HttpServer {
   int64_t acceptedConnections() const { return accepted_.load(); }
   int64_t refusedConnections() const;
 
-  // Called by connections (internal).
-  void connectionOpened(const Poco::Net::StreamSocket& socket) { registry_.opened(socket); }
-  void connectionClosed(const Poco::Net::StreamSocket& socket);
-
  private:
   void acceptLoop();
+  void connectionClosed(const Poco::Net::StreamSocket& socket);
   bool full() const { return open_connections_.load() >= options_.max_threads; }
   void serve(Poco::Net::StreamSocket& socket);
 
@@ -86,7 +83,7 @@ class HttpServer {
   std::atomic<int64_t> refused_{0};
   ConnectionRegistry& registry_;
   // Accepted and not yet finished, queued ones included (the registry only sees connections a
-  // pool thread has picked up); the drain waits on this.
+  // connection thread has picked up); the drain waits on this.
   std::mutex count_mutex_;
   std::condition_variable idle_cv_;
   // Last member: destroyed first, so no connection thread outlives what it uses.
