@@ -115,8 +115,12 @@ TEST(Metrics, CountsKnownTrafficAcrossWorkers) {
         text = r.body;
         samples.clear();
         problems = checkPrometheusText(text, samples);
+        // Each worker reports once a second: wait until both reports hold all of the traffic,
+        // not just the part one worker served.
         return samples["codex_sub_proxy_http_requests_total{route=\"models\",status=\"200\"}"] == 5 &&
-               samples["codex_sub_proxy_http_requests_total{route=\"chat_completions\",status=\"200\"}"] == 2;
+               samples["codex_sub_proxy_http_requests_total{route=\"models\",status=\"401\"}"] == 3 &&
+               samples["codex_sub_proxy_http_requests_total{route=\"chat_completions\",status=\"200\"}"] == 2 &&
+               samples["codex_sub_proxy_upstream_responses_total{status=\"200\"}"] == 2;
       },
       10s);
   ASSERT_TRUE(seen) << text;
