@@ -35,6 +35,24 @@ int threadStackSize() {
 #endif
 }
 
+HttpServer::Options serverOptions(const common::Config& config, int listen_fd, const std::atomic<bool>& draining) {
+  HttpServer::Options options;
+  options.listen_fd = listen_fd;
+  options.max_threads = config.worker_threads;
+  options.max_queued = config.worker_threads * 4;
+  options.stack_size = threadStackSize();
+  options.max_connections = config.max_connections;
+  options.max_connections_per_client = config.max_connections_per_client;
+  options.max_header_bytes = config.max_header_bytes;
+  options.head_timeout = config.request_head_timeout;
+  options.keep_alive_timeout = config.keep_alive_timeout;
+  options.send_timeout = config.send_timeout;
+  options.body.timeout = config.request_body_timeout;
+  options.body.min_rate = config.request_body_min_rate;
+  options.draining = &draining;
+  return options;
+}
+
 }  // namespace
 
 int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
@@ -78,12 +96,8 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
   ModelHandler model_handler(ctx, std::move(pool.value()));
   ModelRoutes* model_routes = &model_handler;
 
-  HttpServer::Options options;
-  options.listen_fd = listen_fd;
-  options.max_threads = config->worker_threads;
-  options.max_queued = config->worker_threads * 4;
-  options.stack_size = threadStackSize();
-  HttpServer server(options, new RequestHandlerFactory(ctx, model_routes), ctx.connections);
+  RequestHandler handler(ctx, model_routes);
+  HttpServer server(serverOptions(*config, listen_fd, ctx.draining), handler);
   server.start();
   channel.send(common::encodeSimple(common::msg::kReady));
   common::logInfo("worker_serving").field("generation", args.generation).field("threads", config->worker_threads);

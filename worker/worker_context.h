@@ -12,7 +12,6 @@
 #include "common/ipc/messages.h"
 #include "common/metrics/prometheus.h"
 #include "worker/http/caller_auth.h"
-#include "worker/http/connection_registry.h"
 
 namespace cosp::worker {
 
@@ -72,7 +71,6 @@ struct WorkerContext {
   const common::Channel& channel;  // for reports to the supervisor (thread-safe sends)
   CredentialsCache credentials;
   WorkerMetrics metrics;
-  ConnectionRegistry connections;
   std::atomic<bool> draining{false};
 
   // The process-wide /metrics text, aggregated and pushed by the supervisor each second.

@@ -52,6 +52,18 @@ struct Config {
   uint64_t max_body_bytes = 16ull * 1024 * 1024;
   std::chrono::milliseconds shutdown_grace{30000};
 
+  // Client connections (SECURITY.md says what each of these protects against)
+  std::chrono::milliseconds request_head_timeout{10000};  // whole request line + headers
+  std::chrono::milliseconds keep_alive_timeout{5000};     // idle between requests
+  std::chrono::milliseconds request_body_timeout{20000};  // body: this, plus 1 s per body_min_rate bytes
+  uint64_t request_body_min_rate = 16 * 1024;             // bytes per second
+  uint64_t max_header_bytes = 64 * 1024;                  // request line + headers
+  int max_connections = 4096;                             // per worker, idle and pre-head included
+  int max_connections_per_client = 0;                     // per worker and peer address; 0 = no cap
+  std::chrono::milliseconds send_timeout{60000};          // to write one piece to a client that stops reading
+  std::chrono::milliseconds request_timeout{900000};      // a whole non-streaming model call
+  uint64_t max_event_bytes = 16ull * 1024 * 1024;         // one upstream SSE line or event
+
   // Logging
   LogLevel log_level = LogLevel::Info;
   LogFormat log_format = LogFormat::Json;

@@ -66,6 +66,20 @@ const std::vector<OptionSpec>& optionTable() {
       {"worker-threads", "WORKER_THREADS", "1024", "max concurrent connections per worker (4-65536)"},
       {"max-body-bytes", "MAX_BODY_BYTES", "16MiB", "request body limit"},
       {"shutdown-grace", "SHUTDOWN_GRACE", "30s", "how long TERM waits for in-flight requests"},
+      {"request-head-timeout", "REQUEST_HEAD_TIMEOUT", "10s",
+       "a request's line and headers must arrive within this, from connect or from its first byte"},
+      {"keep-alive-timeout", "KEEP_ALIVE_TIMEOUT", "5s", "idle keep-alive connections close after this"},
+      {"request-body-timeout", "REQUEST_BODY_TIMEOUT", "20s",
+       "a request body must arrive within this plus 1 s per REQUEST_BODY_MIN_RATE bytes"},
+      {"request-body-min-rate", "REQUEST_BODY_MIN_RATE", "16KiB", "slowest request body accepted, bytes per second"},
+      {"max-header-bytes", "MAX_HEADER_BYTES", "64KiB", "request line plus headers limit (431 beyond)"},
+      {"max-connections", "MAX_CONNECTIONS", "4096",
+       "open client connections per worker; at the limit the longest-idle one is closed"},
+      {"max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT", "0",
+       "open connections per client address and worker; 0 = no cap (behind a reverse proxy, keep 0)"},
+      {"send-timeout", "SEND_TIMEOUT", "60s", "longest time to hand one write to a client that stops reading"},
+      {"request-timeout", "REQUEST_TIMEOUT", "15m", "deadline of a whole non-streaming model call"},
+      {"max-event-bytes", "MAX_EVENT_BYTES", "16MiB", "largest upstream SSE line or event"},
       {"log-level", "LOG_LEVEL", "info", "debug | info | warn | error"},
       {"log-format", "LOG_FORMAT", "json", "json | text"},
   };
@@ -334,6 +348,11 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
   if (auto e = duration_option("upstream-connect-timeout", std::chrono::milliseconds(100), c.upstream_connect_timeout)) return *e;
   if (auto e = duration_option("upstream-idle-timeout", std::chrono::milliseconds(1000), c.upstream_idle_timeout)) return *e;
   if (auto e = duration_option("shutdown-grace", std::chrono::milliseconds(0), c.shutdown_grace)) return *e;
+  if (auto e = duration_option("request-head-timeout", std::chrono::milliseconds(100), c.request_head_timeout)) return *e;
+  if (auto e = duration_option("keep-alive-timeout", std::chrono::milliseconds(100), c.keep_alive_timeout)) return *e;
+  if (auto e = duration_option("request-body-timeout", std::chrono::milliseconds(100), c.request_body_timeout)) return *e;
+  if (auto e = duration_option("send-timeout", std::chrono::milliseconds(100), c.send_timeout)) return *e;
+  if (auto e = duration_option("request-timeout", std::chrono::milliseconds(1000), c.request_timeout)) return *e;
   std::chrono::milliseconds margin = c.refresh_margin;
   if (auto e = duration_option("refresh-margin", std::chrono::milliseconds(0), margin)) return *e;
   c.refresh_margin = std::chrono::duration_cast<std::chrono::seconds>(margin);
@@ -400,6 +419,31 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
     if (!n || *n < 1024) return invalid(spec("max-body-bytes"), *v, "expected a size of at least 1KiB, e.g. 16MiB");
     c.max_body_bytes = *n;
   }
+  auto size_option = [&](const char* flag, uint64_t min, uint64_t& target) -> std::optional<ConfigError> {
+    if (auto v = get(flag)) {
+      auto n = parseBytes(v->value);
+      if (!n || *n < min) {
+        return invalid(spec(flag), *v, "expected a size of at least " + std::to_string(min) + " bytes, e.g. 64KiB");
+      }
+      target = *n;
+    }
+    return std::nullopt;
+  };
+  if (auto e = size_option("request-body-min-rate", 1, c.request_body_min_rate)) return *e;
+  if (auto e = size_option("max-header-bytes", 1024, c.max_header_bytes)) return *e;
+  if (auto e = size_option("max-event-bytes", 64 * 1024, c.max_event_bytes)) return *e;
+  auto count_option = [&](const char* flag, int64_t min, int64_t max, int& target) -> std::optional<ConfigError> {
+    if (auto v = get(flag)) {
+      auto n = parseInteger(trim(v->value));
+      if (!n || *n < min || *n > max) {
+        return invalid(spec(flag), *v, "expected a number from " + std::to_string(min) + " to " + std::to_string(max));
+      }
+      target = static_cast<int>(*n);
+    }
+    return std::nullopt;
+  };
+  if (auto e = count_option("max-connections", 16, 1048576, c.max_connections)) return *e;
+  if (auto e = count_option("max-connections-per-client", 0, 1048576, c.max_connections_per_client)) return *e;
   if (auto v = get("log-level")) {
     std::string level = toLower(trim(v->value));
     if (level == "debug") c.log_level = LogLevel::Debug;

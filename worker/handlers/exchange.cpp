@@ -24,23 +24,17 @@ void prepareResponse(Exchange& ex, int status) {
   if (ex.ttfb_us < 0) {  // the head goes out right after this: the first byte
     ex.ttfb_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.started).count();
   }
-  ex.response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  ex.response.setStatusAndReason(status);
   ex.response.set("x-request-id", ex.request_id);
-  bool unread_body = !ex.body_read && (ex.request.hasContentLength() ? ex.request.getContentLength64() > 0
-                                                                      : ex.request.getChunkedTransferEncoding());
-  if (ex.ctx.draining.load() || unread_body) ex.response.setKeepAlive(false);
+  if (ex.ctx.draining.load() || !ex.request.bodyConsumed()) ex.response.setKeepAlive(false);
 }
 
 void sendJson(Exchange& ex, int status, std::string_view body) {
   prepareResponse(ex, status);
   ex.response.setContentType("application/json");
-  ex.response.setContentLength64(static_cast<Poco::Int64>(body.size()));
-  std::ostream& out = ex.response.send();
-  if (ex.request.getMethod() != "HEAD") {
-    out.write(body.data(), static_cast<std::streamsize>(body.size()));
-    ex.bytes_out += static_cast<int64_t>(body.size());
-  }
-  out.flush();
+  ex.response.setContentLength64(static_cast<int64_t>(body.size()));
+  ex.response.send();
+  if (ex.request.getMethod() != "HEAD" && ex.response.write(body)) ex.bytes_out += static_cast<int64_t>(body.size());
 }
 
 void sendError(Exchange& ex, const common::ApiError& error) {

@@ -1,13 +1,12 @@
 #pragma once
 
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-
 #include <chrono>
 #include <string>
 #include <string_view>
 
 #include "common/error/api_error.h"
+#include "worker/http/http_request.h"
+#include "worker/http/http_response.h"
 #include "worker/http/router.h"
 #include "worker/worker_context.h"
 
@@ -15,11 +14,11 @@ namespace cosp::worker {
 
 // One request/response in flight, with what the access log and the counters need to know.
 struct Exchange {
-  Exchange(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp, WorkerContext& context)
+  Exchange(HttpRequest& req, HttpResponse& resp, WorkerContext& context)
       : request(req), response(resp), ctx(context), started(std::chrono::steady_clock::now()) {}
 
-  Poco::Net::HTTPServerRequest& request;
-  Poco::Net::HTTPServerResponse& response;
+  HttpRequest& request;
+  HttpResponse& response;
   WorkerContext& ctx;
   std::chrono::steady_clock::time_point started;
 
@@ -38,7 +37,7 @@ struct Exchange {
 std::string errorJson(const common::ApiError& error);
 
 // Common response headers: x-request-id, and Connection: close while draining or when an unread
-// request body would otherwise be parsed as the next request (ARCHITECTURE §5 #16).
+// request body would otherwise be parsed as the next request.
 void prepareResponse(Exchange& ex, int status);
 void sendJson(Exchange& ex, int status, std::string_view body);
 void sendError(Exchange& ex, const common::ApiError& error);

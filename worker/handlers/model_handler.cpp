@@ -1,7 +1,5 @@
 #include "worker/handlers/model_handler.h"
 
-#include <Poco/Net/HTTPServerRequestImpl.h>
-#include <Poco/Net/StreamSocket.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -48,14 +46,16 @@ int64_t unixMillis() {
 // response stream only notices a vanished client on the second write after it left (§5 #3).
 class ClientWatch {
  public:
-  explicit ClientWatch(Poco::Net::HTTPServerRequest& request)
-      : fd_(static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket().impl()->sockfd()) {}
+  // A client that half-closed before its answer began still waits for it: its end of file is
+  // no hang-up, so only errors (a reset, both directions shut) count for it.
+  explicit ClientWatch(HttpRequest& request)
+      : fd_(request.socketFd()), hangup_events_(request.peerHalfClosed() ? 0 : POLLRDHUP) {}
   bool gone() { return goneWithin(milliseconds(0)); }
   // Waits up to `wait` for the client to leave; true when it has (at once if it already had).
   bool goneWithin(milliseconds wait) {
     const auto until = Clock::now() + wait;
     while (!gone_) {
-      pollfd pfd{fd_, POLLRDHUP, 0};
+      pollfd pfd{fd_, static_cast<short>(hangup_events_), 0};
       const auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now());
       const int rc = ::poll(&pfd, 1, static_cast<int>(std::max<milliseconds::rep>(left.count(), 0)));
       if (rc > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) gone_ = true;
@@ -66,9 +66,13 @@ class ClientWatch {
   void markGone() { gone_ = true; }
   bool isGone() const { return gone_; }  // as last seen, without asking the kernel
   int fd() const { return fd_; }
+  // The socket an upstream wait may watch for the client's hang-up; -1 when its end of file
+  // says nothing (half-closed).
+  int hangupFd() const { return hangup_events_ != 0 ? fd_ : -1; }
 
  private:
   int fd_;
+  int hangup_events_;
   bool gone_ = false;
 };
 
@@ -365,7 +369,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     bool upstream_ended = false;
     while (!upstream_ended) {
       common::clearAndTrim(buf);
-      ReadStatus status = upstream->read(buf, out.nextWait(), client.fd());
+      ReadStatus status = upstream->read(buf, out.nextWait(), client.hangupFd());
       if (status == ReadStatus::Data) {
         if (!mapper && !collector) pending_raw += buf;
         parser.feed(buf, onEvent);

@@ -1,8 +1,5 @@
 #include "worker/handlers/request_handler.h"
 
-#include <Poco/Net/HTTPServerRequestImpl.h>
-#include <Poco/Net/StreamSocket.h>
-
 #include "common/log/log.h"
 #include "worker/handlers/exchange.h"
 #include "worker/handlers/model_routes.h"
@@ -13,9 +10,8 @@ namespace cosp::worker {
 
 namespace {
 
-std::optional<std::string_view> header(const Poco::Net::HTTPServerRequest& request, const std::string& name) {
-  if (!request.has(name)) return std::nullopt;
-  return std::string_view(request.get(name));
+std::optional<std::string_view> header(const HttpRequest& request, std::string_view name) {
+  return request.header(name);
 }
 
 void dispatch(Exchange& ex, ModelRoutes* model_routes) {
@@ -76,18 +72,20 @@ void dispatch(Exchange& ex, ModelRoutes* model_routes) {
 
 }  // namespace
 
-void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+bool RequestHandler::answersInline(const RequestHead& head) const {
+  if (head.method != "GET" && head.method != "HEAD") return false;
+  const std::string_view path = head.path();
+  return path == "/healthz" || path == "/readyz";
+}
+
+void RequestHandler::handle(HttpRequest& request, HttpResponse& response) {
   Exchange ex(request, response, ctx_);
-  const Poco::Net::StreamSocket& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket();
-  ctx_.connections.requestStarted(socket);
   ++ctx_.metrics.active_requests;
   std::string error_kind;
   try {
     ex.request_id = chooseRequestId(header(request, "x-request-id"));
     ex.route = matchRoute(request.getMethod(), request.getURI());
     dispatch(ex, model_routes_);
-  } catch (const Poco::Exception& e) {
-    error_kind = e.className();
   } catch (const std::exception& e) {
     error_kind = "std::exception";
   } catch (...) {
@@ -98,7 +96,7 @@ void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::
     common::logError("handler_exception").field("request_id", ex.request_id).field("kind", error_kind);
     if (!response.sent()) {
       try {
-        ex.body_read = false;  // the body may be half read: close the connection afterwards
+        ex.response.setKeepAlive(false);  // the body may be half read: close the connection afterwards
         sendError(ex, common::ApiError::internal("Internal error while handling the request (request id " +
                                                  ex.request_id + ")"));
       } catch (...) {
@@ -109,7 +107,6 @@ void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::
     }
   }
   --ctx_.metrics.active_requests;
-  ctx_.connections.requestFinished(socket);
   ctx_.metrics.bytes_out += ex.bytes_out;
   auto duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.started);
   bool model_route = ex.route.route == Route::ChatCompletions || ex.route.route == Route::Responses;

@@ -105,13 +105,9 @@ void handleMetrics(Exchange& ex) {
   std::string body = pushed ? *pushed : common::renderPrometheus(ex.ctx.metrics.snapshot());
   prepareResponse(ex, 200);
   ex.response.setContentType("text/plain; version=0.0.4; charset=utf-8");
-  ex.response.setContentLength64(static_cast<Poco::Int64>(body.size()));
-  std::ostream& os = ex.response.send();
-  if (ex.request.getMethod() != "HEAD") {
-    os << body;
-    ex.bytes_out += static_cast<int64_t>(body.size());
-  }
-  os.flush();
+  ex.response.setContentLength64(static_cast<int64_t>(body.size()));
+  ex.response.send();
+  if (ex.request.getMethod() != "HEAD" && ex.response.write(body)) ex.bytes_out += static_cast<int64_t>(body.size());
 }
 
 }  // namespace cosp::worker

@@ -22,7 +22,7 @@ ConnectionThreads::~ConnectionThreads() {
   exit_cv_.wait(lock, [this] { return threads_ == 0; });
 }
 
-bool ConnectionThreads::submit(const Poco::Net::StreamSocket& socket) {
+bool ConnectionThreads::submit(std::unique_ptr<ClientConnection>& connection) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     // Threads not inside serve() are idle or just starting: each takes one queued connection.
@@ -30,7 +30,7 @@ bool ConnectionThreads::submit(const Poco::Net::StreamSocket& socket) {
     const int takers = threads_ - busy_;
     const int waiting = static_cast<int>(queue_.size()) - takers;
     if (stopping_ || waiting >= options_.max_queued) return false;
-    queue_.push_back(socket);
+    queue_.push_back(std::move(connection));
     const bool a_taker_is_free = static_cast<int>(queue_.size()) <= takers;
     if (a_taker_is_free || threads_ >= options_.max_threads) {
       work_cv_.notify_one();
@@ -42,6 +42,7 @@ bool ConnectionThreads::submit(const Poco::Net::StreamSocket& socket) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (threads_ > 0 || queue_.empty()) return true;
   // The thread did not start and none is left to take the connection: hand it back.
+  connection = std::move(queue_.back());
   queue_.pop_back();
   return false;
 }
@@ -78,18 +79,18 @@ void ConnectionThreads::threadMain() {
     const bool woken = work_cv_.wait_for(lock, options_.idle_exit, [this] { return !queue_.empty() || stopping_; });
     --idle_;
     if (!woken || queue_.empty()) break;  // idle too long, or stopping
-    Poco::Net::StreamSocket socket = std::move(queue_.front());
+    std::unique_ptr<ClientConnection> connection = std::move(queue_.front());
     queue_.pop_front();
     ++busy_;
     lock.unlock();
     try {
-      serve_(socket);
+      serve_(connection);
     } catch (const std::exception& e) {
       common::logError("connection_failed").field("error", e.what());
     } catch (...) {
       common::logError("connection_failed").field("error", "unknown exception");
     }
-    socket = Poco::Net::StreamSocket();  // release it before waiting for the next one
+    connection.reset();  // closes it unless serve_ handed it on; never kept while idle
     lock.lock();
     --busy_;
   }

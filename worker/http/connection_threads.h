@@ -1,13 +1,14 @@
 #pragma once
 
-#include <Poco/Net/StreamSocket.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
+
+#include "worker/http/client_connection.h"
 
 namespace cosp::worker {
 
@@ -30,7 +31,7 @@ class ConnectionThreads {
     std::size_t stack_size = 256 * 1024;  // small explicit stacks keep thousands of threads cheap
     std::chrono::milliseconds idle_exit{2000};
   };
-  using Serve = std::function<void(Poco::Net::StreamSocket&)>;
+  using Serve = std::function<void(std::unique_ptr<ClientConnection>&)>;
 
   ConnectionThreads(Options options, Serve serve);
   // Drops queued connections (closing them) and waits for every thread to leave: the owner must
@@ -39,9 +40,9 @@ class ConnectionThreads {
   ConnectionThreads(const ConnectionThreads&) = delete;
   ConnectionThreads& operator=(const ConnectionThreads&) = delete;
 
-  // False when the queue is full (or the pool stops): the caller still owns the socket.
+  // False when the queue is full (or the pool stops): `connection` is then left with the caller.
   // Called from one thread (the accept loop).
-  bool submit(const Poco::Net::StreamSocket& socket);
+  bool submit(std::unique_ptr<ClientConnection>& connection);
 
   struct Stats {
     int threads = 0;  // alive: busy, idle or starting
@@ -61,7 +62,7 @@ class ConnectionThreads {
   mutable std::mutex mutex_;
   std::condition_variable work_cv_;   // a connection was queued, or stopping
   std::condition_variable exit_cv_;   // a thread left
-  std::deque<Poco::Net::StreamSocket> queue_;
+  std::deque<std::unique_ptr<ClientConnection>> queue_;
   int threads_ = 0;
   int busy_ = 0;
   int idle_ = 0;

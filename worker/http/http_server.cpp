@@ -1,12 +1,9 @@
 #include "worker/http/http_server.h"
 
-#include <Poco/ErrorHandler.h>
-#include <Poco/Exception.h>
-#include <Poco/Net/HTTPServerConnection.h>
-#include <Poco/Net/StreamSocket.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,126 +11,489 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/json/json_writer.h"
 #include "common/log/log.h"
-#include "worker/http/lean_socket.h"
 
 namespace cosp::worker {
 
-HttpServer::HttpServer(Options options, Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
-                       ConnectionRegistry& registry)
-    : options_(std::move(options)), params_(new Poco::Net::HTTPServerParams), factory_(factory), registry_(registry) {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kSweepEvery{250};
+// A worker whose threads are all busy still accepts, but only this often: a worker with room
+// polls the shared socket continuously and so takes nearly every new connection, while the full
+// one still answers probes on the connections it does take.
+constexpr milliseconds kFullAcceptEvery{100};
+constexpr int kAcceptBatch = 64;
+constexpr int kFullAcceptBatch = 16;
+constexpr int kMaxEvents = 256;
+
+// epoll tags for the two non-connection descriptors (connections carry their own pointer).
+char listen_tag;
+char wake_tag;
+
+std::string addressText(const sockaddr_storage& addr) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (addr.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, text, sizeof text);
+  } else if (addr.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr, text, sizeof text);
+  } else {
+    return "local";
+  }
+  return text;
+}
+
+std::string errorBody(std::string_view message, std::string_view code) {
+  std::string out = "{\"error\":{\"message\":";
+  common::appendJsonString(out, message);
+  out += ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":";
+  common::appendJsonString(out, code);
+  out += "}}";
+  return out;
+}
+
+std::string_view errorCode(int status) {
+  switch (status) {
+    case 408: return "request_timeout";
+    case 413: return "request_too_large";
+    case 417: return "expectation_failed";
+    case 431: return "request_header_fields_too_large";
+    case 503: return "server_busy";
+    case 505: return "http_version_not_supported";
+    default: return "bad_request";
+  }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(Options options, HttpHandler& handler) : options_(std::move(options)), handler_(handler) {
   listen_fd_.reset(options_.listen_fd);
   wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-
-  params_->setKeepAlive(true);
-  params_->setKeepAliveTimeout(Poco::Timespan(options_.keep_alive_timeout.count(), 0));
-  params_->setMaxKeepAliveRequests(1000);
-  params_->setTimeout(Poco::Timespan(options_.receive_timeout.count(), 0));
-  params_->setServerName(options_.server_name);
-  params_->setSoftwareVersion(options_.server_name);
+  epoll_fd_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  epoll_event wake{};
+  wake.events = EPOLLIN;
+  wake.data.ptr = &wake_tag;
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &wake);
 
   ConnectionThreads::Options threads;
   threads.max_threads = options_.max_threads;
   threads.max_queued = options_.max_queued;
-  threads.stack_size = static_cast<std::size_t>(options_.stack_size);  // small: §5 #9
-  threads.idle_exit = std::chrono::seconds(2);  // spare threads leave quickly (§5 #20)
-  threads_ = std::make_unique<ConnectionThreads>(threads, [this](Poco::Net::StreamSocket& socket) { serve(socket); });
+  threads.stack_size = static_cast<std::size_t>(options_.stack_size);  // small: thousands of streams
+  threads.idle_exit = std::chrono::seconds(2);  // spare threads leave quickly after a burst
+  threads_ = std::make_unique<ConnectionThreads>(
+      threads, [this](std::unique_ptr<ClientConnection>& connection) { serve(connection); });
 }
 
 HttpServer::~HttpServer() {
   stopAccepting();
   abortConnections();
+  running_ = false;
+  uint64_t one = 1;
+  (void)::write(wake_fd_.get(), &one, sizeof one);
+  if (loop_thread_.joinable()) loop_thread_.join();
   threads_.reset();  // waits for the connection threads, which use this object until they end
 }
 
-void HttpServer::serve(Poco::Net::StreamSocket& socket) {
-  registry_.opened(socket);  // a drain can now close it while it idles between requests
-  // What TCPServerConnection::start() (protected) would do: report, never let it escape.
-  try {
-    Poco::Net::HTTPServerConnection(socket, params_, factory_).run();
-  } catch (const Poco::Exception& e) {
-    Poco::ErrorHandler::handle(e);
-  } catch (const std::exception& e) {
-    Poco::ErrorHandler::handle(e);
-  } catch (...) {
-    Poco::ErrorHandler::handle();
-  }
-  connectionClosed(socket);
-}
-
 void HttpServer::start() {
+  running_ = true;
   accepting_ = true;
-  acceptor_ = std::thread([this] { acceptLoop(); });
+  loop_thread_ = std::thread([this] { loop(); });
 }
 
 void HttpServer::stopAccepting() {
   if (!accepting_.exchange(false)) return;
   uint64_t one = 1;
   (void)::write(wake_fd_.get(), &one, sizeof one);
-  if (acceptor_.joinable()) acceptor_.join();
-  listen_fd_.reset();
+  std::unique_lock<std::mutex> lock(state_mutex_);
+  // The loop closes the listening socket at its next turn, which is at once: it was just woken.
+  state_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return listen_closed_ || !running_.load(); });
+}
+
+void HttpServer::closeIdleConnections() {
+  close_idle_ = true;
+  uint64_t one = 1;
+  (void)::write(wake_fd_.get(), &one, sizeof one);
+}
+
+void HttpServer::abortConnections() {
+  abort_all_ = true;
+  uint64_t one = 1;
+  (void)::write(wake_fd_.get(), &one, sizeof one);
+  std::lock_guard<std::mutex> lock(handoff_mutex_);
+  for (ClientConnection* c : in_threads_) c->shutdown();  // wakes a thread blocked on it
 }
 
 bool HttpServer::waitIdle(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock<std::mutex> lock(count_mutex_);
-  return idle_cv_.wait_until(lock, deadline, [this] { return open_connections_.load() <= 0; });
+  std::unique_lock<std::mutex> lock(state_mutex_);
+  return state_cv_.wait_until(lock, deadline, [this] { return open_connections_.load() <= 0; });
 }
 
-int64_t HttpServer::refusedConnections() const { return refused_.load(); }
-
-// The connection's last moment as far as the drain is concerned (open_connections_ counts it
-// from accept on, queued time included).
-void HttpServer::connectionClosed(const Poco::Net::StreamSocket& socket) {
-  registry_.closed(socket);
-  std::lock_guard<std::mutex> lock(count_mutex_);
-  open_connections_.fetch_sub(1);
-  idle_cv_.notify_all();
+int64_t HttpServer::refusedConnections() const {
+  return stats_.refused.load() + stats_.evicted.load() + stats_.client_capped.load();
 }
 
-void HttpServer::acceptLoop() {
-  pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}};
-  int one = 1;
-  timeval send_timeout{static_cast<time_t>(options_.send_timeout.count()), 0};
-  while (accepting_.load()) {
-    // Full: leave the listening socket alone so another worker takes the connection. No event
-    // tells us when a thread frees up, hence the short timeout, paid only while full.
-    fds[0].fd = full() ? -1 : listen_fd_.get();
-    fds[0].revents = 0;
-    int ready = ::poll(fds, 2, fds[0].fd < 0 ? 10 : -1);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      common::logError("accept_poll_failed").field("error", std::strerror(errno));
+HttpServer::Stats HttpServer::stats() const {
+  return {stats_.accepted.load(),      stats_.refused.load(),       stats_.evicted.load(),
+          stats_.client_capped.load(), stats_.head_timeouts.load(), stats_.bad_requests.load()};
+}
+
+bool HttpServer::threadsFull() const { return busy_.load() >= options_.max_threads; }
+
+// ---- accept loop -------------------------------------------------------------------------------
+
+void HttpServer::setListening(bool on) {
+  if (on == listening_ || !listen_fd_) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = &listen_tag;
+  ::epoll_ctl(epoll_fd_.get(), on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_fd_.get(), &ev);
+  listening_ = on;
+}
+
+void HttpServer::loop() {
+  epoll_event events[kMaxEvents];
+  auto next_sweep = Clock::now() + kSweepEvery;
+  auto next_full_accept = Clock::now();
+  while (running_.load()) {
+    if (!accepting_.load() && listen_fd_) {
+      setListening(false);
+      listen_fd_.reset();
+      std::lock_guard<std::mutex> lock(state_mutex_);
+      listen_closed_ = true;
+      state_cv_.notify_all();
+    }
+    const bool full = threadsFull();
+    if (accepting_.load()) setListening(!full);
+    int timeout = parked_.empty() ? -1 : static_cast<int>(kSweepEvery.count());
+    if (accepting_.load() && full) timeout = static_cast<int>(kFullAcceptEvery.count());
+
+    int n = ::epoll_wait(epoll_fd_.get(), events, kMaxEvents, timeout);
+    if (n < 0 && errno != EINTR) {
+      common::logError("epoll_wait_failed").field("error", std::strerror(errno));
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      void* tag = events[i].data.ptr;
+      if (tag == &wake_tag) {
+        uint64_t count;
+        (void)::read(wake_fd_.get(), &count, sizeof count);
+      } else if (tag == &listen_tag) {
+        acceptBatch(kAcceptBatch);
+      } else {
+        onReadable(static_cast<ClientConnection*>(tag));
+      }
+    }
+    takeReturned();
+    if (close_idle_.exchange(false)) {
+      for (auto it = parked_.begin(); it != parked_.end();) {
+        ClientConnection* c = *it++;
+        if (c->served > 0 && c->buffer().empty()) close(unpark(c));
+      }
+    }
+    if (abort_all_.load()) {
+      while (!parked_.empty()) close(unpark(parked_.front()));
+    }
+    const auto now = Clock::now();
+    if (accepting_.load() && threadsFull() && now >= next_full_accept) {
+      acceptBatch(kFullAcceptBatch);
+      next_full_accept = now + kFullAcceptEvery;
+    }
+    if (now >= next_sweep) {
+      sweepDeadlines();
+      next_sweep = now + kSweepEvery;
+    }
+    graveyard_.clear();
+  }
+  while (!parked_.empty()) close(unpark(parked_.front()));
+  graveyard_.clear();
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  listen_closed_ = true;
+  state_cv_.notify_all();
+}
+
+void HttpServer::acceptBatch(int limit) {
+  if (!listen_fd_) return;
+  const int one = 1;
+  for (int i = 0; i < limit; ++i) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+      // EAGAIN: another worker won this connection (the shared socket is non-blocking).
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of descriptors: give the oldest idle connection's back, or wait for one to close.
+        if (!parked_.empty()) {
+          stats_.evicted.fetch_add(1);
+          close(unpark(parked_.front()));
+          continue;
+        }
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK) common::logError("accept_failed").field("error", std::strerror(errno));
       return;
     }
-    if (fds[1].revents != 0) return;  // stopAccepting()
-    if ((fds[0].revents & POLLIN) == 0) continue;
-    while (!full()) {
-      int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) {
-        // EAGAIN: another worker won this connection (the shared socket is non-blocking, §5 #1).
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-          // EMFILE and friends: back off briefly instead of spinning on a readable socket.
-          common::logError("accept_failed").field("error", std::strerror(errno));
-          pollfd wake{wake_fd_.get(), POLLIN, 0};
-          ::poll(&wake, 1, 100);
+    stats_.accepted.fetch_add(1);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto connection = std::make_unique<ClientConnection>(fd, addressText(addr));
+    if (options_.max_connections_per_client > 0) {
+      auto it = per_client_.find(connection->peerAddress());
+      if (it != per_client_.end() && it->second >= options_.max_connections_per_client) {
+        if (stats_.client_capped.fetch_add(1) % 1000 == 0) {  // one line per 1,000: a flood must not flood the log
+          common::logWarn("client_connection_cap")
+              .field("client", connection->peerAddress())
+              .field("limit", options_.max_connections_per_client);
         }
-        break;
-      }
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
-      Poco::Net::StreamSocket socket(new LeanStreamSocketImpl(fd));
-      open_connections_.fetch_add(1);
-      accepted_.fetch_add(1);
-      if (!threads_->submit(socket)) {
-        // No thread and no queue room: the socket closes (here) without a reply.
-        refused_.fetch_add(1);
-        std::lock_guard<std::mutex> lock(count_mutex_);
-        open_connections_.fetch_sub(1);
-        idle_cv_.notify_all();
+        continue;  // closed here, before a byte is read
       }
     }
+    if (open_connections_.load() >= options_.max_connections) {
+      if (parked_.empty()) {
+        stats_.refused.fetch_add(1);
+        continue;
+      }
+      // Full: the connection parked longest (idle keep-alive, or a head that is not coming)
+      // makes room, as nginx reuses its idle keep-alive connections.
+      stats_.evicted.fetch_add(1);
+      close(unpark(parked_.front()));
+    }
+    open_connections_.fetch_add(1);
+    ++per_client_[connection->peerAddress()];
+    connection->deadline = connection->opened + options_.head_timeout;  // counted from accept
+    park(std::move(connection));
   }
+}
+
+void HttpServer::park(std::unique_ptr<ClientConnection> connection) {
+  ClientConnection* c = connection.get();
+  parked_.push_back(c);
+  c->parked_at = std::prev(parked_.end());
+  owned_.emplace(c, std::move(connection));
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.ptr = c;
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, c->fd(), &ev);
+}
+
+std::unique_ptr<ClientConnection> HttpServer::unpark(ClientConnection* c) {
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, c->fd(), nullptr);
+  parked_.erase(c->parked_at);
+  auto it = owned_.find(c);
+  std::unique_ptr<ClientConnection> connection = std::move(it->second);
+  owned_.erase(it);
+  return connection;
+}
+
+void HttpServer::close(std::unique_ptr<ClientConnection> connection) {
+  auto it = per_client_.find(connection->peerAddress());
+  if (it != per_client_.end() && --it->second <= 0) per_client_.erase(it);
+  // Destroyed at the end of this loop turn, not now: a later event of the same epoll batch may
+  // still name it, and its address must not be reused by a new connection meanwhile.
+  graveyard_.push_back(std::move(connection));
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  open_connections_.fetch_sub(1);
+  state_cv_.notify_all();
+}
+
+void HttpServer::onReadable(ClientConnection* c) {
+  if (owned_.find(c) == owned_.end()) return;  // closed earlier in this batch
+  for (;;) {
+    auto result = c->readOnce();
+    if (result == ClientConnection::ReadResult::Data) {
+      if (c->keep_alive_idle) {  // the next request began: its head now has a deadline
+        c->keep_alive_idle = false;
+        c->deadline = Clock::now() + options_.head_timeout;
+      }
+      if (c->buffer().size() > options_.max_header_bytes) break;
+      continue;
+    }
+    if (result == ClientConnection::ReadResult::Error) {
+      close(unpark(c));
+      return;
+    }
+    break;  // WouldBlock or Eof
+  }
+  examineBuffer(c);
+}
+
+// Dispatches every complete head in a parked connection's buffer (pipelined probes are answered
+// one after another here), refuses a bad one, and closes a connection whose client left.
+void HttpServer::examineBuffer(ClientConnection* c) {
+  for (;;) {
+    std::string& buffer = c->buffer();
+    if (buffer.empty()) {
+      if (c->peerClosed()) close(unpark(c));
+      return;
+    }
+    const std::size_t end = findHeadEnd(buffer, c->scanned);
+    if (end == std::string::npos) {
+      c->scanned = buffer.size();
+      if (buffer.size() > options_.max_header_bytes) {
+        refuse(c, 431, "request head larger than the limit");
+        return;
+      }
+      // Judge the request line as soon as it is there: an HTTP/0.9 line or garbage is refused at
+      // once instead of holding the connection until the head deadline.
+      if (!c->request_line_checked && buffer.find('\n') != std::string::npos) {
+        c->request_line_checked = true;
+        HeadLimits limits{options_.max_header_bytes, 128};
+        auto early = parseRequestHead(std::string_view(buffer).substr(0, buffer.find('\n') + 1), limits);
+        if (early.status == HeadParse::Status::Invalid) {
+          refuse(c, early.error_status, early.error);
+          return;
+        }
+      }
+      if (c->peerClosed()) close(unpark(c));  // half a head, and the client is gone
+      return;
+    }
+    HeadLimits limits{options_.max_header_bytes, 128};
+    HeadParse parse = parseRequestHead(std::string_view(buffer).substr(0, end), limits);
+    if (parse.status == HeadParse::Status::Invalid) {
+      refuse(c, parse.error_status, parse.error);
+      return;
+    }
+    if (parse.status == HeadParse::Status::Incomplete) {  // only empty lines so far
+      c->scanned = end;
+      continue;
+    }
+    c->consume(parse.consumed);
+    c->request_line_checked = false;
+    std::unique_ptr<ClientConnection> connection = unpark(c);
+    if (parse.head.framing == RequestFraming::None && handler_.answersInline(parse.head)) {
+      bool keep = runRequest(*connection, std::move(parse.head), true);
+      if (!keep || abort_all_.load()) {
+        close(std::move(connection));
+        return;
+      }
+      ++connection->served;
+      connection->keep_alive_idle = connection->buffer().empty();
+      connection->deadline = Clock::now() + (connection->keep_alive_idle ? options_.keep_alive_timeout : options_.head_timeout);
+      park(std::move(connection));
+      continue;  // a pipelined request may already be waiting
+    }
+    connection->pending_head = std::move(parse.head);
+    {
+      std::lock_guard<std::mutex> lock(handoff_mutex_);
+      in_threads_.insert(connection.get());
+    }
+    busy_.fetch_add(1);
+    ClientConnection* raw = connection.get();
+    if (!threads_->submit(connection)) {
+      busy_.fetch_sub(1);
+      {
+        std::lock_guard<std::mutex> lock(handoff_mutex_);
+        in_threads_.erase(raw);
+      }
+      stats_.refused.fetch_add(1);
+      std::string body = errorBody("The server is at capacity; retry shortly", errorCode(503));
+      std::string head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                         "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+      connection->writeAll(head + body, Clock::now());
+      close(std::move(connection));
+    }
+    return;
+  }
+}
+
+void HttpServer::refuse(ClientConnection* c, int status, const std::string& why) {
+  if (status == 408) stats_.head_timeouts.fetch_add(1);
+  else stats_.bad_requests.fetch_add(1);
+  common::logWarn(status == 408 ? "request_head_timeout" : "bad_request")
+      .field("status", status)
+      .field("reason", why)
+      .field("client", c->peerAddress())
+      .field("bytes", static_cast<int64_t>(c->buffer().size()));
+  std::string body = errorBody(status == 408 ? "The request head did not arrive in time" : "Bad request: " + why,
+                               errorCode(status));
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reasonPhrase(status)) +
+                    "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
+  // Best effort, without waiting: a client that does not read its error is not owed one.
+  c->writeAll(out, Clock::now());
+  close(unpark(c));
+}
+
+void HttpServer::sweepDeadlines() {
+  const auto now = Clock::now();
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    ClientConnection* c = *it++;
+    if (now < c->deadline) continue;
+    if (c->keep_alive_idle || (c->buffer().empty() && c->served == 0)) {
+      close(unpark(c));  // idle: an ordinary end, nothing to say
+    } else {
+      refuse(c, 408, "request head timeout");
+    }
+  }
+}
+
+void HttpServer::takeReturned() {
+  std::vector<std::pair<std::unique_ptr<ClientConnection>, bool>> returned;
+  {
+    std::lock_guard<std::mutex> lock(handoff_mutex_);
+    returned.swap(returned_);
+  }
+  for (auto& [connection, keep] : returned) {
+    if (!keep || abort_all_.load()) {
+      close(std::move(connection));
+      continue;
+    }
+    ++connection->served;
+    connection->keep_alive_idle = connection->buffer().empty();
+    connection->deadline = Clock::now() + (connection->keep_alive_idle ? options_.keep_alive_timeout : options_.head_timeout);
+    ClientConnection* c = connection.get();
+    park(std::move(connection));
+    examineBuffer(c);  // a pipelined request may be complete already
+  }
+}
+
+// ---- connection threads ------------------------------------------------------------------------
+
+void HttpServer::serve(std::unique_ptr<ClientConnection>& connection) {
+  RequestHead head = std::move(*connection->pending_head);
+  connection->pending_head.reset();
+  bool keep = false;
+  try {
+    keep = runRequest(*connection, std::move(head), false);
+  } catch (const std::exception& e) {
+    common::logError("connection_failed").field("error", e.what());
+  }
+  handBack(std::move(connection), keep);
+}
+
+void HttpServer::handBack(std::unique_ptr<ClientConnection> connection, bool keep) {
+  {
+    std::lock_guard<std::mutex> lock(handoff_mutex_);
+    in_threads_.erase(connection.get());
+    returned_.emplace_back(std::move(connection), keep);
+  }
+  busy_.fetch_sub(1);
+  uint64_t one = 1;
+  (void)::write(wake_fd_.get(), &one, sizeof one);
+}
+
+// One request on `connection`; true when the connection may serve another.
+bool HttpServer::runRequest(ClientConnection& connection, RequestHead head, bool inline_answer) {
+  const bool head_only = head.method == "HEAD";
+  const bool draining = options_.draining != nullptr && options_.draining->load();
+  const bool may_keep = head.keep_alive && !draining && !connection.peerClosed() &&
+                        connection.served + 1 < options_.max_keep_alive_requests;
+  HttpRequest request(std::move(head), connection, options_.body);
+  request.markHalfClosedAtStart();
+  HttpResponse::Options response_options;
+  // On the accept loop nothing may wait: a probe answer that does not fit the socket at once
+  // ends that connection instead.
+  response_options.send_timeout = inline_answer ? milliseconds(0) : options_.send_timeout;
+  response_options.head_only = head_only;
+  response_options.server_name = options_.server_name;
+  response_options.keep_alive_seconds =
+      static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(options_.keep_alive_timeout).count());
+  HttpResponse response(connection, response_options);
+  response.setKeepAlive(may_keep);
+  handler_.handle(request, response);
+  if (!response.sent()) return false;
+  if (!response.finish()) return false;
+  return response.getKeepAlive() && may_keep && request.bodyConsumed();
 }
 
 }  // namespace cosp::worker

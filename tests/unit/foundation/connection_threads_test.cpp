@@ -1,11 +1,9 @@
-// ConnectionThreads (the worker's connection threads) and LeanStreamSocketImpl, on socketpairs.
+// ConnectionThreads (the worker's connection threads) and ClientConnection, on socketpairs.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <Poco/Net/NetException.h>
-#include <Poco/Net/StreamSocket.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -16,23 +14,23 @@
 
 #include "tests/integration/harness/eventually.h"
 #include "worker/http/connection_threads.h"
-#include "worker/http/lean_socket.h"
+#include "worker/http/client_connection.h"
 
 using cosp::test::eventually;
 using cosp::worker::ConnectionThreads;
-using cosp::worker::LeanStreamSocketImpl;
+using cosp::worker::ClientConnection;
 using namespace std::chrono_literals;
 
 namespace {
 
 // One connected pair: `server` goes to the pool, `peer` stays with the test.
 struct Pair {
-  Poco::Net::StreamSocket server;
+  std::unique_ptr<ClientConnection> server;
   int peer = -1;
   Pair() {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) throw std::runtime_error("socketpair");
-    server = Poco::Net::StreamSocket(new LeanStreamSocketImpl(fds[0]));
+    server = std::make_unique<ClientConnection>(fds[0], "local");
     peer = fds[1];
   }
   ~Pair() {
@@ -80,6 +78,8 @@ class Gate {
   bool open_ = false;
 };
 
+void sendX(ClientConnection& connection) { ASSERT_EQ(::send(connection.fd(), "x", 1, MSG_NOSIGNAL), 1); }
+
 ConnectionThreads::Options smallPool(int max_threads, int max_queued) {
   ConnectionThreads::Options o;
   o.max_threads = max_threads;
@@ -91,9 +91,9 @@ ConnectionThreads::Options smallPool(int max_threads, int max_queued) {
 
 // Serves a connection by writing one byte, after the gate opens.
 ConnectionThreads::Serve answerAfter(Gate& gate) {
-  return [&gate](Poco::Net::StreamSocket& socket) {
+  return [&gate](std::unique_ptr<ClientConnection>& connection) {
     gate.enter();
-    socket.sendBytes("x", 1);
+    sendX(*connection);
   };
 }
 
@@ -117,9 +117,9 @@ TEST(ConnectionThreads, ABurstGetsOneThreadPerConnectionAndAllAreServed) {
 
 TEST(ConnectionThreads, IdleThreadsAreReusedThenLeaveByThemselves) {
   std::atomic<int> served{0};
-  ConnectionThreads pool(smallPool(16, 16), [&](Poco::Net::StreamSocket& socket) {
+  ConnectionThreads pool(smallPool(16, 16), [&](std::unique_ptr<ClientConnection>& connection) {
     ++served;
-    socket.sendBytes("x", 1);
+    sendX(*connection);
   });
   Pair first;
   ASSERT_TRUE(pool.submit(first.server));
@@ -157,13 +157,13 @@ TEST(ConnectionThreads, BeyondMaxThreadsConnectionsQueueAndBeyondTheQueueAreRefu
 
 TEST(ConnectionThreads, AnExceptionInServeEndsOnlyThatConnection) {
   std::atomic<int> calls{0};
-  ConnectionThreads pool(smallPool(1, 4), [&](Poco::Net::StreamSocket& socket) {
+  ConnectionThreads pool(smallPool(1, 4), [&](std::unique_ptr<ClientConnection>& connection) {
     if (calls++ == 0) throw std::runtime_error("boom");
-    socket.sendBytes("x", 1);
+    sendX(*connection);
   });
   Pair failing;
   ASSERT_TRUE(pool.submit(failing.server));
-  failing.server = Poco::Net::StreamSocket();  // the pool's copy is the last: dropping it closes
+  failing.server.reset();  // the pool holds the only owner: when it drops it, the connection closes
   EXPECT_EQ(failing.readOne(), "eof");
   Pair next;
   ASSERT_TRUE(pool.submit(next.server));
@@ -180,8 +180,8 @@ TEST(ConnectionThreads, DestructionClosesQueuedConnectionsAndWaitsForRunningOnes
     ConnectionThreads pool(smallPool(1, 4), answerAfter(gate));
     ASSERT_TRUE(pool.submit(running.server));
     ASSERT_TRUE(pool.submit(queued.server));
-    running.server = Poco::Net::StreamSocket();
-    queued.server = Poco::Net::StreamSocket();
+    running.server.reset();
+    queued.server.reset();
     ASSERT_TRUE(eventually([&] { return gate.inside() == 1; }, 5s));
     // The queued connection closing shows the destructor has begun; only then may the running
     // call finish, so the destructor must have waited for it.
@@ -195,19 +195,42 @@ TEST(ConnectionThreads, DestructionClosesQueuedConnectionsAndWaitsForRunningOnes
   EXPECT_EQ(running.readOne(0), "x");    // finished before the destructor returned
 }
 
-TEST(LeanStreamSocket, PollReportsReadWriteAndHangUpLikePocos) {
+TEST(ClientConnection, ReadsWithADeadlineAndSeesTheClientsEndOfFile) {
   Pair pair;
-  Poco::Net::StreamSocket& socket = pair.server;
-  EXPECT_FALSE(socket.poll(Poco::Timespan(0, 20 * 1000), Poco::Net::Socket::SELECT_READ));
-  EXPECT_TRUE(socket.poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_WRITE));
-  ASSERT_EQ(::send(pair.peer, "y", 1, 0), 1);
-  EXPECT_TRUE(socket.poll(Poco::Timespan(1, 0), Poco::Net::Socket::SELECT_READ));
-  char c = 0;
-  EXPECT_EQ(socket.receiveBytes(&c, 1), 1);
-  EXPECT_EQ(c, 'y');
-  // The peer's hang-up reads as ready, as with POCO's own poll.
-  ::close(pair.peer);
-  pair.peer = -1;
-  EXPECT_TRUE(socket.poll(Poco::Timespan(1, 0), Poco::Net::Socket::SELECT_READ));
-  EXPECT_EQ(socket.receiveBytes(&c, 1), 0);
+  ClientConnection& c = *pair.server;
+  auto start = ClientConnection::Clock::now();
+  EXPECT_EQ(c.readUntil(start + 50ms), ClientConnection::ReadResult::WouldBlock);
+  EXPECT_GE(ClientConnection::Clock::now() - start, 50ms);
+  ASSERT_EQ(::send(pair.peer, "GET", 3, 0), 3);
+  EXPECT_EQ(c.readUntil(ClientConnection::Clock::now() + 5s), ClientConnection::ReadResult::Data);
+  EXPECT_EQ(c.buffer(), "GET");
+  c.consume(2);
+  EXPECT_EQ(c.buffer(), "T");
+  ::shutdown(pair.peer, SHUT_WR);  // half-close: the client still reads
+  EXPECT_EQ(c.readUntil(ClientConnection::Clock::now() + 5s), ClientConnection::ReadResult::Eof);
+  EXPECT_TRUE(c.peerClosed());
+  EXPECT_TRUE(c.writeAll("ok", ClientConnection::Clock::now() + 1s));
+  EXPECT_EQ(pair.readOne(), "o");
+}
+
+TEST(ClientConnection, AWriteToAClientThatStopsReadingEndsAtItsOneDeadline) {
+  Pair pair;
+  int small = 4096;
+  ::setsockopt(pair.server->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  ::setsockopt(pair.peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  std::string big(4 * 1024 * 1024, 'x');
+  auto start = ClientConnection::Clock::now();
+  EXPECT_FALSE(pair.server->writeAll(big, start + 200ms));
+  auto took = ClientConnection::Clock::now() - start;
+  EXPECT_GE(took, 200ms);
+  EXPECT_LT(took, 5s);
+}
+
+TEST(ClientConnection, FindHeadEndSearchesOnlyWhatIsNew) {
+  using cosp::worker::findHeadEnd;
+  std::string head = "GET / HTTP/1.1\r\nHost: x\r\n\r\nrest";
+  EXPECT_EQ(findHeadEnd(head, 0), head.size() - 4);
+  EXPECT_EQ(findHeadEnd(head.substr(0, 20), 0), std::string::npos);
+  // A terminator split across two reads is still found when the search resumes near the end.
+  EXPECT_EQ(findHeadEnd(head, 25), head.size() - 4);
 }

@@ -1,0 +1,92 @@
+#include "worker/http/client_connection.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "common/util/strings.h"
+
+namespace cosp::worker {
+
+namespace {
+
+int millisUntil(ClientConnection::Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - ClientConnection::Clock::now()).count();
+  if (left <= 0) return 0;
+  return static_cast<int>(std::min<int64_t>(left + 1, 1 << 30));  // rounded up: never spin on a sub-ms wait
+}
+
+}  // namespace
+
+ClientConnection::ClientConnection(int fd, std::string peer_address)
+    : opened(Clock::now()), fd_(fd), peer_(std::move(peer_address)) {}
+
+void ClientConnection::consume(std::size_t n) {
+  buffer_.erase(0, n);
+  scanned = 0;
+  if (buffer_.empty()) common::clearAndTrim(buffer_, 4096);  // a large body's capacity goes with it
+}
+
+ClientConnection::ReadResult ClientConnection::readOnce(std::size_t max_bytes) {
+  // Through a stack buffer: growing buffer_ by max_bytes first would leave that capacity with
+  // every connection, thousands of them idle in the accept loop.
+  char chunk[16384];
+  const std::size_t want = std::min(max_bytes, sizeof chunk);
+  for (;;) {
+    ssize_t n = ::recv(fd_.get(), chunk, want, MSG_DONTWAIT);
+    if (n > 0) {
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+      return ReadResult::Data;
+    }
+    if (n == 0) {
+      peer_closed_ = true;
+      return ReadResult::Eof;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return ReadResult::WouldBlock;
+    return ReadResult::Error;
+  }
+}
+
+ClientConnection::ReadResult ClientConnection::readUntil(Clock::time_point deadline, std::size_t max_bytes) {
+  for (;;) {
+    ReadResult r = readOnce(max_bytes);
+    if (r != ReadResult::WouldBlock) return r;
+    pollfd p{fd_.get(), POLLIN, 0};
+    int rc = ::poll(&p, 1, millisUntil(deadline));
+    if (rc == 0) return ReadResult::WouldBlock;
+    if (rc < 0 && errno != EINTR) return ReadResult::Error;
+  }
+}
+
+bool ClientConnection::writeAll(std::string_view data, Clock::time_point deadline) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      data.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    pollfd p{fd_.get(), POLLOUT, 0};
+    int wait = millisUntil(deadline);
+    if (wait == 0) return false;
+    int rc = ::poll(&p, 1, wait);
+    if (rc == 0) return false;
+    if (rc < 0 && errno != EINTR) return false;
+    if (rc > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) && !(p.revents & POLLOUT)) return false;
+  }
+  return true;
+}
+
+void ClientConnection::shutdown() { ::shutdown(fd_.get(), SHUT_RDWR); }
+
+std::size_t findHeadEnd(std::string_view buffer, std::size_t from) {
+  std::size_t start = from > 3 ? from - 3 : 0;
+  std::size_t pos = buffer.find("\r\n\r\n", start);
+  return pos == std::string_view::npos ? std::string_view::npos : pos + 4;
+}
+
+}  // namespace cosp::worker
