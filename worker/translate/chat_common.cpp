@@ -8,7 +8,8 @@ std::optional<TokenUsage> usageFromResponse(const common::JsonValue& response) {
   TokenUsage usage;
   usage.input_tokens = common::jsonInt(*u, "input_tokens").value_or(0);
   usage.output_tokens = common::jsonInt(*u, "output_tokens").value_or(0);
-  usage.total_tokens = common::jsonInt(*u, "total_tokens").value_or(usage.input_tokens + usage.output_tokens);
+  const auto total = common::jsonInt(*u, "total_tokens");
+  usage.total_tokens = total ? *total : saturatingAdd(usage.input_tokens, usage.output_tokens);
   if (const common::JsonValue* d = common::jsonObjectValue(*u, "input_tokens_details")) {
     usage.cached_tokens = common::jsonInt(*d, "cached_tokens").value_or(0);
   }
@@ -30,6 +31,12 @@ void writeChatUsage(common::JsonWriter& w, const TokenUsage& usage) {
       .value(usage.reasoning_tokens)
       .endObject();
   w.endObject();
+}
+
+std::int64_t saturatingAdd(std::int64_t a, std::int64_t b) {
+  std::int64_t sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? INT64_MAX : INT64_MIN;
 }
 
 std::string finishReason(const std::optional<std::string>& incomplete_reason, bool any_tool_calls) {

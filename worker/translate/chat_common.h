@@ -2,6 +2,7 @@
 
 // Internal helpers shared by ChatStreamMapper and ResponseCollector.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ void writeChatUsage(common::JsonWriter& w, const TokenUsage& usage);
 // finish_reason: "length" / "content_filter" for response.incomplete (by reason),
 // else "tool_calls" when the model called a tool, else "stop".
 std::string finishReason(const std::optional<std::string>& incomplete_reason, bool any_tool_calls);
+
+// a + b, clamped to the int64 range: token counts and annotation offsets come from the upstream,
+// and a broken or hostile one must not make the proxy overflow (undefined behaviour).
+std::int64_t saturatingAdd(std::int64_t a, std::int64_t b);
 
 // Event type: the JSON "type" (authoritative on the Codex backend), else the SSE event name.
 std::string_view eventType(const common::JsonValue& data, std::string_view sse_event);

@@ -362,6 +362,20 @@ TEST(ChatStreamMapper, IdleTimeoutReasonIsUsed) {
   EXPECT_NE(out[0].find("upstream_idle_timeout"), std::string::npos);
 }
 
+// Found by fuzz_sse: without total_tokens, input + output tokens overflowed int64 (undefined
+// behaviour) when the upstream sent huge counts; the sum now saturates.
+TEST(ChatStreamMapper, HugeTokenCountsSaturate) {
+  for (const char* counts : {R"("input_tokens":9223372036854775807,"output_tokens":5)",
+                             R"("input_tokens":-9223372036854775807,"output_tokens":-5)"}) {
+    ChatStreamMapper mapper(streamOptions());
+    std::vector<std::string> out;
+    mapper.onEvent(SseEvent{"", std::string(R"({"type":"response.completed","response":{"usage":{)") + counts + "}}}", ""},
+                   out);
+    ASSERT_TRUE(mapper.usage().has_value()) << counts;
+    EXPECT_EQ(mapper.usage()->total_tokens, mapper.usage()->input_tokens > 0 ? INT64_MAX : INT64_MIN) << counts;
+  }
+}
+
 TEST(ChatStreamMapper, IgnoresNoiseAndUsesSseEventNameWithoutType) {
   ChatStreamMapper mapper(streamOptions(ReasoningCompat::None, false));
   std::vector<std::string> out;
