@@ -269,6 +269,7 @@ void HttpServer::park(std::unique_ptr<ClientConnection> connection) {
   ClientConnection* c = connection.get();
   parked_.push_back(c);
   c->parked_at = std::prev(parked_.end());
+  parked_bytes_ += c->buffer().size();
   owned_.emplace(c, std::move(connection));
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP;
@@ -279,6 +280,7 @@ void HttpServer::park(std::unique_ptr<ClientConnection> connection) {
 std::unique_ptr<ClientConnection> HttpServer::unpark(ClientConnection* c) {
   ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, c->fd(), nullptr);
   parked_.erase(c->parked_at);
+  parked_bytes_ -= std::min(parked_bytes_, c->buffer().size());
   auto it = owned_.find(c);
   std::unique_ptr<ClientConnection> connection = std::move(it->second);
   owned_.erase(it);
@@ -298,6 +300,7 @@ void HttpServer::close(std::unique_ptr<ClientConnection> connection) {
 
 void HttpServer::onReadable(ClientConnection* c) {
   if (owned_.find(c) == owned_.end()) return;  // closed earlier in this batch
+  const std::size_t before = c->buffer().size();
   for (;;) {
     auto result = c->readOnce();
     if (result == ClientConnection::ReadResult::Data) {
@@ -314,7 +317,20 @@ void HttpServer::onReadable(ClientConnection* c) {
     }
     break;  // WouldBlock or Eof
   }
+  parked_bytes_ += c->buffer().size() - before;
+  if (parked_bytes_ > options_.parked_bytes_budget) enforceBudget(c);
   examineBuffer(c);
+}
+
+// Closes the connections that have waited longest for their heads until the parked buffers fit
+// the budget again; `keep` (the one that just read) goes last.
+void HttpServer::enforceBudget(ClientConnection* keep) {
+  for (auto it = parked_.begin(); it != parked_.end() && parked_bytes_ > options_.parked_bytes_budget;) {
+    ClientConnection* c = *it++;
+    if (c == keep || c->buffer().empty()) continue;
+    stats_.evicted.fetch_add(1);
+    close(unpark(c));
+  }
 }
 
 // Dispatches every complete head in a parked connection's buffer (pipelined probes are answered
@@ -357,9 +373,9 @@ void HttpServer::examineBuffer(ClientConnection* c) {
       c->scanned = end;
       continue;
     }
-    c->consume(parse.consumed);
-    c->request_line_checked = false;
-    std::unique_ptr<ClientConnection> connection = unpark(c);
+    std::unique_ptr<ClientConnection> connection = unpark(c);  // before consume: keeps parked_bytes_ exact
+    connection->consume(parse.consumed);
+    connection->request_line_checked = false;
     if (parse.head.framing == RequestFraming::None && handler_.answersInline(parse.head)) {
       bool keep = runRequest(*connection, std::move(parse.head), true);
       if (!keep || abort_all_.load()) {

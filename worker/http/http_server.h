@@ -47,6 +47,10 @@ class HttpServer {
     int max_connections_per_client = 0;   // per peer address; 0 = no cap
     int max_keep_alive_requests = 1000;
     std::size_t max_header_bytes = 64 * 1024;
+    // All bytes that connections waiting for a head may hold together; beyond it the
+    // longest-waiting ones are closed. Without it, MAX_CONNECTIONS unfinished heads of
+    // MAX_HEADER_BYTES each would be 256 MiB per worker at the defaults.
+    std::size_t parked_bytes_budget = 32 * 1024 * 1024;
     std::chrono::milliseconds head_timeout{10000};
     std::chrono::milliseconds keep_alive_timeout{5000};
     std::chrono::milliseconds send_timeout{60000};
@@ -105,6 +109,7 @@ class HttpServer {
   void refuse(ClientConnection* connection, int status, const std::string& why);
   void answerInline(std::unique_ptr<ClientConnection> connection, RequestHead head);
   void sweepDeadlines();
+  void enforceBudget(ClientConnection* keep);
   void takeReturned();
   void setListening(bool on);
   bool threadsFull() const;
@@ -134,6 +139,7 @@ class HttpServer {
   std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> owned_;
   std::unordered_map<std::string, int> per_client_;
   std::vector<std::unique_ptr<ClientConnection>> graveyard_;  // closed during this loop turn
+  std::size_t parked_bytes_ = 0;  // buffered by parked connections, as of their last read
 
   // Connections the threads hand back (with whether to keep them), and the ones they hold.
   std::mutex handoff_mutex_;
