@@ -624,9 +624,10 @@ std::string Supervisor::statusJson() const {
     item->set("generation", static_cast<Poco::UInt64>(w.generation));
     item->set("state", workerStateName(w.state));
     item->set("uptime_s", msSince(w.started) / 1000);
-    auto counter = [&w](const char* name) {
-      auto it = w.counters.find(name);
-      return static_cast<Poco::Int64>(it == w.counters.end() ? 0 : it->second);
+    // An init-capture, not [&w]: clang 14 (the fuzz build) cannot capture a structured binding.
+    auto counter = [&counters = w.counters](const char* name) {
+      auto it = counters.find(name);
+      return static_cast<Poco::Int64>(it == counters.end() ? 0 : it->second);
     };
     item->set("requests", static_cast<Poco::Int64>(requestTotals(w.counters).requests));
     item->set("active_requests", counter("active_requests"));

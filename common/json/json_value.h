@@ -30,24 +30,27 @@ class JsonValue {
  public:
   enum class Kind : std::uint8_t { Null, Bool, Int, UInt, Double, String, Array, Object };
 
-  JsonValue() noexcept = default;
-  JsonValue(std::nullptr_t) noexcept {}                          // NOLINT: implicit by design
-  JsonValue(bool b) noexcept : data_(b) {}                       // NOLINT
-  JsonValue(int v) noexcept : data_(static_cast<std::int64_t>(v)) {}  // NOLINT
-  JsonValue(long v) noexcept : data_(static_cast<std::int64_t>(v)) {}  // NOLINT
-  JsonValue(long long v) noexcept : data_(static_cast<std::int64_t>(v)) {}  // NOLINT
-  JsonValue(unsigned v) noexcept : data_(static_cast<std::int64_t>(v)) {}  // NOLINT
-  JsonValue(unsigned long v) noexcept { setUnsigned(v); }        // NOLINT
-  JsonValue(unsigned long long v) noexcept { setUnsigned(v); }   // NOLINT
-  JsonValue(double d) noexcept : data_(d) {}                     // NOLINT
-  JsonValue(std::string s) noexcept : data_(std::move(s)) {}    // NOLINT
-  JsonValue(std::string_view s) : data_(std::string(s)) {}       // NOLINT
-  JsonValue(const char* s) : data_(std::string(s)) {}            // NOLINT
-  JsonValue(JsonArray a) noexcept : data_(std::move(a)) {}       // NOLINT
-  JsonValue(JsonObject o) noexcept : data_(std::move(o)) {}      // NOLINT
+  // The constructors, borrowed(), array() and object() are defined after JsonMember below: they
+  // build or destroy the variant, which needs JsonMember complete. g++ instantiates that lazily,
+  // clang (the fuzz build) as soon as it reads an in-class body.
+  JsonValue() noexcept;
+  JsonValue(std::nullptr_t) noexcept;          // NOLINT: implicit by design
+  JsonValue(bool b) noexcept;                  // NOLINT
+  JsonValue(int v) noexcept;                   // NOLINT
+  JsonValue(long v) noexcept;                  // NOLINT
+  JsonValue(long long v) noexcept;             // NOLINT
+  JsonValue(unsigned v) noexcept;              // NOLINT
+  JsonValue(unsigned long v) noexcept;         // NOLINT
+  JsonValue(unsigned long long v) noexcept;    // NOLINT
+  JsonValue(double d) noexcept;                // NOLINT
+  JsonValue(std::string s) noexcept;           // NOLINT
+  JsonValue(std::string_view s);               // NOLINT
+  JsonValue(const char* s);                    // NOLINT
+  JsonValue(JsonArray a) noexcept;             // NOLINT
+  JsonValue(JsonObject o) noexcept;            // NOLINT
 
-  static JsonValue array() { return JsonValue(JsonArray{}); }
-  static JsonValue object() { return JsonValue(JsonObject{}); }
+  static JsonValue array();
+  static JsonValue object();
 
   Kind kind() const noexcept {
     return data_.index() == kBorrowedIndex ? Kind::String : static_cast<Kind>(data_.index());
@@ -64,11 +67,7 @@ class JsonValue {
   // A string that views memory owned by someone else (see JsonParseOptions::
   // borrow_strings): no copy, but the viewed buffer must outlive this value and
   // every copy of it. Reads are identical to owned strings.
-  static JsonValue borrowed(std::string_view s) noexcept {
-    JsonValue v;
-    v.data_ = Borrowed{s};
-    return v;
-  }
+  static JsonValue borrowed(std::string_view s) noexcept;
   bool isBorrowed() const noexcept { return data_.index() == kBorrowedIndex; }
   // Turns every borrowed string of this tree into an owned copy.
   void makeOwned();
@@ -115,13 +114,7 @@ class JsonValue {
   friend bool operator==(const JsonValue& a, const JsonValue& b) noexcept;
 
  private:
-  void setUnsigned(unsigned long long v) noexcept {
-    if (v <= static_cast<unsigned long long>(INT64_MAX)) {
-      data_ = static_cast<std::int64_t>(v);
-    } else {
-      data_ = static_cast<std::uint64_t>(v);
-    }
-  }
+  void setUnsigned(unsigned long long v) noexcept;
 
   struct Borrowed {
     std::string_view view;
@@ -143,6 +136,39 @@ struct JsonMember {
     return a.key == b.key && a.value == b.value;
   }
 };
+
+inline JsonValue::JsonValue() noexcept = default;
+inline JsonValue::JsonValue(std::nullptr_t) noexcept {}
+inline JsonValue::JsonValue(bool b) noexcept : data_(b) {}
+inline JsonValue::JsonValue(int v) noexcept : data_(static_cast<std::int64_t>(v)) {}
+inline JsonValue::JsonValue(long v) noexcept : data_(static_cast<std::int64_t>(v)) {}
+inline JsonValue::JsonValue(long long v) noexcept : data_(static_cast<std::int64_t>(v)) {}
+inline JsonValue::JsonValue(unsigned v) noexcept : data_(static_cast<std::int64_t>(v)) {}
+inline JsonValue::JsonValue(unsigned long v) noexcept { setUnsigned(v); }
+inline JsonValue::JsonValue(unsigned long long v) noexcept { setUnsigned(v); }
+inline JsonValue::JsonValue(double d) noexcept : data_(d) {}
+inline JsonValue::JsonValue(std::string s) noexcept : data_(std::move(s)) {}
+inline JsonValue::JsonValue(std::string_view s) : data_(std::string(s)) {}
+inline JsonValue::JsonValue(const char* s) : data_(std::string(s)) {}
+inline JsonValue::JsonValue(JsonArray a) noexcept : data_(std::move(a)) {}
+inline JsonValue::JsonValue(JsonObject o) noexcept : data_(std::move(o)) {}
+
+inline JsonValue JsonValue::array() { return JsonValue(JsonArray{}); }
+inline JsonValue JsonValue::object() { return JsonValue(JsonObject{}); }
+
+inline JsonValue JsonValue::borrowed(std::string_view s) noexcept {
+  JsonValue v;
+  v.data_ = Borrowed{s};
+  return v;
+}
+
+inline void JsonValue::setUnsigned(unsigned long long v) noexcept {
+  if (v <= static_cast<unsigned long long>(INT64_MAX)) {
+    data_ = static_cast<std::int64_t>(v);
+  } else {
+    data_ = static_cast<std::uint64_t>(v);
+  }
+}
 
 // Convenience lookups on an object value that never throw: nullopt / nullptr
 // when the value is not an object, the key is missing, or the kind differs.
