@@ -191,7 +191,6 @@ bool ChunkedDecoder::takeLine(std::string_view in, std::size_t& pos) {
 
 DecodeStatus ChunkedDecoder::feed(std::string_view in, std::size_t& consumed, std::string& out) {
   std::size_t pos = 0;
-  std::size_t trailer_bytes = 0;
   while (true) {
     switch (state_) {
       case State::Done:
@@ -201,11 +200,14 @@ DecodeStatus ChunkedDecoder::feed(std::string_view in, std::size_t& consumed, st
         consumed = pos;
         return DecodeStatus::Error;
       case State::SizeLine: {
+        // The same cap whether the line arrived in one read or in many: a partial line may still
+        // hold the CR of its CRLF, which a complete line has dropped.
         if (!takeLine(in, pos)) {
           consumed = pos;
-          if (line_.size() > kMaxChunkLine) return fail("chunk size line too long");
+          if (line_.size() > kMaxChunkLine + 1) return fail("chunk size line too long");
           return DecodeStatus::NeedMore;
         }
+        if (line_.size() > kMaxChunkLine) return fail("chunk size line too long");
         std::string_view l = line_;
         if (const auto semi = l.find(';'); semi != std::string_view::npos) l = l.substr(0, semi);  // extensions
         l = trimOws(l);
@@ -247,14 +249,15 @@ DecodeStatus ChunkedDecoder::feed(std::string_view in, std::size_t& consumed, st
         break;
       }
       case State::Trailer: {
+        // Counted across feed() calls, so a trailer sent in many small reads hits the cap too.
         const std::size_t before = pos;
-        if (!takeLine(in, pos)) {
+        const bool complete = takeLine(in, pos);
+        trailer_bytes_ += pos - before;
+        if (trailer_bytes_ > kMaxTrailerBytes) return fail("trailer section too long");
+        if (!complete) {
           consumed = pos;
-          if (line_.size() > kMaxTrailerBytes) return fail("trailer section too long");
           return DecodeStatus::NeedMore;
         }
-        trailer_bytes += pos - before;
-        if (trailer_bytes > kMaxTrailerBytes) return fail("trailer section too long");
         if (line_.empty()) state_ = State::Done;  // trailers are ignored
         break;
       }

@@ -65,6 +65,7 @@ class ChunkedDecoder {
   std::uint64_t remaining_ = 0;
   std::string line_;
   bool line_complete_ = false;
+  std::size_t trailer_bytes_ = 0;  // trailer section bytes so far, over every feed()
   std::string error_;
 };
 

@@ -170,6 +170,43 @@ TEST(ChunkedDecoderTest, RejectsGarbage) {
   }
 }
 
+// Feeds `input` in pieces of `piece` bytes, keeping unconsumed bytes for the next call.
+DecodeStatus feedInPieces(std::string_view input, std::size_t piece, std::string& out) {
+  ChunkedDecoder d;
+  std::string pending;
+  DecodeStatus st = DecodeStatus::NeedMore;
+  for (std::size_t pos = 0; pos < input.size() && st == DecodeStatus::NeedMore; pos += piece) {
+    pending.append(input.substr(pos, piece));
+    std::size_t consumed = 0;
+    st = d.feed(pending, consumed, out);
+    pending.erase(0, consumed);
+  }
+  return st;
+}
+
+// Found by fuzz_http_response: both caps held only for one of the ways the bytes could arrive.
+TEST(ChunkedDecoderTest, LimitsDoNotDependOnHowTheBytesArrive) {
+  // A chunk size line past 8 KiB (extensions) was accepted when it came in one read.
+  const std::string long_line = "1;" + std::string(9000, 'x') + "\r\na\r\n0\r\n\r\n";
+  // A trailer section past 16 KiB was accepted when it came in many reads (counted per call).
+  std::string trailers = "1\r\na\r\n0\r\n";
+  for (int i = 0; i < 1000; ++i) trailers += "X-T: 12345678901234567890\r\n";
+  trailers += "\r\n";
+  for (const std::string& input : {long_line, trailers}) {
+    for (std::size_t piece : {input.size(), std::size_t{200}, std::size_t{1}}) {
+      std::string out;
+      EXPECT_EQ(feedInPieces(input, piece, out), DecodeStatus::Error) << "pieces of " << piece;
+    }
+  }
+  // Just under the line cap is fine however it arrives, also with the CR split from its LF.
+  const std::string ok_line = "1;" + std::string(8190, 'x') + "\r\na\r\n0\r\n\r\n";
+  for (std::size_t piece : {ok_line.size(), std::size_t{8193}, std::size_t{7}}) {
+    std::string out;
+    EXPECT_EQ(feedInPieces(ok_line, piece, out), DecodeStatus::Done) << "pieces of " << piece;
+    EXPECT_EQ(out, "a");
+  }
+}
+
 TEST(BodyDecoderTest, LengthStopsAtLength) {
   BodyDecoder d(BodyFraming{BodyFraming::Kind::Length, 5});
   std::string out;
