@@ -289,6 +289,11 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
 
   ValueSource values(cli, file, env, c.config_file);
   auto get = [&](const char* flag) { return values.get(spec(flag)); };
+  // The configuration reaches the workers as JSON (config_codec), which carries UTF-8 text only: a
+  // value that is not would pass here and then leave every worker unable to read its config.
+  for (const auto& s : optionTable()) {
+    if (auto v = values.get(s); v && !isValidUtf8(v->value)) return invalid(s, *v, "not valid UTF-8 text", false);
+  }
 
   if (auto v = get("host")) {
     c.host = trim(v->value);
@@ -397,6 +402,10 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
   }
   c.control_socket = defaultControlSocket(env, c.state_dir);
   if (auto v = get("control-socket")) c.control_socket = trim(v->value);
+  if (!isValidUtf8(c.state_dir) || !isValidUtf8(c.control_socket)) {
+    return ConfigError{"STATE_DIR (--state-dir) or CONTROL_SOCKET (--control-socket): the default from "
+                       "STATE_DIRECTORY, RUNTIME_DIRECTORY or HOME is not valid UTF-8 text; set them explicitly"};
+  }
   if (c.control_socket.empty() || c.control_socket.size() > 107) {
     return ConfigError{"invalid CONTROL_SOCKET (--control-socket) '" + c.control_socket +
                        "': a unix socket path must be 1-107 bytes; set CONTROL_SOCKET to a shorter path"};

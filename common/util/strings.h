@@ -11,6 +11,9 @@ std::string toLower(std::string_view s);
 // Without leading and trailing ASCII white space.
 std::string_view trimView(std::string_view s);
 inline std::string trim(std::string_view s) { return std::string(trimView(s)); }
+// True when `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most
+// U+10FFFF), as JSON text must be.
+bool isValidUtf8(std::string_view s);
 // A comma-separated list, items trimmed, empty items dropped.
 std::vector<std::string> splitList(std::string_view value);
 

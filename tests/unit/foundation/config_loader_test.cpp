@@ -102,6 +102,31 @@ TEST(ConfigLoader, SecretsAreNeverEchoed) {
   EXPECT_EQ(r.error().message.find("secret-pass"), std::string::npos) << r.error().message;
 }
 
+// Found by fuzz_config: a value that is not UTF-8 was accepted, and then no worker could decode
+// its configuration (it travels as JSON), so none could start.
+TEST(ConfigLoader, ValuesMustBeUtf8) {
+  auto env = base();
+  env["CODEX_MODELS"] = "gpt-5.5,bad\xfd";
+  auto r = loadConfig({}, envOf(env));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("CODEX_MODELS (--models)"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("UTF-8"), std::string::npos) << r.error().message;
+
+  env = base();
+  env["HOME"] = "/home/\xc0\xaf";  // overlong '/': the default STATE_DIR would carry it
+  r = loadConfig({}, envOf(env));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("STATE_DIR"), std::string::npos) << r.error().message;
+
+  env = base();
+  env["CODEX_MODELS"] = "gpt-5.5,caf\xc3\xa9-\xf0\x9f\x9a\x80";  // UTF-8 is fine, and reaches the workers
+  r = loadConfig({}, envOf(env));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto decoded = cosp::common::decodeWorkerConfig(cosp::common::encodeWorkerConfig(r->config));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->models, r->config.models);
+}
+
 TEST(ConfigLoader, ParsesUnitsListsAndExpiry) {
   auto env = base();
   env["MAX_BODY_BYTES"] = "2MiB";
