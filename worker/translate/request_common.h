@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "common/error/api_error.h"
@@ -45,12 +46,14 @@ class FieldPolicy {
   // service_tier is kept for "priority" / "flex" only (when listed).
   bool keepServiceTier(const common::JsonValue& value) const;
 
-  // Records a removed/rewritten field (deduplicated, first-seen order). In
-  // strict mode returns the 400 to send instead.
-  std::optional<common::ApiError> drop(std::string_view key, std::vector<std::string>& dropped) const;
+  // Records a removed/rewritten field in request.dropped / dropped_total (deduplicated,
+  // first-seen order, constant time per call). In strict mode returns the 400 to send instead.
+  // `key` must outlive this policy: a key of the request document, or a literal.
+  std::optional<common::ApiError> drop(std::string_view key, UpstreamRequest& request);
 
  private:
   const TranslateOptions& options_;
+  std::unordered_set<std::string_view> dropped_;  // every name recorded so far, named or only counted
 };
 
 // Stable session id (SPEC §4): a name-based (v5-style, SHA-1) UUID of the

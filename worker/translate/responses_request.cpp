@@ -78,7 +78,7 @@ class ResponsesNormalizer {
       } else if (key == "store") {
         // store:true cannot be honoured: the backend only works with store:false.
         if (m.value.getBool().value_or(false)) {
-          if (auto e = policy_.drop(key, req_.dropped)) return *e;
+          if (auto e = policy_.drop(key, req_)) return *e;
         }
         w_.key("store").value(false);
         wrote_store = true;
@@ -95,11 +95,11 @@ class ResponsesNormalizer {
       } else if (key == "service_tier") {
         if (policy_.keepServiceTier(m.value)) {
           w_.key(key).value(m.value);
-        } else if (auto e = policy_.drop(key, req_.dropped)) {
+        } else if (auto e = policy_.drop(key, req_)) {
           return *e;
         }
       } else if (policy_.isListed(key)) {
-        if (auto e = policy_.drop(key, req_.dropped)) return *e;
+        if (auto e = policy_.drop(key, req_)) return *e;
       } else {
         w_.key(key).value(m.value);  // tools, tool_choice, text, include, ...: untouched
       }
