@@ -12,6 +12,7 @@
 #include <Poco/Exception.h>
 
 #include "common/net/tls_context.h"
+#include "worker/upstream/header_rules.h"
 #include "worker/upstream/upstream_connection.h"
 
 namespace cosp::worker {
@@ -163,10 +164,6 @@ void ignoreSigpipe() {
   // writes to a dead peer cannot use MSG_NOSIGNAL. Ignoring it process-wide is the
   // only reliable remedy (both mains do it too; SIG_IGN survives exec).
   std::call_once(g_sigpipe_once, [] { std::signal(SIGPIPE, SIG_IGN); });
-}
-
-bool hasForbiddenChar(std::string_view s) {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
 bool isClientOwnedHeader(std::string_view name) {
@@ -355,7 +352,7 @@ void UpstreamPool::closeIdle() { core_->closeAll(false); }
 common::Result<std::unique_ptr<UpstreamExchange>, UpstreamFailure> UpstreamPool::send(
     const UpstreamRequestSpec& spec) {
   // --- build the request bytes once
-  if (spec.method.empty() || hasForbiddenChar(spec.method) || spec.method.find(' ') != std::string::npos) {
+  if (!isHeaderToken(spec.method)) {  // RFC 9110 §9.1: a method is a token too
     return makeFailure(UpstreamFailure::Kind::InvalidRequest, "invalid request method");
   }
   const std::string path = common::joinUrlPath(base_.path, spec.path);
@@ -379,8 +376,9 @@ common::Result<std::unique_ptr<UpstreamExchange>, UpstreamFailure> UpstreamPool:
     request += "Proxy-Authorization: " + proxy_->basicAuthorization() + "\r\n";
   }
   for (const auto& [name, value] : spec.headers) {
-    if (name.empty() || hasForbiddenChar(name) || name.find(':') != std::string::npos ||
-        name.find(' ') != std::string::npos || hasForbiddenChar(value)) {
+    // The last line of defence against header injection: callers check client headers first
+    // (checkForwardedHeader), so a refusal here is an error value, never bytes on the wire.
+    if (!isHeaderToken(name) || !isSafeHeaderValue(value)) {
       return makeFailure(UpstreamFailure::Kind::InvalidRequest, "invalid character in a request header");
     }
     if (isClientOwnedHeader(name)) continue;

@@ -39,8 +39,9 @@ struct UpstreamRequestSpec {
   // Appended to the base URL's path: base "https://h/backend-api/codex" + "/responses".
   std::string path;
   // Caller headers. Host, Content-Length, Transfer-Encoding and Connection are
-  // owned by the client and silently dropped here; a CR/LF/NUL in any name or
-  // value fails the send (header injection) with Kind::InvalidRequest.
+  // owned by the client and silently dropped here; a name that is not a token or
+  // a value with a CR, LF, NUL or other control character fails the send (header
+  // injection) with Kind::InvalidRequest.
   HeaderList headers;
   std::string body;  // sent with Content-Length (also "Content-Length: 0" for an empty POST)
   // Max wait for the response head after the request was written. 0 = idle_timeout.

@@ -405,6 +405,33 @@ TEST_F(UpstreamPoolTest, HeaderInjectionIsRefused) {
   EXPECT_EQ(backend_->requestCount(), 0u);
 }
 
+TEST_F(UpstreamPoolTest, EveryControlCharacterAndEveryBadNameIsRefusedAsAnErrorValue) {
+  UpstreamPool pool(settings());
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"session_id", std::string("a\0b", 3)}, {"session_id", "a\rb"},  {"session_id", "a\nb"},
+      {"x-codex-beta", "a\x01"},              {"x-codex-beta", "\x7f"}, {"x evil", "1"},
+      {"x:evil", "1"},                          {"", "1"},                {"x-\xc3\xa9", "1"}};
+  for (const auto& [name, value] : bad) {
+    auto s = spec("text");
+    s.headers.emplace_back(name, value);
+    auto ex = pool.send(s);
+    ASSERT_FALSE(ex) << name;
+    EXPECT_EQ(ex.error().kind, UpstreamFailure::Kind::InvalidRequest) << name;
+    EXPECT_FALSE(ex.error().request_sent);
+  }
+  auto m = spec("text");
+  m.method = "PO\rST";
+  EXPECT_EQ(pool.send(m).error().kind, UpstreamFailure::Kind::InvalidRequest);
+  EXPECT_EQ(backend_->requestCount(), 0u);
+  // Tabs, spaces and UTF-8 in a value are fine.
+  auto ok = spec("echo");
+  ok.headers.emplace_back("x-codex-note", "a\tb c \xc3\xa9");
+  auto ex = pool.send(ok);
+  ASSERT_TRUE(ex) << ex.error().message;
+  (*ex)->readAll(64 * 1024, 2s);
+  EXPECT_EQ(*backend_->request(0)->header("x-codex-note"), "a\tb c \xc3\xa9");
+}
+
 TEST_F(UpstreamPoolTest, ScenarioMarkerInBodySelectsScenario) {
   UpstreamPool pool(settings());
   auto s = spec("", "{\"input\":[{\"role\":\"user\",\"content\":\"[[scenario:status:404]] then [[scenario:status:418]]\"}]}");

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+#include "common/error/api_error.h"
+#include "worker/upstream/upstream_types.h"
+
+namespace cosp::worker {
+
+// Which header names and values may cross the proxy, in either direction. A value taken from the
+// client or from the backend is written into the other side's message head, so one CR, LF or NUL
+// would add headers or a whole second message (request or response splitting); other control
+// characters make peers disagree on where a value ends.
+
+// RFC 9110 §5.6.2 token (1*tchar): what a header name may be.
+bool isHeaderToken(std::string_view name);
+// RFC 9110 §5.5 field content without control characters: VCHAR, SP, HTAB and obs-text
+// (0x80-0xFF, so UTF-8 passes). No CR, LF, NUL, DEL or other CTL. Empty is allowed.
+bool isSafeHeaderValue(std::string_view value);
+// "x-codex-<something>", case-insensitive.
+bool isCodexHeaderName(std::string_view name);
+
+// Caps on the backend's x-codex-* headers copied onto every client response (rate-limit windows:
+// about a dozen short ones in practice).
+struct CodexHeaderLimits {
+  std::size_t max_count = 32;
+  std::size_t max_name_bytes = 128;
+  std::size_t max_value_bytes = 1024;
+};
+
+struct CodexHeaderSelection {
+  HeaderList headers;       // safe to copy to the client, in upstream order
+  std::size_t dropped = 0;  // x-codex-* headers refused: not a token, unsafe value, too long, or over max_count
+};
+
+// The x-codex-* headers of an upstream response head that may reach the client; every other
+// header is ignored (and not counted).
+CodexHeaderSelection selectCodexHeaders(const HeaderList& upstream_headers, const CodexHeaderLimits& limits = {});
+
+// A client request header that is forwarded upstream (session id, x-codex-*, x-client-request-id):
+// nullopt when its name and value may be sent, else the 400 invalid_request_error naming it (param = the
+// header name) - the client's mistake, never a 502 from the upstream writer refusing it.
+std::optional<common::ApiError> checkForwardedHeader(std::string_view name, std::string_view value);
+
+}  // namespace cosp::worker
