@@ -235,6 +235,14 @@ common::Result<Scenario, std::string> parseScenario(std::string_view spec) {
       else return "scenario: bad framing in '" + std::string(token) + "'";
     } else if (token == "dribble") {
       sc.dribble = true;
+    } else if (key == "endless-line") {
+      auto n = arg.empty() ? std::optional<long>(1) : parseNumber(arg);
+      if (!n || *n < 0) return "scenario: bad event count in '" + std::string(token) + "'";
+      sc.endless_line_after = static_cast<int>(*n);
+    } else if (key == "huge-event") {
+      auto n = parseNumber(arg);
+      if (!n || *n <= 0) return "scenario: bad byte count in '" + std::string(token) + "'";
+      sc.huge_event_bytes = static_cast<std::size_t>(*n);
     } else if (token == "echo") {
       sc.echo = true;
     } else if (token == "conn-close") {
@@ -726,6 +734,18 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
   out.flush();
   int sent = 0;
   for (std::size_t i = 0; i < events.size(); ++i) {
+    if (sc.endless_line_after && sent == *sc.endless_line_after) {
+      // A line that never ends: the client has to give up (or run out of memory).
+      const std::string piece(64 * 1024, 'x');
+      out << "data: ";
+      for (std::size_t written = 0; written < (std::size_t{1} << 30) && out && !stopping_.load();
+           written += piece.size()) {
+        out << piece;
+        out.flush();
+      }
+      if (!out) markClosed(index);  // the client gave up, as it should
+      return;
+    }
     if (i > 0 && sc.delay.count() > 0 && watch(sc.delay)) {
       markClosed(index);
       return;
@@ -755,6 +775,21 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
       } catch (const Poco::Exception&) {
       }
       return;
+    }
+    if (sc.huge_event_bytes && sent == 1) {
+      out << "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"";
+      const std::string piece(64 * 1024, 'x');
+      for (std::size_t left = *sc.huge_event_bytes; left > 0 && out;) {
+        const std::size_t n = std::min(left, piece.size());
+        out.write(piece.data(), static_cast<std::streamsize>(n));
+        left -= n;
+      }
+      out << "\"}\n\n";
+      out.flush();
+      if (!out) {
+        markClosed(index);
+        return;
+      }
     }
     if (sc.stall_seconds && sent == 1) {
       const auto stall = std::chrono::milliseconds(static_cast<long long>(*sc.stall_seconds * 1000.0));

@@ -49,6 +49,10 @@ namespace cosp::test {
 //   slow:<ms>              pause before the response head (slow first byte)
 //   framing:chunked|length|close   body framing (default chunked)
 //   dribble                write every event in 7-byte pieces, flushed 1 ms apart
+//   endless-line[:<n>]     after <n> events (default 1), write "data: xxxx..." without ever
+//                          ending the line (64 KiB writes, at most 1 GiB) until the client closes
+//   huge-event:<bytes>     after the first event, one output_text delta event whose delta
+//                          is <bytes> long; then the remaining events
 //   conn-close             answer with Connection: close
 //   echo                   reply 200 JSON describing the request as received
 // Every event is preceded by an SSE comment `: t=<CLOCK_MONOTONIC microseconds>`
@@ -101,6 +105,8 @@ struct Scenario {
   std::chrono::milliseconds slow{0};
   Framing framing = Framing::Chunked;
   bool dribble = false;
+  std::optional<int> endless_line_after;
+  std::optional<std::size_t> huge_event_bytes;
   bool echo = false;
   bool connection_close = false;
 };

@@ -11,12 +11,16 @@
 #include "worker/handlers/request_body.h"
 #include "worker/http/chunk_writer.h"
 #include "worker/sse/sse_parser.h"
+#include "worker/sse/sse_relay.h"
 #include "worker/translate/chat_request.h"
 #include "worker/translate/chat_stream_mapper.h"
+#include "worker/translate/dropped_fields_header.h"
 #include "worker/translate/error_json.h"
 #include "worker/translate/response_collector.h"
 #include "worker/translate/responses_request.h"
 #include "worker/translate/upstream_error.h"
+#include "worker/upstream/call_deadline.h"
+#include "worker/upstream/header_rules.h"
 
 namespace cosp::worker {
 
@@ -98,6 +102,13 @@ common::ApiError credentialsError(const common::WorkerCredentials& c) {
 
 common::ApiError failureError(const UpstreamFailure& f) {
   if (f.isTimeout()) return upstreamTimeoutError();
+  if (f.kind == UpstreamFailure::Kind::InvalidRequest) {
+    // The upstream writer refused a header (checkForwardedHeader stops a client's bad one before):
+    // a request that cannot be forwarded, not a backend failure.
+    return common::ApiError::invalidRequest("The request could not be forwarded: a header for the Codex backend "
+                                            "contains a character HTTP does not allow.",
+                                            std::nullopt, std::string("invalid_header_value"));
+  }
   return upstreamUnavailableError(toString(f.kind));
 }
 
@@ -106,24 +117,20 @@ common::ApiError readError(const ReadError& e) {
   return upstreamTruncatedError();
 }
 
-std::string joinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) {
-    if (!out.empty()) out += ", ";
-    out += n;
-  }
-  return out;
-}
-
 // The upstream's x-codex-* headers (rate-limit windows, ...) go back on every response, and
-// into the worker's observation for `ctl status`.
+// into the worker's observation for `ctl status`; only well-formed ones (a bare CR or a NUL from
+// the backend would otherwise reach the client's response head), and only so many.
 void forwardCodexHeaders(Exchange& ex, const UpstreamResponseHead& head) {
+  const CodexHeaderSelection codex = selectCodexHeaders(head.headers);
+  if (codex.dropped > 0) {
+    common::logDebug("upstream_headers_dropped")
+        .field("request_id", ex.request_id)
+        .field("count", static_cast<uint64_t>(codex.dropped));
+  }
   std::map<std::string, std::string> seen;
-  for (const auto& [name, value] : head.headers) {
-    if (name.size() > 8 && headerNameEquals(name.substr(0, 8), "x-codex-")) {
-      ex.response.set(name, value);
-      seen[common::toLower(name)] = value;
-    }
+  for (const auto& [name, value] : codex.headers) {
+    ex.response.set(name, value);
+    seen[common::toLower(name)] = value;
   }
   ex.ctx.metrics.observeUpstream(head.status, seen);
 }
@@ -159,12 +166,15 @@ class SseOut {
     ex_.response.send();  // writes the status line and headers before it returns
     started_ = true;
   }
-  // Writes one chunk; false when the client is gone.
+  // Writes one chunk within SEND_TIMEOUT; false when the client is gone or stopped reading.
   bool write(std::string_view bytes) {
     if (!started_) start();
     if (client_.isGone()) return false;
-    if (!sendChunk(client_.fd(), bytes)) {
+    if (!sendChunk(client_.fd(), bytes, ex_.ctx.config.send_timeout)) {
       client_.markGone();
+      // Half a chunk may be out: the connection is finished. Shut it down so nothing written
+      // after this (the body's last chunk) waits for a client that does not read.
+      ::shutdown(client_.fd(), SHUT_RDWR);
       return false;
     }
     ex_.bytes_out += static_cast<int64_t>(bytes.size());
@@ -239,31 +249,47 @@ void ModelHandler::handle(Exchange& ex, Api api) {
   UpstreamRequest& up = *translated;
   ex.model = up.model;
   ex.stream = up.client_stream;
-  if (!up.dropped.empty()) ex.response.set("x-codex-sub-proxy-dropped", joinNames(up.dropped));
-
-  ClientWatch client(ex.request);
-  auto credentials = ctx_.credentials.get();
-  if (!credentials->usable(unixMillis())) {
-    sendError(ex, credentialsError(*credentials));
-    return;
+  // Escaped and capped: the names are the client's JSON keys, any bytes and any number of them.
+  if (up.dropped_total > 0) {
+    ex.response.set("x-codex-sub-proxy-dropped", droppedFieldsHeader(up.dropped, up.dropped_total));
   }
+  // A non-streaming call shows nothing until it ends, so it gets an overall budget; a stream
+  // shows progress and is bounded by the upstream idle timeout instead.
+  const CallDeadline deadline = up.client_stream ? CallDeadline() : CallDeadline::after(ctx_.config.request_timeout);
+  const common::ApiError deadline_error = requestTimeoutError(ctx_.config.request_timeout.count());
 
-  // Request headers that do not change between attempts.
+  // Request headers that do not change between attempts. The client's own ones are checked
+  // here: a value HTTP does not allow is the client's 400, not a write the upstream client
+  // refuses (which was a 502).
   HeaderList fixed = {{"Content-Type", "application/json"},
                       {"Accept", "text/event-stream"},
                       {"User-Agent", std::string(kProductName) + "/" + kVersion},
                       {"originator", ctx_.config.originator}};
   std::string session;
   for (const char* name : {"session_id", "session-id", "x-session-id"}) {
-    if (ex.request.has(name) && !ex.request.get(name).empty()) {
-      session = ex.request.get(name);
-      break;
+    if (!ex.request.has(name)) continue;
+    std::string value = ex.request.get(name);
+    if (auto bad = checkForwardedHeader(name, value)) {
+      sendError(ex, *bad);
+      return;
     }
+    if (session.empty()) session = std::move(value);
   }
   fixed.emplace_back("session_id", session.empty() ? up.session_id : session);
   for (const auto& [name, value] : ex.request) {
-    bool codex = name.size() > 8 && headerNameEquals(name.substr(0, 8), "x-codex-");
-    if (codex || headerNameEquals(name, "x-client-request-id")) fixed.emplace_back(name, value);
+    if (!isCodexHeaderName(name) && !headerNameEquals(name, "x-client-request-id")) continue;
+    if (auto bad = checkForwardedHeader(name, value)) {
+      sendError(ex, *bad);
+      return;
+    }
+    fixed.emplace_back(name, value);
+  }
+
+  ClientWatch client(ex.request);
+  auto credentials = ctx_.credentials.get();
+  if (!credentials->usable(unixMillis())) {
+    sendError(ex, credentialsError(*credentials));
+    return;
   }
 
   const bool chat = api == Api::Chat;
@@ -273,6 +299,10 @@ void ModelHandler::handle(Exchange& ex, Api api) {
   bool refreshed = false;
   int retries = 0;
   for (;;) {  // attempts: everything here happens before the first byte reaches the client
+    if (deadline.expired()) {
+      sendError(ex, deadline_error);
+      return;
+    }
     UpstreamRequestSpec spec;
     spec.path = ctx_.config.codex_responses_path;
     spec.headers = fixed;
@@ -282,6 +312,9 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     spec.body = std::move(up.body);  // lent for the send, not copied: it can be large
     spec.cancelled = [&client] { return client.gone(); };
     spec.poll_slice = kReadSlice;
+    if (deadline.limited()) {  // at least 1 ms: 0 would mean "the idle timeout"
+      spec.head_timeout = std::max(deadline.cap(ctx_.config.upstream_idle_timeout), milliseconds(1));
+    }
 
     AttemptOutcome outcome;
     auto sent = pool_->send(spec);
@@ -293,13 +326,13 @@ void ModelHandler::handle(Exchange& ex, Api api) {
       }
       outcome.failure = sent.error().kind;
       ctx_.metrics.recordUpstreamFailure(toString(sent.error().kind));
-      if (retry_.shouldRetry(outcome, retries) && waitUnlessGone(client, retry_.delayFor(retries))) {
+      if (retry_.shouldRetry(outcome, retries) && waitUnlessGone(client, deadline.cap(retry_.delayFor(retries)))) {
         ++retries;
         ctx_.metrics.recordUpstreamRetry();
         continue;
       }
       common::logWarn("upstream_failed").field("request_id", ex.request_id).field("kind", toString(sent.error().kind));
-      sendError(ex, failureError(sent.error()));
+      sendError(ex, deadline.expired() ? deadline_error : failureError(sent.error()));
       return;
     }
     std::unique_ptr<UpstreamExchange> upstream = std::move(sent.value());
@@ -310,9 +343,13 @@ void ModelHandler::handle(Exchange& ex, Api api) {
 
     if (head.status == 401 && !refreshed) {
       // Ask the supervisor for a refresh (single flight there) and retry once with what it sends.
-      upstream->readAll(kErrorBodyCap, milliseconds(2000));
+      upstream->readAll(kErrorBodyCap, deadline.cap(milliseconds(2000)));
       ctx_.channel.send(common::encodeUnauthorized(credentials->generation));
-      auto newer = ctx_.credentials.waitNewer(credentials->generation, Clock::now() + kCredentialWait);
+      auto newer = ctx_.credentials.waitNewer(credentials->generation, deadline.capPoint(kCredentialWait));
+      if (deadline.expired()) {
+        sendError(ex, deadline_error);
+        return;
+      }
       if (!newer || !newer->usable(unixMillis())) {
         sendError(ex, mapUpstreamError(401, "", "", unixSeconds()));
         return;
@@ -322,11 +359,11 @@ void ModelHandler::handle(Exchange& ex, Api api) {
       continue;
     }
     if (head.status != 200) {
-      std::string error_body = upstream->readAll(kErrorBodyCap, milliseconds(5000));
+      std::string error_body = upstream->readAll(kErrorBodyCap, deadline.cap(milliseconds(5000)));
       common::ApiError error = mapUpstreamError(head.status, head.header("Content-Type").value_or(""), error_body, unixSeconds());
       outcome.status = head.status;
       if (error_body.find("server_is_overloaded") != std::string::npos) outcome.error_code = "server_is_overloaded";
-      if (retry_.shouldRetry(outcome, retries) && waitUnlessGone(client, retry_.delayFor(retries))) {
+      if (retry_.shouldRetry(outcome, retries) && waitUnlessGone(client, deadline.cap(retry_.delayFor(retries)))) {
         ++retries;
         ctx_.metrics.recordUpstreamRetry();
         continue;
@@ -335,17 +372,20 @@ void ModelHandler::handle(Exchange& ex, Api api) {
       return;
     }
 
-    // 200: consume the SSE stream.
-    SseParser parser;
+    // 200: consume the SSE stream. Every path holds at most about twice MAX_EVENT_BYTES: the
+    // parser's one event, plus the relay's raw bytes or the collector's kept output.
+    const std::size_t max_event_bytes = static_cast<std::size_t>(ctx_.config.max_event_bytes);
     SseOut out(ex, client);
     std::optional<StreamGauge> gauge;
     if (up.client_stream) gauge.emplace(ctx_.metrics);
     std::optional<ChatStreamMapper> mapper;
     std::optional<ResponseCollector> collector;
+    std::optional<SseRelay> relay;  // Responses stream: the upstream's bytes, relayed unchanged
     if (chat && up.client_stream) mapper.emplace(chat_options);
-    if (!up.client_stream) collector.emplace();
+    if (!up.client_stream) collector.emplace(max_event_bytes);
+    if (!chat && up.client_stream) relay.emplace(max_event_bytes);
+    SseParser parser(max_event_bytes);  // chat stream and collector (the relay has its own)
     std::vector<std::string> chunks;
-    std::string pending_raw;  // Responses relay: raw bytes not yet written (held until the first event)
     bool relay_done = false;  // Responses relay: a terminal event was seen
     std::optional<common::ApiError> early_failure;  // an error event before any client byte
     bool first_event_seen = false;
@@ -360,25 +400,30 @@ void ModelHandler::handle(Exchange& ex, Api api) {
       }
       if (mapper) mapper->onEvent(event, chunks);
       if (collector) collector->onEvent(event);
-      if (!mapper && !collector && isTerminalEvent(event)) relay_done = true;
+      if (relay && isTerminalEvent(event)) relay_done = true;
     };
 
     std::string buf;
     bool client_left = false;
     std::optional<common::ApiError> end_reason;  // why the upstream ended without finishing
     bool upstream_ended = false;
+    bool cut = false;  // the proxy stopped reading: an event too large, the collector's cap, the deadline
     while (!upstream_ended) {
       common::clearAndTrim(buf);
-      ReadStatus status = upstream->read(buf, out.nextWait(), client.hangupFd());
+      ReadStatus status = upstream->read(buf, deadline.cap(out.nextWait()), client.hangupFd());
       if (status == ReadStatus::Data) {
-        if (!mapper && !collector) pending_raw += buf;
-        parser.feed(buf, onEvent);
-      } else if (status == ReadStatus::End) {
-        parser.finish(onEvent);
-        upstream_ended = true;
-      } else if (status == ReadStatus::Error) {
-        parser.finish(onEvent);
-        end_reason = readError(upstream->error());
+        const bool parsed = relay ? relay->feed(buf, onEvent) : parser.feed(buf, onEvent);
+        if (!parsed) {
+          common::logWarn("upstream_event_too_large")
+              .field("request_id", ex.request_id)
+              .field("max_event_bytes", static_cast<uint64_t>(max_event_bytes));
+          end_reason = upstreamEventTooLargeError(max_event_bytes);
+          cut = true;
+        }
+      } else if (status == ReadStatus::End || status == ReadStatus::Error) {
+        if (relay) relay->finish(onEvent);
+        else parser.finish(onEvent);
+        if (status == ReadStatus::Error) end_reason = readError(upstream->error());
         upstream_ended = true;
       }
       if (early_failure) break;
@@ -389,15 +434,25 @@ void ModelHandler::handle(Exchange& ex, Api api) {
         if (!out.writeChatChunks(chunks)) client_left = true;
       } else if (mapper && first_event_seen && !out.started() && !mapper->finished()) {
         out.start();  // headers now, so a client waiting through long reasoning sees progress
-      } else if (!mapper && !collector && first_event_seen && !pending_raw.empty()) {
-        if (!out.write(pending_raw)) client_left = true;
-        common::clearAndTrim(pending_raw);
+      } else if (relay && first_event_seen && !relay->ready().empty()) {
+        if (!out.write(relay->ready())) client_left = true;
+        common::clearAndTrim(relay->ready());
       }
       if (status == ReadStatus::Timeout) {
         if (client.gone()) client_left = true;
         else if (up.client_stream && !out.keepAlive()) client_left = true;
       }
       if (client_left) break;
+      if (collector && collector->overCap()) {
+        common::logWarn("upstream_response_too_large").field("request_id", ex.request_id);
+        cut = true;
+      }
+      if (!upstream_ended && !cut && deadline.expired()) {
+        common::logWarn("request_timeout").field("request_id", ex.request_id);
+        end_reason = deadline_error;
+        cut = true;
+      }
+      if (cut) break;
     }
 
     if (client_left) {
@@ -410,7 +465,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
       upstream->abort();
       outcome.status = 200;
       if (early_failure->code && *early_failure->code == "server_is_overloaded") outcome.error_code = "server_is_overloaded";
-      if (retry_.shouldRetry(outcome, retries) && waitUnlessGone(client, retry_.delayFor(retries))) {
+      if (retry_.shouldRetry(outcome, retries) && waitUnlessGone(client, deadline.cap(retry_.delayFor(retries)))) {
         ++retries;
         ctx_.metrics.recordUpstreamRetry();
         continue;
@@ -418,6 +473,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
       sendError(ex, *early_failure);
       return;
     }
+    if (cut) upstream->abort();  // stop the upstream now; its connection is not reusable mid-body
 
     if (mapper) {
       mapper->onUpstreamEnd(chunks, end_reason);
@@ -441,17 +497,18 @@ void ModelHandler::handle(Exchange& ex, Api api) {
       sendJson(ex, 200, json);
       return;
     }
-    // Responses relay: the upstream vanished without a terminal event -> synthesise one.
+    // Responses relay: the upstream vanished (or was cut) without a terminal event -> synthesise
+    // one. The relay released whole events only, so the client is between events here.
     if (!relay_done) {
       common::ApiError error = end_reason.value_or(upstreamTruncatedError());
-      if (!out.started() && pending_raw.empty()) {
-        sendError(ex, error);
+      if (!out.started()) {
+        sendError(ex, error);  // no event reached the client: a real status
         return;
       }
-      if (!pending_raw.empty()) out.write(pending_raw);
+      if (!relay->ready().empty()) out.write(relay->ready());
       out.write("event: error\ndata: " + responsesErrorEventData(error) + "\n\n");
-    } else if (!pending_raw.empty()) {
-      out.write(pending_raw);
+    } else if (!relay->ready().empty()) {
+      out.write(relay->ready());
     }
     return;
   }

@@ -14,6 +14,8 @@ void SseParser::reset() {
   has_data_ = false;
   skip_lf_ = false;
   failed_ = false;
+  fed_ = 0;
+  settled_ = 0;
 }
 
 void SseParser::fail() {
@@ -28,10 +30,19 @@ void SseParser::fail() {
 
 bool SseParser::feed(std::string_view bytes, const Callback& on_event) {
   if (failed_) return false;
-  const char* p = bytes.data();
+  const char* const begin = bytes.data();
+  const char* p = begin;
   const char* end = p + bytes.size();
+  const std::uint64_t base = fed_;  // stream offset of bytes[0]
+  fed_ += bytes.size();
+  auto settleAt = [&](const char* at) {
+    if (!buildingEvent()) settled_ = base + static_cast<std::uint64_t>(at - begin);
+  };
   if (skip_lf_ && p < end) {
-    if (*p == '\n') ++p;
+    if (*p == '\n') {
+      ++p;
+      settleAt(p);
+    }
     skip_lf_ = false;
   }
   while (p < end) {
@@ -72,6 +83,7 @@ bool SseParser::feed(std::string_view bytes, const Callback& on_event) {
     processLine(line, on_event);
     line_.clear();
     if (failed_) return false;
+    settleAt(p);
   }
   return !failed_;
 }

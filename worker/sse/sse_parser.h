@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,12 @@ class SseParser {
   // Bytes held for the event being built (partial line + accumulated data).
   std::size_t bufferedBytes() const { return line_.size() + data_.size(); }
   std::size_t maxEventBytes() const { return max_event_bytes_; }
+  // Bytes fed since construction or the last reset.
+  std::uint64_t fedBytes() const { return fed_; }
+  // How many of the fed bytes end at a settled point: the end of a line after which no event is
+  // being built (a blank line, or a comment or other field-less line between events). A relay
+  // that forwards raw bytes up to here never leaves its client inside an event (sse_relay.h).
+  std::uint64_t settledBytes() const { return settled_; }
 
   void reset();
 
@@ -63,6 +70,10 @@ class SseParser {
   bool has_data_ = false;
   bool skip_lf_ = false;  // last chunk ended in CR: a leading LF belongs to it
   bool failed_ = false;
+  std::uint64_t fed_ = 0;
+  std::uint64_t settled_ = 0;
+
+  bool buildingEvent() const { return has_data_ || !event_.empty() || !id_.empty(); }
 };
 
 }  // namespace cosp::worker

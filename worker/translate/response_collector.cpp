@@ -60,6 +60,8 @@ std::string reasoningText(const JsonValue& item) {
 
 }  // namespace
 
+ResponseCollector::ResponseCollector(std::size_t max_retained_bytes) : max_retained_bytes_(max_retained_bytes) {}
+
 void ResponseCollector::onEvent(const SseEvent& event) {
   if (finished()) return;
   // Text deltas are the bulk of a stream and carry nothing the collector needs
@@ -67,7 +69,25 @@ void ResponseCollector::onEvent(const SseEvent& event) {
   if (!event.event.empty() && !collectorCares(event.event)) return;
   auto parsed = common::parseJson(event.data);
   if (!parsed.ok()) return;
+  if (!retain(detail::eventType(parsed.value(), event.event), event.data.size())) return;
   onEventJson(parsed.value(), event.event);
+}
+
+bool ResponseCollector::retain(std::string_view type, std::size_t data_bytes) {
+  if (type == "response.output_item.done") {
+    item_bytes_ += data_bytes;
+  } else if (type == "response.created" || type == "response.in_progress" || type == "response.completed" ||
+             type == "response.incomplete") {
+    response_bytes_ = data_bytes;  // replaces the one kept before
+  } else {
+    return true;  // not kept
+  }
+  if (item_bytes_ + response_bytes_ <= max_retained_bytes_) return true;
+  failure_ = upstreamResponseTooLargeError(max_retained_bytes_);
+  over_cap_ = true;
+  std::vector<Item>().swap(items_);
+  response_ = JsonValue();
+  return false;
 }
 
 void ResponseCollector::onEventJson(const JsonValue& data, std::string_view sse_event) {

@@ -317,4 +317,27 @@ ApiError upstreamUnavailableError(std::string_view detail) {
   return make(502, "upstream_error", std::move(message), std::string("upstream_unavailable"));
 }
 
+ApiError upstreamEventTooLargeError(std::uint64_t limit_bytes) {
+  return make(502, "upstream_error",
+              "The Codex backend sent an event larger than this proxy's limit of " + std::to_string(limit_bytes) +
+                  " bytes (MAX_EVENT_BYTES); the response was cut there.",
+              std::string("upstream_event_too_large"));
+}
+
+ApiError upstreamResponseTooLargeError(std::uint64_t limit_bytes) {
+  return make(502, "upstream_error",
+              "The Codex backend's response grew past this proxy's limit of " + std::to_string(limit_bytes) +
+                  " bytes for a non-streaming answer; ask for a stream (\"stream\": true) instead.",
+              std::string("upstream_response_too_large"));
+}
+
+ApiError requestTimeoutError(std::int64_t timeout_ms) {
+  const std::string limit = timeout_ms % 1000 == 0 ? std::to_string(timeout_ms / 1000) + " s"
+                                                   : std::to_string(timeout_ms) + " ms";
+  return make(504, "upstream_error",
+              "The Codex backend did not finish the response within " + limit +
+                  " (REQUEST_TIMEOUT); ask for a stream (\"stream\": true) for long answers.",
+              std::string("upstream_timeout"));
+}
+
 }  // namespace cosp::worker

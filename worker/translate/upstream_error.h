@@ -43,5 +43,12 @@ common::ApiError upstreamIdleTimeoutError();
 common::ApiError upstreamTimeoutError();
 // Connection, TLS or protocol failure talking to the backend (502).
 common::ApiError upstreamUnavailableError(std::string_view detail);
+// One upstream SSE line or event longer than MAX_EVENT_BYTES (502, upstream_event_too_large): the
+// stream is cut there instead of buffering without bound.
+common::ApiError upstreamEventTooLargeError(std::uint64_t limit_bytes);
+// The output a non-streaming call collects grew past its cap (502, upstream_response_too_large).
+common::ApiError upstreamResponseTooLargeError(std::uint64_t limit_bytes);
+// A non-streaming call that had not finished within REQUEST_TIMEOUT (504, upstream_timeout).
+common::ApiError requestTimeoutError(std::int64_t timeout_ms);
 
 }  // namespace cosp::worker

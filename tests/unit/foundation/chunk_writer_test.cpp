@@ -1,9 +1,12 @@
-// sendChunk on socketpairs: framing, partial writes, a vanished peer.
+// sendChunk on socketpairs: framing, partial writes, a vanished peer, and the total deadline
+// that a peer which stops reading (or reads a trickle) cannot stretch.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -80,6 +83,64 @@ TEST(ChunkWriter, AVanishedPeerIsAFailureNotASignal) {
   pair.reader = -1;
   // MSG_NOSIGNAL: EPIPE comes back as a return value instead of killing the process.
   EXPECT_FALSE(sendChunk(pair.writer, "data: x\n\n"));
+}
+
+TEST(ChunkWriter, APeerThatDoesNotReadIsGivenUpAtTheDeadline) {
+  SocketPair pair;  // SO_SNDTIMEO is 5 s: it must play no part
+  int small = 4096;
+  ::setsockopt(pair.writer, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  ::setsockopt(pair.reader, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  const std::string data(4 << 20, 'x');
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(sendChunk(pair.writer, data, std::chrono::milliseconds(200)));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::milliseconds(200));
+  EXPECT_LT(took, std::chrono::milliseconds(1500));
+}
+
+TEST(ChunkWriter, ATrickleReaderCannotStretchTheDeadline) {
+  // With a per-write timeout (SO_SNDTIMEO) every partial write restarts the clock: a reader
+  // taking 1 KiB every 10 ms would hold this 4 MiB chunk for 40 s. The deadline is for the
+  // whole chunk.
+  SocketPair pair;
+  int small = 4096;
+  ::setsockopt(pair.writer, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  ::setsockopt(pair.reader, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  std::atomic<std::size_t> received{0};
+  std::thread reader([&] {
+    char buf[1024];
+    for (;;) {
+      const ssize_t n = ::recv(pair.reader, buf, sizeof buf, 0);  // SO_RCVTIMEO bounds it
+      if (n <= 0) return;
+      received += static_cast<std::size_t>(n);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the trickle, not a sync
+    }
+  });
+  const std::string data(4 << 20, 'x');
+  const auto start = std::chrono::steady_clock::now();
+  const bool ok = sendChunk(pair.writer, data, std::chrono::milliseconds(300));
+  const auto took = std::chrono::steady_clock::now() - start;
+  ::shutdown(pair.writer, SHUT_RDWR);  // the reader sees EOF once the buffers are drained
+  reader.join();
+  EXPECT_FALSE(ok);
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::milliseconds(1500));
+  EXPECT_GT(received.load(), 0u);  // it did make progress, and it did not help
+  EXPECT_LT(received.load(), data.size());
+}
+
+TEST(ChunkWriter, AReaderThatKeepsUpFinishesWithinTheDeadline) {
+  SocketPair pair;
+  int small = 4096;
+  ::setsockopt(pair.writer, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  std::string received;
+  std::thread reader([&] { received = pair.readAll(); });
+  const std::string data(1 << 20, 'y');
+  const bool ok = sendChunk(pair.writer, data, std::chrono::milliseconds(5000));
+  ::shutdown(pair.writer, SHUT_WR);
+  reader.join();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(received, "100000\r\n" + data + "\r\n");
 }
 
 TEST(ClearAndTrim, GivesBackLargeBuffersAndKeepsSmallOnes) {

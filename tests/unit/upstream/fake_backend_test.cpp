@@ -57,6 +57,16 @@ TEST(FakeScenarioTest, RejectsBadTokens) {
   }
 }
 
+TEST(FakeScenarioTest, ParsesTheOversizeTokens) {
+  EXPECT_FALSE(parseScenario("text")->endless_line_after);
+  EXPECT_EQ(*parseScenario("text+endless-line")->endless_line_after, 1);
+  EXPECT_EQ(*parseScenario("endless-line:0")->endless_line_after, 0);
+  EXPECT_EQ(*parseScenario("text+huge-event:1048576")->huge_event_bytes, 1048576u);
+  for (const char* bad : {"endless-line:x", "endless-line:-1", "huge-event", "huge-event:0", "huge-event:1k"}) {
+    EXPECT_FALSE(parseScenario(bad)) << bad;
+  }
+}
+
 TEST(FakeScenarioTest, BodyMarkerTakesTheLastOne) {
   EXPECT_FALSE(scenarioFromBody("{\"input\":\"hello\"}"));
   EXPECT_EQ(*scenarioFromBody("[[scenario:text]] ... [[scenario: status:500 ]]"), "status:500");
