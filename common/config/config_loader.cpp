@@ -184,6 +184,42 @@ ConfigError invalid(const OptionSpec& spec, const RawValue& raw, const std::stri
   return ConfigError{message};
 }
 
+// The text of a Boost.ProgramOptions error. Its own what() replaces each %placeholder% of the
+// message template again and again until none is left, so a value holding its own placeholder (an
+// unknown option named "%canonical_option%") loops forever; this substitutes the same values in
+// one pass instead.
+std::string optionsErrorText(const po::error& e) {
+  const auto* named = dynamic_cast<const po::error_with_option_name*>(&e);
+  if (named == nullptr) return e.what();
+  struct Access : po::error_with_option_name {
+    // A member pointer formed through the derived class may read the base's protected map.
+    static const std::map<std::string, std::string>& substitutions(const po::error_with_option_name& err) {
+      return err.*(&Access::m_substitutions);
+    }
+  };
+  std::map<std::string, std::string> values = Access::substitutions(*named);
+  values["canonical_option"] = named->get_option_name();
+  const std::string& tpl = named->m_error_template;
+  std::string out;
+  std::size_t i = 0;
+  while (i < tpl.size()) {
+    const std::size_t open = tpl.find('%', i);
+    const std::size_t close = open == std::string::npos ? std::string::npos : tpl.find('%', open + 1);
+    if (close == std::string::npos) break;
+    auto it = values.find(tpl.substr(open + 1, close - open - 1));
+    out.append(tpl, i, open - i);
+    if (it == values.end()) {
+      out.push_back('%');
+      i = open + 1;
+    } else {
+      out.append(it->second);
+      i = close + 1;
+    }
+  }
+  out.append(tpl, std::min(i, tpl.size()));
+  return out;
+}
+
 const OptionSpec& spec(const char* flag) {
   for (const auto& s : optionTable()) {
     if (std::string(s.flag) == flag) return s;
@@ -262,7 +298,7 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
   try {
     po::store(po::command_line_parser(args).options(cli_desc).run(), cli);
   } catch (const po::error& e) {
-    return ConfigError{std::string("command line: ") + e.what() + " (see --help)"};
+    return ConfigError{"command line: " + optionsErrorText(e) + " (see --help)"};
   }
   inv.check_config = cli["check-config"].as<bool>();
   inv.help = cli["help"].as<bool>();
@@ -283,7 +319,7 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
       // allow_unregistered=false: an unknown key is an error, never silently ignored.
       po::store(po::parse_config_file(in, file_desc, false), file);
     } catch (const po::error& e) {
-      return ConfigError{"config file " + c.config_file + ": " + e.what()};
+      return ConfigError{"config file " + c.config_file + ": " + optionsErrorText(e)};
     }
   }
 

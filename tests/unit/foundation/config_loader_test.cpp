@@ -174,6 +174,26 @@ TEST(ConfigLoader, CommandsAndUnknownFlags) {
   EXPECT_FALSE(loadConfig({"--refresh-token", "x"}, envOf(base())).ok());
 }
 
+// Found by fuzz_config: Boost's error text replaced %placeholders% until none was left, so an
+// unknown option named like one looped forever (start-up hung instead of exiting 78).
+TEST(ConfigLoader, OptionNamesLikePlaceholdersDoNotHang) {
+  auto flag = loadConfig({"--%canonical_option%"}, envOf(base()));
+  ASSERT_FALSE(flag.ok());
+  EXPECT_EQ(flag.error().message, "command line: unrecognised option '--%canonical_option%' (see --help)");
+
+  cosp::test::TempDir dir;
+  const std::string file = dir.file("proxy.conf");
+  cosp::test::writeFile(file, "%canonical_option% = 1\n");
+  auto r = loadConfig({"--config", file}, envOf(base()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "config file " + file + ": unrecognised option '%canonical_option%'");
+  cosp::test::writeFile(file, "no equals sign %invalid_line%\n");
+  r = loadConfig({"--config", file}, envOf(base()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("invalid line 'no equals sign %invalid_line%'"), std::string::npos)
+      << r.error().message;
+}
+
 TEST(ConfigCodec, WorkerConfigRoundTripsWithoutSecrets) {
   auto env = base();
   env["PROXY_API_KEY"] = "caller-key";
