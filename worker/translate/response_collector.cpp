@@ -192,8 +192,10 @@ std::string ResponseCollector::chatCompletionJson(const std::string& id, std::in
           if (const JsonArray* anns = common::jsonArray(part, "annotations")) {
             for (const JsonValue& a : *anns) {
               if (common::jsonString(a, "type").value_or("") != "url_citation") continue;
-              citations.push_back(Citation{offset + common::jsonInt(a, "start_index").value_or(0),
-                                           offset + common::jsonInt(a, "end_index").value_or(0), &a});
+              // The indexes come from the upstream: saturate rather than overflow on absurd ones.
+              citations.push_back(Citation{detail::saturatingAdd(offset, common::jsonInt(a, "start_index").value_or(0)),
+                                           detail::saturatingAdd(offset, common::jsonInt(a, "end_index").value_or(0)),
+                                           &a});
             }
           }
           content.append(common::jsonString(part, "text").value_or(""));
@@ -216,8 +218,8 @@ std::string ResponseCollector::chatCompletionJson(const std::string& id, std::in
     std::string prefix = std::string(detail::kThinkOpen) + reasoning + std::string(detail::kThinkClose);
     const std::int64_t shift = codePoints(prefix);
     for (Citation& c : citations) {
-      c.start += shift;
-      c.end += shift;
+      c.start = detail::saturatingAdd(c.start, shift);
+      c.end = detail::saturatingAdd(c.end, shift);
     }
     content = prefix + content;
   }

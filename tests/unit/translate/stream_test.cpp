@@ -544,6 +544,24 @@ TEST(ResponseCollector, ChatCompletionCarriesUrlCitations) {
   EXPECT_EQ(content.substr(start, end - start), "([openai.com](https://openai.com/news/?utm_source=openai))");
 }
 
+// Found by fuzz_sse: an annotation index near INT64_MAX plus the text before it (or the think-tag
+// prefix) overflowed int64 (undefined behaviour); the offsets now saturate.
+TEST(ResponseCollector, HugeAnnotationIndexesSaturate) {
+  ResponseCollector c;
+  c.onEvent(SseEvent{"", R"({"type":"response.output_item.done","output_index":0,"item":{"type":"reasoning","summary":[{"type":"summary_text","text":"why"}]}})", ""});
+  c.onEvent(SseEvent{"", R"({"type":"response.output_item.done","output_index":1,"item":{"type":"message","content":[{"type":"output_text","text":"ab"},{"type":"output_text","text":"c","annotations":[{"type":"url_citation","start_index":9223372036854775807,"end_index":-9223372036854775808,"url":"u","title":"t"}]}]}})", ""});
+  c.onEvent(SseEvent{"", R"({"type":"response.completed","response":{}})", ""});
+  ASSERT_TRUE(c.completed());
+  for (ReasoningCompat compat : {ReasoningCompat::None, ReasoningCompat::ThinkTags}) {
+    const JsonValue chat = parsed(c.chatCompletionJson("chatcmpl-test", kCreated, "gpt-5.5", compat, false));
+    const JsonValue& message = *common::jsonObjectValue(common::jsonArray(chat, "choices")->at(0), "message");
+    const JsonValue& citation = *common::jsonObjectValue(common::jsonArray(message, "annotations")->at(0), "url_citation");
+    EXPECT_EQ(common::jsonInt(citation, "start_index"), std::optional<std::int64_t>(INT64_MAX));
+    // The negative end index moves by the text before it (2, plus the think tags) without wrapping.
+    EXPECT_LT(*common::jsonInt(citation, "end_index"), INT64_MIN + 100);
+  }
+}
+
 TEST(ResponseCollector, IncompleteFinishReasons) {
   ResponseCollector length;
   collect(length, "incomplete_length.sse");
