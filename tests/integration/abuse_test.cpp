@@ -635,6 +635,9 @@ struct RefusedCase {
   int status;
 };
 
+// Names the case in test output (the default would print its bytes).
+void PrintTo(const RefusedCase& c, std::ostream* os) { *os << c.name; }
+
 std::vector<RefusedCase> refusedCases() {
   const std::string hidden = hiddenRequest();
   const std::string head = modelCallHead();
@@ -1001,7 +1004,10 @@ TEST_F(Abuse, HalfClosedModelCallStillGetsItsAnswer) {
       ASSERT_TRUE(w.send(kind.request));
       w.shutdownWrite();
       const bool closed = w.readToClose(10000ms);
+      // A `100 Continue` may come first: the proxy's probe of a client whose FIN it saw (an
+      // interim answer every HTTP/1.1 client skips). Exactly one final answer must follow.
       auto responses = w.responses();
+      std::erase_if(responses, [](const auto& r) { return r.status == 100; });
       if (closed && responses.size() == 1 && responses[0].status == 200 && responses[0].complete &&
           responses[0].body.find(kind.marker) != std::string::npos) {
         ++answered;

@@ -1,7 +1,5 @@
 #include "worker/handlers/model_handler.h"
 
-#include <poll.h>
-
 #include <algorithm>
 #include <chrono>
 
@@ -10,6 +8,7 @@
 #include "common/version.h"
 #include "worker/handlers/request_body.h"
 #include "worker/http/chunk_writer.h"
+#include "worker/http/client_watch.h"
 #include "worker/sse/sse_parser.h"
 #include "worker/sse/sse_relay.h"
 #include "worker/translate/chat_request.h"
@@ -44,41 +43,6 @@ int64_t unixSeconds() {
 int64_t unixMillis() {
   return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
-
-// Whether the client of this request has gone away, without reading from its socket: POLLRDHUP
-// reports the peer's FIN even while request bytes (a pipelined request) are pending. POCO's
-// response stream only notices a vanished client on the second write after it left (§5 #3).
-class ClientWatch {
- public:
-  // A client that half-closed before its answer began still waits for it: its end of file is
-  // no hang-up, so only errors (a reset, both directions shut) count for it.
-  explicit ClientWatch(HttpRequest& request)
-      : fd_(request.socketFd()), hangup_events_(request.peerHalfClosed() ? 0 : POLLRDHUP) {}
-  bool gone() { return goneWithin(milliseconds(0)); }
-  // Waits up to `wait` for the client to leave; true when it has (at once if it already had).
-  bool goneWithin(milliseconds wait) {
-    const auto until = Clock::now() + wait;
-    while (!gone_) {
-      pollfd pfd{fd_, static_cast<short>(hangup_events_), 0};
-      const auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now());
-      const int rc = ::poll(&pfd, 1, static_cast<int>(std::max<milliseconds::rep>(left.count(), 0)));
-      if (rc > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) gone_ = true;
-      if (rc >= 0 || Clock::now() >= until) break;  // answered or timed out; else EINTR: again
-    }
-    return gone_;
-  }
-  void markGone() { gone_ = true; }
-  bool isGone() const { return gone_; }  // as last seen, without asking the kernel
-  int fd() const { return fd_; }
-  // The socket an upstream wait may watch for the client's hang-up; -1 when its end of file
-  // says nothing (half-closed).
-  int hangupFd() const { return hangup_events_ != 0 ? fd_ : -1; }
-
- private:
-  int fd_;
-  int hangup_events_;
-  bool gone_ = false;
-};
 
 // Waits `delay` (a retry's back-off) unless the client leaves first: false when it left.
 bool waitUnlessGone(ClientWatch& client, milliseconds delay) { return !client.goneWithin(delay); }
@@ -285,7 +249,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     fixed.emplace_back(name, value);
   }
 
-  ClientWatch client(ex.request);
+  ClientWatch client(ex.request, ex.response);
   auto credentials = ctx_.credentials.get();
   if (!credentials->usable(unixMillis())) {
     sendError(ex, credentialsError(*credentials));
@@ -410,7 +374,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     bool cut = false;  // the proxy stopped reading: an event too large, the collector's cap, the deadline
     while (!upstream_ended) {
       common::clearAndTrim(buf);
-      ReadStatus status = upstream->read(buf, deadline.cap(out.nextWait()), client.hangupFd());
+      ReadStatus status = upstream->read(buf, deadline.cap(client.slice(out.nextWait())), client.hangupFd());
       if (status == ReadStatus::Data) {
         const bool parsed = relay ? relay->feed(buf, onEvent) : parser.feed(buf, onEvent);
         if (!parsed) {

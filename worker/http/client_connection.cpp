@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -62,10 +63,21 @@ ClientConnection::ReadResult ClientConnection::readUntil(Clock::time_point deadl
 }
 
 bool ClientConnection::writeAll(std::string_view data, Clock::time_point deadline) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  return writeAll(data, std::string_view(), deadline);
+}
+
+bool ClientConnection::writeAll(std::string_view first, std::string_view second, Clock::time_point deadline) {
+  while (!first.empty() || !second.empty()) {
+    iovec parts[2] = {{const_cast<char*>(first.data()), first.size()}, {const_cast<char*>(second.data()), second.size()}};
+    msghdr message{};
+    message.msg_iov = first.empty() ? parts + 1 : parts;
+    message.msg_iovlen = first.empty() || second.empty() ? 1 : 2;
+    ssize_t n = ::sendmsg(fd_.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
-      data.remove_prefix(static_cast<std::size_t>(n));
+      auto sent = static_cast<std::size_t>(n);
+      const std::size_t from_first = std::min(sent, first.size());
+      first.remove_prefix(from_first);
+      second.remove_prefix(sent - from_first);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

@@ -40,6 +40,8 @@ class ClientConnection {
   // writes: a client that reads a byte now and then cannot stretch it). False when the peer is
   // gone or the deadline passed.
   bool writeAll(std::string_view data, Clock::time_point deadline);
+  // The same for two pieces sent as one (a response head and its body leave in one segment).
+  bool writeAll(std::string_view first, std::string_view second, Clock::time_point deadline);
 
   // The read side saw end of file: the client half-closed (or closed) after sending.
   bool peerClosed() const { return peer_closed_; }

@@ -125,6 +125,10 @@ bool HttpResponse::send() {
   } else {
     head += "Connection: close\r\n\r\n";
   }
+  if (!chunked_ && content_length_ > 0 && !options_.head_only) {
+    pending_head_ = std::move(head);  // goes out with the body
+    return true;
+  }
   if (!connection_.writeAll(head, writeDeadline())) failed_ = true;
   return !failed_;
 }
@@ -133,13 +137,23 @@ bool HttpResponse::write(std::string_view bytes) {
   if (!sent_ && !send()) return false;
   if (failed_) return false;
   if (options_.head_only || bytes.empty()) return true;
-  bool ok = chunked_ ? sendChunk(connection_.fd(), bytes) : connection_.writeAll(bytes, writeDeadline());
+  bool ok;
+  if (chunked_) {
+    ok = sendChunk(connection_.fd(), bytes, options_.send_timeout);
+  } else {
+    ok = connection_.writeAll(pending_head_, bytes, writeDeadline());
+    std::string().swap(pending_head_);
+  }
   if (!ok) failed_ = true;
   return ok;
 }
 
 bool HttpResponse::finish() {
   if (!sent_ && !send()) return false;
+  if (!pending_head_.empty() && !failed_) {  // a body that was never written: the head alone
+    if (!connection_.writeAll(pending_head_, writeDeadline())) failed_ = true;
+    std::string().swap(pending_head_);
+  }
   if (!chunked_ || finished_ || failed_ || options_.head_only) return !failed_;
   finished_ = true;
   if (!connection_.writeAll("0\r\n\r\n", writeDeadline())) failed_ = true;

@@ -39,8 +39,9 @@ class HttpResponse {
   bool getKeepAlive() const { return keep_alive_; }
   bool isChunked() const { return chunked_; }
 
-  // Writes the status line and headers. False when the client is gone (the connection then
-  // closes). Called once; the head cannot change afterwards.
+  // Fixes the status line and headers; a chunked head is written at once, a fixed-length one
+  // with the body (one segment, one syscall). False when the client is gone (the connection
+  // then closes). Called once; the head cannot change afterwards.
   bool send();
   bool sent() const { return sent_; }
   // Writes body bytes after send(): raw for a fixed length, one chunk each when chunked.
@@ -62,6 +63,7 @@ class HttpResponse {
   bool chunked_ = false;
   bool keep_alive_ = true;
   bool sent_ = false;
+  std::string pending_head_;  // a fixed-length response's head, sent together with its body
   bool finished_ = false;
   bool failed_ = false;
 };
