@@ -263,7 +263,10 @@ ApiError mapStreamFailureJson(const JsonValue& event, std::int64_t now_unix_seco
   const std::string message = info.message.value_or("The Codex backend reported a failure mid-response.");
   if (info.is("usage_limit_reached")) return usageLimit(info, now_unix_seconds);
   if (info.is("rate_limit_exceeded") || info.is("insufficient_quota")) {
-    ApiError e = make(429, "rate_limit_error", message, info.code.value_or(*info.type));
+    // is() matched the code, or the type when there is no code (never *info.type unchecked: the
+    // first case of this branch has a code and no type).
+    std::string code = info.code ? *info.code : info.type.value_or("rate_limit_exceeded");
+    ApiError e = make(429, "rate_limit_error", message, std::move(code));
     auto retry = retryAfterSeconds(info, now_unix_seconds);
     if (!retry) retry = retryFromMessage(info.message);
     setRetryAfter(e, retry);

@@ -172,6 +172,10 @@ TEST(MapStreamFailure, Codes) {
       {R"({"type":"error","error":{"type":"usage_limit_reached","message":"m","resets_in_seconds":60}})", 429, "usage_limit_reached"},
       {R"({"type":"error","error":{"type":"invalid_request_error","code":"bad_thing","message":"m"}})", 400, "bad_thing"},
       {"garbage", 502, "upstream_error"},
+      // The code of a rate limit comes from the error's type when it has no code. (Found by
+      // fuzz_sse with libstdc++ assertions: the first case, a code and no type, dereferenced the
+      // empty type.)
+      {R"({"type":"error","error":{"type":"rate_limit_exceeded","message":"m"}})", 429, "rate_limit_exceeded"},
   };
   for (const Case& c : cases) {
     const auto e = mapStreamFailure(c.data);
