@@ -8,18 +8,13 @@
 #include <cctype>
 #include <cstring>
 
+#include "common/util/http_syntax.h"
+
 namespace cosp::common {
 
 namespace {
 
 
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::optional<std::string> percentDecode(std::string_view s) {
   std::string out;
@@ -27,8 +22,8 @@ std::optional<std::string> percentDecode(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%') {
       if (i + 2 >= s.size()) return std::nullopt;
-      const int hi = hexValue(s[i + 1]);
-      const int lo = hexValue(s[i + 2]);
+      const int hi = hexDigitValue(s[i + 1]);
+      const int lo = hexDigitValue(s[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       out += static_cast<char>(hi * 16 + lo);
       i += 2;

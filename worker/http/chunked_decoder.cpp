@@ -2,18 +2,15 @@
 
 #include <algorithm>
 
-#include "worker/http/request_head.h"
+#include "common/util/http_syntax.h"
 
 namespace cosp::worker {
 
 namespace {
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using common::hexDigitValue;
+using common::isFieldValue;
+using common::isToken;
 
 }  // namespace
 
@@ -28,16 +25,16 @@ RequestChunkDecoder::Status RequestChunkDecoder::fail(std::string why) {
 RequestChunkDecoder::Status RequestChunkDecoder::finishLine(std::string_view line) {
   std::size_t digits = 0;
   uint64_t size = 0;
-  while (digits < line.size() && hexValue(line[digits]) >= 0) {
+  while (digits < line.size() && hexDigitValue(line[digits]) >= 0) {
     if (digits == 16) return fail("chunk size too large");
-    size = size * 16 + static_cast<uint64_t>(hexValue(line[digits]));
+    size = size * 16 + static_cast<uint64_t>(hexDigitValue(line[digits]));
     ++digits;
   }
   if (digits == 0) return fail("malformed chunk size");
   std::string_view rest = line.substr(digits);
   // Extensions are ignored, but only well-formed ones: ";" then no control bytes.
   if (!rest.empty() && rest[0] != ';') return fail("malformed chunk size");
-  if (!isValidFieldValue(rest)) return fail("control character in a chunk extension");
+  if (!isFieldValue(rest)) return fail("control character in a chunk extension");
   if (size == 0) {
     state_ = State::Trailer;
   } else {
@@ -54,8 +51,8 @@ RequestChunkDecoder::Status RequestChunkDecoder::finishTrailerLine(std::string_v
   }
   // Trailer fields are read and dropped: nothing here uses them, and none may change framing.
   std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos || !isValidToken(line.substr(0, colon)) ||
-      !isValidFieldValue(line.substr(colon + 1))) {
+  if (colon == std::string_view::npos || !isToken(line.substr(0, colon)) ||
+      !isFieldValue(line.substr(colon + 1))) {
     return fail("malformed trailer field");
   }
   return Status::NeedMore;

@@ -4,24 +4,11 @@
 
 #include "common/log/log.h"
 #include "worker/http/chunk_writer.h"
-#include "worker/http/request_head.h"
+#include "common/util/http_syntax.h"
 
 namespace cosp::worker {
 
-namespace {
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
-}  // namespace
+using common::equalsIgnoreCase;
 
 std::string_view reasonPhrase(int status) {
   switch (status) {
@@ -62,7 +49,7 @@ std::string httpDate() {
 
 bool HttpResponse::set(std::string_view name, std::string_view value) {
   if (sent_) return false;
-  if (!isValidToken(name) || !isValidFieldValue(value)) {
+  if (!common::isToken(name) || !common::isFieldValue(value)) {
     common::logWarn("response_header_refused")
         .field("name_bytes", static_cast<int64_t>(name.size()))
         .field("value_bytes", static_cast<int64_t>(value.size()));

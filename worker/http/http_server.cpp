@@ -277,6 +277,16 @@ void HttpServer::park(std::unique_ptr<ClientConnection> connection) {
   ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, c->fd(), &ev);
 }
 
+// Back to waiting after an answered request: idle until KEEP_ALIVE_TIMEOUT, or, when the next
+// request has begun already (pipelined bytes), until its head deadline.
+void HttpServer::parkAfterRequest(std::unique_ptr<ClientConnection> connection) {
+  ++connection->served;
+  connection->keep_alive_idle = connection->buffer().empty();
+  connection->deadline =
+      Clock::now() + (connection->keep_alive_idle ? options_.keep_alive_timeout : options_.head_timeout);
+  park(std::move(connection));
+}
+
 std::unique_ptr<ClientConnection> HttpServer::unpark(ClientConnection* c) {
   ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, c->fd(), nullptr);
   parked_.erase(c->parked_at);
@@ -382,10 +392,7 @@ void HttpServer::examineBuffer(ClientConnection* c) {
         close(std::move(connection));
         return;
       }
-      ++connection->served;
-      connection->keep_alive_idle = connection->buffer().empty();
-      connection->deadline = Clock::now() + (connection->keep_alive_idle ? options_.keep_alive_timeout : options_.head_timeout);
-      park(std::move(connection));
+      parkAfterRequest(std::move(connection));
       continue;  // a pipelined request may already be waiting
     }
     connection->pending_head = std::move(parse.head);
@@ -454,11 +461,8 @@ void HttpServer::takeReturned() {
       close(std::move(connection));
       continue;
     }
-    ++connection->served;
-    connection->keep_alive_idle = connection->buffer().empty();
-    connection->deadline = Clock::now() + (connection->keep_alive_idle ? options_.keep_alive_timeout : options_.head_timeout);
     ClientConnection* c = connection.get();
-    park(std::move(connection));
+    parkAfterRequest(std::move(connection));
     examineBuffer(c);  // a pipelined request may be complete already
   }
 }

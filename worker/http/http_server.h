@@ -104,6 +104,7 @@ class HttpServer {
   void onReadable(ClientConnection* connection);
   void examineBuffer(ClientConnection* connection);
   void park(std::unique_ptr<ClientConnection> connection);
+  void parkAfterRequest(std::unique_ptr<ClientConnection> connection);
   std::unique_ptr<ClientConnection> unpark(ClientConnection* connection);
   void close(std::unique_ptr<ClientConnection> connection);
   void refuse(ClientConnection* connection, int status, const std::string& why);

@@ -2,22 +2,16 @@
 
 #include <algorithm>
 
+#include "common/util/http_syntax.h"
 #include "common/util/strings.h"
 
 namespace cosp::worker {
 
 namespace {
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
+using common::equalsIgnoreCase;
+using common::isFieldValue;
+using common::isToken;
 
 HeadParse invalid(int status, std::string error) {
   HeadParse p;
@@ -46,7 +40,7 @@ std::optional<HeadParse> parseRequestLine(std::string_view line, RequestHead& he
   std::size_t sp1 = line.find(' ');
   if (sp1 == std::string_view::npos || sp1 == 0) return invalid(400, "malformed request line");
   std::string_view method = line.substr(0, sp1);
-  if (!isValidToken(method)) return invalid(400, "malformed method");
+  if (!isToken(method)) return invalid(400, "malformed method");
   std::size_t sp2 = line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos) return invalid(400, "request line without an HTTP version");
   std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
@@ -140,28 +134,6 @@ std::optional<HeadParse> applyHeaderRules(RequestHead& head) {
 
 }  // namespace
 
-bool isTokenChar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '.':
-    case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool isFieldValueChar(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
-
-bool isValidFieldValue(std::string_view value) {
-  return std::all_of(value.begin(), value.end(), [](char c) { return isFieldValueChar(static_cast<unsigned char>(c)); });
-}
-
-bool isValidToken(std::string_view name) {
-  return !name.empty() &&
-         std::all_of(name.begin(), name.end(), [](char c) { return isTokenChar(static_cast<unsigned char>(c)); });
-}
-
 std::optional<std::string_view> RequestHead::header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
     if (equalsIgnoreCase(n, name)) return std::string_view(v);
@@ -214,7 +186,7 @@ HeadParse parseRequestHead(std::string_view bytes, const HeadLimits& limits) {
     std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) return invalid(400, "header line without a colon");
     std::string_view name = line.substr(0, colon);
-    if (!isValidToken(name)) return invalid(400, "malformed header name");
+    if (!isToken(name)) return invalid(400, "malformed header name");
     if (head.headers.size() >= limits.max_headers) return invalid(431, "too many header fields");
     head.headers.emplace_back(std::string(name), std::string(common::trimView(line.substr(colon + 1))));
   }

@@ -67,12 +67,4 @@ struct HeadParse {
 // max_head_bytes.
 HeadParse parseRequestHead(std::string_view bytes, const HeadLimits& limits = {});
 
-// RFC 9110 token characters (method, header names).
-bool isTokenChar(unsigned char c);
-// A header value byte: VCHAR, SP, HTAB or obs-text.
-bool isFieldValueChar(unsigned char c);
-// True when every byte of `value` may stand in a header value we write.
-bool isValidFieldValue(std::string_view value);
-bool isValidToken(std::string_view name);
-
 }  // namespace cosp::worker

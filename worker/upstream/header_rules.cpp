@@ -2,40 +2,19 @@
 
 #include <string>
 
+#include "common/util/http_syntax.h"
+
 namespace cosp::worker {
 
 namespace {
 
 constexpr std::string_view kCodexPrefix = "x-codex-";
 
-bool isTchar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
 
-bool isHeaderToken(std::string_view name) {
-  if (name.empty()) return false;
-  for (const char ch : name) {
-    if (!isTchar(static_cast<unsigned char>(ch))) return false;
-  }
-  return true;
-}
+bool isHeaderToken(std::string_view name) { return common::isToken(name); }
 
-bool isSafeHeaderValue(std::string_view value) {
-  for (const char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 ? c != '\t' : c == 0x7F) return false;
-  }
-  return true;
-}
+bool isSafeHeaderValue(std::string_view value) { return common::isFieldValue(value); }
 
 bool isCodexHeaderName(std::string_view name) {
   return name.size() > kCodexPrefix.size() && headerNameEquals(name.substr(0, kCodexPrefix.size()), kCodexPrefix);

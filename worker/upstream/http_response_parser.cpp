@@ -4,6 +4,8 @@
 #include <cctype>
 #include <limits>
 
+#include "common/util/http_syntax.h"
+
 namespace cosp::worker {
 
 namespace {
@@ -15,18 +17,6 @@ std::string_view trimOws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
   return s;
-}
-
-bool isTokenChar(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  if (std::isalnum(u)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
 }
 
 // True when the comma-separated list `value` contains `token` (case-insensitive).
@@ -94,7 +84,7 @@ common::Result<UpstreamResponseHead, std::string> parseResponseHead(std::string_
     if (colon == std::string_view::npos || colon == 0) return std::string("malformed header line");
     const std::string_view name = line.substr(0, colon);
     for (char c : name) {
-      if (!isTokenChar(c)) return std::string("invalid character in header name");
+      if (!common::isTokenChar(static_cast<unsigned char>(c))) return std::string("invalid character in header name");
     }
     out.headers.emplace_back(std::string(name), std::string(trimOws(line.substr(colon + 1))));
   }

@@ -1,5 +1,6 @@
 #include "worker/upstream/upstream_pool.h"
 
+
 #include <csignal>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <Poco/Exception.h>
 
 #include "common/net/tls_context.h"
+#include "common/util/http_syntax.h"
 #include "worker/upstream/header_rules.h"
 #include "worker/upstream/upstream_connection.h"
 
@@ -22,13 +24,7 @@ using Clock = std::chrono::steady_clock;
 // ---------------------------------------------------------------------------
 // Small helpers shared with upstream_types.h
 
-bool headerNameEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
+bool headerNameEquals(std::string_view a, std::string_view b) { return common::equalsIgnoreCase(a, b); }
 
 std::optional<std::string> UpstreamResponseHead::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
