@@ -165,9 +165,10 @@ void HttpServer::loop() {
       state_cv_.notify_all();
     }
     const bool full = threadsFull();
-    if (accepting_.load()) setListening(!full);
+    const bool paused = Clock::now() < accept_paused_until_;
+    if (accepting_.load()) setListening(!full && !paused);
     int timeout = parked_.empty() ? -1 : static_cast<int>(kSweepEvery.count());
-    if (accepting_.load() && full) timeout = static_cast<int>(kFullAcceptEvery.count());
+    if (accepting_.load() && (full || paused)) timeout = static_cast<int>(kFullAcceptEvery.count());
 
     int n = ::epoll_wait(epoll_fd_.get(), events, kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) {
@@ -231,7 +232,11 @@ void HttpServer::acceptBatch(int limit) {
           continue;
         }
       }
-      if (errno != EAGAIN && errno != EWOULDBLOCK) common::logError("accept_failed").field("error", std::strerror(errno));
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        // The listening socket stays readable: without a pause the loop would spin on it.
+        common::logError("accept_failed").field("error", std::strerror(errno));
+        accept_paused_until_ = Clock::now() + kFullAcceptEvery;
+      }
       return;
     }
     stats_.accepted.fetch_add(1);

@@ -131,6 +131,7 @@ class HttpServer {
   std::atomic<bool> close_idle_{false};
   std::atomic<bool> abort_all_{false};
   bool listening_ = false;  // loop thread only: the listening socket is in the epoll set
+  Clock::time_point accept_paused_until_{};  // loop thread only: after running out of descriptors
   std::atomic<int> open_connections_{0};
   std::atomic<int> busy_{0};  // connections handed to the threads, queued ones included
   AtomicStats stats_;
