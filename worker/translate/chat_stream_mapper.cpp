@@ -298,18 +298,21 @@ void ChatStreamMapper::onEventJson(const JsonValue& data, std::string_view sse_e
     if (const JsonValue* r = common::jsonObjectValue(data, "response")) {
       response_id_ = std::string(common::jsonString(*r, "id").value_or(""));
     }
-  } else if (type == "response.completed") {
+  } else if (type == "response.completed" || type == "response.incomplete") {
+    // Without its response object the end says nothing about the answer: a malformed event.
     const JsonValue* r = common::jsonObjectValue(data, "response");
-    finish(std::nullopt, r != nullptr ? *r : JsonValue(), out);
-  } else if (type == "response.incomplete") {
-    const JsonValue* r = common::jsonObjectValue(data, "response");
-    std::optional<std::string> reason = std::string("max_output_tokens");
-    if (r != nullptr) {
+    if (r == nullptr) {
+      fail(upstreamMalformedEventError(), out);
+      return;
+    }
+    std::optional<std::string> reason;
+    if (type == "response.incomplete") {
+      reason = std::string("max_output_tokens");
       if (const JsonValue* d = common::jsonObjectValue(*r, "incomplete_details")) {
         if (const auto why = common::jsonString(*d, "reason")) reason = std::string(*why);
       }
     }
-    finish(reason, r != nullptr ? *r : JsonValue(), out);
+    finish(reason, *r, out);
   } else if (type == "response.failed" || type == "error") {
     fail(mapStreamFailureJson(data), out);
   }

@@ -103,7 +103,14 @@ void ResponseCollector::onEventJson(const JsonValue& data, std::string_view sse_
   } else if (type == "response.created" || type == "response.in_progress") {
     if (const JsonValue* r = common::jsonObjectValue(data, "response")) response_ = *r;
   } else if (type == "response.completed" || type == "response.incomplete") {
-    if (const JsonValue* r = common::jsonObjectValue(data, "response")) response_ = *r;
+    // Without its response object the end says nothing about the answer: a success built from
+    // it would drop what was streamed before.
+    const JsonValue* r = common::jsonObjectValue(data, "response");
+    if (r == nullptr) {
+      failure_ = upstreamMalformedEventError();
+      return;
+    }
+    response_ = *r;
     usage_ = detail::usageFromResponse(response_);
     if (type == "response.incomplete") {
       incomplete_reason_ = "max_output_tokens";

@@ -304,6 +304,11 @@ ApiError upstreamTruncatedError() {
               std::string("upstream_stream_truncated"));
 }
 
+ApiError upstreamMalformedEventError() {
+  return make(502, "upstream_error", "The Codex backend ended the response with a malformed event.",
+              std::string("upstream_malformed_event"));
+}
+
 ApiError upstreamIdleTimeoutError() {
   return make(502, "upstream_error", "The Codex backend stopped sending data (idle timeout).",
               std::string("upstream_idle_timeout"));

@@ -37,6 +37,8 @@ common::ApiError mapStreamFailureJson(const common::JsonValue& event, std::int64
 
 // The upstream closed the stream before response.completed.
 common::ApiError upstreamTruncatedError();
+// A terminal event (response.completed / response.incomplete) without its response object.
+common::ApiError upstreamMalformedEventError();
 // No upstream bytes for UPSTREAM_IDLE_TIMEOUT, mid-stream (502) ...
 common::ApiError upstreamIdleTimeoutError();
 // ... or before the response head / first event (504).

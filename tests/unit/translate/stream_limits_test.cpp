@@ -111,5 +111,28 @@ TEST(StreamLimitErrors, AChatStreamCutForSizeEndsWithOneErrorChunkAndNoDone) {
   EXPECT_EQ(out.size(), 3u);
 }
 
+// A terminal event without its response object is a malformed end, not a success built from
+// nothing (which would drop what was streamed before it).
+TEST(MalformedTerminalEvent, FailsTheCollectorAndTheChatStream) {
+  for (const char* name : {"response.completed", "response.incomplete"}) {
+    ResponseCollector collector;
+    collector.onEvent(itemDone(0, 10));
+    collector.onEvent(SseEvent{name, R"("nope")", ""});
+    ASSERT_TRUE(collector.failure().has_value()) << name;
+    EXPECT_EQ(collector.failure()->status, 502);
+    EXPECT_EQ(collector.failure()->code.value_or(""), "upstream_malformed_event");
+    EXPECT_FALSE(collector.completed());
+
+    ChatStreamMapper mapper(ChatStreamOptions{"chatcmpl-x", 1, "gpt-5.5", false, ReasoningCompat::None, false});
+    std::vector<std::string> chunks;
+    mapper.onEvent(SseEvent{name, std::string(R"({"type":")") + name + R"("})", ""}, chunks);
+    ASSERT_TRUE(mapper.failure().has_value()) << name;
+    EXPECT_EQ(mapper.failure()->code.value_or(""), "upstream_malformed_event");
+    ASSERT_FALSE(chunks.empty());
+    EXPECT_NE(chunks.back().find("upstream_malformed_event"), std::string::npos);
+    for (const auto& c : chunks) EXPECT_EQ(c.find("[DONE]"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace cosp::worker
