@@ -118,6 +118,7 @@ class HttpServer {
   // Connection threads
   void serve(std::unique_ptr<ClientConnection>& connection);
   void handBack(std::unique_ptr<ClientConnection> connection, bool keep);
+  std::optional<RequestHead> nextHeadOnThread(ClientConnection& connection);
   bool runRequest(ClientConnection& connection, RequestHead head, bool inline_answer);
 
   Options options_;
