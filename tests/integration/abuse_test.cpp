@@ -1131,3 +1131,60 @@ TEST_F(Abuse, FiftyClientsHangingUpMidStreamCloseTheirUpstreamsQuickly) {
 }
 
 }  // namespace
+
+// ---- Memory after a burst --------------------------------------------------------------------
+
+// Finding 5's other half: after a burst of large bodies and large events the worker used to keep
+// ~150 MB it no longer needed (glibc kept the freed heap and raised its mmap threshold). Eight
+// 12 MiB request bodies, then eight streams of one 12 MiB event each: once quiet, the worker is
+// back near where it started.
+TEST_F(Abuse, MemoryGoesBackAfterABurstOfLargeBodiesAndEvents) {
+  ASSERT_NO_FATAL_FAILURE(start({{"WORKER_THREADS", "16"}}));
+  const int worker = proxy_->workerPids().at(0);
+  {
+    auto warm = exchange(requestBytes("POST", "/v1/responses", R"({"model":"gpt-5.5","input":"hello"})",
+                                      "Connection: close\r\n"),
+                         5000ms);
+    ASSERT_EQ(warm->received().rfind("HTTP/1.1 200 ", 0), 0u) << describe(*warm);
+  }
+  const long rss_before = vmRssKiB(worker);
+  ASSERT_GT(rss_before, 0);
+
+  constexpr int kCalls = 8;
+  constexpr std::size_t kBig = 12u * 1024 * 1024;
+  auto burst = [&](const std::string& request) {
+    std::vector<std::unique_ptr<Wire>> wires;
+    std::vector<std::thread> senders;
+    for (int i = 0; i < kCalls; ++i) {
+      wires.push_back(std::make_unique<Wire>(port()));
+      Wire* w = wires.back().get();
+      senders.emplace_back([w, &request] { w->send(request); });
+    }
+    for (auto& t : senders) t.join();
+    for (auto& w : wires) {
+      EXPECT_TRUE(w->readResponses(1, 30000ms)) << printable(w->received().substr(0, 300));
+      auto responses = w->responses();
+      ASSERT_FALSE(responses.empty());
+      EXPECT_EQ(responses.back().status, 200);
+    }
+  };
+  // Large request bodies (one long input string each), answered normally.
+  burst(requestBytes("POST", "/v1/responses",
+                     R"({"model":"gpt-5.5","input":")" + std::string(kBig, 'a') + R"("})", "Connection: close\r\n"));
+  // Large upstream events relayed to streaming clients (under MAX_EVENT_BYTES).
+  burst(requestBytes("POST", "/v1/responses",
+                     R"({"model":"gpt-5.5","stream":true,"input":"[[scenario:huge-event:)" + std::to_string(kBig) +
+                         R"(]]"})",
+                     "Connection: close\r\n"));
+
+  long rss_after = 0;
+  const bool returned = eventually(
+      [&] {
+        rss_after = vmRssKiB(worker);
+        return rss_after > 0 && rss_after <= rss_before + 48 * 1024;
+      },
+      10s);
+  EXPECT_TRUE(returned) << "worker RSS " << rss_before / 1024 << " MiB before the burst, still " << rss_after / 1024
+                        << " MiB 10 s after it";
+  EXPECT_EQ(proxy_->workerPids().at(0), worker);  // the same worker: nothing crashed
+}
