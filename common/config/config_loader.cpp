@@ -63,7 +63,7 @@ const std::vector<OptionSpec>& optionTable() {
       {"control-socket", "CONTROL_SOCKET", "$RUNTIME_DIRECTORY/control.sock or STATE_DIR/control.sock",
        "operator control socket"},
       {"workers", "WORKERS", "number of CPUs", "prefork worker processes (1-256)"},
-      {"worker-threads", "WORKER_THREADS", "1024", "max concurrent connections per worker (4-65536)"},
+      {"worker-threads", "WORKER_THREADS", "1024", "max concurrent requests (and streams) per worker (4-65536)"},
       {"max-body-bytes", "MAX_BODY_BYTES", "16MiB", "request body limit"},
       {"shutdown-grace", "SHUTDOWN_GRACE", "30s", "how long TERM waits for in-flight requests"},
       {"request-head-timeout", "REQUEST_HEAD_TIMEOUT", "10s",
