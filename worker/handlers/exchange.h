@@ -30,7 +30,6 @@ struct Exchange {
   int upstream_status = 0;
   int64_t ttfb_us = -1;
   int64_t bytes_out = 0;
-  bool body_read = false;  // the request body was consumed, so keep-alive stays safe
 };
 
 // The OpenAI error envelope {"error":{"message","type","param","code"}}.

@@ -6,8 +6,6 @@
 #include "common/log/log.h"
 #include "common/util/strings.h"
 #include "common/version.h"
-#include "worker/handlers/request_body.h"
-#include "worker/http/chunk_writer.h"
 #include "worker/http/client_watch.h"
 #include "worker/sse/sse_parser.h"
 #include "worker/sse/sse_relay.h"
@@ -134,11 +132,10 @@ class SseOut {
   bool write(std::string_view bytes) {
     if (!started_) start();
     if (client_.isGone()) return false;
-    if (!sendChunk(client_.fd(), bytes, ex_.ctx.config.send_timeout)) {
+    // Through the response, which records a failed write: its last chunk is then not tried
+    // (it would wait SEND_TIMEOUT again) and the connection closes.
+    if (!ex_.response.write(bytes)) {
       client_.markGone();
-      // Half a chunk may be out: the connection is finished. Shut it down so nothing written
-      // after this (the body's last chunk) waits for a client that does not read.
-      ::shutdown(client_.fd(), SHUT_RDWR);
       return false;
     }
     ex_.bytes_out += static_cast<int64_t>(bytes.size());
@@ -197,12 +194,11 @@ void ModelHandler::chatCompletions(Exchange& ex) { handle(ex, Api::Chat); }
 void ModelHandler::responses(Exchange& ex) { handle(ex, Api::Responses); }
 
 void ModelHandler::handle(Exchange& ex, Api api) {
-  auto body = readRequestBody(ex.request, ctx_.config.max_body_bytes);
+  auto body = ex.request.readBody(ctx_.config.max_body_bytes);
   if (!body) {
     sendError(ex, body.error());
     return;
   }
-  ex.body_read = true;
   auto translated = api == Api::Chat ? translateChatRequest(*body, options_) : normalizeResponsesRequest(*body, options_);
   if (!translated) {
     sendError(ex, translated.error());

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "worker/http/chunk_writer.h"
 
 namespace cosp::worker {
 
@@ -53,7 +52,7 @@ bool ClientWatch::probe() {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     return request_.connection().writeAll(kContinue, Clock::now() + kProbeWrite);
   }
-  if (response_.isChunked()) return sendChunk(fd_, ": \n\n", kProbeWrite);  // an SSE comment
+  if (response_.isChunked()) return response_.write(": \n\n");  // an SSE comment, within SEND_TIMEOUT
   return false;
 }
 

@@ -25,7 +25,7 @@ struct BodyLimits {
 class HttpRequest {
  public:
   HttpRequest(RequestHead head, ClientConnection& connection, BodyLimits limits)
-      : head_(std::move(head)), connection_(connection), limits_(limits) {}
+      : head_(std::move(head)), connection_(connection), limits_(limits), half_closed_at_start_(connection.peerClosed()) {}
 
   const std::string& getMethod() const { return head_.method; }
   const std::string& getURI() const { return head_.target; }
@@ -56,7 +56,6 @@ class HttpRequest {
   // The client closed its sending side before its answer began: it still waits for the answer
   // (HTTP/1.0 clients and `nc -N` do this), so its end of file is not a hang-up.
   bool peerHalfClosed() const { return half_closed_at_start_; }
-  void markHalfClosedAtStart() { half_closed_at_start_ = connection_.peerClosed(); }
   ClientConnection& connection() { return connection_; }
 
  private:
@@ -64,7 +63,7 @@ class HttpRequest {
   ClientConnection& connection_;
   BodyLimits limits_;
   bool body_consumed_ = false;
-  bool half_closed_at_start_ = false;
+  const bool half_closed_at_start_;
 };
 
 }  // namespace cosp::worker

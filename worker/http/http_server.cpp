@@ -72,7 +72,8 @@ std::string_view errorCode(int status) {
 
 }  // namespace
 
-HttpServer::HttpServer(Options options, HttpHandler& handler) : options_(std::move(options)), handler_(handler) {
+HttpServer::HttpServer(Options options, HttpHandler& handler)
+    : options_(std::move(options)), head_limits_{options_.max_header_bytes, 128}, handler_(handler) {
   listen_fd_.reset(options_.listen_fd);
   wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   epoll_fd_.reset(::epoll_create1(EPOLL_CLOEXEC));
@@ -372,8 +373,7 @@ void HttpServer::examineBuffer(ClientConnection* c) {
       // once instead of holding the connection until the head deadline.
       if (!c->request_line_checked && buffer.find('\n') != std::string::npos) {
         c->request_line_checked = true;
-        HeadLimits limits{options_.max_header_bytes, 128};
-        auto early = parseRequestHead(std::string_view(buffer).substr(0, buffer.find('\n') + 1), limits);
+        auto early = parseRequestHead(std::string_view(buffer).substr(0, buffer.find('\n') + 1), head_limits_);
         if (early.status == HeadParse::Status::Invalid) {
           refuse(c, early.error_status, early.error);
           return;
@@ -382,8 +382,7 @@ void HttpServer::examineBuffer(ClientConnection* c) {
       if (c->peerClosed()) close(unpark(c));  // half a head, and the client is gone
       return;
     }
-    HeadLimits limits{options_.max_header_bytes, 128};
-    HeadParse parse = parseRequestHead(std::string_view(buffer).substr(0, end), limits);
+    HeadParse parse = parseRequestHead(std::string_view(buffer).substr(0, end), head_limits_);
     if (parse.status == HeadParse::Status::Invalid) {
       refuse(c, parse.error_status, parse.error);
       return;
@@ -418,10 +417,7 @@ void HttpServer::examineBuffer(ClientConnection* c) {
         in_threads_.erase(raw);
       }
       stats_.refused.fetch_add(1);
-      std::string body = errorBody("The server is at capacity; retry shortly", errorCode(503));
-      std::string head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-                         "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-      connection->writeAll(head + body, Clock::now());
+      answerBeforeClosing(*connection, 503, "The server is at capacity; retry shortly", "Retry-After: 1\r\n");
       close(std::move(connection));
     }
     return;
@@ -436,14 +432,19 @@ void HttpServer::refuse(ClientConnection* c, int status, const std::string& why)
       .field("reason", why)
       .field("client", c->peerAddress())
       .field("bytes", static_cast<int64_t>(c->buffer().size()));
-  std::string body = errorBody(status == 408 ? "The request head did not arrive in time" : "Bad request: " + why,
-                               errorCode(status));
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reasonPhrase(status)) +
-                    "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n\r\n" + body;
-  // Best effort, without waiting: a client that does not read its error is not owed one.
-  c->writeAll(out, Clock::now());
+  answerBeforeClosing(*c, status, status == 408 ? "The request head did not arrive in time" : "Bad request: " + why);
   close(unpark(c));
+}
+
+// An error answer from the accept loop itself (no handler ran), best effort and without waiting:
+// a client that does not read its error is not owed one. The caller closes the connection.
+void HttpServer::answerBeforeClosing(ClientConnection& c, int status, std::string_view message,
+                                std::string_view extra_headers) {
+  const std::string body = errorBody(message, errorCode(status));
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reasonPhrase(status)) +
+                     "\r\nContent-Type: application/json\r\n" + std::string(extra_headers) +
+                     "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  c.writeAll(head, body, Clock::now());
 }
 
 void HttpServer::sweepDeadlines() {
@@ -509,7 +510,7 @@ std::optional<RequestHead> HttpServer::nextHeadOnThread(ClientConnection& connec
     std::string& buffer = connection.buffer();
     const std::size_t end = findHeadEnd(buffer, connection.scanned);
     if (end != std::string::npos) {
-      HeadParse parse = parseRequestHead(std::string_view(buffer).substr(0, end), {options_.max_header_bytes, 128});
+      HeadParse parse = parseRequestHead(std::string_view(buffer).substr(0, end), head_limits_);
       if (parse.status != HeadParse::Status::Complete) return std::nullopt;
       connection.consume(parse.consumed);
       connection.request_line_checked = false;
@@ -539,7 +540,6 @@ bool HttpServer::runRequest(ClientConnection& connection, RequestHead head, bool
   const bool may_keep = head.keep_alive && !draining && !connection.peerClosed() &&
                         connection.served + 1 < options_.max_keep_alive_requests;
   HttpRequest request(std::move(head), connection, options_.body);
-  request.markHalfClosedAtStart();
   HttpResponse::Options response_options;
   // On the accept loop nothing may wait: a probe answer that does not fit the socket at once
   // ends that connection instead.

@@ -108,6 +108,8 @@ class HttpServer {
   std::unique_ptr<ClientConnection> unpark(ClientConnection* connection);
   void close(std::unique_ptr<ClientConnection> connection);
   void refuse(ClientConnection* connection, int status, const std::string& why);
+  void answerBeforeClosing(ClientConnection& connection, int status, std::string_view message,
+                      std::string_view extra_headers = {});
   void answerInline(std::unique_ptr<ClientConnection> connection, RequestHead head);
   void sweepDeadlines();
   void enforceBudget(ClientConnection* keep);
@@ -122,6 +124,7 @@ class HttpServer {
   bool runRequest(ClientConnection& connection, RequestHead head, bool inline_answer);
 
   Options options_;
+  const HeadLimits head_limits_;
   HttpHandler& handler_;
   common::UniqueFd listen_fd_;
   common::UniqueFd wake_fd_;
