@@ -44,6 +44,7 @@
 
 #include "tests/integration/harness/http_client.h"
 #include "tests/integration/harness/proxy_process.h"
+#include "tests/integration/harness/wire_text.h"
 #include "tests/support/fake_codex_backend.h"
 #include "tests/support/fake_oauth_server.h"
 
@@ -53,38 +54,6 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-int64_t msBetween(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration_cast<milliseconds>(to - from).count();
-}
-int64_t msSince(Clock::time_point from) { return msBetween(from, Clock::now()); }
-int msLeft(Clock::time_point deadline) {
-  return static_cast<int>(std::max<int64_t>(0, msBetween(Clock::now(), deadline)));
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Bytes as a C-ish literal for failure messages (CR, LF, NUL and high bytes visible).
-std::string printable(std::string_view bytes, std::size_t max = 600) {
-  std::string out;
-  for (std::size_t i = 0; i < bytes.size() && i < max; ++i) {
-    unsigned char c = static_cast<unsigned char>(bytes[i]);
-    if (c == '\r') out += "\\r";
-    else if (c == '\n') out += "\\n";
-    else if (c < 0x20 || c >= 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (bytes.size() > max) out += "...(" + std::to_string(bytes.size()) + " bytes)";
-  return out;
-}
 
 std::string fixturesDir() { return std::string(COSP_SOURCE_DIR) + "/tests/fixtures/responses"; }
 
@@ -182,12 +151,8 @@ std::size_t parseReply(const std::string& raw, bool closed, Reply& r) {
 class Conn {
  public:
   explicit Conn(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    fd_ = connectLoopback(port);
+    connected_ = fd_ >= 0;
     if (connected_) {
       ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
       int one = 1;

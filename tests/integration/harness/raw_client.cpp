@@ -1,5 +1,7 @@
 #include "tests/integration/harness/raw_client.h"
 
+#include "tests/integration/harness/wire_text.h"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -7,12 +9,8 @@
 namespace cosp::test {
 
 RawClient::RawClient(int port, int read_timeout_ms) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  fd_ = connectLoopback(port);
+  connected_ = fd_ >= 0;
   timeval tv{read_timeout_ms / 1000, (read_timeout_ms % 1000) * 1000};
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
