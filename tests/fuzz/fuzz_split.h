@@ -55,4 +55,19 @@ inline SplitInput splitInput(const std::uint8_t* data, std::size_t size) {
   return out;
 }
 
+// The pieces of `pieces` that lie at or after `offset` in their concatenation.
+inline std::vector<std::string_view> piecesFrom(const std::vector<std::string_view>& pieces, std::size_t offset) {
+  std::vector<std::string_view> out;
+  for (std::string_view p : pieces) {
+    if (offset >= p.size()) {
+      offset -= p.size();
+      continue;
+    }
+    out.push_back(p.substr(offset));
+    offset = 0;
+  }
+  if (out.empty()) out.emplace_back();
+  return out;
+}
+
 }  // namespace cosp::fuzz

@@ -120,21 +120,6 @@ void checkHead(const UpstreamResponseHead& head) {
   FUZZ_CHECK(again.value().reason == head.reason && again.value().headers == head.headers);
 }
 
-// The pieces of `pieces` that lie at or after `offset` in their concatenation.
-std::vector<std::string_view> piecesFrom(const std::vector<std::string_view>& pieces, std::size_t offset) {
-  std::vector<std::string_view> out;
-  for (std::string_view p : pieces) {
-    if (offset >= p.size()) {
-      offset -= p.size();
-      continue;
-    }
-    out.push_back(p.substr(offset));
-    offset = 0;
-  }
-  if (out.empty()) out.emplace_back();
-  return out;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -163,7 +148,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   checkHead(head.value());
   cosp::worker::responseAllowsReuse(head.value());
 
-  const std::vector<std::string_view> body_pieces = piecesFrom(in.pieces, *head_end);
+  const std::vector<std::string_view> body_pieces = cosp::fuzz::piecesFrom(in.pieces, *head_end);
   const std::vector<std::string_view> body_whole = {in.payload.substr(*head_end)};
   for (std::string_view method : {"POST", "HEAD"}) {
     const auto framing = cosp::worker::bodyFramingFor(method, head.value());

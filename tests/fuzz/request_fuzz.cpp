@@ -182,21 +182,6 @@ void checkChunked(const std::vector<std::string_view>& pieces, std::string_view 
   if (whole.status == RequestChunkDecoder::Status::Done) checkDoneBody(payload.substr(0, whole.consumed), whole.body);
 }
 
-// The pieces of `pieces` that lie at or after `offset` in their concatenation.
-std::vector<std::string_view> piecesFrom(const std::vector<std::string_view>& pieces, std::size_t offset) {
-  std::vector<std::string_view> out;
-  for (std::string_view p : pieces) {
-    if (offset >= p.size()) {
-      offset -= p.size();
-      continue;
-    }
-    out.push_back(p.substr(offset));
-    offset = 0;
-  }
-  if (out.empty()) out.emplace_back();
-  return out;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -219,7 +204,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   if (head.status == HeadParse::Status::Complete && head.head.framing == RequestFraming::Chunked) {
     const std::string_view body = in.payload.substr(head.consumed);
-    checkChunked(piecesFrom(in.pieces, head.consumed), body);
+    checkChunked(cosp::fuzz::piecesFrom(in.pieces, head.consumed), body);
   }
   return 0;
 }
