@@ -25,28 +25,34 @@ std::string base64Payload(std::size_t n) {
 std::string chatTurn(int i) {
   const std::string n = std::to_string(i);
   std::string t;
-  t += R"({"role":"user","content":"Step )" + n +
-       R"(: the test \"parse_utf8_surrogates\" fails on CI with exit code 1.\nCan you look at src/decoder.cpp and fix it? Merci — c'est urgent."},)";
+  t +=
+      R"({"role":"user","content":"Step )" + n +
+      R"(: the test \"parse_utf8_surrogates\" fails on CI with exit code 1.\nCan you look at src/decoder.cpp and fix it? Merci — c'est urgent."},)";
   t += R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_)" + n +
-       R"(","type":"function","function":{"name":"read_file","arguments":"{\"path\":\"src/decoder.cpp\",\"offset\":)" + n +
-       R"(,\"limit\":200}"}}]},)";
-  t += R"({"role":"tool","tool_call_id":"call_)" + n +
-       R"(","content":"  if (cp >= 0xD800 && cp <= 0xDFFF) {\n    return Error::kSurrogate;  // lone surrogate\n  }\n\tout.push_back(cp);"},)";
-  t += R"({"role":"assistant","content":"The decoder rejects a valid surrogate pair \u2014 it checks each half alone. Combine them first: cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)."},)";
+       R"(","type":"function","function":{"name":"read_file","arguments":"{\"path\":\"src/decoder.cpp\",\"offset\":)" +
+       n + R"(,\"limit\":200}"}}]},)";
+  t +=
+      R"({"role":"tool","tool_call_id":"call_)" + n +
+      R"(","content":"  if (cp >= 0xD800 && cp <= 0xDFFF) {\n    return Error::kSurrogate;  // lone surrogate\n  }\n\tout.push_back(cp);"},)";
+  t +=
+      R"({"role":"assistant","content":"The decoder rejects a valid surrogate pair \u2014 it checks each half alone. Combine them first: cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)."},)";
   return t;
 }
 
 std::string responsesTurn(int i) {
   const std::string n = std::to_string(i);
   std::string t;
-  t += R"({"type":"message","role":"user","content":[{"type":"input_text","text":"Step )" + n +
-       R"(: the test \"parse_utf8_surrogates\" fails on CI with exit code 1.\nCan you look at src/decoder.cpp and fix it? Merci — c'est urgent."}]},)";
+  t +=
+      R"({"type":"message","role":"user","content":[{"type":"input_text","text":"Step )" + n +
+      R"(: the test \"parse_utf8_surrogates\" fails on CI with exit code 1.\nCan you look at src/decoder.cpp and fix it? Merci — c'est urgent."}]},)";
   t += R"({"type":"function_call","id":"fc_)" + n + R"(","call_id":"call_)" + n +
        R"(","name":"read_file","arguments":"{\"path\":\"src/decoder.cpp\",\"offset\":)" + n + R"(,\"limit\":200}"},)";
-  t += R"({"type":"function_call_output","call_id":"call_)" + n +
-       R"(","output":"  if (cp >= 0xD800 && cp <= 0xDFFF) {\n    return Error::kSurrogate;  // lone surrogate\n  }\n\tout.push_back(cp);"},)";
-  t += R"({"type":"message","role":"assistant","id":"msg_)" + n +
-       R"(","content":[{"type":"output_text","text":"The decoder rejects a valid surrogate pair \u2014 it checks each half alone. Combine them first: cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00).","annotations":[]}]},)";
+  t +=
+      R"({"type":"function_call_output","call_id":"call_)" + n +
+      R"(","output":"  if (cp >= 0xD800 && cp <= 0xDFFF) {\n    return Error::kSurrogate;  // lone surrogate\n  }\n\tout.push_back(cp);"},)";
+  t +=
+      R"({"type":"message","role":"assistant","id":"msg_)" + n +
+      R"(","content":[{"type":"output_text","text":"The decoder rejects a valid surrogate pair \u2014 it checks each half alone. Combine them first: cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00).","annotations":[]}]},)";
   return t;
 }
 
@@ -59,31 +65,39 @@ constexpr const char* kParameters =
 std::string chatRequestBody(std::size_t target_bytes) {
   const std::size_t image = imageBytesFor(target_bytes);
   std::string b = R"({"model":"gpt-5.5-high","stream":true,"stream_options":{"include_usage":true},"messages":[)";
-  b += R"({"role":"system","content":"You are a careful coding agent working in a C++ repository. Use the tools to read files before you answer."},)";
+  b +=
+      R"({"role":"system","content":"You are a careful coding agent working in a C++ repository. Use the tools to read files before you answer."},)";
   const std::size_t conversation = target_bytes > image + 1200 ? target_bytes - image - 1200 : 0;
   for (int i = 0; b.size() < conversation; ++i) b += chatTurn(i);
   b += R"({"role":"user","content":[{"type":"text","text":"And what does this screenshot of the CI log show?"},)";
-  b += R"({"type":"image_url","image_url":{"url":"data:image/png;base64,)" + base64Payload(image) + R"(","detail":"high"}}]}],)";
-  b += R"("tools":[{"type":"function","function":{"name":"read_file","description":"Read part of a file","parameters":)";
+  b += R"({"type":"image_url","image_url":{"url":"data:image/png;base64,)" + base64Payload(image) +
+       R"(","detail":"high"}}]}],)";
+  b +=
+      R"("tools":[{"type":"function","function":{"name":"read_file","description":"Read part of a file","parameters":)";
   b += kParameters;
-  b += R"(}},{"type":"function","function":{"name":"run_tests","description":"Run the test suite","parameters":{"type":"object","properties":{"filter":{"type":"string"}}},"strict":true}}],)";
+  b +=
+      R"(}},{"type":"function","function":{"name":"run_tests","description":"Run the test suite","parameters":{"type":"object","properties":{"filter":{"type":"string"}}},"strict":true}}],)";
   b += R"("tool_choice":"auto","parallel_tool_calls":true,"temperature":0.2,"max_tokens":4096,"user":"bench"})";
   return b;
 }
 
 std::string responsesRequestBody(std::size_t target_bytes) {
   const std::size_t image = imageBytesFor(target_bytes);
-  std::string b = R"({"model":"gpt-5.5","instructions":"You are a careful coding agent working in a C++ repository. Use the tools to read files before you answer.","input":[)";
+  std::string b =
+      R"({"model":"gpt-5.5","instructions":"You are a careful coding agent working in a C++ repository. Use the tools to read files before you answer.","input":[)";
   const std::size_t conversation = target_bytes > image + 1200 ? target_bytes - image - 1200 : 0;
   for (int i = 0; b.size() < conversation; ++i) b += responsesTurn(i);
   b += R"({"type":"item_reference","id":"rs_previous"},)";
-  b += R"({"type":"message","role":"user","content":[{"type":"input_text","text":"And what does this screenshot of the CI log show?"},)";
-  b += R"({"type":"input_image","image_url":"data:image/png;base64,)" + base64Payload(image) + R"(","detail":"high"}]}],)";
+  b +=
+      R"({"type":"message","role":"user","content":[{"type":"input_text","text":"And what does this screenshot of the CI log show?"},)";
+  b += R"({"type":"input_image","image_url":"data:image/png;base64,)" + base64Payload(image) +
+       R"(","detail":"high"}]}],)";
   b += R"("tools":[{"type":"function","name":"read_file","description":"Read part of a file","parameters":)";
   b += kParameters;
   b += R"(,"strict":false},{"type":"custom","name":"apply_patch","description":"Apply a patch"}],)";
   b += R"("tool_choice":"auto","parallel_tool_calls":true,"reasoning":{"effort":"high","summary":"auto"},)";
-  b += R"("include":["reasoning.encrypted_content"],"prompt_cache_key":"bench-session","store":false,"stream":true,"temperature":0.2,"max_output_tokens":4096})";
+  b +=
+      R"("include":["reasoning.encrypted_content"],"prompt_cache_key":"bench-session","store":false,"stream":true,"temperature":0.2,"max_output_tokens":4096})";
   return b;
 }
 
@@ -97,11 +111,13 @@ std::string responsesTranscript(int text_deltas, int tool_calls, int arg_deltas)
   int seq = 0;
   std::string s;
   auto ev = [&](const std::string& type, const std::string& rest) {
-    s += "event: " + type + "\ndata: {\"type\":\"" + type + "\",\"sequence_number\":" + std::to_string(seq++) + rest + "}\n\n";
+    s += "event: " + type + "\ndata: {\"type\":\"" + type + "\",\"sequence_number\":" + std::to_string(seq++) + rest +
+         "}\n\n";
   };
   ev("response.created", ",\"response\":" + response);
   ev("response.in_progress", ",\"response\":" + response);
-  ev("response.output_item.added", R"(,"output_index":0,"item":{"id":"rs_1","type":"reasoning","summary":[],"encrypted_content":null})");
+  ev("response.output_item.added",
+     R"(,"output_index":0,"item":{"id":"rs_1","type":"reasoning","summary":[],"encrypted_content":null})");
   ev("response.output_item.done",
      R"(,"output_index":0,"item":{"id":"rs_1","type":"reasoning","summary":[],"encrypted_content":"gAAAAABo-fake-encrypted-reasoning=="})");
   ev("response.output_item.added",
@@ -115,26 +131,31 @@ std::string responsesTranscript(int text_deltas, int tool_calls, int arg_deltas)
     ev("response.output_text.delta",
        R"(,"item_id":"msg_1","output_index":1,"content_index":0,"delta":")" + d + R"(","logprobs":[])");
   }
-  ev("response.output_text.done", R"(,"item_id":"msg_1","output_index":1,"content_index":0,"text":")" + text + R"(","logprobs":[])");
+  ev("response.output_text.done",
+     R"(,"item_id":"msg_1","output_index":1,"content_index":0,"text":")" + text + R"(","logprobs":[])");
   const std::string part = R"({"type":"output_text","annotations":[],"logprobs":[],"text":")" + text + "\"}";
   ev("response.content_part.done", R"(,"item_id":"msg_1","output_index":1,"content_index":0,"part":)" + part);
   ev("response.output_item.done",
-     R"(,"output_index":1,"item":{"id":"msg_1","type":"message","status":"completed","content":[)" + part + R"(],"role":"assistant"})");
+     R"(,"output_index":1,"item":{"id":"msg_1","type":"message","status":"completed","content":[)" + part +
+         R"(],"role":"assistant"})");
   for (int c = 0; c < tool_calls; ++c) {
     const std::string idx = std::to_string(2 + c);
     const std::string id = "fc_" + std::to_string(c);
     const std::string call = "call_" + std::to_string(c);
-    ev("response.output_item.added", ",\"output_index\":" + idx + R"(,"item":{"id":")" + id +
-                                         R"(","type":"function_call","status":"in_progress","arguments":"","call_id":")" + call +
-                                         R"(","name":"read_file"})");
+    ev("response.output_item.added",
+       ",\"output_index\":" + idx + R"(,"item":{"id":")" + id +
+           R"(","type":"function_call","status":"in_progress","arguments":"","call_id":")" + call +
+           R"(","name":"read_file"})");
     std::string args;
     for (int a = 0; a < arg_deltas; ++a) {
       const std::string frag = a == 0 ? "{\\\"path\\\":\\\"src/file" + std::to_string(a) : std::to_string(a);
       args += frag;
-      ev("response.function_call_arguments.delta", R"(,"item_id":")" + id + "\",\"output_index\":" + idx + R"(,"delta":")" + frag + "\"");
+      ev("response.function_call_arguments.delta",
+         R"(,"item_id":")" + id + "\",\"output_index\":" + idx + R"(,"delta":")" + frag + "\"");
     }
     args += ".cpp\\\"}";
-    ev("response.function_call_arguments.done", R"(,"item_id":")" + id + "\",\"output_index\":" + idx + R"(,"arguments":")" + args + "\"");
+    ev("response.function_call_arguments.done",
+       R"(,"item_id":")" + id + "\",\"output_index\":" + idx + R"(,"arguments":")" + args + "\"");
     ev("response.output_item.done", ",\"output_index\":" + idx + R"(,"item":{"id":")" + id +
                                         R"(","type":"function_call","status":"completed","arguments":")" + args +
                                         R"(","call_id":")" + call + R"(","name":"read_file"})");

@@ -81,8 +81,10 @@ Params parseParams(std::string_view spec) {
     if (eq == std::string_view::npos) continue;
     std::string_view key = item.substr(0, eq);
     std::string_view value = item.substr(eq + 1);
-    if (key == "n") p.deltas = std::max(0, std::min(toInt(value, p.deltas), 1'000'000));
-    else if (key == "iv") p.interval_ms = std::max(0, std::min(toInt(value, p.interval_ms), 3'600'000));
+    if (key == "n")
+      p.deltas = std::max(0, std::min(toInt(value, p.deltas), 1'000'000));
+    else if (key == "iv")
+      p.interval_ms = std::max(0, std::min(toInt(value, p.interval_ms), 3'600'000));
   }
   return p;
 }
@@ -373,9 +375,8 @@ void FakeUpstream::serveBuffered(Conn& c) {
                       (unsigned long long)counters_.accepted, (unsigned long long)counters_.open,
                       (unsigned long long)counters_.requests, (unsigned long long)counters_.completed,
                       (unsigned long long)counters_.active_streams, (unsigned long long)counters_.peak_streams,
-                      (unsigned long long)counters_.client_closed_midstream,
-                      (unsigned long long)counters_.write_errors, (unsigned long long)counters_.bad_requests,
-                      (unsigned long long)counters_.events_sent);
+                      (unsigned long long)counters_.client_closed_midstream, (unsigned long long)counters_.write_errors,
+                      (unsigned long long)counters_.bad_requests, (unsigned long long)counters_.events_sent);
         body = b;
       }
       c.out += "HTTP/1.1 200 OK\r\nContent-Type: " + std::string(stats ? "application/json" : "text/plain") +
@@ -408,8 +409,7 @@ std::string FakeUpstream::responseObject(const Conn& c, bool completed) const {
        "\"truncation\":\"disabled\",\"usage\":";
   if (completed) {
     s += "{\"input_tokens\":25,\"input_tokens_details\":{\"cached_tokens\":8},\"output_tokens\":" +
-         std::to_string(c.params.deltas + 1) +
-         ",\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":" +
+         std::to_string(c.params.deltas + 1) + ",\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":" +
          std::to_string(c.params.deltas + 26) + "}";
   } else {
     s += "null";
@@ -614,8 +614,10 @@ int main(int argc, char** argv) {
   int port = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--host") host = argv[i + 1];
-    else if (flag == "--port") port = std::atoi(argv[i + 1]);
+    if (flag == "--host")
+      host = argv[i + 1];
+    else if (flag == "--port")
+      port = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "usage: %s [--host ADDR] [--port N]\n", argv[0]);
       return 2;

@@ -21,8 +21,8 @@ namespace cosp::bench {
 
 namespace {
 
-constexpr std::int64_t kSweepEvery = 50'000'000;     // timeouts and stalls are checked this often
-constexpr std::int64_t kRetryDelay = 10'000'000;     // after a failed request, before reconnecting
+constexpr std::int64_t kSweepEvery = 50'000'000;  // timeouts and stalls are checked this often
+constexpr std::int64_t kRetryDelay = 10'000'000;  // after a failed request, before reconnecting
 constexpr std::size_t kMaxHeadBytes = 64 * 1024;
 
 // The first "t=<digits>" with at least 10 digits (a CLOCK_MONOTONIC ns stamp), or -1.
@@ -80,14 +80,18 @@ ResponseReader::Status ResponseReader::parseHead() {
     } else if (asciiIEquals(name, "transfer-encoding")) {
       chunked = asciiIContains(value, "chunked");
     } else if (asciiIEquals(name, "connection")) {
-      if (asciiIContains(value, "close")) keep_alive_ = false;
-      else if (asciiIContains(value, "keep-alive")) keep_alive_ = true;
+      if (asciiIContains(value, "close"))
+        keep_alive_ = false;
+      else if (asciiIContains(value, "keep-alive"))
+        keep_alive_ = true;
     } else if (asciiIEquals(name, "content-type")) {
       event_stream_ = asciiIContains(value, "text/event-stream");
     }
   });
-  if (chunked) body_ = Body::Chunked;
-  else if (have_length) body_ = Body::Length;
+  if (chunked)
+    body_ = Body::Chunked;
+  else if (have_length)
+    body_ = Body::Length;
   else {
     body_ = Body::UntilClose;
     keep_alive_ = false;
@@ -122,7 +126,8 @@ ResponseReader::Status ResponseReader::feed(const char* data, std::size_t size, 
       return Status::NeedMore;
     }
     if (body_ == Body::Length) {
-      std::size_t take = static_cast<std::size_t>(std::min<std::int64_t>(remaining_, static_cast<std::int64_t>(size - i)));
+      std::size_t take =
+          static_cast<std::size_t>(std::min<std::int64_t>(remaining_, static_cast<std::int64_t>(size - i)));
       body.append(data + i, take);
       remaining_ -= static_cast<std::int64_t>(take);
       return remaining_ == 0 ? Status::Done : Status::NeedMore;
@@ -159,7 +164,8 @@ ResponseReader::Status ResponseReader::feed(const char* data, std::size_t size, 
         break;
       }
       case Chunk::Data: {
-        std::size_t take = static_cast<std::size_t>(std::min<std::int64_t>(remaining_, static_cast<std::int64_t>(size - i)));
+        std::size_t take =
+            static_cast<std::size_t>(std::min<std::int64_t>(remaining_, static_cast<std::int64_t>(size - i)));
         body.append(data + i, take);
         i += take;
         remaining_ -= static_cast<std::int64_t>(take);
@@ -183,8 +189,8 @@ ResponseReader::Status ResponseReader::feed(const char* data, std::size_t size, 
 
 ResponseReader::Status ResponseReader::onEof() {
   if (head_done_ && body_ == Body::UntilClose) return Status::Done;
-  return fail(head_done_ ? "connection closed mid-body" : (head_.empty() ? "connection closed before the response"
-                                                                          : "connection closed mid-head"));
+  return fail(head_done_ ? "connection closed mid-body"
+                         : (head_.empty() ? "connection closed before the response" : "connection closed mid-head"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,8 +214,8 @@ struct Engine::Conn {
   std::int64_t deadline = 0;
   std::uint16_t local_port = 0;
   ResponseReader reader;
-  std::string body;           // decoded body (non-SSE) or undelivered SSE bytes
-  std::size_t scan = 0;       // SSE: where to look for the next blank line
+  std::string body;      // decoded body (non-SSE) or undelivered SSE bytes
+  std::size_t scan = 0;  // SSE: where to look for the next blank line
   std::int64_t last_event = 0;
   bool first_event = false;
   bool terminal = false;
@@ -452,9 +458,12 @@ void Engine::onReadable(Conn& c) {
         bool ok = c.reader.status() == 200 && (!c.reader.eventStream() || (c.terminal && !c.error_event));
         std::string why;
         if (!ok) {
-          if (c.reader.status() != 200) why = "status " + std::to_string(c.reader.status());
-          else if (c.error_event) why = "error event";
-          else why = "stream ended without a terminal event";
+          if (c.reader.status() != 200)
+            why = "status " + std::to_string(c.reader.status());
+          else if (c.error_event)
+            why = "error event";
+          else
+            why = "stream ended without a terminal event";
         }
         complete(c, ok, why);
         return;
@@ -485,7 +494,8 @@ void Engine::onReadable(Conn& c) {
       complete(c, false, c.reader.error() + (c.terminal ? " (after the terminal event)" : ""));
       return;
     }
-    complete(c, false, std::string("recv: ") + std::strerror(errno) + (c.terminal ? " (after the terminal event)" : ""));
+    complete(c, false,
+             std::string("recv: ") + std::strerror(errno) + (c.terminal ? " (after the terminal event)" : ""));
     return;
   }
 }
@@ -633,8 +643,7 @@ void Engine::sweep(std::int64_t now) {
     Group& g = *gp;
     for (auto& cp : g.conns) {
       Conn& c = *cp;
-      if (c.state == Conn::State::Connecting || c.state == Conn::State::Sending ||
-          c.state == Conn::State::Receiving) {
+      if (c.state == Conn::State::Connecting || c.state == Conn::State::Sending || c.state == Conn::State::Receiving) {
         if (now >= c.deadline) {
           complete(c, false, "timeout");
           continue;

@@ -52,7 +52,7 @@ class ResponseReader {
 struct GroupSpec {
   std::string name;
   std::uint16_t port = 0;
-  std::string request;                 // a complete HTTP/1.1 request
+  std::string request;  // a complete HTTP/1.1 request
   int connections = 1;
   std::int64_t requests_per_conn = 0;  // 0 = unlimited
   std::int64_t max_requests = 0;       // over the whole group; 0 = unlimited
@@ -62,8 +62,8 @@ struct GroupSpec {
   std::int64_t measure_from_ns = 0;    // absolute; requests started before it are warm-up
   std::int64_t warmup_per_conn = 0;    // the first requests of each connection are warm-up
   std::int64_t request_timeout_ns = 30'000'000'000;
-  bool record_events = false;          // per-event latency from the t=<ns> stamps
-  std::int64_t stall_ns = 0;           // a longer silence inside a stream is a stall (0 = off)
+  bool record_events = false;            // per-event latency from the t=<ns> stamps
+  std::int64_t stall_ns = 0;             // a longer silence inside a stream is a stall (0 = off)
   std::int64_t first_byte_stall_ns = 0;  // a later first byte is a stall too: the request was
                                          // queued, not served (0 = off)
 };
@@ -80,13 +80,13 @@ struct GroupStats {
   std::int64_t ok = 0;                   // measured requests that succeeded
   std::int64_t failed = 0;               // every failed request, warm-up included
   std::int64_t warmup = 0;
-  std::int64_t stale_retries = 0;        // a reused connection closed before answering; retried
+  std::int64_t stale_retries = 0;  // a reused connection closed before answering; retried
   std::int64_t reconnects = 0;
   std::int64_t stalled_streams = 0;
-  std::int64_t max_gap_ns = 0;           // longest silence inside any stream
-  std::int64_t first_events = 0;         // streams that received at least one event
-  std::int64_t window_begin_ns = 0;      // first measured request sent
-  std::int64_t window_end_ns = 0;        // last measured response complete
+  std::int64_t max_gap_ns = 0;                 // longest silence inside any stream
+  std::int64_t first_events = 0;               // streams that received at least one event
+  std::int64_t window_begin_ns = 0;            // first measured request sent
+  std::int64_t window_end_ns = 0;              // last measured response complete
   std::map<std::string, std::int64_t> errors;  // kind -> count
   std::map<int, TagOutcome> by_tag;            // see Engine::setTag
 };

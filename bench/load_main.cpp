@@ -81,7 +81,8 @@ struct Target {
 // Requests: a realistic short agent turn (~1 KB): instructions, a user message, a tool.
 
 std::string responsesBody(bool stream) {
-  return std::string(R"({"model":"gpt-5.5","instructions":"You are a coding agent. Answer briefly and use the tools when they help.",)") +
+  return std::string(
+             R"({"model":"gpt-5.5","instructions":"You are a coding agent. Answer briefly and use the tools when they help.",)") +
          R"("input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"Summarise the build )" +
          R"(failure below in one sentence and suggest the fix.\nerror: no matching function for call to 'parse(std::string_view)'\n)" +
          R"(  note: candidate expects 2 arguments, 1 provided\n  note: in instantiation of template 'Decoder<Utf8>' requested here"}]}],)" +
@@ -92,21 +93,24 @@ std::string responsesBody(bool stream) {
 }
 
 std::string chatBody(bool stream) {
-  return std::string(R"({"model":"gpt-5.5","messages":[{"role":"system","content":"You are a coding agent. Answer briefly and use the tools when they help."},)") +
+  return std::string(
+             R"({"model":"gpt-5.5","messages":[{"role":"system","content":"You are a coding agent. Answer briefly and use the tools when they help."},)") +
          R"({"role":"user","content":"Summarise the build failure below in one sentence and suggest the fix.\nerror: no matching )" +
          R"(function for call to 'parse(std::string_view)'\n  note: candidate expects 2 arguments, 1 provided\n  note: in )" +
          R"(instantiation of template 'Decoder<Utf8>' requested here"}],)" +
          R"("tools":[{"type":"function","function":{"name":"read_file","description":"Read a file of the repository",)" +
          R"("parameters":{"type":"object","properties":{"path":{"type":"string"},"offset":{"type":"integer"}},"required":["path"]}}}],)" +
-         R"("tool_choice":"auto","reasoning_effort":"low","temperature":0.2,"stream":)" + (stream ? "true" : "false") + "}";
+         R"("tool_choice":"auto","reasoning_effort":"low","temperature":0.2,"stream":)" + (stream ? "true" : "false") +
+         "}";
 }
 
 std::string makeRequest(const Target& t, bool stream, int deltas, int interval_ms) {
   const std::string body = t.chat ? chatBody(stream) : responsesBody(stream);
   return "POST " + t.path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(t.port) +
          "\r\nContent-Type: application/json\r\nAccept: " + (stream ? "text/event-stream" : "application/json") +
-         "\r\nUser-Agent: cosp-bench-load\r\nx-codex-bench: n=" + std::to_string(deltas) + ",iv=" +
-         std::to_string(interval_ms) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+         "\r\nUser-Agent: cosp-bench-load\r\nx-codex-bench: n=" + std::to_string(deltas) +
+         ",iv=" + std::to_string(interval_ms) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+         body;
 }
 
 // A tiny blocking GET (for the fake's /__stats), with a 2 s budget.
@@ -226,8 +230,10 @@ std::string jsonEscape(const std::string& s) {
 std::string fmtNum(double v) {
   if (std::isnan(v) || std::isinf(v)) return "null";
   char b[64];
-  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15) std::snprintf(b, sizeof b, "%.0f", v);
-  else std::snprintf(b, sizeof b, "%.3f", v);
+  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15)
+    std::snprintf(b, sizeof b, "%.0f", v);
+  else
+    std::snprintf(b, sizeof b, "%.3f", v);
   return b;
 }
 
@@ -406,8 +412,10 @@ SeqResult seqRequest(SeqConn& c, std::vector<std::int64_t>* events) {
         r.latency = now - start;
         r.ok = reader.status() == 200 && (!reader.eventStream() || (terminal && !error_event));
         if (!r.ok) r.error = reader.status() != 200 ? "status " + std::to_string(reader.status()) : "stream incomplete";
-        if (!reader.keepAlive()) closeSeq(c);
-        else c.reused = true;
+        if (!reader.keepAlive())
+          closeSeq(c);
+        else
+          c.reused = true;
         return r;
       }
     }
@@ -821,9 +829,7 @@ void Bench::phaseKill(int streams) {
   std::vector<pid_t> after;
   while (monoNs() < wait_until) {
     after = childrenOf(opt_.proxy_pid);
-    if (after.size() >= per_worker.size() &&
-        std::find(after.begin(), after.end(), victim) == after.end())
-      break;
+    if (after.size() >= per_worker.size() && std::find(after.begin(), after.end(), victim) == after.end()) break;
     settle(100);
   }
   std::string a;
@@ -883,8 +889,8 @@ void Bench::writeJson() {
     << "\",\"loadavg_at_start\":\"" << load_at_start_ << "\",\"records\":[\n";
   for (std::size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
-    f << "{\"phase\":\"" << r.phase << "\",\"target\":\"" << r.target << "\",\"round\":" << r.round
-      << ",\"loadavg\":\"" << r.loadavg << "\"";
+    f << "{\"phase\":\"" << r.phase << "\",\"target\":\"" << r.target << "\",\"round\":" << r.round << ",\"loadavg\":\""
+      << r.loadavg << "\"";
     for (const auto& [k, v] : r.values) f << ",\"" << k << "\":" << fmtNum(v);
     for (const auto& [k, v] : r.notes) f << ",\"" << k << "\":\"" << jsonEscape(v) << "\"";
     f << ",\"errors\":{";
@@ -904,8 +910,10 @@ void Bench::writeJson() {
 std::string cell(double median, double lo, double hi, int n, int precision = 0) {
   if (std::isnan(median)) return "-";
   char b[96];
-  if (n > 1) std::snprintf(b, sizeof b, "%.*f [%.*f-%.*f]", precision, median, precision, lo, precision, hi);
-  else std::snprintf(b, sizeof b, "%.*f", precision, median);
+  if (n > 1)
+    std::snprintf(b, sizeof b, "%.*f [%.*f-%.*f]", precision, median, precision, lo, precision, hi);
+  else
+    std::snprintf(b, sizeof b, "%.*f", precision, median);
   return b;
 }
 
@@ -995,8 +1003,10 @@ std::string Bench::summary() {
       char thr[64] = "-";
       if (m.bytes_per_second > 0) {
         if (m.max_bps > 0 && m.min_bps < 1e299)
-          std::snprintf(thr, sizeof thr, "%.0f [%.0f-%.0f]", m.bytes_per_second / 1e6, m.min_bps / 1e6, m.max_bps / 1e6);
-        else std::snprintf(thr, sizeof thr, "%.0f", m.bytes_per_second / 1e6);
+          std::snprintf(thr, sizeof thr, "%.0f [%.0f-%.0f]", m.bytes_per_second / 1e6, m.min_bps / 1e6,
+                        m.max_bps / 1e6);
+        else
+          std::snprintf(thr, sizeof thr, "%.0f", m.bytes_per_second / 1e6);
       }
       char items[32] = "-";
       if (m.items_per_second > 0) std::snprintf(items, sizeof items, "%.3g", m.items_per_second);
@@ -1161,8 +1171,9 @@ std::string Bench::summary() {
     char d[200];
     std::snprintf(d, sizeof d, "%.0f of %.0f streams ok, %.0f failed, %.0f stalled; %.0f open upstream at once",
                   v("ok"), v("streams"), v("failed"), v("stalled"), v("upstream_active_streams_held"));
-    bar(true, v("streams") >= 2000 && v("ok") == v("streams") && v("stalled") == 0 &&
-                  v("upstream_active_streams_held") >= v("streams"),
+    bar(true,
+        v("streams") >= 2000 && v("ok") == v("streams") && v("stalled") == 0 &&
+            v("upstream_active_streams_held") >= v("streams"),
         "2,000 concurrent streams held on the default configuration", d);
     std::snprintf(d, sizeof d, "%.1f KiB (bar 64)", v("pss_per_stream_kib"));
     bar(!std::isnan(v("pss_per_stream_kib")), v("pss_per_stream_kib") <= 64, "PSS per held stream", d);
@@ -1214,9 +1225,10 @@ int Bench::run() {
   const std::vector<Target> targets = allTargets();
 
   // Idle process trees, before any load.
-  for (const auto& [name, pid] : std::vector<std::pair<std::string, pid_t>>{
-           {"proxy", opt_.proxy_pid}, {"nginx", opt_.nginx_pid}, {"direct", opt_.fake_pid},
-           {"proxy-b", opt_.proxy_b_pid}}) {
+  for (const auto& [name, pid] : std::vector<std::pair<std::string, pid_t>>{{"proxy", opt_.proxy_pid},
+                                                                            {"nginx", opt_.nginx_pid},
+                                                                            {"direct", opt_.fake_pid},
+                                                                            {"proxy-b", opt_.proxy_b_pid}}) {
     if (pid <= 0) continue;
     Record r;
     r.phase = "idle";
@@ -1289,18 +1301,30 @@ int runOne(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
-    if (a == "--port") t.port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
-    else if (a == "--path") t.path = next();
-    else if (a == "--chat") t.chat = true;
-    else if (a == "--stream") stream = true;
-    else if (a == "--n") deltas = std::atoi(next().c_str());
-    else if (a == "--iv") interval = std::atoi(next().c_str());
-    else if (a == "--conns") conns = std::atoi(next().c_str());
-    else if (a == "--requests") requests = std::atoll(next().c_str());
-    else if (a == "--seconds") seconds = std::atof(next().c_str());
-    else if (a == "--warmup") warm = std::atoi(next().c_str());
-    else if (a == "--ramp-ms") ramp_ms = std::atoll(next().c_str());
-    else return 2;
+    if (a == "--port")
+      t.port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--path")
+      t.path = next();
+    else if (a == "--chat")
+      t.chat = true;
+    else if (a == "--stream")
+      stream = true;
+    else if (a == "--n")
+      deltas = std::atoi(next().c_str());
+    else if (a == "--iv")
+      interval = std::atoi(next().c_str());
+    else if (a == "--conns")
+      conns = std::atoi(next().c_str());
+    else if (a == "--requests")
+      requests = std::atoll(next().c_str());
+    else if (a == "--seconds")
+      seconds = std::atof(next().c_str());
+    else if (a == "--warmup")
+      warm = std::atoi(next().c_str());
+    else if (a == "--ramp-ms")
+      ramp_ms = std::atoll(next().c_str());
+    else
+      return 2;
   }
   if (t.chat && t.path == "/v1/responses") t.path = "/v1/chat/completions";
   Engine e;
@@ -1313,14 +1337,16 @@ int runOne(int argc, char** argv) {
   g.record_events = stream;
   const std::int64_t start = monoNs();
   g.start_ns = start;
-  if (seconds > 0) g.stop_issuing_ns = start + static_cast<std::int64_t>(seconds * 1e9);
-  else g.requests_per_conn = warm + requests;
+  if (seconds > 0)
+    g.stop_issuing_ns = start + static_cast<std::int64_t>(seconds * 1e9);
+  else
+    g.requests_per_conn = warm + requests;
   int id = e.addGroup(g);
   e.run(start + static_cast<std::int64_t>((seconds > 0 ? seconds : 600) * 1e9) + 30 * kSec);
   GroupStats& s = e.stats(id);
   auto show = [](const char* what, const Summary& m) {
-    std::printf("%-8s n=%zu p50=%.0f p90=%.0f p99=%.0f p99.9=%.0f max=%.0f mean=%.0f us (>=40ms: %zu)\n", what,
-                m.count, us(m.p50), us(m.p90), us(m.p99), us(m.p999), us(m.max), m.mean / 1000, m.over_40ms);
+    std::printf("%-8s n=%zu p50=%.0f p90=%.0f p99=%.0f p99.9=%.0f max=%.0f mean=%.0f us (>=40ms: %zu)\n", what, m.count,
+                us(m.p50), us(m.p90), us(m.p99), us(m.p999), us(m.max), m.mean / 1000, m.over_40ms);
   };
   show("latency", summarize(s.latency_ns));
   show("ttfb", summarize(s.ttfb_ns));
@@ -1334,14 +1360,15 @@ int runOne(int argc, char** argv) {
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: cosp-bench-load run --out DIR --direct PORT --nginx PORT --nginx-pid PID --proxy PORT "
-               "--proxy-pid PID [--fake-pid PID] [--micro FILE] [--rounds N] [--hold N] [--lifecycle N] [--quick]\n"
-               "                           [--phases seq,rps,ttfb,events,hold,reload,kill9] [--proxy-b PORT --proxy-b-pid PID]\n"
-               "       cosp-bench-load one --port P [--path P] [--chat] [--stream] [--n N] [--iv MS] [--conns C]\n"
-               "                           [--requests N | --seconds S] [--warmup N] [--ramp-ms MS]\n"
-               "       cosp-bench-load free-port\n"
-               "       cosp-bench-load wait-http PORT PATH SECONDS [any]   (until GET answers 200, or anything)\n");
+  std::fprintf(
+      stderr,
+      "usage: cosp-bench-load run --out DIR --direct PORT --nginx PORT --nginx-pid PID --proxy PORT "
+      "--proxy-pid PID [--fake-pid PID] [--micro FILE] [--rounds N] [--hold N] [--lifecycle N] [--quick]\n"
+      "                           [--phases seq,rps,ttfb,events,hold,reload,kill9] [--proxy-b PORT --proxy-b-pid PID]\n"
+      "       cosp-bench-load one --port P [--path P] [--chat] [--stream] [--n N] [--iv MS] [--conns C]\n"
+      "                           [--requests N | --seconds S] [--warmup N] [--ramp-ms MS]\n"
+      "       cosp-bench-load free-port\n"
+      "       cosp-bench-load wait-http PORT PATH SECONDS [any]   (until GET answers 200, or anything)\n");
   return 2;
 }
 
@@ -1382,26 +1409,40 @@ int main(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
-    if (a == "--out") o.out = next();
-    else if (a == "--direct") o.direct_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
-    else if (a == "--nginx") o.nginx_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
-    else if (a == "--proxy") o.proxy_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
-    else if (a == "--nginx-pid") o.nginx_pid = std::atoi(next().c_str());
-    else if (a == "--proxy-pid") o.proxy_pid = std::atoi(next().c_str());
-    else if (a == "--proxy-b") o.proxy_b_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
-    else if (a == "--proxy-b-pid") o.proxy_b_pid = std::atoi(next().c_str());
-    else if (a == "--fake-pid") o.fake_pid = std::atoi(next().c_str());
-    else if (a == "--micro") o.micro = next();
-    else if (a == "--rounds") o.rounds = std::max(1, std::atoi(next().c_str()));
-    else if (a == "--hold") o.hold = std::max(1, std::atoi(next().c_str()));
-    else if (a == "--lifecycle") o.lifecycle = std::max(1, std::atoi(next().c_str()));
-    else if (a == "--quick") o.quick = true;
+    if (a == "--out")
+      o.out = next();
+    else if (a == "--direct")
+      o.direct_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--nginx")
+      o.nginx_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--proxy")
+      o.proxy_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--nginx-pid")
+      o.nginx_pid = std::atoi(next().c_str());
+    else if (a == "--proxy-pid")
+      o.proxy_pid = std::atoi(next().c_str());
+    else if (a == "--proxy-b")
+      o.proxy_b_port = static_cast<std::uint16_t>(std::atoi(next().c_str()));
+    else if (a == "--proxy-b-pid")
+      o.proxy_b_pid = std::atoi(next().c_str());
+    else if (a == "--fake-pid")
+      o.fake_pid = std::atoi(next().c_str());
+    else if (a == "--micro")
+      o.micro = next();
+    else if (a == "--rounds")
+      o.rounds = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--hold")
+      o.hold = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--lifecycle")
+      o.lifecycle = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--quick")
+      o.quick = true;
     else if (a == "--phases") {
       std::stringstream list(next());
       std::string item;
       while (std::getline(list, item, ',')) o.phases.insert(item);
-    }
-    else return cosp::bench::usage();
+    } else
+      return cosp::bench::usage();
   }
   if (cmd != "run") return cosp::bench::usage();
   if (o.direct_port == 0 || o.nginx_port == 0 || o.proxy_port == 0) return cosp::bench::usage();

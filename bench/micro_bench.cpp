@@ -8,12 +8,12 @@
 // non-streaming collapse of a whole stream into one chat.completion / response object.
 // The bar (performance issue): ChatRequest/10MB >= 150 MB/s.
 
-#include <string>
-#include <vector>
-
-#include <benchmark/benchmark.h>
 #include <Poco/JSON/ParseHandler.h>
 #include <Poco/JSON/Parser.h>
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
 
 #include "bench/corpus.h"
 #include "common/json/json_parser.h"

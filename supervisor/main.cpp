@@ -61,8 +61,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (inv.command == "login") {
-    return cosp::supervisor::runDeviceLogin(cosp::supervisor::credentialSettingsFromConfig(loaded->config),
-                                            inv.print, std::cerr, std::cout);
+    return cosp::supervisor::runDeviceLogin(cosp::supervisor::credentialSettingsFromConfig(loaded->config), inv.print,
+                                            std::cerr, std::cout);
   }
   return serve(*loaded, args);
 }

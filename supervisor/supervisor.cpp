@@ -38,9 +38,9 @@ constexpr milliseconds kFastStopWait{2000};
 // Variables a worker must never inherit: systemd's (its messages would be ignored or, for
 // LISTEN_*, misread) and every credential (workers only get the access token over the channel).
 bool keepInWorkerEnv(const char* entry) {
-  static const char* const kDropped[] = {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", "LISTEN_PID=",
-                                         "LISTEN_FDS=", "LISTEN_FDNAMES=", "OPENAI_REFRESH_TOKEN=",
-                                         "OPENAI_ACCESS_TOKEN=", "PROXY_API_KEY=", "CODEX_AUTH_FILE="};
+  static const char* const kDropped[] = {
+      "NOTIFY_SOCKET=",  "WATCHDOG_USEC=",        "WATCHDOG_PID=",        "LISTEN_PID=",    "LISTEN_FDS=",
+      "LISTEN_FDNAMES=", "OPENAI_REFRESH_TOKEN=", "OPENAI_ACCESS_TOKEN=", "PROXY_API_KEY=", "CODEX_AUTH_FILE="};
   for (const char* prefix : kDropped) {
     if (std::strncmp(entry, prefix, std::strlen(prefix)) == 0) return false;
   }
@@ -84,9 +84,12 @@ RequestTotals requestTotals(const common::WorkerCounters& series) {
 
 const char* workerStateName(WorkerState state) {
   switch (state) {
-    case WorkerState::Starting: return "starting";
-    case WorkerState::Ready: return "ready";
-    case WorkerState::Draining: return "draining";
+    case WorkerState::Starting:
+      return "starting";
+    case WorkerState::Ready:
+      return "ready";
+    case WorkerState::Draining:
+      return "draining";
   }
   return "unknown";
 }
@@ -173,8 +176,13 @@ void Supervisor::spawnWorker(int slot) {
   common::UniqueFd child_guard(child_fd);
 
   std::string binary = common::executableDir() + "/codex-sub-proxy-worker";
-  std::vector<std::string> argv = {binary, "--slot", std::to_string(slot), "--generation",
-                                   std::to_string(generation_), "--supervisor-pid", std::to_string(::getpid())};
+  std::vector<std::string> argv = {binary,
+                                   "--slot",
+                                   std::to_string(slot),
+                                   "--generation",
+                                   std::to_string(generation_),
+                                   "--supervisor-pid",
+                                   std::to_string(::getpid())};
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     if (keepInWorkerEnv(*e)) env.emplace_back(*e);
@@ -199,21 +207,30 @@ void Supervisor::spawnWorker(int slot) {
   worker.channel.send(common::encodeCredentials(credentials_->current()));
   workers_.emplace(pid, std::move(worker));
   slots_[slot].respawn_at.reset();
-  common::logInfo("worker_spawned").field("slot", slot).field("worker_pid", static_cast<int64_t>(pid)).field(
-      "generation", generation_);
+  common::logInfo("worker_spawned")
+      .field("slot", slot)
+      .field("worker_pid", static_cast<int64_t>(pid))
+      .field("generation", generation_);
 }
 
 void Supervisor::onSignal(int signo) {
   switch (signo) {
-    case SIGCHLD: reapChildren(); break;
-    case SIGHUP: beginReload(); break;
+    case SIGCHLD:
+      reapChildren();
+      break;
+    case SIGHUP:
+      beginReload();
+      break;
     case SIGTERM:
       // A second TERM while draining means "now" (ClickHouse's rule).
       beginStop(phase_ != Phase::Stopping);
       break;
     case SIGINT:
-    case SIGQUIT: beginStop(false); break;
-    default: break;
+    case SIGQUIT:
+      beginStop(false);
+      break;
+    default:
+      break;
   }
 }
 
@@ -260,7 +277,9 @@ void Supervisor::onWorkerExit(pid_t pid, int status) {
   ++slot.restarts;
   auto delay = slot.respawn.onExit(uptime);
   slot.respawn_at = Clock::now() + delay;
-  common::logInfo("worker_respawn_scheduled").field("slot", worker.slot).field("delay_ms", static_cast<int64_t>(delay.count()));
+  common::logInfo("worker_respawn_scheduled")
+      .field("slot", worker.slot)
+      .field("delay_ms", static_cast<int64_t>(delay.count()));
   updateSystemdStatus();
 }
 
@@ -351,8 +370,9 @@ void Supervisor::onTimers() {
     if (worker.state == WorkerState::Starting && now - worker.started > kBootTimeout) hung = true;
     bool overdue = (worker.state == WorkerState::Draining || worker.channel_lost) && now > worker.kill_at;
     if ((hung || overdue) && !worker.kill_sent) {
-      common::logWarn(hung ? "worker_hung" : "worker_drain_overdue").field("slot", worker.slot).field(
-          "worker_pid", static_cast<int64_t>(pid));
+      common::logWarn(hung ? "worker_hung" : "worker_drain_overdue")
+          .field("slot", worker.slot)
+          .field("worker_pid", static_cast<int64_t>(pid));
       ::kill(pid, SIGKILL);
       worker.kill_sent = true;
     }
@@ -433,7 +453,8 @@ void Supervisor::beginReload() {
 
   // Slots beyond the new count are drained; the others are replaced one by one, new before old.
   for (auto& [pid, worker] : workers_) {
-    if (worker.slot >= config_.workers && worker.state != WorkerState::Draining) drainWorker(worker, config_.shutdown_grace);
+    if (worker.slot >= config_.workers && worker.state != WorkerState::Draining)
+      drainWorker(worker, config_.shutdown_grace);
   }
   slots_.resize(static_cast<size_t>(config_.workers));
   reload_queue_.clear();
@@ -519,7 +540,8 @@ common::WorkerCounters Supervisor::metricSeries() const {
   series["worker_restarts_total"] = restarts;
 
   auto credentials = credentials_->statusObject();
-  series[common::seriesKey("credential_refreshes_total", "result=\"ok\"")] = credentials->optValue<Poco::Int64>("refresh_ok", 0);
+  series[common::seriesKey("credential_refreshes_total", "result=\"ok\"")] =
+      credentials->optValue<Poco::Int64>("refresh_ok", 0);
   series[common::seriesKey("credential_refreshes_total", "result=\"failed\"")] =
       credentials->optValue<Poco::Int64>("refresh_failed", 0);
   if (credentials->has("expires_in_s") && !credentials->isNull("expires_in_s")) {
@@ -644,11 +666,15 @@ std::string Supervisor::statusJson() const {
 
   Poco::JSON::Object::Ptr upstream = new Poco::JSON::Object;
   auto timeOrNull = [&upstream](const char* key, int64_t unix_s) {
-    if (unix_s > 0) upstream->set(key, static_cast<Poco::Int64>(unix_s));
-    else upstream->set(key, Poco::Dynamic::Var());
+    if (unix_s > 0)
+      upstream->set(key, static_cast<Poco::Int64>(unix_s));
+    else
+      upstream->set(key, Poco::Dynamic::Var());
   };
-  if (upstream_.last_status != 0) upstream->set("last_status", upstream_.last_status);
-  else upstream->set("last_status", Poco::Dynamic::Var());
+  if (upstream_.last_status != 0)
+    upstream->set("last_status", upstream_.last_status);
+  else
+    upstream->set("last_status", Poco::Dynamic::Var());
   timeOrNull("last_status_at", upstream_.last_status_at);
   timeOrNull("last_success_at", upstream_.last_success_at);
   Poco::JSON::Object::Ptr limits = new Poco::JSON::Object;

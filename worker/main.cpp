@@ -22,9 +22,12 @@ int main(int argc, char** argv) {
   cosp::worker::WorkerArgs args;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--slot") args.slot = std::atoi(argv[i + 1]);
-    else if (flag == "--generation") args.generation = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (flag == "--supervisor-pid") args.supervisor_pid = static_cast<pid_t>(std::atoi(argv[i + 1]));
+    if (flag == "--slot")
+      args.slot = std::atoi(argv[i + 1]);
+    else if (flag == "--generation")
+      args.generation = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--supervisor-pid")
+      args.supervisor_pid = static_cast<pid_t>(std::atoi(argv[i + 1]));
   }
   if (args.supervisor_pid <= 0) {
     std::fprintf(stderr,

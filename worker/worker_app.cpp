@@ -144,15 +144,17 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
     auto now = Clock::now();
     auto until = next_heartbeat;
     if (draining) until = std::min(until, drain_deadline);
-    int timeout = static_cast<int>(std::max<int64_t>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()));
+    int timeout = static_cast<int>(
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()));
     if (draining) timeout = std::min(timeout, 50);  // re-check the open-connection count
     ::poll(fds, 2, timeout);
 
     if (fds[0].revents) {
       while (auto signo = signals.read()) {
-        if (*signo == SIGTERM) beginDrain(config->shutdown_grace, "SIGTERM");
-        else if (*signo == SIGINT || *signo == SIGQUIT) stopping = true;
+        if (*signo == SIGTERM)
+          beginDrain(config->shutdown_grace, "SIGTERM");
+        else if (*signo == SIGINT || *signo == SIGQUIT)
+          stopping = true;
         // SIGHUP: reloads are the supervisor's business; a worker ignores it.
       }
     }
@@ -201,7 +203,9 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
   server.stopAccepting();
   int left = server.openConnections();
   if (left > 0) {
-    common::logWarn("worker_abort_connections").field("open", left).field("reason", stopping ? "fast stop" : "grace expired");
+    common::logWarn("worker_abort_connections")
+        .field("open", left)
+        .field("reason", stopping ? "fast stop" : "grace expired");
     server.abortConnections();
     server.waitIdle(Clock::now() + kAbortWait);
   }

@@ -20,7 +20,8 @@ void WorkerMetrics::recordUpstreamStatus(int status) {
 }
 
 void WorkerMetrics::observeUpstream(int status, const std::map<std::string, std::string>& rate_limit_headers) {
-  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::lock_guard<std::mutex> lock(mutex_);
   upstream_.last_status = status;
   upstream_.last_status_at = now;

@@ -42,7 +42,7 @@ struct Config {
   std::string originator = "codex_cli_rs";
   bool strict_params = false;
   std::vector<std::string> dropped_params;  // empty = the built-in list
-  std::string reasoning_compat = "none";     // none | reasoning_content | think-tags
+  std::string reasoning_compat = "none";    // none | reasoning_content | think-tags
 
   // Processes
   std::string state_dir;

@@ -1,10 +1,7 @@
 #include "common/config/config_loader.h"
 
-#include "common/util/strings.h"
-
-#include <boost/program_options.hpp>
-
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -13,6 +10,8 @@
 #include <map>
 #include <sstream>
 #include <thread>
+
+#include "common/util/strings.h"
 
 namespace po = boost::program_options;
 
@@ -54,12 +53,10 @@ const std::vector<OptionSpec>& optionTable() {
       {"no-proxy", "NO_PROXY", "unset", "hosts that bypass the outbound proxy"},
       {"upstream-ca-file", "UPSTREAM_CA_FILE", "system store", "CA bundle for upstream TLS"},
       {"originator", "CODEX_ORIGINATOR", "codex_cli_rs", "originator header sent upstream"},
-      {"strict", "STRICT_PARAMS", "false", "refuse unsupported request fields instead of dropping them", true,
-       true},
+      {"strict", "STRICT_PARAMS", "false", "refuse unsupported request fields instead of dropping them", true, true},
       {"dropped-params", "DROPPED_PARAMS", "built-in list", "request fields removed before forwarding"},
       {"reasoning-compat", "REASONING_COMPAT", "none", "none | reasoning_content | think-tags"},
-      {"state-dir", "STATE_DIR", "$STATE_DIRECTORY or ~/.local/state/codex-sub-proxy",
-       "where credentials.json lives"},
+      {"state-dir", "STATE_DIR", "$STATE_DIRECTORY or ~/.local/state/codex-sub-proxy", "where credentials.json lives"},
       {"control-socket", "CONTROL_SOCKET", "$RUNTIME_DIRECTORY/control.sock or STATE_DIR/control.sock",
        "operator control socket"},
       {"workers", "WORKERS", "number of CPUs", "prefork worker processes (1-256)"},
@@ -104,11 +101,16 @@ std::optional<std::chrono::milliseconds> parseDuration(const std::string& text) 
   if (!number) return std::nullopt;
   std::string unit = trim(t.substr(digits));
   int64_t factor;
-  if (unit.empty() || unit == "s") factor = 1000;
-  else if (unit == "ms") factor = 1;
-  else if (unit == "m" || unit == "min") factor = 60000;
-  else if (unit == "h") factor = 3600000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    factor = 1000;
+  else if (unit == "ms")
+    factor = 1;
+  else if (unit == "m" || unit == "min")
+    factor = 60000;
+  else if (unit == "h")
+    factor = 3600000;
+  else
+    return std::nullopt;
   if (*number > INT64_MAX / factor) return std::nullopt;
   return std::chrono::milliseconds(*number * factor);
 }
@@ -122,11 +124,16 @@ std::optional<uint64_t> parseBytes(const std::string& text) {
   if (!number || *number < 0) return std::nullopt;
   std::string unit = trim(t.substr(digits));
   uint64_t factor;
-  if (unit.empty() || unit == "b") factor = 1;
-  else if (unit == "k" || unit == "kib" || unit == "kb") factor = 1024;
-  else if (unit == "m" || unit == "mib" || unit == "mb") factor = 1024 * 1024;
-  else if (unit == "g" || unit == "gib" || unit == "gb") factor = 1024ull * 1024 * 1024;
-  else return std::nullopt;
+  if (unit.empty() || unit == "b")
+    factor = 1;
+  else if (unit == "k" || unit == "kib" || unit == "kb")
+    factor = 1024;
+  else if (unit == "m" || unit == "mib" || unit == "mb")
+    factor = 1024 * 1024;
+  else if (unit == "g" || unit == "gib" || unit == "gb")
+    factor = 1024ull * 1024 * 1024;
+  else
+    return std::nullopt;
   return static_cast<uint64_t>(*number) * factor;
 }
 
@@ -154,8 +161,7 @@ struct RawValue {
 
 class ValueSource {
  public:
-  ValueSource(const po::variables_map& cli, const po::variables_map& file, const EnvLookup& env,
-              std::string file_name)
+  ValueSource(const po::variables_map& cli, const po::variables_map& file, const EnvLookup& env, std::string file_name)
       : cli_(cli), file_(file), env_(env), file_name_(std::move(file_name)) {}
 
   std::optional<RawValue> get(const OptionSpec& spec) const {
@@ -310,8 +316,10 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
 
   Config& c = loaded.config;
   po::variables_map file;
-  if (cli.count("config")) c.config_file = cli["config"].as<std::string>();
-  else if (auto f = env("CONFIG_FILE")) c.config_file = *f;
+  if (cli.count("config"))
+    c.config_file = cli["config"].as<std::string>();
+  else if (auto f = env("CONFIG_FILE"))
+    c.config_file = *f;
   if (!c.config_file.empty()) {
     std::ifstream in(c.config_file);
     if (!in) return ConfigError{"cannot read config file " + c.config_file + " (--config / CONFIG_FILE)"};
@@ -386,12 +394,16 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
     }
     return std::nullopt;
   };
-  if (auto e = duration_option("upstream-connect-timeout", std::chrono::milliseconds(100), c.upstream_connect_timeout)) return *e;
-  if (auto e = duration_option("upstream-idle-timeout", std::chrono::milliseconds(1000), c.upstream_idle_timeout)) return *e;
+  if (auto e = duration_option("upstream-connect-timeout", std::chrono::milliseconds(100), c.upstream_connect_timeout))
+    return *e;
+  if (auto e = duration_option("upstream-idle-timeout", std::chrono::milliseconds(1000), c.upstream_idle_timeout))
+    return *e;
   if (auto e = duration_option("shutdown-grace", std::chrono::milliseconds(0), c.shutdown_grace)) return *e;
-  if (auto e = duration_option("request-head-timeout", std::chrono::milliseconds(100), c.request_head_timeout)) return *e;
+  if (auto e = duration_option("request-head-timeout", std::chrono::milliseconds(100), c.request_head_timeout))
+    return *e;
   if (auto e = duration_option("keep-alive-timeout", std::chrono::milliseconds(100), c.keep_alive_timeout)) return *e;
-  if (auto e = duration_option("request-body-timeout", std::chrono::milliseconds(100), c.request_body_timeout)) return *e;
+  if (auto e = duration_option("request-body-timeout", std::chrono::milliseconds(100), c.request_body_timeout))
+    return *e;
   if (auto e = duration_option("send-timeout", std::chrono::milliseconds(100), c.send_timeout)) return *e;
   if (auto e = duration_option("request-timeout", std::chrono::milliseconds(1000), c.request_timeout)) return *e;
   std::chrono::milliseconds margin = c.refresh_margin;
@@ -400,7 +412,8 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
 
   if (auto v = get("https-proxy")) {
     c.https_proxy = trim(v->value);
-    if (!c.https_proxy.empty() && c.https_proxy.find("://") == std::string::npos) c.https_proxy = "http://" + c.https_proxy;
+    if (!c.https_proxy.empty() && c.https_proxy.find("://") == std::string::npos)
+      c.https_proxy = "http://" + c.https_proxy;
     if (!c.https_proxy.empty() && c.https_proxy.rfind("http://", 0) != 0) {
       return invalid(spec("https-proxy"), *v, "only http:// proxies (HTTP CONNECT) are supported", false);
     }
@@ -439,8 +452,9 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
   c.control_socket = defaultControlSocket(env, c.state_dir);
   if (auto v = get("control-socket")) c.control_socket = trim(v->value);
   if (!isValidUtf8(c.state_dir) || !isValidUtf8(c.control_socket)) {
-    return ConfigError{"STATE_DIR (--state-dir) or CONTROL_SOCKET (--control-socket): the default from "
-                       "STATE_DIRECTORY, RUNTIME_DIRECTORY or HOME is not valid UTF-8 text; set them explicitly"};
+    return ConfigError{
+        "STATE_DIR (--state-dir) or CONTROL_SOCKET (--control-socket): the default from "
+        "STATE_DIRECTORY, RUNTIME_DIRECTORY or HOME is not valid UTF-8 text; set them explicitly"};
   }
   if (c.control_socket.empty() || c.control_socket.size() > 107) {
     return ConfigError{"invalid CONTROL_SOCKET (--control-socket) '" + c.control_socket +
@@ -491,17 +505,25 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
   if (auto e = count_option("max-connections-per-client", 0, 1048576, c.max_connections_per_client)) return *e;
   if (auto v = get("log-level")) {
     std::string level = toLower(trim(v->value));
-    if (level == "debug") c.log_level = LogLevel::Debug;
-    else if (level == "info") c.log_level = LogLevel::Info;
-    else if (level == "warn" || level == "warning") c.log_level = LogLevel::Warn;
-    else if (level == "error") c.log_level = LogLevel::Error;
-    else return invalid(spec("log-level"), *v, "expected debug, info, warn or error");
+    if (level == "debug")
+      c.log_level = LogLevel::Debug;
+    else if (level == "info")
+      c.log_level = LogLevel::Info;
+    else if (level == "warn" || level == "warning")
+      c.log_level = LogLevel::Warn;
+    else if (level == "error")
+      c.log_level = LogLevel::Error;
+    else
+      return invalid(spec("log-level"), *v, "expected debug, info, warn or error");
   }
   if (auto v = get("log-format")) {
     std::string format = toLower(trim(v->value));
-    if (format == "json") c.log_format = LogFormat::Json;
-    else if (format == "text") c.log_format = LogFormat::Text;
-    else return invalid(spec("log-format"), *v, "expected json or text");
+    if (format == "json")
+      c.log_format = LogFormat::Json;
+    else if (format == "text")
+      c.log_format = LogFormat::Text;
+    else
+      return invalid(spec("log-format"), *v, "expected json or text");
   }
 
   if (c.api_keys.empty() && !isLoopbackHost(c.host) && !c.allow_unauthenticated && inv.command == "serve") {

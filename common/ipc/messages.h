@@ -48,7 +48,7 @@ struct UpstreamObservation {
   int64_t last_status_at = 0;   // unix seconds; 0 = never
   int64_t last_success_at = 0;  // unix seconds; 0 = never
   std::map<std::string, std::string> rate_limits;
-  int64_t rate_limits_at = 0;   // unix seconds of the response they came with
+  int64_t rate_limits_at = 0;  // unix seconds of the response they came with
 };
 
 struct Heartbeat {

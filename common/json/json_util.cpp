@@ -35,8 +35,7 @@ std::optional<std::int64_t> varToInt(const Poco::Dynamic::Var& v) {
       return static_cast<std::int64_t>(u);
     }
     const double d = v.convert<double>();
-    if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 &&
-        d < 9223372036854775808.0) {
+    if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
       return static_cast<std::int64_t>(d);
     }
   } catch (const Poco::Exception&) {

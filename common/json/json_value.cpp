@@ -13,8 +13,7 @@ std::optional<std::int64_t> JsonValue::getInt64() const noexcept {
     case Kind::Double: {
       const double d = *rawDouble();
       // 2^63 is exactly representable; anything >= it does not fit.
-      if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 &&
-          d < 9223372036854775808.0) {
+      if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
         return static_cast<std::int64_t>(d);
       }
       return std::nullopt;
@@ -106,9 +105,7 @@ bool operator==(const JsonValue& a, const JsonValue& b) noexcept {
   return a.data_ == b.data_;
 }
 
-const JsonValue* jsonMember(const JsonValue& obj, std::string_view key) noexcept {
-  return obj.find(key);
-}
+const JsonValue* jsonMember(const JsonValue& obj, std::string_view key) noexcept { return obj.find(key); }
 
 std::optional<std::string_view> jsonString(const JsonValue& obj, std::string_view key) noexcept {
   const JsonValue* v = obj.find(key);

@@ -34,20 +34,20 @@ class JsonValue {
   // build or destroy the variant, which needs JsonMember complete. g++ instantiates that lazily,
   // clang (the fuzz build) as soon as it reads an in-class body.
   JsonValue() noexcept;
-  JsonValue(std::nullptr_t) noexcept;          // NOLINT: implicit by design
-  JsonValue(bool b) noexcept;                  // NOLINT
-  JsonValue(int v) noexcept;                   // NOLINT
-  JsonValue(long v) noexcept;                  // NOLINT
-  JsonValue(long long v) noexcept;             // NOLINT
-  JsonValue(unsigned v) noexcept;              // NOLINT
-  JsonValue(unsigned long v) noexcept;         // NOLINT
-  JsonValue(unsigned long long v) noexcept;    // NOLINT
-  JsonValue(double d) noexcept;                // NOLINT
-  JsonValue(std::string s) noexcept;           // NOLINT
-  JsonValue(std::string_view s);               // NOLINT
-  JsonValue(const char* s);                    // NOLINT
-  JsonValue(JsonArray a) noexcept;             // NOLINT
-  JsonValue(JsonObject o) noexcept;            // NOLINT
+  JsonValue(std::nullptr_t) noexcept;        // NOLINT: implicit by design
+  JsonValue(bool b) noexcept;                // NOLINT
+  JsonValue(int v) noexcept;                 // NOLINT
+  JsonValue(long v) noexcept;                // NOLINT
+  JsonValue(long long v) noexcept;           // NOLINT
+  JsonValue(unsigned v) noexcept;            // NOLINT
+  JsonValue(unsigned long v) noexcept;       // NOLINT
+  JsonValue(unsigned long long v) noexcept;  // NOLINT
+  JsonValue(double d) noexcept;              // NOLINT
+  JsonValue(std::string s) noexcept;         // NOLINT
+  JsonValue(std::string_view s);             // NOLINT
+  JsonValue(const char* s);                  // NOLINT
+  JsonValue(JsonArray a) noexcept;           // NOLINT
+  JsonValue(JsonObject o) noexcept;          // NOLINT
 
   static JsonValue array();
   static JsonValue object();
@@ -57,9 +57,7 @@ class JsonValue {
   }
   bool isNull() const noexcept { return kind() == Kind::Null; }
   bool isBool() const noexcept { return kind() == Kind::Bool; }
-  bool isNumber() const noexcept {
-    return kind() == Kind::Int || kind() == Kind::UInt || kind() == Kind::Double;
-  }
+  bool isNumber() const noexcept { return kind() == Kind::Int || kind() == Kind::UInt || kind() == Kind::Double; }
   bool isString() const noexcept { return kind() == Kind::String; }
   bool isArray() const noexcept { return kind() == Kind::Array; }
   bool isObject() const noexcept { return kind() == Kind::Object; }
@@ -123,8 +121,7 @@ class JsonValue {
   static constexpr std::size_t kBorrowedIndex = 8;
 
   // Order matches Kind; Borrowed (last) is a Kind::String too.
-  std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, JsonArray,
-               JsonObject, Borrowed>
+  std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, JsonArray, JsonObject, Borrowed>
       data_;
 };
 

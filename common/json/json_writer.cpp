@@ -1,13 +1,13 @@
 #include "common/json/json_writer.h"
 
+#include <Poco/JSON/Stringifier.h>
+
 #include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <sstream>
-
-#include <Poco/JSON/Stringifier.h>
 
 #include "common/json/swar.h"
 
@@ -20,13 +20,27 @@ inline bool byteNeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c 
 
 void appendEscape(std::string& out, unsigned char c) {
   switch (c) {
-    case '"': out.append("\\\"", 2); return;
-    case '\\': out.append("\\\\", 2); return;
-    case '\n': out.append("\\n", 2); return;
-    case '\r': out.append("\\r", 2); return;
-    case '\t': out.append("\\t", 2); return;
-    case '\b': out.append("\\b", 2); return;
-    case '\f': out.append("\\f", 2); return;
+    case '"':
+      out.append("\\\"", 2);
+      return;
+    case '\\':
+      out.append("\\\\", 2);
+      return;
+    case '\n':
+      out.append("\\n", 2);
+      return;
+    case '\r':
+      out.append("\\r", 2);
+      return;
+    case '\t':
+      out.append("\\t", 2);
+      return;
+    case '\b':
+      out.append("\\b", 2);
+      return;
+    case '\f':
+      out.append("\\f", 2);
+      return;
     default: {
       static constexpr char kHex[] = "0123456789abcdef";
       const char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
@@ -235,10 +249,9 @@ JsonWriter& JsonWriter::value(const Poco::JSON::Object& obj) {
   for (auto it = obj.begin(); it != obj.end(); ++it) sorted.push_back(it);
   beginObject();
   for (const std::string& name : obj.getNames()) {
-    auto pos = std::lower_bound(sorted.begin(), sorted.end(), name,
-                                [](const Poco::JSON::Object::ConstIterator& it, const std::string& k) {
-                                  return it->first < k;
-                                });
+    auto pos = std::lower_bound(
+        sorted.begin(), sorted.end(), name,
+        [](const Poco::JSON::Object::ConstIterator& it, const std::string& k) { return it->first < k; });
     if (pos == sorted.end() || (*pos)->first != name) continue;
     key(name);
     value((*pos)->second);

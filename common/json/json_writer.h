@@ -1,15 +1,15 @@
 #pragma once
 
+#include <Poco/Dynamic/Var.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
 #include <concepts>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
-
-#include <Poco/Dynamic/Var.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
 
 #include "common/json/json_value.h"
 
@@ -53,8 +53,7 @@ class JsonWriter {
   JsonWriter& value(const char* s) { return value(std::string_view(s)); }
   JsonWriter& value(bool b);
   template <std::integral T>
-    requires(!std::same_as<T, bool> && !std::same_as<T, char>)
-  JsonWriter& value(T v) {
+  requires(!std::same_as<T, bool> && !std::same_as<T, char>) JsonWriter& value(T v) {
     if constexpr (std::is_signed_v<T>) {
       return writeInt(static_cast<std::int64_t>(v));
     } else {

@@ -1,7 +1,5 @@
 #include "common/log/log.h"
 
-#include "common/json/json_writer.h"
-
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -9,6 +7,8 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+
+#include "common/json/json_writer.h"
 
 namespace cosp::common {
 
@@ -23,10 +23,14 @@ pid_t g_pid = 0;  // set by configure()
 
 const char* levelName(LogLevel level) {
   switch (level) {
-    case LogLevel::Debug: return "debug";
-    case LogLevel::Info: return "info";
-    case LogLevel::Warn: return "warn";
-    case LogLevel::Error: return "error";
+    case LogLevel::Debug:
+      return "debug";
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Warn:
+      return "warn";
+    case LogLevel::Error:
+      return "error";
   }
   return "info";
 }
@@ -52,7 +56,7 @@ std::string utcTimestamp() {
   ::gettimeofday(&tv, nullptr);
   tm parts{};
   ::gmtime_r(&tv.tv_sec, &parts);  // UTC only: localtime is not thread-safe in POCO 1.11 (§5 #19)
-  char buf[96];  // sized for any int the compiler imagines, silencing -Wformat-truncation
+  char buf[96];                    // sized for any int the compiler imagines, silencing -Wformat-truncation
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1,
                 parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, static_cast<int>(tv.tv_usec / 1000));
   return buf;

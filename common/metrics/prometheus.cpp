@@ -101,7 +101,8 @@ std::string renderPrometheus(const MetricSeries& series) {
   // Group by family in table order so each family's HELP/TYPE precedes all its samples.
   auto emit = [&](const Family* family, const std::string& key, int64_t value) {
     std::string_view name = std::string_view(key).substr(0, key.find('{'));
-    std::string_view labels = key.find('{') == std::string::npos ? std::string_view() : std::string_view(key).substr(key.find('{'));
+    std::string_view labels =
+        key.find('{') == std::string::npos ? std::string_view() : std::string_view(key).substr(key.find('{'));
     std::string family_name = family != nullptr ? family->name : std::string(name);
     if (described.insert(family_name).second) {
       out += "# HELP codex_sub_proxy_" + family_name + " " + (family ? family->help : "Untyped series.") + "\n";

@@ -16,8 +16,8 @@ namespace cosp::common {
 using MetricSeries = std::map<std::string, int64_t>;
 
 // Upper bounds (seconds) of the latency histograms.
-inline constexpr double kLatencyBuckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                             0.5,   1,     2.5,  5,     10,   30,  60, 300};
+inline constexpr double kLatencyBuckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                             1,     2.5,   5,    10,    30,   60,  300};
 
 // Adds one observation of `micros` to the histogram `name` with the given label text
 // (`route="models"`, or empty).

@@ -1,7 +1,5 @@
 #include "common/net/proxy_rules.h"
 
-#include "common/util/strings.h"
-
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -9,12 +7,11 @@
 #include <cstring>
 
 #include "common/util/http_syntax.h"
+#include "common/util/strings.h"
 
 namespace cosp::common {
 
 namespace {
-
-
 
 std::optional<std::string> percentDecode(std::string_view s) {
   std::string out;
@@ -277,7 +274,8 @@ bool ProxyRules::bypasses(std::string_view host_in, std::uint16_t port) const {
       case Entry::Kind::Domain:
         if (ip) break;
         if (host == e.domain) return true;
-        if (host.size() > e.domain.size() && host.compare(host.size() - e.domain.size(), e.domain.size(), e.domain) == 0 &&
+        if (host.size() > e.domain.size() &&
+            host.compare(host.size() - e.domain.size(), e.domain.size(), e.domain) == 0 &&
             host[host.size() - e.domain.size() - 1] == '.') {
           return true;
         }

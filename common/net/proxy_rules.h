@@ -61,10 +61,10 @@ class ProxyRules {
  private:
   struct Entry {
     enum class Kind { Any, Domain, Ip } kind = Kind::Domain;
-    std::string domain;               // Kind::Domain, without leading dots
+    std::string domain;                 // Kind::Domain, without leading dots
     std::array<std::uint8_t, 16> ip{};  // Kind::Ip (IPv4 stored as v4-mapped)
-    int prefix_bits = 128;            // Kind::Ip
-    std::uint16_t port = 0;           // 0 = any port
+    int prefix_bits = 128;              // Kind::Ip
+    std::uint16_t port = 0;             // 0 = any port
   };
   static Result<Entry, std::string> parseEntry(std::string_view text);
 

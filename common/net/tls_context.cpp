@@ -1,15 +1,14 @@
 #include "common/net/tls_context.h"
 
-#include <openssl/ssl.h>
-#include <unistd.h>
-
-#include <mutex>
-
 #include <Poco/Exception.h>
 #include <Poco/Net/NetSSL.h>
 #include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SSLException.h>
 #include <Poco/Net/SSLManager.h>
+#include <openssl/ssl.h>
+#include <unistd.h>
+
+#include <mutex>
 
 namespace cosp::common {
 
@@ -78,9 +77,8 @@ Poco::Net::Context::Ptr makeClientTlsContext(const TlsOptions& options) {
   // back to its lazy "configure from Application properties" path (which would
   // install the console handler) — e.g. a stray HTTPSClientSession built without a
   // context gets this verified context instead.
-  std::call_once(g_manager_init_once, [&] {
-    Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, context);
-  });
+  std::call_once(g_manager_init_once,
+                 [&] { Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, context); });
   return context;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <string>
-
 #include <Poco/Net/Context.h>
+
+#include <string>
 
 #include "common/util/result.h"
 

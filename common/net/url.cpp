@@ -1,14 +1,13 @@
 #include "common/net/url.h"
 
-#include "common/util/strings.h"
-
 #include <algorithm>
 #include <cctype>
+
+#include "common/util/strings.h"
 
 namespace cosp::common {
 
 namespace {
-
 
 bool isHostChar(char c) {
   const auto u = static_cast<unsigned char>(c);

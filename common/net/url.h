@@ -11,10 +11,10 @@ namespace cosp::common {
 // An absolute http(s) URL split into the parts a hand-written HTTP/1.1 client
 // needs. Pure: no DNS, no sockets.
 struct Url {
-  std::string scheme;  // "http" or "https", lower-case
-  std::string host;    // lower-case; an IPv6 literal is stored WITHOUT brackets
+  std::string scheme;      // "http" or "https", lower-case
+  std::string host;        // lower-case; an IPv6 literal is stored WITHOUT brackets
   std::uint16_t port = 0;  // the explicit port, else the scheme's default (80/443)
-  std::string path;    // "" or starting with '/'; includes "?query" when present; never a fragment
+  std::string path;        // "" or starting with '/'; includes "?query" when present; never a fragment
 
   bool isHttps() const { return scheme == "https"; }
   bool isIpv6Literal() const { return host.find(':') != std::string::npos; }

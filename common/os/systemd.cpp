@@ -32,8 +32,8 @@ bool sdNotify(const std::string& message) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!fd) return false;
   for (;;) {
-    ssize_t n = ::sendto(fd.get(), message.data(), message.size(), MSG_NOSIGNAL,
-                         reinterpret_cast<sockaddr*>(&addr), addr_len);
+    ssize_t n =
+        ::sendto(fd.get(), message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), addr_len);
     if (n >= 0) return true;
     if (errno != EINTR) return false;
   }

@@ -21,8 +21,10 @@ std::vector<std::string> splitList(std::string_view value);
 // as long as a held stream: clear() keeps the capacity of the largest burst (the first events of
 // a stream carry the whole response object), and a worker holds thousands of such buffers.
 inline void clearAndTrim(std::string& s, std::size_t keep = 2048) {
-  if (s.capacity() > keep) std::string().swap(s);
-  else s.clear();
+  if (s.capacity() > keep)
+    std::string().swap(s);
+  else
+    s.clear();
 }
 
 }  // namespace cosp::common

@@ -1,6 +1,8 @@
 #include "supervisor/credentials/credential_manager.h"
 
 #include <Poco/Dynamic/Var.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,9 +11,7 @@
 #include <mutex>
 #include <random>
 #include <sstream>
-#include <sys/eventfd.h>
 #include <system_error>
-#include <unistd.h>
 
 #include "common/log/log.h"
 #include "common/net/url.h"
@@ -54,7 +54,7 @@ struct CredentialManager::JobInput {
   StoredCredentials creds;  // the lineage to refresh (its refresh token is used)
   std::optional<CredentialStore> store;
   std::string account_override;
-  int64_t started_ms = 0;   // unix ms when the request went out: expiry is counted from here
+  int64_t started_ms = 0;  // unix ms when the request went out: expiry is counted from here
 };
 
 struct CredentialManager::JobResult {
@@ -121,7 +121,7 @@ void CredentialManager::runJob(std::shared_ptr<Shared> shared, std::shared_ptr<H
 }
 
 common::Result<std::unique_ptr<CredentialManager>, std::string> CredentialManager::create(CredentialSettings settings,
-                                                                                         Clock& clock, Hooks hooks) {
+                                                                                          Clock& clock, Hooks hooks) {
   if (auto base = common::parseUrl(settings.auth_base_url); !base.ok()) {
     return "OPENAI_AUTH_BASE_URL: " + base.error();
   }
@@ -141,8 +141,8 @@ common::Result<std::unique_ptr<CredentialManager>, std::string> CredentialManage
   int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd < 0) return std::string("eventfd: ") + std::strerror(errno);
 
-  std::unique_ptr<CredentialManager> mgr(new CredentialManager(std::move(settings), clock, std::move(transport),
-                                                               std::move(hooks.random01), std::make_shared<Shared>(fd)));
+  std::unique_ptr<CredentialManager> mgr(new CredentialManager(
+      std::move(settings), clock, std::move(transport), std::move(hooks.random01), std::make_shared<Shared>(fd)));
   const CredentialSeed& s = seed.value();
   mgr->config_warning_ = s.warning;
 
@@ -193,8 +193,9 @@ common::Result<std::unique_ptr<CredentialManager>, std::string> CredentialManage
   return common::Result<std::unique_ptr<CredentialManager>, std::string>(std::move(mgr));
 }
 
-CredentialManager::CredentialManager(CredentialSettings settings, Clock& clock, std::shared_ptr<HttpTransport> transport,
-                                     std::function<double()> random01, std::shared_ptr<Shared> shared)
+CredentialManager::CredentialManager(CredentialSettings settings, Clock& clock,
+                                     std::shared_ptr<HttpTransport> transport, std::function<double()> random01,
+                                     std::shared_ptr<Shared> shared)
     : settings_(std::move(settings)),
       clock_(clock),
       transport_(std::move(transport)),
@@ -271,14 +272,11 @@ void CredentialManager::applyResult(JobResult r) {
     consecutive_failures_ = 0;
     retry_at_.reset();
     publish();
-    common::logError("credentials_need_login")
-        .field("error", last_error_)
-        .field("hint", "run `codex-sub-proxy login`");
+    common::logError("credentials_need_login").field("error", last_error_).field("hint", "run `codex-sub-proxy login`");
     return;
   }
   ++consecutive_failures_;
-  milliseconds delay =
-      backoffDelay(consecutive_failures_, settings_.backoff_base, settings_.backoff_cap, random01_());
+  milliseconds delay = backoffDelay(consecutive_failures_, settings_.backoff_base, settings_.backoff_cap, random01_());
   if (r.failure.retry_after) delay = std::max(delay, std::min(*r.failure.retry_after, settings_.retry_after_cap));
   retry_at_ = now + delay;
   publish();
@@ -433,7 +431,8 @@ void CredentialManager::startRefresh() {
       shared_->done = true;
     }
     JobResult failed;
-    failed.failure = OAuthFailure{FailureKind::Transient, 0, {}, std::string("cannot start refresh thread: ") + e.what(), {}};
+    failed.failure =
+        OAuthFailure{FailureKind::Transient, 0, {}, std::string("cannot start refresh thread: ") + e.what(), {}};
     applyResult(std::move(failed));
     return;
   }

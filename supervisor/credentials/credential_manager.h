@@ -1,5 +1,7 @@
 #pragma once
 
+#include <Poco/JSON/Object.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -7,8 +9,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-
-#include <Poco/JSON/Object.h>
 
 #include "common/util/result.h"
 #include "supervisor/credential_provider.h"

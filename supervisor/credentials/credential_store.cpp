@@ -1,20 +1,20 @@
 #include "supervisor/credentials/credential_store.h"
 
-#include "common/json/json_util.h"
-#include "supervisor/credentials/json_object.h"
-#include "supervisor/credentials/jwt.h"
-
 #include <Poco/DigestEngine.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/SHA2Engine.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <sstream>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "common/json/json_util.h"
+#include "supervisor/credentials/json_object.h"
+#include "supervisor/credentials/jwt.h"
 
 namespace cosp::supervisor {
 

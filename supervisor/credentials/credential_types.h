@@ -14,23 +14,23 @@ inline constexpr const char* kCodexClientId = "app_EMoamEEZ73f0CkXaXp7hrann";
 
 // Operator input for the credential subsystem (from env / flags / config file; see SPEC §2).
 struct CredentialSettings {
-  std::string refresh_token;   // OPENAI_REFRESH_TOKEN (seed)
-  std::string access_token;    // OPENAI_ACCESS_TOKEN
-  std::string id_token;        // not an env option today; kept for completeness
-  std::string account_id;      // OPENAI_CHATGPT_ACCOUNT_ID: overrides the JWT claim when set
-  std::optional<int64_t> expires_at_raw;  // OPENAI_EXPIRES_AT as given (seconds or milliseconds)
+  std::string refresh_token;                              // OPENAI_REFRESH_TOKEN (seed)
+  std::string access_token;                               // OPENAI_ACCESS_TOKEN
+  std::string id_token;                                   // not an env option today; kept for completeness
+  std::string account_id;                                 // OPENAI_CHATGPT_ACCOUNT_ID: overrides the JWT claim when set
+  std::optional<int64_t> expires_at_raw;                  // OPENAI_EXPIRES_AT as given (seconds or milliseconds)
   std::string auth_base_url = "https://auth.openai.com";  // OPENAI_AUTH_BASE_URL
-  std::string state_dir;        // STATE_DIR; empty = no credentials.json (memory only)
-  std::string codex_auth_file;  // CODEX_AUTH_FILE; empty = none
-  std::chrono::seconds refresh_margin{300};  // REFRESH_MARGIN
+  std::string state_dir;                                  // STATE_DIR; empty = no credentials.json (memory only)
+  std::string codex_auth_file;                            // CODEX_AUTH_FILE; empty = none
+  std::chrono::seconds refresh_margin{300};               // REFRESH_MARGIN
   std::string https_proxy, no_proxy, ca_file;
 
   // Tuning knobs with production defaults; tests shrink them.
-  std::chrono::milliseconds backoff_base{1000};    // first retry after a transient failure
-  std::chrono::milliseconds backoff_cap{60000};    // retries never wait longer than this
+  std::chrono::milliseconds backoff_base{1000};       // first retry after a transient failure
+  std::chrono::milliseconds backoff_cap{60000};       // retries never wait longer than this
   std::chrono::milliseconds retry_after_cap{600000};  // a server's Retry-After is honoured up to this
   std::chrono::milliseconds http_connect_timeout{10000};
-  std::chrono::milliseconds http_timeout{30000};   // per send/receive on the token endpoint
+  std::chrono::milliseconds http_timeout{30000};  // per send/receive on the token endpoint
   // A 401 for a token younger than this does not trigger another refresh right away (a backend
   // that rejects every fresh token must not turn workers' 401s into a refresh storm).
   std::chrono::milliseconds min_reactive_interval{10000};

@@ -152,8 +152,8 @@ int runDeviceLogin(const CredentialSettings& settings, bool print_json, std::ost
           << " minutes waiting for approval\n";
       return kExitFailure;
     }
-    auto wait = std::min<std::chrono::milliseconds>(std::chrono::seconds(device.interval_s),
-                                                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+    auto wait = std::min<std::chrono::milliseconds>(
+        std::chrono::seconds(device.interval_s), std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
     clock.sleepFor(wait);
   }
 
@@ -179,8 +179,9 @@ int runDeviceLogin(const CredentialSettings& settings, bool print_json, std::ost
     Poco::JSON::Object obj(Poco::JSON_PRESERVE_KEY_ORDER);
     obj.set("refresh_token", creds.refresh_token);
     obj.set("access_token", creds.access_token);
-    obj.set("expires_at", creds.expires_at_ms > 0 ? Poco::Dynamic::Var(static_cast<Poco::Int64>(creds.expires_at_ms / 1000))
-                                                  : Poco::Dynamic::Var());
+    obj.set("expires_at", creds.expires_at_ms > 0
+                              ? Poco::Dynamic::Var(static_cast<Poco::Int64>(creds.expires_at_ms / 1000))
+                              : Poco::Dynamic::Var());
     obj.stringify(out, 2);
     out << "\n";
     out.flush();

@@ -5,9 +5,9 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Timespan.h>
+#include <sys/socket.h>
 
 #include <mutex>
-#include <sys/socket.h>
 
 #include "common/net/proxy_rules.h"
 #include "common/net/tls_context.h"

@@ -1,12 +1,11 @@
 #pragma once
 
-#include "supervisor/credentials/credential_types.h"
-
 #include <chrono>
 #include <memory>
 #include <string>
 
 #include "common/util/result.h"
+#include "supervisor/credentials/credential_types.h"
 
 namespace cosp::supervisor {
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <string>
-
 #include <Poco/JSON/Object.h>
+
+#include <string>
 
 namespace cosp::supervisor {
 

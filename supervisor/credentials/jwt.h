@@ -12,8 +12,8 @@ namespace cosp::supervisor {
 // only used for scheduling (exp) and for the ChatGPT-Account-ID header; the backend is the
 // party that validates the token.
 struct JwtClaims {
-  std::optional<int64_t> exp;                      // unix seconds
-  std::optional<std::string> chatgpt_account_id;   // "https://api.openai.com/auth".chatgpt_account_id
+  std::optional<int64_t> exp;                     // unix seconds
+  std::optional<std::string> chatgpt_account_id;  // "https://api.openai.com/auth".chatgpt_account_id
 };
 
 // RFC 4648 §5 base64url, padding optional. nullopt on an invalid character or length.

@@ -25,9 +25,9 @@ enum class FailureKind {
 
 struct OAuthFailure {
   FailureKind kind = FailureKind::Transient;
-  int http_status = 0;   // 0 = no HTTP answer (network)
-  std::string code;      // OAuth / OpenAI error code when the body named one (sanitised)
-  std::string message;   // for status and logs; never contains a token or the server's prose
+  int http_status = 0;  // 0 = no HTTP answer (network)
+  std::string code;     // OAuth / OpenAI error code when the body named one (sanitised)
+  std::string message;  // for status and logs; never contains a token or the server's prose
   std::optional<std::chrono::milliseconds> retry_after;  // from a 429/503 Retry-After
 };
 

@@ -34,7 +34,7 @@ const char* kUsage =
     "$RUNTIME_DIRECTORY/control.sock, /run/codex-sub-proxy/control.sock, STATE_DIR/control.sock.\n";
 
 bool exists(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
 
@@ -67,17 +67,17 @@ std::string str(const Poco::JSON::Object::Ptr& o, const char* key) {
 
 void printHuman(const Poco::JSON::Object::Ptr& s) {
   std::ostringstream out;
-  out << "codex-sub-proxy " << str(s, "version") << "  pid " << str(s, "pid") << "  " << str(s, "state")
-      << "  up " << str(s, "uptime_s") << "s  listen " << str(s, "listen") << "  generation "
-      << str(s, "generation") << "\n";
+  out << "codex-sub-proxy " << str(s, "version") << "  pid " << str(s, "pid") << "  " << str(s, "state") << "  up "
+      << str(s, "uptime_s") << "s  listen " << str(s, "listen") << "  generation " << str(s, "generation") << "\n";
   out << (s->optValue<bool>("healthy", false) ? "healthy" : "DEGRADED");
   if (auto problems = s->getArray("problems"); problems && problems->size() > 0) {
     for (size_t i = 0; i < problems->size(); ++i) out << (i == 0 ? ": " : "; ") << problems->getElement<std::string>(i);
   }
   out << "\n\nWORKERS\n";
   out << std::left << std::setw(6) << "slot" << std::setw(9) << "pid" << std::setw(10) << "state" << std::setw(5)
-      << "gen" << std::setw(10) << "uptime" << std::setw(10) << "requests" << std::setw(8) << "active"
-      << std::setw(8) << "streams" << "restarts\n";
+      << "gen" << std::setw(10) << "uptime" << std::setw(10) << "requests" << std::setw(8) << "active" << std::setw(8)
+      << "streams"
+      << "restarts\n";
   if (auto workers = s->getArray("workers")) {
     for (size_t i = 0; i < workers->size(); ++i) {
       auto w = workers->getObject(static_cast<unsigned>(i));
@@ -106,8 +106,8 @@ void printHuman(const Poco::JSON::Object::Ptr& s) {
   }
   auto t = s->getObject("totals");
   out << "\nTOTALS\n  requests " << str(t, "requests") << "  4xx " << str(t, "responses_4xx") << "  5xx "
-      << str(t, "responses_5xx") << "  active " << str(t, "active_requests") << "  streams "
-      << str(t, "active_streams") << "\n";
+      << str(t, "responses_5xx") << "  active " << str(t, "active_requests") << "  streams " << str(t, "active_streams")
+      << "\n";
   std::cout << out.str();
 }
 
@@ -126,18 +126,24 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (arg == "--control-socket" || arg == "--socket") socket_path = value("--control-socket");
-    else if (arg.rfind("--control-socket=", 0) == 0) socket_path = arg.substr(17);
-    else if (arg == "--config") config_file = value("--config");
-    else if (arg == "--json") json = true;
-    else if (arg == "--quiet" || arg == "-q") quiet = true;
+    if (arg == "--control-socket" || arg == "--socket")
+      socket_path = value("--control-socket");
+    else if (arg.rfind("--control-socket=", 0) == 0)
+      socket_path = arg.substr(17);
+    else if (arg == "--config")
+      config_file = value("--config");
+    else if (arg == "--json")
+      json = true;
+    else if (arg == "--quiet" || arg == "-q")
+      quiet = true;
     else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return kExitOk;
     } else if (arg == "--version") {
       std::cout << "codex-sub-proxy-ctl " << cosp::kVersion << "\n";
       return kExitOk;
-    } else if (command.empty() && !arg.empty() && arg[0] != '-') command = arg;
+    } else if (command.empty() && !arg.empty() && arg[0] != '-')
+      command = arg;
     else {
       std::fprintf(stderr, "codex-sub-proxy-ctl: unexpected argument '%s'\n\n%s", arg.c_str(), kUsage);
       return kExitUsage;

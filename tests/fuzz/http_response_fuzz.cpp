@@ -109,7 +109,8 @@ void checkHead(const UpstreamResponseHead& head) {
       FUZZ_CHECK(value.back() != ' ' && value.back() != '\t' && value.back() != '\r');
     }
   }
-  std::string text = "HTTP/1." + std::to_string(head.http_minor) + " " + std::to_string(head.status) + " " + head.reason;
+  std::string text =
+      "HTTP/1." + std::to_string(head.http_minor) + " " + std::to_string(head.status) + " " + head.reason;
   text += "\r\n";
   for (const auto& [name, value] : head.headers) text += name + ": " + value + "\r\n";
   text += "\r\n";

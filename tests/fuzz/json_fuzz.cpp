@@ -136,7 +136,8 @@ void checkRoundTrip(const JsonValue& value) {
   FUZZ_CHECK(sameTree(again.value(), ref.root));
 }
 
-void checkDifferential(std::string_view text, const cosp::common::Result<JsonValue, cosp::common::JsonParseError>& ours) {
+void checkDifferential(std::string_view text,
+                       const cosp::common::Result<JsonValue, cosp::common::JsonParseError>& ours) {
   const std::string_view ref_text = text.starts_with(kBom) ? text.substr(kBom.size()) : text;
   const RefParse ref = cosp::fuzz::referenceParse(ref_text);
   const bool has_nul = text.find('\0') != std::string_view::npos;

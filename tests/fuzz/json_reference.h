@@ -4,6 +4,10 @@
 // numbers stay as their source text (kParseNumbersAsStringsFlag), so the fuzz target can check our
 // number values against an exact conversion instead of RapidJSON's own double parsing.
 
+#include <rapidjson/error/error.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <memory>
@@ -11,10 +15,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <rapidjson/error/error.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 
 namespace cosp::fuzz {
 

@@ -18,10 +18,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/util/http_syntax.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/fuzz_split.h"
 #include "worker/http/chunked_decoder.h"
-#include "common/util/http_syntax.h"
 #include "worker/http/request_head.h"
 
 namespace {
@@ -33,9 +33,9 @@ using cosp::worker::RequestFraming;
 using cosp::worker::RequestHead;
 
 bool sameHead(const RequestHead& a, const RequestHead& b) {
-  return a.method == b.method && a.target == b.target && a.minor_version == b.minor_version &&
-         a.headers == b.headers && a.framing == b.framing && a.content_length == b.content_length &&
-         a.keep_alive == b.keep_alive && a.expect_continue == b.expect_continue;
+  return a.method == b.method && a.target == b.target && a.minor_version == b.minor_version && a.headers == b.headers &&
+         a.framing == b.framing && a.content_length == b.content_length && a.keep_alive == b.keep_alive &&
+         a.expect_continue == b.expect_continue;
 }
 
 bool sameParse(const HeadParse& a, const HeadParse& b) {
@@ -133,7 +133,10 @@ std::size_t hexPrefix(std::string_view line, std::uint64_t& size) {
   size = 0;
   for (; i < line.size(); ++i) {
     const char c = line[i];
-    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    const int d = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : -1;
     if (d < 0) break;
     size = size * 16 + static_cast<std::uint64_t>(d);
   }

@@ -117,7 +117,8 @@ inline void checkCollector(const worker::ResponseCollector& collector, worker::R
   FUZZ_CHECK(common::jsonArray(object, "output") != nullptr);
   FUZZ_CHECK(common::jsonString(object, "output_text").has_value());
 
-  const common::JsonValue chat = parseProduced(collector.chatCompletionJson("chatcmpl-fuzz", 1, "m", compat, json_output));
+  const common::JsonValue chat =
+      parseProduced(collector.chatCompletionJson("chatcmpl-fuzz", 1, "m", compat, json_output));
   FUZZ_CHECK(common::jsonString(chat, "object") == std::string_view("chat.completion"));
   const common::JsonArray* choices = common::jsonArray(chat, "choices");
   FUZZ_CHECK(choices != nullptr && choices->size() == 1);

@@ -3,8 +3,8 @@
 // deadline, and no sleep stands in for synchronisation. Each test asserts what a client observes:
 // the status line, whether the server closed the connection (recv returns 0), that other clients
 // are still served, and where it matters the workers' resident memory.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -477,10 +477,11 @@ TEST_F(Abuse, SlowHeadsHoldNoThreadAndCloseAtTheHeadDeadline) {
     if (w->received().rfind("HTTP/1.1 408 ", 0) == 0) ++answered_408;
     if (w->wasReset()) ++resets;
   }
-  std::printf("[ info ] %d rounds of normal requests, slowest %lld ms; slow heads closed after at most %lld ms "
-              "(%d with a 408, %d reset); worker RSS %ld -> %ld KiB\n",
-              rounds, static_cast<long long>(slowest), static_cast<long long>(latest), answered_408, resets,
-              rss_before, rss_during);
+  std::printf(
+      "[ info ] %d rounds of normal requests, slowest %lld ms; slow heads closed after at most %lld ms "
+      "(%d with a 408, %d reset); worker RSS %ld -> %ld KiB\n",
+      rounds, static_cast<long long>(slowest), static_cast<long long>(latest), answered_408, resets, rss_before,
+      rss_during);
   EXPECT_EQ(open, 0) << "slow heads still open after the head deadline";
   EXPECT_EQ(late, 0) << "closed later than head timeout + 1 s; latest after " << latest << " ms";
   EXPECT_EQ(early, 0) << "closed before the head deadline";
@@ -611,8 +612,8 @@ std::vector<RefusedCase> refusedCases() {
        head + "Content-Length: " + std::to_string(chunked_hidden.size()) + "\r\nTransfer-Encoding: chunked\r\n\r\n" +
            chunked_hidden,
        400},
-      {"ChunkedAndContentLength",
-       head + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n" + chunked_hidden, 400},
+      {"ChunkedAndContentLength", head + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n" + chunked_hidden,
+       400},
       {"TwoDifferentContentLengths",
        head + "Content-Length: 5\r\nContent-Length: " + std::to_string(5 + hidden.size()) + "\r\n\r\nhello" + hidden,
        400},
@@ -631,8 +632,8 @@ std::vector<RefusedCase> refusedCases() {
        400},
       {"BareLfLineEnd", head + "Content-Length: 5\n\r\nhello" + hidden, 400},
       {"MalformedChunkSizeZz", head + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n" + hidden, 400},
-      {"MalformedChunkSizeWithSpace",
-       head + "Transfer-Encoding: chunked\r\n\r\n5 5\r\nhello\r\n0\r\n\r\n" + hidden, 400},
+      {"MalformedChunkSizeWithSpace", head + "Transfer-Encoding: chunked\r\n\r\n5 5\r\nhello\r\n0\r\n\r\n" + hidden,
+       400},
       {"Http09RequestLine", "GET /\r\n", 400},
       {"Http2Version", "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505},
       {"HeaderLineWithoutColon", "GET /healthz HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n", 400},
@@ -714,8 +715,8 @@ TEST_F(Abuse, UnknownKeyWithCrLfCannotSplitTheResponse) {
   }
   {
     // The backend fails with a 502 (retried, then mapped): an error answer must be as clean.
-    auto w = exchange(requestBytes("POST", "/v1/chat/completions",
-                                   chatBody("x [[scenario:status:502]]", false, evil), "Connection: close\r\n"),
+    auto w = exchange(requestBytes("POST", "/v1/chat/completions", chatBody("x [[scenario:status:502]]", false, evil),
+                                   "Connection: close\r\n"),
                       10000ms);
     expectNoSplit(*w, 502);
   }
@@ -816,8 +817,9 @@ class CaptureBackend {
       std::lock_guard<std::mutex> lock(mutex_);
       requests_.push_back(raw);
     }
-    std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " +
-                         std::to_string(answer_body_.size()) + "\r\nConnection: close\r\n\r\n" + answer_body_;
+    std::string answer =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " + std::to_string(answer_body_.size()) +
+        "\r\nConnection: close\r\n\r\n" + answer_body_;
     (void)::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
     ::shutdown(c, SHUT_WR);
     ::close(c);
@@ -994,9 +996,10 @@ TEST_F(Abuse, HalfClosedModelCallStillGetsItsAnswer) {
 TEST_F(Abuse, PipelinedProbesAreAnsweredInOrder) {
   ASSERT_NO_FATAL_FAILURE(start());
   Wire w(port());
-  ASSERT_TRUE(w.send("GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: pipe-1\r\n\r\n"
-                     "GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: pipe-2\r\n\r\n"
-                     "GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: pipe-3\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      w.send("GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: pipe-1\r\n\r\n"
+             "GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: pipe-2\r\n\r\n"
+             "GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: pipe-3\r\nConnection: close\r\n\r\n"));
   EXPECT_TRUE(w.readToClose(3000ms)) << describe(w);
   auto responses = w.responses();
   ASSERT_EQ(responses.size(), 3u) << describe(w);
@@ -1020,9 +1023,9 @@ TEST_F(Abuse, PipelinedProbesAreAnsweredInOrder) {
 
 TEST_F(Abuse, ClientKeysNeverReachTheBackend) {
   ASSERT_NO_FATAL_FAILURE(start());
-  auto bearer = httpRequest(port(), "POST", "/v1/chat/completions",
-                            {{"Authorization", "Bearer " + kKey}, {"Content-Type", "application/json"}},
-                            chatBody("hello"));
+  auto bearer =
+      httpRequest(port(), "POST", "/v1/chat/completions",
+                  {{"Authorization", "Bearer " + kKey}, {"Content-Type", "application/json"}}, chatBody("hello"));
   EXPECT_EQ(bearer.status, 200) << bearer.body;
   auto api_key = httpRequest(port(), "POST", "/v1/responses", {{"x-api-key", kKey}},
                              R"({"model":"gpt-5.5","input":"hello","stream":true})");
@@ -1047,9 +1050,9 @@ TEST_F(Abuse, ClientKeysNeverReachTheBackend) {
 
 TEST_F(Abuse, PathTricksNeverBypassTheKey) {
   ASSERT_NO_FATAL_FAILURE(start());
-  for (const std::string path : {"/v1/models", "//v1/models", "/v1/models/../models", "/V1/MODELS", "/v1/models%2F",
-                                 "/v1/models/", "/v1/models?x=1", "/v1/./models", "/v1/models/gpt-5.5",
-                                 "/v1/models/..%2Fmodels", "/metrics", "/v1/models#x"}) {
+  for (const std::string path :
+       {"/v1/models", "//v1/models", "/v1/models/../models", "/V1/MODELS", "/v1/models%2F", "/v1/models/",
+        "/v1/models?x=1", "/v1/./models", "/v1/models/gpt-5.5", "/v1/models/..%2Fmodels", "/metrics", "/v1/models#x"}) {
     auto r = httpRequest(port(), "GET", path, {}, "", 2000);
     EXPECT_TRUE(r.status == 401 || r.status == 404) << path << " -> " << r.status << " " << r.body;
     EXPECT_EQ(r.body.find("\"object\":\"list\""), std::string::npos) << path;
@@ -1074,8 +1077,8 @@ TEST_F(Abuse, FiftyClientsHangingUpMidStreamCloseTheirUpstreamsQuickly) {
   std::vector<std::unique_ptr<Wire>> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.push_back(std::make_unique<Wire>(port()));
-    ASSERT_TRUE(clients.back()->send(
-        requestBytes("POST", "/v1/chat/completions", chatBody("x [[scenario:stall:30]]", true))));
+    ASSERT_TRUE(
+        clients.back()->send(requestBytes("POST", "/v1/chat/completions", chatBody("x [[scenario:stall:30]]", true))));
   }
   for (int i = 0; i < kClients; ++i) {
     ASSERT_TRUE(clients[i]->readUntil("HTTP/1.1 200", 5000ms)) << "client " << i << ": " << describe(*clients[i]);
@@ -1111,9 +1114,9 @@ TEST_F(Abuse, MemoryGoesBackAfterABurstOfLargeBodiesAndEvents) {
   ASSERT_NO_FATAL_FAILURE(start({{"WORKER_THREADS", "16"}}));
   const int worker = proxy_->workerPids().at(0);
   {
-    auto warm = exchange(requestBytes("POST", "/v1/responses", R"({"model":"gpt-5.5","input":"hello"})",
-                                      "Connection: close\r\n"),
-                         5000ms);
+    auto warm = exchange(
+        requestBytes("POST", "/v1/responses", R"({"model":"gpt-5.5","input":"hello"})", "Connection: close\r\n"),
+        5000ms);
     ASSERT_EQ(warm->received().rfind("HTTP/1.1 200 ", 0), 0u) << describe(*warm);
   }
   const long rss_before = vmRssKiB(worker);
@@ -1138,13 +1141,13 @@ TEST_F(Abuse, MemoryGoesBackAfterABurstOfLargeBodiesAndEvents) {
     }
   };
   // Large request bodies (one long input string each), answered normally.
-  burst(requestBytes("POST", "/v1/responses",
-                     R"({"model":"gpt-5.5","input":")" + std::string(kBig, 'a') + R"("})", "Connection: close\r\n"));
-  // Large upstream events relayed to streaming clients (under MAX_EVENT_BYTES).
-  burst(requestBytes("POST", "/v1/responses",
-                     R"({"model":"gpt-5.5","stream":true,"input":"[[scenario:huge-event:)" + std::to_string(kBig) +
-                         R"(]]"})",
+  burst(requestBytes("POST", "/v1/responses", R"({"model":"gpt-5.5","input":")" + std::string(kBig, 'a') + R"("})",
                      "Connection: close\r\n"));
+  // Large upstream events relayed to streaming clients (under MAX_EVENT_BYTES).
+  burst(requestBytes(
+      "POST", "/v1/responses",
+      R"({"model":"gpt-5.5","stream":true,"input":"[[scenario:huge-event:)" + std::to_string(kBig) + R"(]]"})",
+      "Connection: close\r\n"));
 
   long rss_after = 0;
   const bool returned = eventually(

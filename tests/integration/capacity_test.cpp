@@ -1,9 +1,8 @@
 // Worker capacity: a worker whose every connection thread holds a stream leaves new connections
 // to a worker with room, and serves them again once it has room.
-#include <gtest/gtest.h>
-
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <gtest/gtest.h>
 
 #include <memory>
 #include <vector>
@@ -20,8 +19,7 @@ namespace {
 
 constexpr int kWorkers = 2;
 constexpr int kThreadsPerWorker = 4;  // WORKER_THREADS' minimum
-const std::string kHeldStream =
-    R"({"model":"gpt-5.5","stream":true,"input":"hold [[scenario:stall:60]]"})";
+const std::string kHeldStream = R"({"model":"gpt-5.5","stream":true,"input":"hold [[scenario:stall:60]]"})";
 
 // Per-worker active streams from `ctl status` (heartbeats, once a second).
 std::vector<int> activeStreamsPerWorker(ProxyProcess& proxy) {
@@ -58,8 +56,8 @@ TEST(Capacity, AFullWorkerLeavesConnectionsToTheOthersAndResumesWithRoom) {
     ASSERT_TRUE(held.back()->readUntil("response.created")) << "stream " << i << ": " << held.back()->received();
   }
   ASSERT_TRUE(backend.waitForRequests(kWorkers * kThreadsPerWorker, 5s));
-  ASSERT_TRUE(eventually([&] { return activeStreamsPerWorker(proxy) == std::vector<int>(kWorkers, kThreadsPerWorker); },
-                         5s))
+  ASSERT_TRUE(
+      eventually([&] { return activeStreamsPerWorker(proxy) == std::vector<int>(kWorkers, kThreadsPerWorker); }, 5s))
       << "active streams per worker never became " << kThreadsPerWorker << " each";
 
   // Full everywhere: one more connection waits in the backlog, neither served nor refused...

@@ -1,11 +1,10 @@
 // Supervisor-owned credentials through the real binaries: the fake OAuth server and the fake
 // Codex backend run in this process.
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
-
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include <atomic>
 #include <thread>
@@ -20,7 +19,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int64_t nowS() { return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+int64_t nowS() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 struct Fakes {
   Fakes() {
@@ -91,7 +92,7 @@ TEST(Credentials, ExpiredTokenAtStartIsRefreshedOnceAndUsed) {
   EXPECT_EQ(account, "acct-fake-0001");
   // Rotated and stored before use: 0600, holding the new refresh token.
   std::string file = state.file("credentials.json");
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_NE(readFile(file).find(f.oauth.currentRefreshToken()), std::string::npos);
@@ -155,7 +156,8 @@ TEST(Credentials, ConsecutiveRefreshesRotateAndSurviveRestarts) {
       ASSERT_TRUE(eventually([&] { return f.oauth.counts().refresh_ok == i; }, 10s)) << proxy.stderrText();
       returned.push_back(f.oauth.currentRefreshToken());
       // The rotated token is on disk once the refresh completed.
-      ASSERT_TRUE(eventually([&] { return readFile(state.file("credentials.json")).find(returned.back()) != std::string::npos; }, 5s));
+      ASSERT_TRUE(eventually(
+          [&] { return readFile(state.file("credentials.json")).find(returned.back()) != std::string::npos; }, 5s));
     }
     // Each refresh used the token the previous one returned (the fake rejects any reuse).
     auto sent = f.oauth.receivedRefreshTokens();
@@ -218,7 +220,8 @@ TEST(Credentials, PermanentFailureMeansNeedsLogin) {
   ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", expired}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  ASSERT_TRUE(eventually([&] { return httpRequest(proxy.port(), "GET", "/readyz").body.find("needs_login") != std::string::npos; }, 10s))
+  ASSERT_TRUE(eventually(
+      [&] { return httpRequest(proxy.port(), "GET", "/readyz").body.find("needs_login") != std::string::npos; }, 10s))
       << proxy.stderrText();
   EXPECT_EQ(httpRequest(proxy.port(), "GET", "/readyz").status, 503);
   auto r = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chat());
@@ -264,7 +267,7 @@ TEST(Credentials, DeviceLoginWritesCredentialsAServerUses) {
   ASSERT_EQ(login.exit_code, 0) << login.err;
   EXPECT_NE(login.err.find(f.oauth.baseUrl()), std::string::npos) << "the verification URL is shown";
   expectNoSecrets(login.err + login.out, f.oauth);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(state.file("credentials.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 

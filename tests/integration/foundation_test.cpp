@@ -1,8 +1,7 @@
 // Foundation behaviour on the real binaries: workers, caller auth, config exits, ctl.
-#include <gtest/gtest.h>
-
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <set>
@@ -39,8 +38,10 @@ TEST(Foundation, FourWorkersAllAnswerModels) {
     clients.emplace_back([&] {
       while (!done) {
         auto r = httpRequest(proxy.port(), "GET", "/v1/models");
-        if (r.status == 200 && r.body.find("\"object\":\"list\"") != std::string::npos) ++ok;
-        else ++bad;
+        if (r.status == 200 && r.body.find("\"object\":\"list\"") != std::string::npos)
+          ++ok;
+        else
+          ++bad;
       }
     });
   }
@@ -116,8 +117,8 @@ TEST(Foundation, RoutesErrorsAndRequestIds) {
   EXPECT_EQ(missing_model.status, 404);
   EXPECT_NE(missing_model.body.find("\"code\":\"model_not_found\""), std::string::npos);
 
-  auto too_big = httpRequest(port, "POST", "/v1/chat/completions", {{"Content-Type", "application/json"}},
-                             std::string(8192, 'x'));
+  auto too_big =
+      httpRequest(port, "POST", "/v1/chat/completions", {{"Content-Type", "application/json"}}, std::string(8192, 'x'));
   EXPECT_EQ(too_big.status, 413);
   EXPECT_NE(too_big.body.find("\"code\":\"request_too_large\""), std::string::npos);
 
@@ -197,7 +198,9 @@ TEST(Foundation, CtlStatusJsonListsWorkers) {
   ProxyProcess no_creds;
   no_creds.start();
   ASSERT_TRUE(no_creds.waitReady()) << no_creds.stderrText();
-  EXPECT_EQ(runCommand("codex-sub-proxy-ctl", {"status", "--quiet"}, {{"CONTROL_SOCKET", no_creds.controlSocket()}}).exit_code, 1);
+  EXPECT_EQ(runCommand("codex-sub-proxy-ctl", {"status", "--quiet"}, {{"CONTROL_SOCKET", no_creds.controlSocket()}})
+                .exit_code,
+            1);
   TempDir empty;
   EXPECT_EQ(runCommand("codex-sub-proxy-ctl", {"status"}, {{"CONTROL_SOCKET", empty.file("none.sock")}}).exit_code, 3);
 }
@@ -206,7 +209,7 @@ TEST(Foundation, ControlSocketIsPrivate) {
   ProxyProcess proxy;
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(proxy.controlSocket().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }

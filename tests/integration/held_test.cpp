@@ -10,9 +10,12 @@
 // What other suites already assert is not repeated here (see foundation_test, credentials_test,
 // metrics_test, model_routes_test, abuse_test). Every wait has a deadline; nothing sleeps in
 // place of synchronisation; counts are bounded.
-#include <gtest/gtest.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -23,10 +26,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -86,7 +85,7 @@ std::string notAnOpenAiError(const std::string& body) {
 
 struct Reply {
   int status = 0;
-  std::string head;  // status line and header lines
+  std::string head;                                          // status line and header lines
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   bool complete = false;
@@ -198,8 +197,10 @@ class Conn {
       if (::poll(&p, 1, msLeft(deadline)) <= 0) continue;
       char buf[65536];
       ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n > 0) buffer_.append(buf, static_cast<std::size_t>(n));
-      else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) closed_ = true;
+      if (n > 0)
+        buffer_.append(buf, static_cast<std::size_t>(n));
+      else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        closed_ = true;
     }
   }
 
@@ -427,10 +428,11 @@ TEST(Held, ControlSocketRefusesAnotherUidEvenWhenWorldWritable) {
   const int64_t in_an_hour =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
       3600;
-  ProxyProcess proxy(ProxyProcess::Env{{"WORKERS", "1"},
-                                       {"OPENAI_AUTH_BASE_URL", oauth.baseUrl()},
-                                       {"OPENAI_REFRESH_TOKEN", "rt-seed"},
-                                       {"OPENAI_ACCESS_TOKEN", FakeOAuthServer::makeJwt(in_an_hour, "acct-fake-0001", "user")}});
+  ProxyProcess proxy(
+      ProxyProcess::Env{{"WORKERS", "1"},
+                        {"OPENAI_AUTH_BASE_URL", oauth.baseUrl()},
+                        {"OPENAI_REFRESH_TOKEN", "rt-seed"},
+                        {"OPENAI_ACCESS_TOKEN", FakeOAuthServer::makeJwt(in_an_hour, "acct-fake-0001", "user")}});
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   const auto workers_before = proxy.workerPids();
@@ -472,7 +474,8 @@ TEST(Held, ControlSocketRefusesAnotherUidEvenWhenWorldWritable) {
       [&] {
         std::string log = proxy.stderrText();
         int n = 0;
-        for (auto p = log.find("\"control_refused\""); p != std::string::npos; p = log.find("\"control_refused\"", p + 1)) {
+        for (auto p = log.find("\"control_refused\""); p != std::string::npos;
+             p = log.find("\"control_refused\"", p + 1)) {
           if (log.find("\"peer_uid\":65534", p) != std::string::npos) ++n;
         }
         return n >= 4;
@@ -578,8 +581,8 @@ TEST(Held, ControlSocketSurvivesGarbageHugeAndSilentClients) {
     }
     return true;
   };
-  EXPECT_TRUE(eventually(allDropped, 9s)) << "silent control clients still open " << msSince(silent_since)
-                                          << " ms after they connected";
+  EXPECT_TRUE(eventually(allDropped, 9s))
+      << "silent control clients still open " << msSince(silent_since) << " ms after they connected";
   for (int fd : silent) ::close(fd);
   stillWorks("the silent clients left");
 
@@ -615,12 +618,12 @@ TEST(Held, SecretsNeverLeakIntoLogsStatusMetricsOrResponses) {
   backend.rejectToken(kAccess);  // the seed access token gets a 401: the proxy must refresh
 
   ProxyProcess proxy(ProxyProcess::Env{{"CODEX_BASE_URL", backend.baseUrl()},
-                      {"OPENAI_AUTH_BASE_URL", oauth.baseUrl()},
-                      {"OPENAI_ACCESS_TOKEN", kAccess},
-                      {"OPENAI_REFRESH_TOKEN", kRefresh},
-                      {"PROXY_API_KEY", kKey},
-                      {"WORKERS", "2"},
-                      {"LOG_LEVEL", "debug"}});
+                                       {"OPENAI_AUTH_BASE_URL", oauth.baseUrl()},
+                                       {"OPENAI_ACCESS_TOKEN", kAccess},
+                                       {"OPENAI_REFRESH_TOKEN", kRefresh},
+                                       {"PROXY_API_KEY", kKey},
+                                       {"WORKERS", "2"},
+                                       {"LOG_LEVEL", "debug"}});
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   const int port = proxy.port();
@@ -682,9 +685,9 @@ TEST(Held, SecretsNeverLeakIntoLogsStatusMetricsOrResponses) {
         return s && s->getObject("credentials")->optValue<int>("refresh_ok", 0) >= rotations + 1;
       },
       10s));
-  EXPECT_EQ(call("chat after rotation", "POST", "/v1/chat/completions", {bearer, json}, chatBody(prompt, false), true)
-                .status,
-            200);
+  EXPECT_EQ(
+      call("chat after rotation", "POST", "/v1/chat/completions", {bearer, json}, chatBody(prompt, false), true).status,
+      200);
   EXPECT_EQ(call("healthz", "GET", "/healthz", {}, "").status, 200);
   call("readyz", "GET", "/readyz", {}, "");
 
@@ -731,9 +734,11 @@ TEST(Held, SecretsNeverLeakIntoLogsStatusMetricsOrResponses) {
       5s))
       << proxy.stderrText();
 
-  std::vector<std::pair<std::string, std::string>> secrets = {
-      {"OPENAI_ACCESS_TOKEN", kAccess}, {"OPENAI_REFRESH_TOKEN", kRefresh}, {"PROXY_API_KEY", kKey},
-      {"the prompt", kPrompt},          {"the completion", kCompletion}};
+  std::vector<std::pair<std::string, std::string>> secrets = {{"OPENAI_ACCESS_TOKEN", kAccess},
+                                                              {"OPENAI_REFRESH_TOKEN", kRefresh},
+                                                              {"PROXY_API_KEY", kKey},
+                                                              {"the prompt", kPrompt},
+                                                              {"the completion", kCompletion}};
   for (const auto& t : oauth.issuedAccessTokens()) secrets.emplace_back("an issued access token", t);
   for (const auto& t : oauth.receivedRefreshTokens()) secrets.emplace_back("a rotated refresh token", t);
   secrets.emplace_back("the current refresh token", oauth.currentRefreshToken());
@@ -783,9 +788,9 @@ TEST(Held, JsonLimitsAre400sOnAConnectionThatStaysUsable) {
   options.fixtures_dir = fixturesDir();
   FakeCodexBackend backend(options);
   ProxyProcess proxy(ProxyProcess::Env{{"CODEX_BASE_URL", backend.baseUrl()},
-                      {"OPENAI_ACCESS_TOKEN", "held-json-token"},
-                      {"PROXY_API_KEY", kKey},
-                      {"WORKERS", "1"}});
+                                       {"OPENAI_ACCESS_TOKEN", "held-json-token"},
+                                       {"PROXY_API_KEY", kKey},
+                                       {"WORKERS", "1"}});
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   const auto workers_before = proxy.workerPids();
@@ -827,8 +832,7 @@ TEST(Held, JsonLimitsAre400sOnAConnectionThatStaysUsable) {
        "{\"model\":\"gpt-5.5\",\"input\":\"x\",\"max_output_tokens\":" + ten_thousand_digits + "}", false},
       {"a 10,000-digit fraction", "{\"model\":\"gpt-5.5\",\"temperature\":0." + ten_thousand_digits + msgs + "}",
        "{\"model\":\"gpt-5.5\",\"input\":\"x\",\"temperature\":0." + ten_thousand_digits + "}", false},
-      {"a top-level array", "[{\"model\":\"gpt-5.5\"" + msgs + "}]", "[{\"model\":\"gpt-5.5\",\"input\":\"x\"}]",
-       true},
+      {"a top-level array", "[{\"model\":\"gpt-5.5\"" + msgs + "}]", "[{\"model\":\"gpt-5.5\",\"input\":\"x\"}]", true},
   };
 
   Conn conn(proxy.port());
@@ -858,11 +862,11 @@ TEST(Held, JsonLimitsAre400sOnAConnectionThatStaysUsable) {
       }
       EXPECT_NE(lower(r.header("connection").value_or("")), "close") << "the connection is not kept";
       // The same connection still serves a normal call.
-      auto next = conn.exchange(
-          requestBytes("POST", path, chat ? chatBody("after " + std::to_string(round), false)
-                                          : responsesBody("after " + std::to_string(round), false),
-                       kKey),
-          10000ms);
+      auto next = conn.exchange(requestBytes("POST", path,
+                                             chat ? chatBody("after " + std::to_string(round), false)
+                                                  : responsesBody("after " + std::to_string(round), false),
+                                             kKey),
+                                10000ms);
       ASSERT_TRUE(next.complete) << "the connection was not usable after the refusal"
                                  << (conn.closed() ? " (the server closed it)" : "") << ": "
                                  << printable(next.head + next.body);
@@ -931,12 +935,13 @@ TEST_P(HeldUpstream, ClientGetsAnOpenAiErrorWithinTheIdleTimeout) {
   options.fixtures_dir = fixturesDir();
   FakeCodexBackend backend(options);
   // SSE-looking garbage: stray fields, broken JSON, control and invalid UTF-8 bytes, a head.
-  backend.addTranscript("held_garbage",
-                        "HTTP/1.1 200 OK\nX: y\n\n"
-                        "data: {not json at all\n\n"
-                        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\n\n"
-                        "event: response.created\ndata: [1,2,3]\n\n" +
-                            garbageBytes(2048, 7) + "\n\n" + std::string("data: \xff\xfe\x00\x01\n\n", 12));
+  backend.addTranscript(
+      "held_garbage",
+      "HTTP/1.1 200 OK\nX: y\n\n"
+      "data: {not json at all\n\n"
+      "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\n\n"
+      "event: response.created\ndata: [1,2,3]\n\n" +
+          garbageBytes(2048, 7) + "\n\n" + std::string("data: \xff\xfe\x00\x01\n\n", 12));
   // The first events of a normal answer, then a terminal event whose data is not a response.
   {
     auto events = splitSseEvents(readFile(fixturesDir() + "/text.sse"));
@@ -946,10 +951,10 @@ TEST_P(HeldUpstream, ClientGetsAnOpenAiErrorWithinTheIdleTimeout) {
   }
   backend.addBody("held_garbage.bin", garbageBytes(8192, 11));
   ProxyProcess proxy(ProxyProcess::Env{{"CODEX_BASE_URL", backend.baseUrl()},
-                      {"OPENAI_ACCESS_TOKEN", "held-upstream-token"},
-                      {"UPSTREAM_IDLE_TIMEOUT", std::to_string(kIdleTimeoutMs) + "ms"},
-                      {"MAX_EVENT_BYTES", "1MiB"},
-                      {"WORKERS", "1"}});
+                                       {"OPENAI_ACCESS_TOKEN", "held-upstream-token"},
+                                       {"UPSTREAM_IDLE_TIMEOUT", std::to_string(kIdleTimeoutMs) + "ms"},
+                                       {"MAX_EVENT_BYTES", "1MiB"},
+                                       {"WORKERS", "1"}});
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   const auto workers_before = proxy.workerPids();
@@ -987,8 +992,7 @@ TEST_P(HeldUpstream, ClientGetsAnOpenAiErrorWithinTheIdleTimeout) {
     const Kind& k = kinds[i];
     SCOPED_TRACE(std::string(k.what) + ": " + std::to_string(c.r.status) + " after " + std::to_string(c.ms) +
                  " ms, body " + printable(c.r.body, 800));
-    std::printf("[ info ] %s / %s: %d in %lld ms\n", GetParam().name, k.what, c.r.status,
-                static_cast<long long>(c.ms));
+    std::printf("[ info ] %s / %s: %d in %lld ms\n", GetParam().name, k.what, c.r.status, static_cast<long long>(c.ms));
     ASSERT_TRUE(c.r.connected);
     EXPECT_TRUE(c.r.complete) << "no whole response (" << c.r.error << ")";
     EXPECT_LT(c.ms, bound) << "longer than the idle timeout plus slack";
@@ -1021,7 +1025,9 @@ TEST_P(HeldUpstream, ClientGetsAnOpenAiErrorWithinTheIdleTimeout) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Held, HeldUpstream, ::testing::ValuesIn(upstreamCases()),
-                         [](const ::testing::TestParamInfo<UpstreamCase>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<UpstreamCase>& info) {
+                           return std::string(info.param.name);
+                         });
 
 // An upstream that trickles (an event every 700 ms, never silent for the idle timeout) cannot
 // hold a collected call beyond REQUEST_TIMEOUT, while a stream is not cut as idle and completes.
@@ -1030,10 +1036,10 @@ TEST(Held, TricklingUpstreamIsBoundedByTheRequestTimeoutAndNotMistakenForIdle) {
   options.fixtures_dir = fixturesDir();
   FakeCodexBackend backend(options);
   ProxyProcess proxy(ProxyProcess::Env{{"CODEX_BASE_URL", backend.baseUrl()},
-                      {"OPENAI_ACCESS_TOKEN", "held-upstream-token"},
-                      {"UPSTREAM_IDLE_TIMEOUT", std::to_string(kIdleTimeoutMs) + "ms"},
-                      {"REQUEST_TIMEOUT", "3s"},
-                      {"WORKERS", "1"}});
+                                       {"OPENAI_ACCESS_TOKEN", "held-upstream-token"},
+                                       {"UPSTREAM_IDLE_TIMEOUT", std::to_string(kIdleTimeoutMs) + "ms"},
+                                       {"REQUEST_TIMEOUT", "3s"},
+                                       {"WORKERS", "1"}});
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   const auto workers_before = proxy.workerPids();

@@ -1,11 +1,10 @@
 // Process lifecycle on the real binaries, with real signals.
+#include <Poco/JSON/Array.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <Poco/JSON/Array.h>
 
 #include <algorithm>
 #include <atomic>
@@ -29,9 +28,12 @@ class ClientLoop {
         while (!stop_) {
           auto r = httpRequest(port, "GET", "/v1/models", {}, "", 5000);
           ++total_;
-          if (!r.connected) ++refused_;
-          else if (r.status == 200 && r.complete) ++ok_;
-          else ++failed_;
+          if (!r.connected)
+            ++refused_;
+          else if (r.status == 200 && r.complete)
+            ++ok_;
+          else
+            ++failed_;
         }
       });
     }

@@ -20,7 +20,8 @@ namespace {
 // contiguous, and histogram buckets are cumulative, end in +Inf and match _count.
 std::vector<std::string> checkPrometheusText(const std::string& text, std::map<std::string, double>& samples) {
   std::vector<std::string> problems;
-  static const std::regex sample_re(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*)\})? (-?[0-9.eE+-]+|\+Inf|NaN)$)");
+  static const std::regex sample_re(
+      R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*)\})? (-?[0-9.eE+-]+|\+Inf|NaN)$)");
   static const std::regex type_re(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
   std::map<std::string, std::string> types;
   std::set<std::string> closed;
@@ -102,7 +103,8 @@ TEST(Metrics, CountsKnownTrafficAcrossWorkers) {
   for (int i = 0; i < 5; ++i) ASSERT_EQ(httpRequest(proxy.port(), "GET", "/v1/models", auth).status, 200);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(httpRequest(proxy.port(), "GET", "/v1/models").status, 401);
   std::string chat = R"({"model":"gpt-5.5","messages":[{"role":"user","content":"hi"}]})";
-  for (int i = 0; i < 2; ++i) ASSERT_EQ(httpRequest(proxy.port(), "POST", "/v1/chat/completions", auth, chat).status, 200);
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(httpRequest(proxy.port(), "POST", "/v1/chat/completions", auth, chat).status, 200);
   ASSERT_EQ(httpRequest(proxy.port(), "GET", "/metrics").status, 401) << "metrics need the key";
 
   std::map<std::string, double> samples;

@@ -1,19 +1,18 @@
 // Model routes through the real binaries against the fake Codex backend (in this process).
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
 #include <future>
 #include <thread>
 
 #include "tests/integration/harness/http_client.h"
-#include "tests/integration/harness/raw_client.h"
 #include "tests/integration/harness/proxy_process.h"
+#include "tests/integration/harness/raw_client.h"
 #include "tests/support/fake_codex_backend.h"
 
 using namespace cosp::test;
@@ -62,9 +61,10 @@ TEST(ModelRoutes, UpstreamSeesTranslatedRequestAndHeaders) {
   ProxyProcess proxy(proxyEnv(*backend));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  auto r = httpRequest(proxy.port(), "POST", "/v1/chat/completions",
-                       {{"Content-Type", "application/json"}, {"x-codex-turn-metadata", "t1"}, {"session_id", "sess-9"}},
-                       chatBody("hello", false, ",\"temperature\":0.2"));
+  auto r =
+      httpRequest(proxy.port(), "POST", "/v1/chat/completions",
+                  {{"Content-Type", "application/json"}, {"x-codex-turn-metadata", "t1"}, {"session_id", "sess-9"}},
+                  chatBody("hello", false, ",\"temperature\":0.2"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("x-codex-sub-proxy-dropped"), "temperature");
   EXPECT_EQ(r.header("x-codex-primary-used-percent"), "7");  // rate-limit headers forwarded
@@ -133,12 +133,14 @@ TEST(ModelRoutes, BrokenUpstreamStreamLeavesTheWorkerHealthy) {
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   auto pid_before = proxy.workerPids();
 
-  auto broken = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:text+abrupt:4]]", true));
+  auto broken =
+      httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:text+abrupt:4]]", true));
   EXPECT_EQ(broken.status, 200);
   EXPECT_NE(broken.body.find("data: {\"error\":"), std::string::npos) << broken.body;
   EXPECT_EQ(broken.body.find("[DONE]"), std::string::npos);
 
-  auto relay = httpRequest(proxy.port(), "POST", "/v1/responses", {}, R"({"model":"gpt-5.5","stream":true,"input":"x [[scenario:text+abrupt:4]]"})");
+  auto relay = httpRequest(proxy.port(), "POST", "/v1/responses", {},
+                           R"({"model":"gpt-5.5","stream":true,"input":"x [[scenario:text+abrupt:4]]"})");
   EXPECT_EQ(relay.status, 200);
   EXPECT_NE(relay.body.find("event: error"), std::string::npos) << relay.body;
 
@@ -163,7 +165,8 @@ TEST(ModelRoutes, ErrorsBeforeTheFirstByteGetMappedStatuses) {
   EXPECT_EQ(backend->requestCount(), 1u) << "a usage limit is not retried";
 
   backend->reset();
-  auto failing = httpRequest(port, "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:status:500:server_error_500.json]]", false));
+  auto failing = httpRequest(port, "POST", "/v1/chat/completions", {},
+                             chatBody("x [[scenario:status:500:server_error_500.json]]", false));
   EXPECT_EQ(failing.status, 502);
   EXPECT_EQ(backend->requestCount(), 3u) << "a 5xx before the first byte is retried twice";
 
@@ -179,14 +182,16 @@ TEST(ModelRoutes, ErrorsBeforeTheFirstByteGetMappedStatuses) {
   backend->addTranscript("overloaded_first",
                          "event: error\ndata: {\"type\":\"error\",\"code\":\"server_is_overloaded\","
                          "\"message\":\"Our servers are currently overloaded.\"}\n\n");
-  auto overloaded = httpRequest(port, "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:overloaded_first]]", true));
+  auto overloaded =
+      httpRequest(port, "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:overloaded_first]]", true));
   EXPECT_EQ(overloaded.status, 503) << overloaded.body;
   EXPECT_EQ(backend->requestCount(), 3u);
 
   auto bad = httpRequest(port, "POST", "/v1/chat/completions", {}, "{\"model\":\"gpt-5.5\",\"messages\":\"nope\"}");
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("\"param\":\"messages\""), std::string::npos) << bad.body;
-  auto stateless = httpRequest(port, "POST", "/v1/responses", {}, R"({"model":"gpt-5.5","input":"x","previous_response_id":"resp_1"})");
+  auto stateless = httpRequest(port, "POST", "/v1/responses", {},
+                               R"({"model":"gpt-5.5","input":"x","previous_response_id":"resp_1"})");
   EXPECT_EQ(stateless.status, 400);
   EXPECT_NE(stateless.body.find("previous_response_id"), std::string::npos);
 }
@@ -196,10 +201,12 @@ TEST(ModelRoutes, UpstreamIdleTimeoutEndsTheStreamWithAnError) {
   ProxyProcess proxy(proxyEnv(*backend, {{"UPSTREAM_IDLE_TIMEOUT", "1s"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  auto streamed = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:stall:30]]", true));
+  auto streamed =
+      httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:stall:30]]", true));
   EXPECT_EQ(streamed.status, 200);
   EXPECT_NE(streamed.body.find("data: {\"error\":"), std::string::npos) << streamed.body;
-  auto collected = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:stall:30]]", false));
+  auto collected =
+      httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:stall:30]]", false));
   EXPECT_GE(collected.status, 502);
   EXPECT_LE(collected.status, 504);
 }
@@ -223,7 +230,8 @@ TEST(Lifecycle, TermLetsASlowRequestFinishThenExitsZero) {
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   int port = proxy.port();
   auto slow = std::async(std::launch::async, [port] {
-    return httpRequest(port, "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:text+delay:150]]", false), 30000);
+    return httpRequest(port, "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:text+delay:150]]", false),
+                       30000);
   });
   ASSERT_TRUE(backend->waitForRequests(1, 5s));
   proxy.signal(SIGTERM);

@@ -1,9 +1,8 @@
 // Deployment files checked with real tools: systemd-analyze on the units, systemd-sysusers on the
 // user entry, `cmake --install` into a temp prefix, scripts/check-dockerfile on the Dockerfile,
 // and the real binary on the example configuration and env files.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -212,8 +211,8 @@ std::map<std::string, OptionHelp> optionsFromHelp() {
 
 // The unit with its /usr/local paths pointed at this build's binaries, written into `dir`.
 std::string unitForThisBuild(const TempDir& dir) {
-  std::string unit = replaceAll(readFile(sourceFile("etc/systemd/codex-sub-proxy.service")), "/usr/local/bin/",
-                                binDir() + "/");
+  std::string unit =
+      replaceAll(readFile(sourceFile("etc/systemd/codex-sub-proxy.service")), "/usr/local/bin/", binDir() + "/");
   writeFile(dir.file("codex-sub-proxy.service"), unit);
   writeFile(dir.file("codex-sub-proxy.socket"), readFile(sourceFile("etc/systemd/codex-sub-proxy.socket")));
   return dir.file("codex-sub-proxy.service");
@@ -286,7 +285,8 @@ TEST(OpsSystemd, ServiceUnitCarriesTheContract) {
   auto options = optionsFromHelp();
   auto grace = seconds(options["shutdown-grace"].default_text);
   auto stop = seconds(single(unit, "Service", "TimeoutStopSec"));
-  ASSERT_TRUE(grace && stop) << options["shutdown-grace"].default_text << " / " << single(unit, "Service", "TimeoutStopSec");
+  ASSERT_TRUE(grace && stop) << options["shutdown-grace"].default_text << " / "
+                             << single(unit, "Service", "TimeoutStopSec");
   EXPECT_GT(*stop, *grace + 10);
 
   // Enough descriptors for one worker's WORKER_THREADS streams (client + upstream socket each).
@@ -304,14 +304,21 @@ TEST(OpsSystemd, ServiceUnitCarriesTheContract) {
   EXPECT_EQ(single(unit, "Service", "ConfigurationDirectory"), "codex-sub-proxy");
 
   const std::map<std::string, std::string> sandbox = {
-      {"ProtectSystem", "strict"},         {"NoNewPrivileges", "yes"},
-      {"PrivateTmp", "yes"},               {"PrivateDevices", "yes"},
-      {"ProtectHome", "yes"},              {"ProtectKernelTunables", "yes"},
-      {"ProtectKernelModules", "yes"},     {"ProtectControlGroups", "yes"},
+      {"ProtectSystem", "strict"},
+      {"NoNewPrivileges", "yes"},
+      {"PrivateTmp", "yes"},
+      {"PrivateDevices", "yes"},
+      {"ProtectHome", "yes"},
+      {"ProtectKernelTunables", "yes"},
+      {"ProtectKernelModules", "yes"},
+      {"ProtectControlGroups", "yes"},
       {"RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6"},
-      {"RestrictNamespaces", "yes"},       {"RestrictRealtime", "yes"},
-      {"RestrictSUIDSGID", "yes"},         {"LockPersonality", "yes"},
-      {"MemoryDenyWriteExecute", "yes"},   {"SystemCallArchitectures", "native"},
+      {"RestrictNamespaces", "yes"},
+      {"RestrictRealtime", "yes"},
+      {"RestrictSUIDSGID", "yes"},
+      {"LockPersonality", "yes"},
+      {"MemoryDenyWriteExecute", "yes"},
+      {"SystemCallArchitectures", "native"},
       {"CapabilityBoundingSet", "CAP_NET_BIND_SERVICE"},
   };
   for (const auto& [key, value] : sandbox) EXPECT_EQ(single(unit, "Service", key), value) << key;
@@ -335,7 +342,8 @@ TEST(OpsSystemd, SandboxExposureStaysLow) {
   auto r = runTool({"systemd-analyze", "security", "--offline=true", "--no-pager", service});
   std::smatch m;
   std::string all = r.all();
-  ASSERT_TRUE(std::regex_search(all, m, std::regex(R"(Overall exposure level for codex-sub-proxy\.service: ([0-9.]+))")))
+  ASSERT_TRUE(
+      std::regex_search(all, m, std::regex(R"(Overall exposure level for codex-sub-proxy\.service: ([0-9.]+))")))
       << all;
   EXPECT_LE(std::stod(m[1]), 2.0) << all;
 }
@@ -384,10 +392,12 @@ TEST(OpsInstall, InstallsBinariesUnitsAndExamplesUnderThePrefix) {
   EXPECT_EQ(readFile(doc + "README.md"), readFile(sourceFile("README.md")));
 
   // The installed units are valid as installed (their binaries exist under the prefix) ...
-  if (onPath("systemd-analyze")) expectVerifiesClean(units + "codex-sub-proxy.service", units + "codex-sub-proxy.socket");
+  if (onPath("systemd-analyze"))
+    expectVerifiesClean(units + "codex-sub-proxy.service", units + "codex-sub-proxy.socket");
   // ... and the installed binary runs and accepts the installed example.
-  auto check = runTool({prefix + "/bin/codex-sub-proxy", "--check-config", "--config", doc + "codex-sub-proxy.conf.example"},
-                       {}, 20s, /*inherit=*/false);
+  auto check =
+      runTool({prefix + "/bin/codex-sub-proxy", "--check-config", "--config", doc + "codex-sub-proxy.conf.example"}, {},
+              20s, /*inherit=*/false);
   EXPECT_EQ(check.exit_code, 0) << check.all();
 }
 
@@ -485,8 +495,8 @@ TEST(OpsDocker, ComposeAndImageAgreeOnStateAndStopTime) {
 // ---- example configuration -----------------------------------------------------------------------
 
 TEST(OpsConfigExample, PassesCheckConfigAsShipped) {
-  auto r = runCommand("codex-sub-proxy", {"--check-config", "--config", sourceFile("etc/codex-sub-proxy.conf.example")},
-                      {});
+  auto r =
+      runCommand("codex-sub-proxy", {"--check-config", "--config", sourceFile("etc/codex-sub-proxy.conf.example")}, {});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("configuration ok (listen 127.0.0.1:3000"), std::string::npos) << r.err;
 }

@@ -1,18 +1,5 @@
 #include "tests/support/fake_codex_backend.h"
 
-#include <openssl/ssl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <time.h>
-
-#include <cctype>
-#include <cerrno>
-#include <csignal>
-#include <fstream>
-#include <set>
-#include <sstream>
-#include <thread>
-
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -29,6 +16,18 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
 
 #include "common/net/tls_context.h"
 
@@ -62,9 +61,7 @@ std::optional<long> parseNumber(std::string_view s) {
   return v;
 }
 
-bool isNameChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-}
+bool isNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; }
 
 std::int64_t monotonicMicros() {
   timespec ts{};
@@ -94,7 +91,7 @@ bool clientGone(Poco::Net::StreamSocket& socket, bool tls, std::chrono::millisec
     const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) return true;
     if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
-    if (tls) return true;  // only an alert (close_notify) can arrive mid-response
+    if (tls) return true;               // only an alert (close_notify) can arrive mid-response
     std::this_thread::sleep_for(wait);  // pipelined bytes: not a close; don't spin
   }
   return false;
@@ -174,11 +171,21 @@ std::string jsonEscape(std::string_view s) {
   out.reserve(s.size() + 8);
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -229,10 +236,14 @@ common::Result<Scenario, std::string> parseScenario(std::string_view spec) {
       if (!ms) return "scenario: bad milliseconds in '" + std::string(token) + "'";
       (key == "delay" ? sc.delay : sc.slow) = std::chrono::milliseconds(*ms);
     } else if (key == "framing") {
-      if (arg == "chunked") sc.framing = Scenario::Framing::Chunked;
-      else if (arg == "length") sc.framing = Scenario::Framing::Length;
-      else if (arg == "close") sc.framing = Scenario::Framing::Close;
-      else return "scenario: bad framing in '" + std::string(token) + "'";
+      if (arg == "chunked")
+        sc.framing = Scenario::Framing::Chunked;
+      else if (arg == "length")
+        sc.framing = Scenario::Framing::Length;
+      else if (arg == "close")
+        sc.framing = Scenario::Framing::Close;
+      else
+        return "scenario: bad framing in '" + std::string(token) + "'";
     } else if (token == "dribble") {
       sc.dribble = true;
     } else if (key == "endless-line") {
@@ -310,9 +321,9 @@ FakeCodexBackend::FakeCodexBackend(FakeBackendOptions options)
   Poco::Net::ServerSocket socket;
   if (tls_) {
     common::ensureSslInitialized();
-    Poco::Net::Context::Ptr context = new Poco::Net::Context(
-        Poco::Net::Context::TLS_SERVER_USE, options_.tls_key_file, options_.tls_cert_file, "",
-        Poco::Net::Context::VERIFY_NONE, 9, false, "DEFAULT");
+    Poco::Net::Context::Ptr context =
+        new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, options_.tls_key_file, options_.tls_cert_file, "",
+                               Poco::Net::Context::VERIFY_NONE, 9, false, "DEFAULT");
     SSL_CTX_set_tlsext_servername_callback(context->sslContext(), &sniCallback);
     SSL_CTX_set_tlsext_servername_arg(context->sslContext(), this);
     SSL_CTX_set_alpn_select_cb(context->sslContext(), &alpnCallback, this);
@@ -407,11 +418,10 @@ bool FakeCodexBackend::waitForRequests(std::size_t n, std::chrono::milliseconds 
 }
 
 std::optional<Clock::time_point> FakeCodexBackend::waitForClientClose(std::size_t index,
-                                                                     std::chrono::milliseconds timeout) const {
+                                                                      std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
-  const bool ok = cv_.wait_for(lock, timeout, [&] {
-    return index < requests_.size() && requests_[index].client_closed;
-  });
+  const bool ok =
+      cv_.wait_for(lock, timeout, [&] { return index < requests_.size() && requests_[index].client_closed; });
   if (!ok) return std::nullopt;
   return requests_[index].client_closed_at;
 }
@@ -644,8 +654,8 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
   if (sc.connection_close) response.setKeepAlive(false);
 
   if (sc.echo) {
-    std::string json = "{\"method\":\"" + jsonEscape(rec.method) + "\",\"uri\":\"" + jsonEscape(rec.uri) +
-                       "\",\"headers\":[";
+    std::string json =
+        "{\"method\":\"" + jsonEscape(rec.method) + "\",\"uri\":\"" + jsonEscape(rec.uri) + "\",\"headers\":[";
     for (std::size_t i = 0; i < rec.headers.size(); ++i) {
       if (i) json += ',';
       json += "[\"" + jsonEscape(rec.headers[i].first) + "\",\"" + jsonEscape(rec.headers[i].second) + "\"]";
@@ -668,8 +678,10 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
       }
       content = std::move(*resolved);
       const auto& n = sc.status_body;
-      if (n.size() >= 5 && n.compare(n.size() - 5, 5, ".html") == 0) type = "text/html; charset=UTF-8";
-      else if (n.size() >= 4 && n.compare(n.size() - 4, 4, ".txt") == 0) type = "text/plain";
+      if (n.size() >= 5 && n.compare(n.size() - 5, 5, ".html") == 0)
+        type = "text/html; charset=UTF-8";
+      else if (n.size() >= 4 && n.compare(n.size() - 4, 4, ".txt") == 0)
+        type = "text/plain";
     } else {
       content = fakeError("fake status " + std::to_string(*sc.status));
     }
@@ -706,9 +718,7 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
   response.set("x-codex-primary-window-minutes", "300");
   response.set("x-fake-request-index", std::to_string(index));
 
-  auto render = [](const std::string& ev) {
-    return ": t=" + std::to_string(monotonicMicros()) + "\n" + ev + "\n\n";
-  };
+  auto render = [](const std::string& ev) { return ": t=" + std::to_string(monotonicMicros()) + "\n" + ev + "\n\n"; };
   std::vector<std::string> prerendered;
   switch (sc.framing) {
     case Scenario::Framing::Chunked:

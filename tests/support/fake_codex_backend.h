@@ -66,7 +66,7 @@ namespace cosp::test {
 // while stalled or delayed, and on write failures).
 struct FakeBackendOptions {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;  // 0 = ephemeral
+  std::uint16_t port = 0;    // 0 = ephemeral
   std::string fixtures_dir;  // e.g. <repo>/tests/fixtures/responses; may be empty
   std::string path = "/backend-api/codex/responses";
   std::string default_scenario = "text";
@@ -148,7 +148,7 @@ class FakeCodexBackend {
   std::optional<RecordedRequest> request(std::size_t index) const;
   std::size_t requestCount() const;
   std::size_t distinctConnections() const;  // among recorded requests
-  int acceptedConnections() const;           // every TCP connection, control ones included
+  int acceptedConnections() const;          // every TCP connection, control ones included
   int currentConnections() const;
   bool waitForRequests(std::size_t n, std::chrono::milliseconds timeout) const;
   // When request `index` saw its client close (before completion), or nullopt on timeout.
@@ -169,8 +169,7 @@ class FakeCodexBackend {
   void recordAlpn(std::string offered);
 
  private:
-  void serveScenario(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
-                     std::string body);
+  void serveScenario(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response, std::string body);
   void serveControl(const std::string& method, const std::string& path, const std::string& body,
                     Poco::Net::HTTPServerResponse& response);
   std::optional<std::string> resolveTranscript(const std::string& name) const;

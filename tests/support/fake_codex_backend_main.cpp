@@ -8,6 +8,7 @@
 // Prints "LISTENING <port>" on stdout once bound, then runs until SIGTERM/SIGINT
 // or EOF on stdin (so a test harness that dies takes the fake with it); with
 // --ignore-stdin only a signal stops it.
+#include <Poco/Exception.h>
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -18,8 +19,6 @@
 #include <cstring>
 #include <iostream>
 #include <string>
-
-#include <Poco/Exception.h>
 
 #include "tests/support/fake_codex_backend.h"
 

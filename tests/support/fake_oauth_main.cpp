@@ -4,16 +4,17 @@
 // Prints "LISTENING <port>" on stdout once bound, then serves until SIGTERM/SIGINT or EOF on
 // stdin (so a test harness that dies takes the fake with it). Control it over HTTP:
 // GET /__fake/state, POST /__fake/mode (see fake_oauth_server.h).
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <poll.h>
 #include <string>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include "tests/support/fake_oauth_server.h"
 

@@ -112,11 +112,16 @@ std::map<std::string, std::string> parseJsonStrings(const std::string& body) {
 
 const char* modeName(FakeOAuthServer::Mode mode) {
   switch (mode) {
-    case FakeOAuthServer::Mode::Ok: return "ok";
-    case FakeOAuthServer::Mode::Fail500: return "fail_500";
-    case FakeOAuthServer::Mode::Fail429: return "fail_429";
-    case FakeOAuthServer::Mode::InvalidGrant: return "invalid_grant";
-    case FakeOAuthServer::Mode::Hang: return "hang";
+    case FakeOAuthServer::Mode::Ok:
+      return "ok";
+    case FakeOAuthServer::Mode::Fail500:
+      return "fail_500";
+    case FakeOAuthServer::Mode::Fail429:
+      return "fail_429";
+    case FakeOAuthServer::Mode::InvalidGrant:
+      return "invalid_grant";
+    case FakeOAuthServer::Mode::Hang:
+      return "hang";
   }
   return "ok";
 }
@@ -203,7 +208,8 @@ struct FakeOAuthServer::State {
       if (stopping) return Reply{503, openAiError("shutting down", "server_error", ""), {}};
     }
     if (m == Mode::Fail500) return Reply{500, openAiError("internal error", "server_error", ""), {}};
-    if (m == Mode::Fail429) return Reply{429, openAiError("rate limited", "rate_limit_error", "rate_limit_exceeded"), "1"};
+    if (m == Mode::Fail429)
+      return Reply{429, openAiError("rate limited", "rate_limit_error", "rate_limit_exceeded"), "1"};
     if (m == Mode::InvalidGrant) return Reply{400, oauthError("invalid_grant", "Invalid refresh token"), {}};
 
     if (fields["client_id"] != kClientId) return Reply{400, oauthError("invalid_client", "unknown client_id"), {}};
@@ -251,10 +257,12 @@ struct FakeOAuthServer::State {
     ++counts.device_poll_calls;
     auto fields = parseJsonStrings(body);
     if (device_auth_id.empty() || fields["device_auth_id"] != device_auth_id || fields["user_code"] != user_code) {
-      return Reply{400, openAiError("unknown device authorization", "invalid_request_error", "invalid_device_auth"), {}};
+      return Reply{
+          400, openAiError("unknown device authorization", "invalid_request_error", "invalid_device_auth"), {}};
     }
     if (++device_polls <= options.device_pending_polls) {
-      return Reply{403, openAiError("authorization pending", "invalid_request_error", "deviceauth_authorization_pending"), {}};
+      return Reply{
+          403, openAiError("authorization pending", "invalid_request_error", "deviceauth_authorization_pending"), {}};
     }
     authorization_code = "ac-" + randomHex(8);
     code_verifier = "cv-" + randomHex(16);

@@ -42,8 +42,8 @@ class FakeOAuthServer {
     std::string initial_refresh_token = "rt-seed";
     std::string account_id = "acct-fake-0001";
     int64_t access_ttl_s = 3600;
-    int device_pending_polls = 2;      // polls answered 403 before the authorization succeeds
-    std::string device_interval = "1";  // sent as a string, like the real server
+    int device_pending_polls = 2;        // polls answered 403 before the authorization succeeds
+    std::string device_interval = "1";   // sent as a string, like the real server
     bool legacy_usercode_field = false;  // answer "usercode" instead of "user_code"
   };
 
@@ -65,8 +65,8 @@ class FakeOAuthServer {
   std::string currentRefreshToken() const;
 
   struct Counts {
-    int token_calls = 0;       // every POST /oauth/token
-    int refresh_calls = 0;     // refresh_token grants (whatever the outcome)
+    int token_calls = 0;    // every POST /oauth/token
+    int refresh_calls = 0;  // refresh_token grants (whatever the outcome)
     int refresh_ok = 0;
     int refresh_rejected = 0;  // 401 reused/unknown
     int exchange_calls = 0;    // authorization_code grants

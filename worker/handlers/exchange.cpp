@@ -10,11 +10,15 @@ std::string errorJson(const common::ApiError& error) {
   out += ",\"type\":";
   common::appendJsonString(out, error.type);
   out += ",\"param\":";
-  if (error.param) common::appendJsonString(out, *error.param);
-  else out += "null";
+  if (error.param)
+    common::appendJsonString(out, *error.param);
+  else
+    out += "null";
   out += ",\"code\":";
-  if (error.code) common::appendJsonString(out, *error.code);
-  else out += "null";
+  if (error.code)
+    common::appendJsonString(out, *error.code);
+  else
+    out += "null";
   out += "}}";
   return out;
 }
@@ -22,7 +26,8 @@ std::string errorJson(const common::ApiError& error) {
 void prepareResponse(Exchange& ex, int status) {
   ex.status = status;
   if (ex.ttfb_us < 0) {  // the head goes out right after this: the first byte
-    ex.ttfb_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.started).count();
+    ex.ttfb_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.started).count();
   }
   ex.response.setStatusAndReason(status);
   ex.response.set("x-request-id", ex.request_id);

@@ -26,13 +26,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr milliseconds kReadSlice{200};          // how often a handler waiting for a head checks its client
+constexpr milliseconds kReadSlice{200};  // how often a handler waiting for a head checks its client
 // A handler waiting for body bytes is woken by its client's hang-up itself (the client socket
 // is polled with the upstream), so its slice only bounds the keep-alive timer. Short slices
 // cost: 2,000 held streams at 200 ms were 10,000 wake-ups a second.
 constexpr milliseconds kBodySlice{5000};
-constexpr milliseconds kKeepAliveEvery{15000};   // SSE comment while the upstream is silent
-constexpr milliseconds kCredentialWait{15000};   // for a refreshed token after an upstream 401
+constexpr milliseconds kKeepAliveEvery{15000};  // SSE comment while the upstream is silent
+constexpr milliseconds kCredentialWait{15000};  // for a refreshed token after an upstream 401
 constexpr size_t kErrorBodyCap = 64 * 1024;
 
 int64_t unixSeconds() {
@@ -55,10 +55,12 @@ common::ApiError credentialsError(const common::WorkerCredentials& c) {
     message = "The ChatGPT login of this proxy expired or was revoked. Run `codex-sub-proxy login` on the proxy host.";
   } else if (!c.access_token.empty()) {
     code = "credentials_expired";
-    message = "The upstream access token expired and could not be refreshed yet; retry shortly. If this persists, "
-              "run `codex-sub-proxy login`.";
+    message =
+        "The upstream access token expired and could not be refreshed yet; retry shortly. If this persists, "
+        "run `codex-sub-proxy login`.";
   }
-  common::ApiError e{503, "server_error", message, std::nullopt, code, std::make_pair(std::string("Retry-After"), std::string("5"))};
+  common::ApiError e{503,          "server_error", message,
+                     std::nullopt, code,           std::make_pair(std::string("Retry-After"), std::string("5"))};
   return e;
 }
 
@@ -67,9 +69,10 @@ common::ApiError failureError(const UpstreamFailure& f) {
   if (f.kind == UpstreamFailure::Kind::InvalidRequest) {
     // The upstream writer refused a header (checkForwardedHeader stops a client's bad one before):
     // a request that cannot be forwarded, not a backend failure.
-    return common::ApiError::invalidRequest("The request could not be forwarded: a header for the Codex backend "
-                                            "contains a character HTTP does not allow.",
-                                            std::nullopt, std::string("invalid_header_value"));
+    return common::ApiError::invalidRequest(
+        "The request could not be forwarded: a header for the Codex backend "
+        "contains a character HTTP does not allow.",
+        std::nullopt, std::string("invalid_header_value"));
   }
   return upstreamUnavailableError(toString(f.kind));
 }
@@ -105,7 +108,8 @@ bool isFailureEvent(const SseEvent& e) {
 }
 bool isTerminalEvent(const SseEvent& e) {
   const std::string& t = e.event;
-  if (!t.empty()) return t == "response.completed" || t == "response.incomplete" || t == "response.failed" || t == "error";
+  if (!t.empty())
+    return t == "response.completed" || t == "response.incomplete" || t == "response.failed" || t == "error";
   return e.data.find("\"type\":\"response.completed\"") != std::string::npos ||
          e.data.find("\"type\":\"response.incomplete\"") != std::string::npos || isFailureEvent(e);
 }
@@ -181,8 +185,7 @@ struct StreamGauge {
 
 }  // namespace
 
-ModelHandler::ModelHandler(WorkerContext& ctx, std::unique_ptr<UpstreamPool> pool)
-    : ctx_(ctx), pool_(std::move(pool)) {
+ModelHandler::ModelHandler(WorkerContext& ctx, std::unique_ptr<UpstreamPool> pool) : ctx_(ctx), pool_(std::move(pool)) {
   if (!ctx_.config.dropped_params.empty()) options_.dropped_fields = ctx_.config.dropped_params;
   options_.strict = ctx_.config.strict_params;
   options_.reasoning_compat = parseReasoningCompat(ctx_.config.reasoning_compat).value_or(ReasoningCompat::None);
@@ -199,7 +202,8 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     sendError(ex, body.error());
     return;
   }
-  auto translated = api == Api::Chat ? translateChatRequest(*body, options_) : normalizeResponsesRequest(*body, options_);
+  auto translated =
+      api == Api::Chat ? translateChatRequest(*body, options_) : normalizeResponsesRequest(*body, options_);
   if (!translated) {
     sendError(ex, translated.error());
     return;
@@ -253,7 +257,7 @@ void ModelHandler::handle(Exchange& ex, Api api) {
   }
 
   const bool chat = api == Api::Chat;
-  const ChatStreamOptions chat_options{newChatCompletionId(), unixSeconds(), up.model, up.include_usage,
+  const ChatStreamOptions chat_options{newChatCompletionId(),     unixSeconds(), up.model, up.include_usage,
                                        options_.reasoning_compat, up.json_output};
 
   bool refreshed = false;
@@ -320,7 +324,8 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     }
     if (head.status != 200) {
       std::string error_body = upstream->readAll(kErrorBodyCap, deadline.cap(milliseconds(5000)));
-      common::ApiError error = mapUpstreamError(head.status, head.header("Content-Type").value_or(""), error_body, unixSeconds());
+      common::ApiError error =
+          mapUpstreamError(head.status, head.header("Content-Type").value_or(""), error_body, unixSeconds());
       outcome.status = head.status;
       if (error_body.find("server_is_overloaded") != std::string::npos) outcome.error_code = "server_is_overloaded";
       if (retry_.shouldRetry(outcome, retries) && waitUnlessGone(client, deadline.cap(retry_.delayFor(retries)))) {
@@ -346,14 +351,15 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     if (!chat && up.client_stream) relay.emplace(max_event_bytes);
     SseParser parser(max_event_bytes);  // chat stream and collector (the relay has its own)
     std::vector<std::string> chunks;
-    bool relay_done = false;  // Responses relay: a terminal event was seen
+    bool relay_done = false;                        // Responses relay: a terminal event was seen
     std::optional<common::ApiError> early_failure;  // an error event before any client byte
     bool first_event_seen = false;
 
     auto onEvent = [&](SseEvent&& event) {
       if (!first_event_seen) {
         first_event_seen = true;
-        if (isFailureEvent(event) && !out.started()) early_failure = mapStreamFailure(std::string_view(event.data), unixSeconds());
+        if (isFailureEvent(event) && !out.started())
+          early_failure = mapStreamFailure(std::string_view(event.data), unixSeconds());
         // Past a first event that is not a failure nothing is retried: the request body (a
         // whole conversation, often hundreds of KB) need not live as long as the stream.
         if (!early_failure) std::string().swap(up.body);
@@ -381,8 +387,10 @@ void ModelHandler::handle(Exchange& ex, Api api) {
           cut = true;
         }
       } else if (status == ReadStatus::End || status == ReadStatus::Error) {
-        if (relay) relay->finish(onEvent);
-        else parser.finish(onEvent);
+        if (relay)
+          relay->finish(onEvent);
+        else
+          parser.finish(onEvent);
         if (status == ReadStatus::Error) end_reason = readError(upstream->error());
         upstream_ended = true;
       }
@@ -399,8 +407,10 @@ void ModelHandler::handle(Exchange& ex, Api api) {
         common::clearAndTrim(relay->ready());
       }
       if (status == ReadStatus::Timeout) {
-        if (client.gone()) client_left = true;
-        else if (up.client_stream && !out.keepAlive()) client_left = true;
+        if (client.gone())
+          client_left = true;
+        else if (up.client_stream && !out.keepAlive())
+          client_left = true;
       }
       if (client_left) break;
       if (collector && collector->overCap()) {
@@ -424,7 +434,8 @@ void ModelHandler::handle(Exchange& ex, Api api) {
     if (early_failure) {
       upstream->abort();
       outcome.status = 200;
-      if (early_failure->code && *early_failure->code == "server_is_overloaded") outcome.error_code = "server_is_overloaded";
+      if (early_failure->code && *early_failure->code == "server_is_overloaded")
+        outcome.error_code = "server_is_overloaded";
       if (retry_.shouldRetry(outcome, retries) && waitUnlessGone(client, deadline.cap(retry_.delayFor(retries)))) {
         ++retries;
         ctx_.metrics.recordUpstreamRetry();

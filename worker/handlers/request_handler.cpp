@@ -23,21 +23,37 @@ void dispatch(Exchange& ex, ModelRoutes* model_routes) {
     return;
   }
   switch (route.route) {
-    case Route::Health: handleHealth(ex); return;
-    case Route::Ready: handleReady(ex); return;
-    case Route::Models: handleModels(ex); return;
-    case Route::Model: handleModel(ex); return;
-    case Route::Metrics: handleMetrics(ex); return;
+    case Route::Health:
+      handleHealth(ex);
+      return;
+    case Route::Ready:
+      handleReady(ex);
+      return;
+    case Route::Models:
+      handleModels(ex);
+      return;
+    case Route::Model:
+      handleModel(ex);
+      return;
+    case Route::Metrics:
+      handleMetrics(ex);
+      return;
     case Route::Files:
-      sendError(ex, common::ApiError{501, "invalid_request_error",
+      sendError(ex, common::ApiError{501,
+                                     "invalid_request_error",
                                      "The Files API is not implemented by this proxy; send files inline as "
                                      "input_file content parts instead.",
-                                     std::nullopt, "not_implemented", {}});
+                                     std::nullopt,
+                                     "not_implemented",
+                                     {}});
       return;
     case Route::MethodNotAllowed: {
-      common::ApiError error{405, "invalid_request_error",
+      common::ApiError error{405,
+                             "invalid_request_error",
                              "Method " + ex.request.getMethod() + " is not allowed here; allowed: " + route.allow,
-                             std::nullopt, "method_not_allowed", std::make_pair(std::string("Allow"), route.allow)};
+                             std::nullopt,
+                             "method_not_allowed",
+                             std::make_pair(std::string("Allow"), route.allow)};
       sendError(ex, error);
       return;
     }
@@ -51,20 +67,27 @@ void dispatch(Exchange& ex, ModelRoutes* model_routes) {
       // The body limit is decided from Content-Length before reading a byte.
       if (ex.request.hasContentLength() &&
           static_cast<uint64_t>(ex.request.getContentLength64()) > ex.ctx.config.max_body_bytes) {
-        sendError(ex, common::ApiError{413, "invalid_request_error",
+        sendError(ex, common::ApiError{413,
+                                       "invalid_request_error",
                                        "Request body of " + std::to_string(ex.request.getContentLength64()) +
                                            " bytes exceeds the limit of " +
                                            std::to_string(ex.ctx.config.max_body_bytes) + " bytes (MAX_BODY_BYTES)",
-                                       std::nullopt, "request_too_large", {}});
+                                       std::nullopt,
+                                       "request_too_large",
+                                       {}});
         return;
       }
       if (model_routes == nullptr) {
-        sendError(ex, common::ApiError{503, "server_error", "Model routes are not available in this worker",
-                                       std::nullopt, "unavailable", {}});
+        sendError(
+            ex,
+            common::ApiError{
+                503, "server_error", "Model routes are not available in this worker", std::nullopt, "unavailable", {}});
         return;
       }
-      if (route.route == Route::ChatCompletions) model_routes->chatCompletions(ex);
-      else model_routes->responses(ex);
+      if (route.route == Route::ChatCompletions)
+        model_routes->chatCompletions(ex);
+      else
+        model_routes->responses(ex);
       return;
     }
   }

@@ -57,7 +57,8 @@ void handleHealth(Exchange& ex) { sendJson(ex, 200, "{\"ok\":true}"); }
 void handleReady(Exchange& ex) {
   auto credentials = ex.ctx.credentials.get();
   std::string reason;
-  if (ex.ctx.draining.load()) reason = "draining";
+  if (ex.ctx.draining.load())
+    reason = "draining";
   else if (!credentials->usable(nowMs())) {
     reason = credentials->state;
     if (reason == "ok" || reason == "refreshing" || reason.empty()) reason = "no_credentials";
@@ -75,10 +76,14 @@ void handleReady(Exchange& ex) {
     return;
   }
   std::string message = "not ready: ";
-  if (reason == "draining") message += "this worker is shutting down";
-  else if (reason == "needs_login") message += "the refresh token was rejected; run `codex-sub-proxy login`";
-  else if (reason == "refresh_failing") message += "the access token expired and refreshing it keeps failing";
-  else message += "no upstream credentials; run `codex-sub-proxy login` or set OPENAI_REFRESH_TOKEN";
+  if (reason == "draining")
+    message += "this worker is shutting down";
+  else if (reason == "needs_login")
+    message += "the refresh token was rejected; run `codex-sub-proxy login`";
+  else if (reason == "refresh_failing")
+    message += "the access token expired and refreshing it keeps failing";
+  else
+    message += "no upstream credentials; run `codex-sub-proxy login` or set OPENAI_REFRESH_TOKEN";
   std::string body = "{\"ok\":false,\"reason\":";
   common::appendJsonString(body, reason);
   body += ",\"message\":";
@@ -92,7 +97,8 @@ void handleModels(Exchange& ex) { sendJson(ex, 200, modelsJson(ex.ctx.config.mod
 void handleModel(Exchange& ex) {
   std::string id = resolveModelId(ex.ctx.config.models, ex.route.model_id);
   if (id.empty()) {
-    sendError(ex, common::ApiError::notFound("The model '" + ex.route.model_id + "' does not exist", "model_not_found"));
+    sendError(ex,
+              common::ApiError::notFound("The model '" + ex.route.model_id + "' does not exist", "model_not_found"));
     return;
   }
   sendJson(ex, 200, modelJson(id));

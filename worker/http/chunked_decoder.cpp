@@ -51,8 +51,7 @@ RequestChunkDecoder::Status RequestChunkDecoder::finishTrailerLine(std::string_v
   }
   // Trailer fields are read and dropped: nothing here uses them, and none may change framing.
   std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos || !isToken(line.substr(0, colon)) ||
-      !isFieldValue(line.substr(colon + 1))) {
+  if (colon == std::string_view::npos || !isToken(line.substr(0, colon)) || !isFieldValue(line.substr(colon + 1))) {
     return fail("malformed trailer field");
   }
   return Status::NeedMore;
@@ -62,8 +61,10 @@ RequestChunkDecoder::Status RequestChunkDecoder::decode(std::string_view in, std
   consumed = 0;
   while (consumed < in.size()) {
     switch (state_) {
-      case State::Done: return Status::Done;
-      case State::Invalid: return Status::Invalid;
+      case State::Done:
+        return Status::Done;
+      case State::Invalid:
+        return Status::Invalid;
       case State::Data: {
         std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(remaining_, in.size() - consumed));
         out.append(in.data() + consumed, n);

@@ -17,7 +17,7 @@ class RequestChunkDecoder {
  public:
   enum class Status { NeedMore, Done, Invalid };
 
-  static constexpr std::size_t kMaxLineBytes = 4096;     // a size line with its extensions
+  static constexpr std::size_t kMaxLineBytes = 4096;      // a size line with its extensions
   static constexpr std::size_t kMaxTrailerBytes = 16384;  // the whole trailer section
 
   // Decodes from `in`, appending chunk data to `out`. `consumed` is how many bytes of `in` were

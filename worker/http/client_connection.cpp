@@ -68,7 +68,8 @@ bool ClientConnection::writeAll(std::string_view data, Clock::time_point deadlin
 
 bool ClientConnection::writeAll(std::string_view first, std::string_view second, Clock::time_point deadline) {
   while (!first.empty() || !second.empty()) {
-    iovec parts[2] = {{const_cast<char*>(first.data()), first.size()}, {const_cast<char*>(second.data()), second.size()}};
+    iovec parts[2] = {{const_cast<char*>(first.data()), first.size()},
+                      {const_cast<char*>(second.data()), second.size()}};
     msghdr message{};
     message.msg_iov = first.empty() ? parts + 1 : parts;
     message.msg_iovlen = first.empty() || second.empty() ? 1 : 2;

@@ -47,13 +47,13 @@ class ClientConnection {
   bool peerClosed() const { return peer_closed_; }
   void shutdown();  // both directions; wakes a thread blocked on this socket
 
-  int served = 0;                 // requests answered on this connection
-  Clock::time_point opened;       // accepted
-  Clock::time_point deadline;     // while parked: when the accept loop closes it
-  bool keep_alive_idle = false;   // parked after a request, no byte of the next one yet
-  bool request_line_checked = false;  // the first line of the pending head was validated early
-  std::optional<RequestHead> pending_head;  // parsed by the accept loop, run by a thread
-  std::size_t scanned = 0;        // bytes of buffer() searched for the end of the head
+  int served = 0;                                    // requests answered on this connection
+  Clock::time_point opened;                          // accepted
+  Clock::time_point deadline;                        // while parked: when the accept loop closes it
+  bool keep_alive_idle = false;                      // parked after a request, no byte of the next one yet
+  bool request_line_checked = false;                 // the first line of the pending head was validated early
+  std::optional<RequestHead> pending_head;           // parsed by the accept loop, run by a thread
+  std::size_t scanned = 0;                           // bytes of buffer() searched for the end of the head
   std::list<ClientConnection*>::iterator parked_at;  // the accept loop's LRU position
 
  private:

@@ -9,8 +9,7 @@
 
 namespace cosp::worker {
 
-ConnectionThreads::ConnectionThreads(Options options, Serve serve)
-    : options_(options), serve_(std::move(serve)) {}
+ConnectionThreads::ConnectionThreads(Options options, Serve serve) : options_(options), serve_(std::move(serve)) {}
 
 ConnectionThreads::~ConnectionThreads() {
   std::unique_lock<std::mutex> lock(mutex_);

@@ -60,8 +60,8 @@ class ConnectionThreads {
   const Options options_;
   const Serve serve_;
   mutable std::mutex mutex_;
-  std::condition_variable work_cv_;   // a connection was queued, or stopping
-  std::condition_variable exit_cv_;   // a thread left
+  std::condition_variable work_cv_;  // a connection was queued, or stopping
+  std::condition_variable exit_cv_;  // a thread left
   std::deque<std::unique_ptr<ClientConnection>> queue_;
   int threads_ = 0;
   int busy_ = 0;

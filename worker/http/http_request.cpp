@@ -9,9 +9,12 @@ namespace {
 using Clock = ClientConnection::Clock;
 
 common::ApiError tooLarge(uint64_t max_bytes) {
-  return common::ApiError{413, "invalid_request_error",
+  return common::ApiError{413,
+                          "invalid_request_error",
                           "Request body exceeds the limit of " + std::to_string(max_bytes) + " bytes (MAX_BODY_BYTES)",
-                          std::nullopt, "request_too_large", {}};
+                          std::nullopt,
+                          "request_too_large",
+                          {}};
 }
 
 common::ApiError endedEarly() {
@@ -19,9 +22,12 @@ common::ApiError endedEarly() {
 }
 
 common::ApiError tooSlow() {
-  return common::ApiError{408, "invalid_request_error",
+  return common::ApiError{408,
+                          "invalid_request_error",
                           "The request body did not arrive in time (REQUEST_BODY_TIMEOUT, REQUEST_BODY_MIN_RATE)",
-                          std::nullopt, "request_timeout", {}};
+                          std::nullopt,
+                          "request_timeout",
+                          {}};
 }
 
 common::ApiError malformedChunks(const std::string& why) {
@@ -51,9 +57,12 @@ common::Result<std::string> HttpRequest::readBody(uint64_t max_bytes) {
   };
   auto more = [&]() -> std::optional<common::ApiError> {
     switch (connection_.readUntil(deadline())) {
-      case ClientConnection::ReadResult::Data: return std::nullopt;
-      case ClientConnection::ReadResult::WouldBlock: return tooSlow();
-      default: return endedEarly();
+      case ClientConnection::ReadResult::Data:
+        return std::nullopt;
+      case ClientConnection::ReadResult::WouldBlock:
+        return tooSlow();
+      default:
+        return endedEarly();
     }
   };
 

@@ -25,7 +25,10 @@ struct BodyLimits {
 class HttpRequest {
  public:
   HttpRequest(RequestHead head, ClientConnection& connection, BodyLimits limits)
-      : head_(std::move(head)), connection_(connection), limits_(limits), half_closed_at_start_(connection.peerClosed()) {}
+      : head_(std::move(head)),
+        connection_(connection),
+        limits_(limits),
+        half_closed_at_start_(connection.peerClosed()) {}
 
   const std::string& getMethod() const { return head_.method; }
   const std::string& getURI() const { return head_.target; }

@@ -21,7 +21,7 @@ class HttpResponse {
  public:
   struct Options {
     std::chrono::milliseconds send_timeout{60000};  // one deadline per write, across partial sends
-    bool head_only = false;                          // a HEAD request: headers, no body
+    bool head_only = false;                         // a HEAD request: headers, no body
     std::string server_name = "codex-sub-proxy";
     int keep_alive_seconds = 5;  // announced in Keep-Alive: timeout=N
   };

@@ -60,13 +60,20 @@ std::string errorBody(std::string_view message, std::string_view code) {
 
 std::string_view errorCode(int status) {
   switch (status) {
-    case 408: return "request_timeout";
-    case 413: return "request_too_large";
-    case 417: return "expectation_failed";
-    case 431: return "request_header_fields_too_large";
-    case 503: return "server_busy";
-    case 505: return "http_version_not_supported";
-    default: return "bad_request";
+    case 408:
+      return "request_timeout";
+    case 413:
+      return "request_too_large";
+    case 417:
+      return "expectation_failed";
+    case 431:
+      return "request_header_fields_too_large";
+    case 503:
+      return "server_busy";
+    case 505:
+      return "http_version_not_supported";
+    default:
+      return "bad_request";
   }
 }
 
@@ -86,7 +93,7 @@ HttpServer::HttpServer(Options options, HttpHandler& handler)
   threads.max_threads = options_.max_threads;
   threads.max_queued = options_.max_queued;
   threads.stack_size = static_cast<std::size_t>(options_.stack_size);  // small: thousands of streams
-  threads.idle_exit = std::chrono::seconds(2);  // spare threads leave quickly after a burst
+  threads.idle_exit = std::chrono::seconds(2);                         // spare threads leave quickly after a burst
   threads_ = std::make_unique<ConnectionThreads>(
       threads, [this](std::unique_ptr<ClientConnection>& connection) { serve(connection); });
 }
@@ -425,8 +432,10 @@ void HttpServer::examineBuffer(ClientConnection* c) {
 }
 
 void HttpServer::refuse(ClientConnection* c, int status, const std::string& why) {
-  if (status == 408) stats_.head_timeouts.fetch_add(1);
-  else stats_.bad_requests.fetch_add(1);
+  if (status == 408)
+    stats_.head_timeouts.fetch_add(1);
+  else
+    stats_.bad_requests.fetch_add(1);
   common::logWarn(status == 408 ? "request_head_timeout" : "bad_request")
       .field("status", status)
       .field("reason", why)
@@ -439,7 +448,7 @@ void HttpServer::refuse(ClientConnection* c, int status, const std::string& why)
 // An error answer from the accept loop itself (no handler ran), best effort and without waiting:
 // a client that does not read its error is not owed one. The caller closes the connection.
 void HttpServer::answerBeforeClosing(ClientConnection& c, int status, std::string_view message,
-                                std::string_view extra_headers) {
+                                     std::string_view extra_headers) {
   const std::string body = errorBody(message, errorCode(status));
   std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reasonPhrase(status)) +
                      "\r\nContent-Type: application/json\r\n" + std::string(extra_headers) +

@@ -43,8 +43,8 @@ class HttpServer {
     int max_threads = 1024;
     int max_queued = 4096;
     int stack_size = 256 * 1024;
-    int max_connections = 4096;           // open connections in this worker
-    int max_connections_per_client = 0;   // per peer address; 0 = no cap
+    int max_connections = 4096;          // open connections in this worker
+    int max_connections_per_client = 0;  // per peer address; 0 = no cap
     int max_keep_alive_requests = 1000;
     std::size_t max_header_bytes = 64 * 1024;
     // All bytes that connections waiting for a head may hold together; beyond it the
@@ -63,11 +63,11 @@ class HttpServer {
 
   struct Stats {
     int64_t accepted = 0;
-    int64_t refused = 0;         // no room: queue full, or nothing to evict at MAX_CONNECTIONS
-    int64_t evicted = 0;         // idle connections closed to make room for new ones
-    int64_t client_capped = 0;   // over MAX_CONNECTIONS_PER_CLIENT
+    int64_t refused = 0;        // no room: queue full, or nothing to evict at MAX_CONNECTIONS
+    int64_t evicted = 0;        // idle connections closed to make room for new ones
+    int64_t client_capped = 0;  // over MAX_CONNECTIONS_PER_CLIENT
     int64_t head_timeouts = 0;
-    int64_t bad_requests = 0;    // heads refused by the parser
+    int64_t bad_requests = 0;  // heads refused by the parser
   };
 
   HttpServer(Options options, HttpHandler& handler);
@@ -109,7 +109,7 @@ class HttpServer {
   void close(std::unique_ptr<ClientConnection> connection);
   void refuse(ClientConnection* connection, int status, const std::string& why);
   void answerBeforeClosing(ClientConnection& connection, int status, std::string_view message,
-                      std::string_view extra_headers = {});
+                           std::string_view extra_headers = {});
   void answerInline(std::unique_ptr<ClientConnection> connection, RequestHead head);
   void sweepDeadlines();
   void enforceBudget(ClientConnection* keep);
@@ -134,7 +134,7 @@ class HttpServer {
   std::atomic<bool> accepting_{false};
   std::atomic<bool> close_idle_{false};
   std::atomic<bool> abort_all_{false};
-  bool listening_ = false;  // loop thread only: the listening socket is in the epoll set
+  bool listening_ = false;                   // loop thread only: the listening socket is in the epoll set
   Clock::time_point accept_paused_until_{};  // loop thread only: after running out of descriptors
   std::atomic<int> open_connections_{0};
   std::atomic<int> busy_{0};  // connections handed to the threads, queued ones included
@@ -145,7 +145,7 @@ class HttpServer {
   std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> owned_;
   std::unordered_map<std::string, int> per_client_;
   std::vector<std::unique_ptr<ClientConnection>> graveyard_;  // closed during this loop turn
-  std::size_t parked_bytes_ = 0;  // buffered by parked connections, as of their last read
+  std::size_t parked_bytes_ = 0;                              // buffered by parked connections, as of their last read
 
   // Connections the threads hand back (with whether to keep them), and the ones they hold.
   std::mutex handoff_mutex_;

@@ -69,9 +69,12 @@ std::optional<HeadParse> parseRequestLine(std::string_view line, RequestHead& he
       return invalid(400, "malformed request target");
     }
     std::size_t path = target.find_first_of("/?", scheme + 3);
-    if (path == std::string_view::npos) head.target = "/";
-    else if (target[path] == '?') head.target = "/" + std::string(target.substr(path));
-    else head.target = std::string(target.substr(path));
+    if (path == std::string_view::npos)
+      head.target = "/";
+    else if (target[path] == '?')
+      head.target = "/" + std::string(target.substr(path));
+    else
+      head.target = std::string(target.substr(path));
   }
   return std::nullopt;
 }
@@ -93,19 +96,26 @@ std::optional<HeadParse> applyHeaderRules(RequestHead& head) {
   std::string_view length_value, encoding_value, connection, expect;
   bool has_expect = false;
   for (const auto& [name, value] : head.headers) {
-    if (equalsIgnoreCase(name, "host")) ++hosts;
-    else if (equalsIgnoreCase(name, "content-length")) ++lengths, length_value = value;
-    else if (equalsIgnoreCase(name, "transfer-encoding")) ++encodings, encoding_value = value;
-    else if (equalsIgnoreCase(name, "authorization")) ++authorizations;
-    else if (equalsIgnoreCase(name, "x-api-key")) ++api_keys;
+    if (equalsIgnoreCase(name, "host"))
+      ++hosts;
+    else if (equalsIgnoreCase(name, "content-length"))
+      ++lengths, length_value = value;
+    else if (equalsIgnoreCase(name, "transfer-encoding"))
+      ++encodings, encoding_value = value;
+    else if (equalsIgnoreCase(name, "authorization"))
+      ++authorizations;
+    else if (equalsIgnoreCase(name, "x-api-key"))
+      ++api_keys;
     else if (equalsIgnoreCase(name, "expect")) {
       if (has_expect) return invalid(400, "several Expect fields");
       has_expect = true;
       expect = value;
     } else if (equalsIgnoreCase(name, "connection")) {
       // Several Connection fields form one list; keep-alive and close are all we look for.
-      if (listHas(value, "close")) connection = "close";
-      else if (listHas(value, "keep-alive") && connection != "close") connection = "keep-alive";
+      if (listHas(value, "close"))
+        connection = "close";
+      else if (listHas(value, "keep-alive") && connection != "close")
+        connection = "keep-alive";
     }
   }
   if (head.minor_version == 1 && hosts != 1) return invalid(400, hosts == 0 ? "missing Host" : "several Host fields");

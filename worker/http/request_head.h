@@ -19,7 +19,7 @@ enum class RequestFraming { None, Length, Chunked };
 // `k` and an encoded CR/LF reached the upstream request.
 struct RequestHead {
   std::string method;
-  std::string target;  // origin-form ("/v1/models?x=1") or "*"; an absolute-form target is reduced to its path
+  std::string target;     // origin-form ("/v1/models?x=1") or "*"; an absolute-form target is reduced to its path
   int minor_version = 1;  // HTTP/1.minor_version: 0 or 1
   std::vector<std::pair<std::string, std::string>> headers;  // in arrival order
   RequestFraming framing = RequestFraming::None;

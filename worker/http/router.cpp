@@ -55,16 +55,26 @@ RouteMatch matchRoute(std::string_view method, std::string_view target) {
 
 const char* routeName(Route route) {
   switch (route) {
-    case Route::Health: return "healthz";
-    case Route::Ready: return "readyz";
-    case Route::Models: return "models";
-    case Route::Model: return "model";
-    case Route::ChatCompletions: return "chat_completions";
-    case Route::Responses: return "responses";
-    case Route::Files: return "files";
-    case Route::Metrics: return "metrics";
-    case Route::NotFound: return "not_found";
-    case Route::MethodNotAllowed: return "method_not_allowed";
+    case Route::Health:
+      return "healthz";
+    case Route::Ready:
+      return "readyz";
+    case Route::Models:
+      return "models";
+    case Route::Model:
+      return "model";
+    case Route::ChatCompletions:
+      return "chat_completions";
+    case Route::Responses:
+      return "responses";
+    case Route::Files:
+      return "files";
+    case Route::Metrics:
+      return "metrics";
+    case Route::NotFound:
+      return "not_found";
+    case Route::MethodNotAllowed:
+      return "method_not_allowed";
   }
   return "unknown";
 }

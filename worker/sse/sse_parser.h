@@ -63,8 +63,8 @@ class SseParser {
   void fail();
 
   std::size_t max_event_bytes_;
-  std::string line_;   // partial line carried between chunks
-  std::string data_;   // accumulated data lines, each followed by '\n'
+  std::string line_;  // partial line carried between chunks
+  std::string data_;  // accumulated data lines, each followed by '\n'
   std::string event_;
   std::string id_;
   bool has_data_ = false;

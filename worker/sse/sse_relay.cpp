@@ -20,8 +20,10 @@ bool SseRelay::feed(std::string_view bytes, const SseParser::Callback& on_event)
   const auto release = static_cast<std::size_t>(parser_.settledBytes() - held_start_);
   if (release >= held_.size()) {
     const std::size_t from_bytes = release - held_.size();
-    if (ready_.empty()) ready_.swap(held_);
-    else ready_ += held_;
+    if (ready_.empty())
+      ready_.swap(held_);
+    else
+      ready_ += held_;
     held_.clear();
     ready_.append(bytes.substr(0, from_bytes));
     held_.append(bytes.substr(from_bytes));

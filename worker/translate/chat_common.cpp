@@ -25,11 +25,7 @@ void writeChatUsage(common::JsonWriter& w, const TokenUsage& usage) {
   w.key("completion_tokens").value(usage.output_tokens);
   w.key("total_tokens").value(usage.total_tokens);
   w.key("prompt_tokens_details").beginObject().key("cached_tokens").value(usage.cached_tokens).endObject();
-  w.key("completion_tokens_details")
-      .beginObject()
-      .key("reasoning_tokens")
-      .value(usage.reasoning_tokens)
-      .endObject();
+  w.key("completion_tokens_details").beginObject().key("reasoning_tokens").value(usage.reasoning_tokens).endObject();
   w.endObject();
 }
 

@@ -16,21 +16,33 @@ using common::JsonArray;
 using common::JsonMember;
 using common::JsonValue;
 using common::JsonWriter;
+using detail::at;
 using detail::invalidType;
 using detail::invalidValue;
-using detail::at;
 using detail::missingParam;
 using detail::present;
 
 // nullopt = fine; otherwise the error to return.
 using Status = std::optional<ApiError>;
 
-
-constexpr std::array<std::string_view, 18> kKnownChatFields = {
-    "model",           "messages",      "stream",           "stream_options",  "n",
-    "tools",           "functions",     "tool_choice",      "function_call",   "parallel_tool_calls",
-    "response_format", "reasoning_effort", "reasoning",     "verbosity",       "web_search_options",
-    "prompt_cache_key", "service_tier", "store"};
+constexpr std::array<std::string_view, 18> kKnownChatFields = {"model",
+                                                               "messages",
+                                                               "stream",
+                                                               "stream_options",
+                                                               "n",
+                                                               "tools",
+                                                               "functions",
+                                                               "tool_choice",
+                                                               "function_call",
+                                                               "parallel_tool_calls",
+                                                               "response_format",
+                                                               "reasoning_effort",
+                                                               "reasoning",
+                                                               "verbosity",
+                                                               "web_search_options",
+                                                               "prompt_cache_key",
+                                                               "service_tier",
+                                                               "store"};
 
 bool isKnownChatField(std::string_view key) {
   for (std::string_view k : kKnownChatFields) {
@@ -43,8 +55,7 @@ bool isTextPartType(std::string_view t) { return t == "text" || t == "input_text
 
 class ChatTranslator {
  public:
-  ChatTranslator(JsonValue& root, const TranslateOptions& options)
-      : root_(root), options_(options), policy_(options) {}
+  ChatTranslator(JsonValue& root, const TranslateOptions& options) : root_(root), options_(options), policy_(options) {}
 
   common::Result<UpstreamRequest> run(std::size_t body_size) {
     if (auto e = checkTopLevel()) return *e;
@@ -173,8 +184,8 @@ class ChatTranslator {
       const auto type = common::jsonString(part, "type");
       if (!type) return missingParam(pp + ".type");
       if (!isTextPartType(*type)) {
-        return ApiError::unsupported(
-            "Only text content parts are supported here, got '" + std::string(*type) + "'.", pp);
+        return ApiError::unsupported("Only text content parts are supported here, got '" + std::string(*type) + "'.",
+                                     pp);
       }
       const auto text = common::jsonString(part, "text");
       if (!text) return missingParam(pp + ".text");
@@ -208,8 +219,10 @@ class ChatTranslator {
           first_user_text_ = userText(msg);
         }
       } else if (*role != "assistant" && *role != "tool" && *role != "function") {
-        return invalidValue(mp + ".role", "expected one of 'system', 'developer', 'user', 'assistant', "
-                                          "'tool' or 'function', got '" + std::string(*role) + "'.");
+        return invalidValue(mp + ".role",
+                            "expected one of 'system', 'developer', 'user', 'assistant', "
+                            "'tool' or 'function', got '" +
+                                std::string(*role) + "'.");
       }
     }
     return std::nullopt;
@@ -283,8 +296,8 @@ class ChatTranslator {
     if (!type) return invalidType(pp + ".type", "a string");
     if (*type == "text") {
       const JsonValue* text = part.find("text");
-      if (text == nullptr || !text->isString()) return text == nullptr ? missingParam(pp + ".text")
-                                                                        : invalidType(pp + ".text", "a string");
+      if (text == nullptr || !text->isString())
+        return text == nullptr ? missingParam(pp + ".text") : invalidType(pp + ".text", "a string");
       w_.beginObject().key("type").value("input_text").key("text").value(*text).endObject();
       return std::nullopt;
     }
@@ -333,8 +346,8 @@ class ChatTranslator {
       return std::nullopt;
     }
     if (*type == "input_audio") {
-      return ApiError::unsupported(
-          "Audio input ('input_audio' content parts) is not supported by the Codex backend.", pp);
+      return ApiError::unsupported("Audio input ('input_audio' content parts) is not supported by the Codex backend.",
+                                   pp);
     }
     if (*type == "input_text" || *type == "input_image" || *type == "input_file") {
       // Already in Responses form (some clients mix the two APIs): pass through,
@@ -375,8 +388,8 @@ class ChatTranslator {
               if (!refusal) return missingParam(pp + ".refusal");
               w_.beginObject().key("type").value("refusal").key("refusal").value(*refusal).endObject();
             } else {
-              return ApiError::unsupported(
-                  "Unsupported assistant content part type '" + std::string(*type) + "'.", pp + ".type");
+              return ApiError::unsupported("Unsupported assistant content part type '" + std::string(*type) + "'.",
+                                           pp + ".type");
             }
           }
           w_.endArray().endObject();
@@ -643,8 +656,8 @@ class ChatTranslator {
     if (!effort && model_.effort) effort = *model_.effort;
     std::optional<std::string_view> summary;
     if (reasoning != nullptr) summary = common::jsonString(*reasoning, "summary");
-    const bool want_summary = options_.reasoning_compat != ReasoningCompat::None && !req_.json_output &&
-                              !summary && !(effort && *effort == "none");
+    const bool want_summary = options_.reasoning_compat != ReasoningCompat::None && !req_.json_output && !summary &&
+                              !(effort && *effort == "none");
     if (want_summary) summary = "auto";
     if (!effort && !summary && reasoning == nullptr) return;
     w_.key("reasoning").beginObject();

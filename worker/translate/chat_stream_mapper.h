@@ -70,8 +70,7 @@ class ChatStreamMapper {
     std::size_t streamed = 0;  // argument / input bytes sent so far
   };
 
-  void emit(std::vector<std::string>& out, std::string_view delta_json,
-            std::string_view finish_reason = {});
+  void emit(std::vector<std::string>& out, std::string_view delta_json, std::string_view finish_reason = {});
   void ensureRole(std::vector<std::string>& out);
   void emitContent(std::vector<std::string>& out, std::string_view text);
   // A refusal delta (after the role chunk); nothing for empty text.

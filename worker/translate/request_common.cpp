@@ -1,10 +1,10 @@
 #include "worker/translate/request_common.h"
 
+#include <Poco/SHA1Engine.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
-
-#include <Poco/SHA1Engine.h>
 
 #include "common/json/json_parser.h"
 
@@ -21,19 +21,35 @@ std::optional<ReasoningCompat> parseReasoningCompat(std::string_view text) {
 
 std::string_view reasoningCompatName(ReasoningCompat compat) {
   switch (compat) {
-    case ReasoningCompat::None: return "none";
-    case ReasoningCompat::ReasoningContent: return "reasoning_content";
-    case ReasoningCompat::ThinkTags: return "think-tags";
+    case ReasoningCompat::None:
+      return "none";
+    case ReasoningCompat::ReasoningContent:
+      return "reasoning_content";
+    case ReasoningCompat::ThinkTags:
+      return "think-tags";
   }
   return "none";
 }
 
 std::vector<std::string> TranslateOptions::defaultDroppedFields() {
-  return {"max_output_tokens", "max_tokens",        "max_completion_tokens", "temperature",
-          "top_p",             "metadata",          "user",                  "safety_identifier",
-          "prompt_cache_retention", "truncation",   "stream_options",        "frequency_penalty",
-          "presence_penalty",  "seed",              "logprobs",              "top_logprobs",
-          "logit_bias",        "service_tier"};
+  return {"max_output_tokens",
+          "max_tokens",
+          "max_completion_tokens",
+          "temperature",
+          "top_p",
+          "metadata",
+          "user",
+          "safety_identifier",
+          "prompt_cache_retention",
+          "truncation",
+          "stream_options",
+          "frequency_penalty",
+          "presence_penalty",
+          "seed",
+          "logprobs",
+          "top_logprobs",
+          "logit_bias",
+          "service_tier"};
 }
 
 namespace detail {
@@ -46,10 +62,9 @@ common::Result<common::JsonValue> parseRequestObject(std::string_view body) {
   auto parsed = common::parseJson(body, options);
   if (!parsed.ok()) {
     const auto& e = parsed.error();
-    return common::ApiError::invalidRequest(
-        "We could not parse the JSON body of your request: " + e.message + " (at byte " +
-            std::to_string(e.offset) + ").",
-        std::nullopt, std::string("invalid_json"));
+    return common::ApiError::invalidRequest("We could not parse the JSON body of your request: " + e.message +
+                                                " (at byte " + std::to_string(e.offset) + ").",
+                                            std::nullopt, std::string("invalid_json"));
   }
   if (!parsed.value().isObject()) {
     return common::ApiError::invalidRequest("The request body must be a JSON object.", std::nullopt,
@@ -59,14 +74,11 @@ common::Result<common::JsonValue> parseRequestObject(std::string_view body) {
 }
 
 ModelSplit splitModelSuffix(std::string_view model) {
-  static constexpr std::array<std::string_view, 6> kEfforts = {"none", "minimal", "low",
-                                                                "medium", "high", "xhigh"};
+  static constexpr std::array<std::string_view, 6> kEfforts = {"none", "minimal", "low", "medium", "high", "xhigh"};
   for (std::string_view effort : kEfforts) {
     // Needs at least one character before "-<effort>".
-    if (model.size() > effort.size() + 1 && model.ends_with(effort) &&
-        model[model.size() - effort.size() - 1] == '-') {
-      return ModelSplit{std::string(model.substr(0, model.size() - effort.size() - 1)),
-                        std::string(effort)};
+    if (model.size() > effort.size() + 1 && model.ends_with(effort) && model[model.size() - effort.size() - 1] == '-') {
+      return ModelSplit{std::string(model.substr(0, model.size() - effort.size() - 1)), std::string(effort)};
     }
   }
   return ModelSplit{std::string(model), std::nullopt};
@@ -184,14 +196,13 @@ common::ApiError missingParam(const std::string& param) {
 }
 
 common::ApiError invalidType(const std::string& param, std::string_view expected) {
-  return common::ApiError::invalidRequest(
-      "Invalid type for '" + param + "': expected " + std::string(expected) + ".", param,
-      std::string("invalid_type"));
+  return common::ApiError::invalidRequest("Invalid type for '" + param + "': expected " + std::string(expected) + ".",
+                                          param, std::string("invalid_type"));
 }
 
 common::ApiError invalidValue(const std::string& param, std::string_view detail) {
-  return common::ApiError::invalidRequest("Invalid value for '" + param + "': " + std::string(detail),
-                                          param, std::string("invalid_value"));
+  return common::ApiError::invalidRequest("Invalid value for '" + param + "': " + std::string(detail), param,
+                                          std::string("invalid_value"));
 }
 
 }  // namespace detail

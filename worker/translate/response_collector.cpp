@@ -18,8 +18,7 @@ namespace {
 
 bool collectorCares(std::string_view type) {
   return type == "response.created" || type == "response.in_progress" || type == "response.output_item.done" ||
-         type == "response.completed" || type == "response.incomplete" || type == "response.failed" ||
-         type == "error";
+         type == "response.completed" || type == "response.incomplete" || type == "response.failed" || type == "error";
 }
 
 // Characters (code points) in UTF-8 text: annotation offsets count characters.
@@ -174,9 +173,8 @@ std::string ResponseCollector::responsesObjectJson() const {
   return w.take();
 }
 
-std::string ResponseCollector::chatCompletionJson(const std::string& id, std::int64_t created,
-                                                  const std::string& model, ReasoningCompat compat,
-                                                  bool json_output) const {
+std::string ResponseCollector::chatCompletionJson(const std::string& id, std::int64_t created, const std::string& model,
+                                                  ReasoningCompat compat, bool json_output) const {
   struct Citation {
     std::int64_t start;
     std::int64_t end;

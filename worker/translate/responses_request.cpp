@@ -13,13 +13,12 @@ using common::JsonArray;
 using common::JsonMember;
 using common::JsonValue;
 using common::JsonWriter;
+using detail::at;
 using detail::invalidType;
 using detail::invalidValue;
-using detail::at;
 using detail::missingParam;
 using detail::present;
 using Status = std::optional<ApiError>;
-
 
 bool isUserMessage(const JsonValue& item) {
   const auto role = common::jsonString(item, "role");

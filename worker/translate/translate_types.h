@@ -34,19 +34,19 @@ struct TranslateOptions {
 };
 
 struct UpstreamRequest {
-  std::string body;                  // JSON for the Codex backend (store:false, stream:true, ...)
-  std::string model;                 // the model id the client asked for (before suffix stripping)
-  std::string upstream_model;        // the model id sent upstream (suffix stripped)
+  std::string body;            // JSON for the Codex backend (store:false, stream:true, ...)
+  std::string model;           // the model id the client asked for (before suffix stripping)
+  std::string upstream_model;  // the model id sent upstream (suffix stripped)
   // Removed or rewritten field names -> x-codex-sub-proxy-dropped: distinct, first seen first, at
   // most kMaxNamedDroppedFields of them (a hostile body can carry 100,000 unknown keys; the header
   // shows about 1 KiB of names anyway). dropped_total counts every distinct one, named or not.
   static constexpr std::size_t kMaxNamedDroppedFields = 64;
   std::vector<std::string> dropped;
   std::size_t dropped_total = 0;
-  bool client_stream = false;        // client asked for stream:true
-  bool include_usage = false;        // chat stream_options.include_usage
-  bool json_output = false;          // response_format / text.format asks for JSON
-  std::string session_id;            // stable id from instructions + first user message (SPEC §4)
+  bool client_stream = false;  // client asked for stream:true
+  bool include_usage = false;  // chat stream_options.include_usage
+  bool json_output = false;    // response_format / text.format asks for JSON
+  std::string session_id;      // stable id from instructions + first user message (SPEC §4)
 };
 
 // Token counts of a finished response, for the client's usage object and for logs.

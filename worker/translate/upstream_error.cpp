@@ -188,9 +188,9 @@ ApiError mapUpstreamError(int status, std::string_view content_type, std::string
     return usageLimit(info, now_unix_seconds);
   }
   if (status == 429) {
-    ApiError e = make(429, "rate_limit_error",
-                      info.message.value_or("The Codex backend is rate limiting this account."),
-                      info.code.value_or("rate_limit_exceeded"));
+    ApiError e =
+        make(429, "rate_limit_error", info.message.value_or("The Codex backend is rate limiting this account."),
+             info.code.value_or("rate_limit_exceeded"));
     auto retry = retryAfterSeconds(info, now_unix_seconds);
     if (!retry) retry = retryFromMessage(info.message);
     setRetryAfter(e, retry);
@@ -205,8 +205,7 @@ ApiError mapUpstreamError(int status, std::string_view content_type, std::string
   if (html || status == 403) {
     if (html || !info.message) {
       return make(502, "upstream_error",
-                  "The Codex backend answered HTTP " + std::to_string(status) +
-                      (html ? " with an HTML page" : "") +
+                  "The Codex backend answered HTTP " + std::to_string(status) + (html ? " with an HTML page" : "") +
                       "; this is probably a Cloudflare challenge against the proxy's connection, "
                       "not a problem with your request. Try again later, or check HTTPS_PROXY and the "
                       "host's network.",
@@ -283,8 +282,8 @@ ApiError mapStreamFailureJson(const JsonValue& event, std::int64_t now_unix_seco
   if (info.is("usage_not_included")) {
     return make(403, "permission_error", message, std::string("usage_not_included"));
   }
-  const bool invalid = (info.code && info.code->starts_with("invalid")) ||
-                       (info.type && *info.type == "invalid_request_error");
+  const bool invalid =
+      (info.code && info.code->starts_with("invalid")) || (info.type && *info.type == "invalid_request_error");
   if (invalid) return make(400, "invalid_request_error", message, info.code, info.param);
   return make(502, "upstream_error", message, info.code.value_or("upstream_error"));
 }
@@ -299,8 +298,7 @@ ApiError mapStreamFailure(std::string_view event_data, std::int64_t now_unix_sec
 }
 
 ApiError upstreamTruncatedError() {
-  return make(502, "upstream_error",
-              "The Codex backend closed the stream before the response was complete.",
+  return make(502, "upstream_error", "The Codex backend closed the stream before the response was complete.",
               std::string("upstream_stream_truncated"));
 }
 
@@ -340,8 +338,8 @@ ApiError upstreamResponseTooLargeError(std::uint64_t limit_bytes) {
 }
 
 ApiError requestTimeoutError(std::int64_t timeout_ms) {
-  const std::string limit = timeout_ms % 1000 == 0 ? std::to_string(timeout_ms / 1000) + " s"
-                                                   : std::to_string(timeout_ms) + " ms";
+  const std::string limit =
+      timeout_ms % 1000 == 0 ? std::to_string(timeout_ms / 1000) + " s" : std::to_string(timeout_ms) + " ms";
   return make(504, "upstream_error",
               "The Codex backend did not finish the response within " + limit +
                   " (REQUEST_TIMEOUT); ask for a stream (\"stream\": true) for long answers.",

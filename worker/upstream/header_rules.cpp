@@ -39,8 +39,9 @@ std::optional<common::ApiError> checkForwardedHeader(std::string_view name, std:
   if (isHeaderToken(name) && isSafeHeaderValue(value)) return std::nullopt;
   const std::string header(name);
   return common::ApiError::invalidRequest(
-      "Invalid header '" + header + "': its name or value contains a character HTTP does not allow there (CR, "
-      "LF, NUL or another control character), so it cannot be forwarded to the Codex backend.",
+      "Invalid header '" + header +
+          "': its name or value contains a character HTTP does not allow there (CR, "
+          "LF, NUL or another control character), so it cannot be forwarded to the Codex backend.",
       header, std::string("invalid_header_value"));
 }
 

@@ -92,7 +92,7 @@ common::Result<UpstreamResponseHead, std::string> parseResponseHead(std::string_
 }
 
 common::Result<BodyFraming, std::string> bodyFramingFor(std::string_view request_method,
-                                                         const UpstreamResponseHead& head) {
+                                                        const UpstreamResponseHead& head) {
   BodyFraming f;
   if (headerNameEquals(request_method, "HEAD") || (head.status >= 100 && head.status < 200) || head.status == 204 ||
       head.status == 304) {
@@ -205,10 +205,14 @@ DecodeStatus ChunkedDecoder::feed(std::string_view in, std::size_t& consumed, st
         std::uint64_t size = 0;
         for (char c : l) {
           int d;
-          if (c >= '0' && c <= '9') d = c - '0';
-          else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-          else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-          else return fail("invalid chunk size");
+          if (c >= '0' && c <= '9')
+            d = c - '0';
+          else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+          else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+          else
+            return fail("invalid chunk size");
           size = size * 16 + static_cast<std::uint64_t>(d);
         }
         remaining_ = size;

@@ -37,7 +37,7 @@ struct BodyFraming {
 // Content-Length; conflicting Content-Length values are an error; otherwise the
 // body runs until the server closes.
 common::Result<BodyFraming, std::string> bodyFramingFor(std::string_view request_method,
-                                                         const UpstreamResponseHead& head);
+                                                        const UpstreamResponseHead& head);
 
 // False when the server announced it will close (Connection: close) or spoke
 // HTTP/1.0 without "Connection: keep-alive".

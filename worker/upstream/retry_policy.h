@@ -24,10 +24,10 @@ struct AttemptOutcome {
 };
 
 struct RetryOptions {
-  int max_retries = 2;                         // retries, not attempts
-  std::chrono::milliseconds base_delay{200};   // first retry's nominal delay
-  std::chrono::milliseconds max_delay{5000};   // cap after doubling
-  double jitter = 0.25;                        // +-25 % around the nominal delay
+  int max_retries = 2;                        // retries, not attempts
+  std::chrono::milliseconds base_delay{200};  // first retry's nominal delay
+  std::chrono::milliseconds max_delay{5000};  // cap after doubling
+  double jitter = 0.25;                       // +-25 % around the nominal delay
 };
 
 // Pure retry decisions (SPEC §4): retry before the first client byte only, on

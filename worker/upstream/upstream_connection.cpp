@@ -1,14 +1,5 @@
 #include "worker/upstream/upstream_connection.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <vector>
-
 #include <Poco/Exception.h>
 #include <Poco/Net/DNS.h>
 #include <Poco/Net/HostEntry.h>
@@ -18,6 +9,14 @@
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Timespan.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
 
 #include "common/util/strings.h"
 #include "worker/upstream/http_response_parser.h"
@@ -39,9 +38,7 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 
 std::atomic<std::uint64_t> g_next_id{1};
 
-Poco::Timespan toTimespan(std::chrono::microseconds d) {
-  return Poco::Timespan(std::max<std::int64_t>(d.count(), 0));
-}
+Poco::Timespan toTimespan(std::chrono::microseconds d) { return Poco::Timespan(std::max<std::int64_t>(d.count(), 0)); }
 
 std::chrono::microseconds remaining(Clock::time_point deadline) {
   return std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
@@ -158,8 +155,8 @@ common::Result<std::unique_ptr<UpstreamConnection>, UpstreamFailure> UpstreamCon
       const IoStatus st = conn->fill(deadline, &err);
       if (st == IoStatus::Timeout) return failure(UpstreamFailure::Kind::ConnectTimeout, "proxy CONNECT timed out");
       if (st != IoStatus::Ok) {
-        return failure(UpstreamFailure::Kind::ProxyFailed, "proxy closed the connection during CONNECT" +
-                                                               (err.empty() ? std::string() : ": " + err));
+        return failure(UpstreamFailure::Kind::ProxyFailed,
+                       "proxy closed the connection during CONNECT" + (err.empty() ? std::string() : ": " + err));
       }
     }
     auto head = parseResponseHead(conn->buffered().substr(0, *head_end));
@@ -195,8 +192,7 @@ common::Result<std::unique_ptr<UpstreamConnection>, UpstreamFailure> UpstreamCon
       Poco::Net::SecureStreamSocket secure = (ip_literal && !proxy)
                                                  ? Poco::Net::SecureStreamSocket::attach(socket, tls)
                                                  : Poco::Net::SecureStreamSocket::attach(socket, target.host, tls);
-      secure.setReceiveTimeout(
-          toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
+      secure.setReceiveTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
       secure.setSendTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
       conn->socket_ = secure;
       conn->tls_ = true;

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <Poco/Net/Context.h>
+#include <Poco/Net/StreamSocket.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -7,9 +10,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <Poco/Net/Context.h>
-#include <Poco/Net/StreamSocket.h>
 
 #include "common/net/proxy_rules.h"
 #include "common/net/url.h"
@@ -32,8 +32,8 @@ class UpstreamConnection {
   // thing is bounded by `connect_timeout` (DNS excepted: getaddrinfo has no
   // timeout).
   static common::Result<std::unique_ptr<UpstreamConnection>, UpstreamFailure> open(
-      const common::Url& target, const std::optional<common::ProxyEndpoint>& proxy,
-      const Poco::Net::Context::Ptr& tls, std::chrono::milliseconds connect_timeout);
+      const common::Url& target, const std::optional<common::ProxyEndpoint>& proxy, const Poco::Net::Context::Ptr& tls,
+      std::chrono::milliseconds connect_timeout);
 
   ~UpstreamConnection();
   UpstreamConnection(const UpstreamConnection&) = delete;

@@ -1,16 +1,14 @@
 #include "worker/upstream/upstream_pool.h"
 
-
-#include <csignal>
+#include <Poco/Exception.h>
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
 #include <vector>
-
-#include <Poco/Exception.h>
 
 #include "common/net/tls_context.h"
 #include "common/util/http_syntax.h"
@@ -43,28 +41,44 @@ std::vector<std::string> UpstreamResponseHead::headerValues(std::string_view nam
 
 const char* toString(UpstreamFailure::Kind kind) {
   switch (kind) {
-    case UpstreamFailure::Kind::InvalidRequest: return "invalid_request";
-    case UpstreamFailure::Kind::ConnectFailed: return "connect_failed";
-    case UpstreamFailure::Kind::ConnectTimeout: return "connect_timeout";
-    case UpstreamFailure::Kind::ProxyFailed: return "proxy_failed";
-    case UpstreamFailure::Kind::TlsFailed: return "tls_failed";
-    case UpstreamFailure::Kind::SendFailed: return "send_failed";
-    case UpstreamFailure::Kind::ResetBeforeHead: return "reset_before_head";
-    case UpstreamFailure::Kind::HeadTimeout: return "head_timeout";
-    case UpstreamFailure::Kind::BadResponse: return "bad_response";
-    case UpstreamFailure::Kind::Cancelled: return "cancelled";
+    case UpstreamFailure::Kind::InvalidRequest:
+      return "invalid_request";
+    case UpstreamFailure::Kind::ConnectFailed:
+      return "connect_failed";
+    case UpstreamFailure::Kind::ConnectTimeout:
+      return "connect_timeout";
+    case UpstreamFailure::Kind::ProxyFailed:
+      return "proxy_failed";
+    case UpstreamFailure::Kind::TlsFailed:
+      return "tls_failed";
+    case UpstreamFailure::Kind::SendFailed:
+      return "send_failed";
+    case UpstreamFailure::Kind::ResetBeforeHead:
+      return "reset_before_head";
+    case UpstreamFailure::Kind::HeadTimeout:
+      return "head_timeout";
+    case UpstreamFailure::Kind::BadResponse:
+      return "bad_response";
+    case UpstreamFailure::Kind::Cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
 
 const char* toString(ReadError::Kind kind) {
   switch (kind) {
-    case ReadError::Kind::None: return "none";
-    case ReadError::Kind::IdleTimeout: return "idle_timeout";
-    case ReadError::Kind::ClosedMidBody: return "closed_mid_body";
-    case ReadError::Kind::Protocol: return "protocol";
-    case ReadError::Kind::Io: return "io";
-    case ReadError::Kind::Aborted: return "aborted";
+    case ReadError::Kind::None:
+      return "none";
+    case ReadError::Kind::IdleTimeout:
+      return "idle_timeout";
+    case ReadError::Kind::ClosedMidBody:
+      return "closed_mid_body";
+    case ReadError::Kind::Protocol:
+      return "protocol";
+    case ReadError::Kind::Io:
+      return "io";
+    case ReadError::Kind::Aborted:
+      return "aborted";
   }
   return "unknown";
 }
@@ -255,8 +269,8 @@ ReadStatus UpstreamExchange::read(std::string& out, std::chrono::milliseconds sl
         continue;
       case UpstreamConnection::IoStatus::Timeout:
         if (Clock::now() >= idle_end) {
-          return fail(ReadError::Kind::IdleTimeout, "no upstream bytes for " +
-                                                        std::to_string(idle_timeout_.count()) + " ms");
+          return fail(ReadError::Kind::IdleTimeout,
+                      "no upstream bytes for " + std::to_string(idle_timeout_.count()) + " ms");
         }
         return ReadStatus::Timeout;
       case UpstreamConnection::IoStatus::Eof:
@@ -345,8 +359,7 @@ PoolStats UpstreamPool::stats() const {
 
 void UpstreamPool::closeIdle() { core_->closeAll(false); }
 
-common::Result<std::unique_ptr<UpstreamExchange>, UpstreamFailure> UpstreamPool::send(
-    const UpstreamRequestSpec& spec) {
+common::Result<std::unique_ptr<UpstreamExchange>, UpstreamFailure> UpstreamPool::send(const UpstreamRequestSpec& spec) {
   // --- build the request bytes once
   if (!isHeaderToken(spec.method)) {  // RFC 9110 §9.1: a method is a token too
     return makeFailure(UpstreamFailure::Kind::InvalidRequest, "invalid request method");

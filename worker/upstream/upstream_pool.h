@@ -1,13 +1,13 @@
 #pragma once
 
+#include <Poco/Net/Context.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <Poco/Net/Context.h>
 
 #include "common/net/proxy_rules.h"
 #include "common/net/url.h"

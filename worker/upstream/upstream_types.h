@@ -17,7 +17,7 @@ namespace cosp::worker {
 // Everything the pool needs, from SPEC §2 (CODEX_BASE_URL, UPSTREAM_*_TIMEOUT,
 // HTTPS_PROXY, NO_PROXY, --upstream-ca-file).
 struct UpstreamSettings {
-  std::string base_url;  // e.g. "https://chatgpt.com/backend-api/codex" (http:// for tests)
+  std::string base_url;                              // e.g. "https://chatgpt.com/backend-api/codex" (http:// for tests)
   std::chrono::milliseconds connect_timeout{10000};  // TCP connect + proxy CONNECT + TLS handshake
   std::chrono::milliseconds idle_timeout{300000};    // max silence between body bytes (and before the head)
   std::string https_proxy;
@@ -80,8 +80,8 @@ struct UpstreamFailure {
     Cancelled,        // spec.cancelled() said so
   };
   Kind kind = Kind::ConnectFailed;
-  std::string message;  // for logs; never contains request headers or bodies
-  int status = 0;       // ProxyFailed: the proxy's status code, if any
+  std::string message;        // for logs; never contains request headers or bodies
+  int status = 0;             // ProxyFailed: the proxy's status code, if any
   bool request_sent = false;  // some request bytes may have reached the server
 
   // A connect-class error: the server cannot have processed the request.
@@ -104,11 +104,11 @@ enum class ReadStatus {
 struct ReadError {
   enum class Kind {
     None,
-    IdleTimeout,     // idle_timeout elapsed without a body byte
-    ClosedMidBody,   // EOF/reset before the framing said the body was complete
-    Protocol,        // bad chunk encoding
-    Io,              // socket or TLS error
-    Aborted,         // abort() was called
+    IdleTimeout,    // idle_timeout elapsed without a body byte
+    ClosedMidBody,  // EOF/reset before the framing said the body was complete
+    Protocol,       // bad chunk encoding
+    Io,             // socket or TLS error
+    Aborted,        // abort() was called
   };
   Kind kind = Kind::None;
   std::string message;
@@ -117,14 +117,14 @@ struct ReadError {
 const char* toString(ReadError::Kind kind);
 
 struct PoolStats {
-  std::uint64_t connections_opened = 0;   // successful connects (TCP + proxy + TLS)
+  std::uint64_t connections_opened = 0;  // successful connects (TCP + proxy + TLS)
   std::uint64_t connect_failures = 0;
-  std::uint64_t reused = 0;               // exchanges served by a pooled connection
-  std::uint64_t stale_retries = 0;        // transparent retries after a dead pooled connection
-  std::uint64_t exchanges = 0;            // send() calls that produced a head
+  std::uint64_t reused = 0;         // exchanges served by a pooled connection
+  std::uint64_t stale_retries = 0;  // transparent retries after a dead pooled connection
+  std::uint64_t exchanges = 0;      // send() calls that produced a head
   std::uint64_t returned_to_pool = 0;
-  std::size_t idle = 0;                   // connections in the pool now
-  std::size_t active = 0;                 // live UpstreamExchange objects now
+  std::size_t idle = 0;    // connections in the pool now
+  std::size_t active = 0;  // live UpstreamExchange objects now
 };
 
 }  // namespace cosp::worker

@@ -13,7 +13,9 @@ bool eventually(Predicate predicate, std::chrono::milliseconds timeout) {
   while (true) {
     if (predicate()) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    struct timespec ts{0, 20 * 1000 * 1000};
+    struct timespec ts {
+      0, 20 * 1000 * 1000
+    };
     nanosleep(&ts, nullptr);
   }
 }

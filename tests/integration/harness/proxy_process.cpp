@@ -1,12 +1,11 @@
 #include "tests/integration/harness/proxy_process.h"
 
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Parser.h>
 
 #include <cstdio>
 #include <cstdlib>

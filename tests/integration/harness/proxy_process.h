@@ -1,5 +1,6 @@
 #pragma once
 
+#include <Poco/JSON/Object.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -7,8 +8,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <Poco/JSON/Object.h>
 
 #include "tests/integration/harness/eventually.h"
 #include "tests/integration/harness/temp_dir.h"

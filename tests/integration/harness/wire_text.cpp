@@ -41,8 +41,10 @@ std::string printable(std::string_view bytes, std::size_t max) {
   std::string out;
   for (std::size_t i = 0; i < bytes.size() && i < max; ++i) {
     unsigned char c = static_cast<unsigned char>(bytes[i]);
-    if (c == '\r') out += "\\r";
-    else if (c == '\n') out += "\\n";
+    if (c == '\r')
+      out += "\\r";
+    else if (c == '\n')
+      out += "\\n";
     else if (c < 0x20 || c >= 0x7f) {
       char hex[8];
       std::snprintf(hex, sizeof hex, "\\x%02x", c);

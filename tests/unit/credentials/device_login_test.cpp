@@ -1,16 +1,16 @@
 // `codex-sub-proxy login` (device-code flow) against the fake issuer, with an injected clock so
 // the polling interval costs no real time.
-#include <gtest/gtest.h>
+#include "supervisor/credentials/device_login.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <csignal>
 #include <sstream>
-#include <sys/stat.h>
 
 #include "supervisor/credentials/credential_store.h"
-#include "supervisor/credentials/device_login.h"
 #include "test_helpers.h"
 #include "tests/support/fake_oauth_server.h"
 
@@ -209,10 +209,12 @@ TEST_F(DeviceLoginTest, ConfigurationErrorsExit78) {
   std::ostringstream err, out;
   CredentialSettings no_dir;
   no_dir.auth_base_url = "http://issuer.test";
-  EXPECT_EQ(runDeviceLogin(no_dir, false, err, out, DeviceLoginHooks{&clock, std::make_shared<ScriptedTransport>()}), 78);
+  EXPECT_EQ(runDeviceLogin(no_dir, false, err, out, DeviceLoginHooks{&clock, std::make_shared<ScriptedTransport>()}),
+            78);
   CredentialSettings bad_url;
   bad_url.auth_base_url = "not a url";
-  EXPECT_EQ(runDeviceLogin(bad_url, true, err, out, DeviceLoginHooks{&clock, std::make_shared<ScriptedTransport>()}), 78);
+  EXPECT_EQ(runDeviceLogin(bad_url, true, err, out, DeviceLoginHooks{&clock, std::make_shared<ScriptedTransport>()}),
+            78);
 }
 
 TEST_F(DeviceLoginTest, TheNewLoginWinsOverAStaleEnvironmentSeedAtNextStart) {

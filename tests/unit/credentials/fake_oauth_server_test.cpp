@@ -1,6 +1,6 @@
 // The fake issuer itself: rotation, reuse detection, failure modes, control endpoints, and the
 // standalone executable's start/stop contract.
-#include <gtest/gtest.h>
+#include "tests/support/fake_oauth_server.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -9,16 +9,16 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
-
-#include <csignal>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include "supervisor/credentials/jwt.h"
-#include "tests/support/fake_oauth_server.h"
 
 extern char** environ;
 

@@ -1,6 +1,7 @@
+#include "supervisor/credentials/jwt.h"
+
 #include <gtest/gtest.h>
 
-#include "supervisor/credentials/jwt.h"
 #include "tests/support/fake_oauth_server.h"
 
 namespace cosp::supervisor {

@@ -1,8 +1,7 @@
 // CredentialManager with the real POCO transport against the FakeOAuthServer on 127.0.0.1.
-#include <gtest/gtest.h>
-
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
 
 #include <csignal>
 

@@ -1,8 +1,7 @@
 // CredentialManager schedule and state machine, driven by a FakeClock and a scripted transport.
-#include <gtest/gtest.h>
-
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
 
 #include <fstream>
 
@@ -71,7 +70,8 @@ class ManagerTest : public ::testing::Test {
   }
 
   // Starts a refresh via onTick (expects one to be due) and completes it with `status`/`body`.
-  void completeRefresh(CredentialManager& mgr, int status, const std::string& body, const std::string& retry_after = {}) {
+  void completeRefresh(CredentialManager& mgr, int status, const std::string& body,
+                       const std::string& retry_after = {}) {
     size_t before = http->calls();
     if (!mgr.refreshInFlight()) mgr.onTick();
     ASSERT_TRUE(mgr.refreshInFlight());
@@ -220,7 +220,8 @@ TEST_F(ManagerTest, RetryAfterIsHonoured) {
 
 TEST_F(ManagerTest, PermanentFailureStopsRetryingAndNeedsLogin) {
   for (const auto& [code, body] : std::vector<std::pair<int, std::string>>{
-           {401, R"({"error":{"message":"m","type":"invalid_request_error","param":null,"code":"refresh_token_reused"}})"},
+           {401,
+            R"({"error":{"message":"m","type":"invalid_request_error","param":null,"code":"refresh_token_reused"}})"},
            {400, R"({"error":"invalid_grant","error_description":"d"})"},
            {401, R"({"error":{"code":"refresh_token_expired"}})"},
            {401, R"({"error":{"code":"refresh_token_invalidated"}})"}}) {

@@ -1,22 +1,23 @@
-#include <gtest/gtest.h>
+#include "supervisor/credentials/oauth_client.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
 
-#include "supervisor/credentials/oauth_client.h"
 #include "supervisor/credentials/refresh_backoff.h"
 #include "test_helpers.h"
 
 namespace cosp::supervisor {
 namespace {
 
-using testing_support::ScriptedTransport;
 using std::chrono::milliseconds;
+using testing_support::ScriptedTransport;
 
 TEST(ClassifyTokenError, PermanentCases) {
   // The real endpoint's shape for a rotated-away token.
   auto reused = classifyTokenError(
-      401, R"({"error":{"message":"already used","type":"invalid_request_error","param":null,"code":"refresh_token_reused"}})",
+      401,
+      R"({"error":{"message":"already used","type":"invalid_request_error","param":null,"code":"refresh_token_reused"}})",
       "");
   EXPECT_EQ(reused.kind, FailureKind::Permanent);
   EXPECT_EQ(reused.code, "refresh_token_reused");
@@ -46,14 +47,17 @@ TEST(ClassifyTokenError, TransientCases) {
 }
 
 TEST(ClassifyTokenError, CodeIsSanitised) {
-  auto f = classifyTokenError(500, R"({"error":{"code":"weird <script> \"code\" with spaces and more text than anyone needs here........"}})", "");
+  auto f = classifyTokenError(
+      500, R"({"error":{"code":"weird <script> \"code\" with spaces and more text than anyone needs here........"}})",
+      "");
   EXPECT_EQ(f.code.find('<'), std::string::npos);
   EXPECT_EQ(f.code.find(' '), std::string::npos);
   EXPECT_LE(f.code.size(), 64u);
 }
 
 TEST(ParseTokenResponse, ReadsTokensAndExpiresIn) {
-  auto ok = parseTokenResponse(HttpReply{200, R"({"access_token":"a","refresh_token":"r","id_token":"i","expires_in":3600})", ""});
+  auto ok = parseTokenResponse(
+      HttpReply{200, R"({"access_token":"a","refresh_token":"r","id_token":"i","expires_in":3600})", ""});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->access_token, "a");
   EXPECT_EQ(ok->refresh_token, "r");

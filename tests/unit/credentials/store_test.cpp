@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sys/stat.h>
 
 #include "supervisor/credentials/codex_auth_file.h"
 #include "supervisor/credentials/credential_store.h"
@@ -131,8 +131,9 @@ TEST(CredentialStore, UnwritableDirectoryIsReported) {
 
 TEST(CodexAuthFile, ImportsTokens) {
   TempDir dir;
-  writeFile(dir.sub("auth.json"),
-            R"({"OPENAI_API_KEY":null,"tokens":{"id_token":"i","access_token":"a","refresh_token":"r","account_id":"acc"},"last_refresh":"2025-01-01T00:00:00Z"})");
+  writeFile(
+      dir.sub("auth.json"),
+      R"({"OPENAI_API_KEY":null,"tokens":{"id_token":"i","access_token":"a","refresh_token":"r","account_id":"acc"},"last_refresh":"2025-01-01T00:00:00Z"})");
   auto tokens = loadCodexAuthFile(dir.sub("auth.json"));
   ASSERT_TRUE(tokens.ok()) << tokens.error();
   EXPECT_EQ(tokens->id_token, "i");

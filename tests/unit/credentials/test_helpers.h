@@ -1,6 +1,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <atomic>
 #include <chrono>
@@ -9,7 +10,6 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
-#include <poll.h>
 #include <string>
 #include <vector>
 

@@ -1,5 +1,7 @@
 // sendChunk on socketpairs: framing, partial writes, a vanished peer, and the total deadline
 // that a peer which stops reading (or reads a trickle) cannot stretch.
+#include "worker/http/chunk_writer.h"
+
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -11,7 +13,6 @@
 #include <thread>
 
 #include "common/util/strings.h"
-#include "worker/http/chunk_writer.h"
 
 using cosp::worker::sendChunk;
 

@@ -1,9 +1,10 @@
+#include "common/config/config_loader.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "common/config/config_codec.h"
-#include "common/config/config_loader.h"
 #include "tests/integration/harness/temp_dir.h"
 
 using cosp::common::Config;

@@ -1,6 +1,8 @@
 // ConnectionThreads (the worker's connection threads) and ClientConnection, on socketpairs.
-#include <gtest/gtest.h>
+#include "worker/http/connection_threads.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,12 +15,11 @@
 #include <vector>
 
 #include "tests/integration/harness/eventually.h"
-#include "worker/http/connection_threads.h"
 #include "worker/http/client_connection.h"
 
 using cosp::test::eventually;
-using cosp::worker::ConnectionThreads;
 using cosp::worker::ClientConnection;
+using cosp::worker::ConnectionThreads;
 using namespace std::chrono_literals;
 
 namespace {
@@ -191,8 +192,8 @@ TEST(ConnectionThreads, DestructionClosesQueuedConnectionsAndWaitsForRunningOnes
     });
   }
   opener.join();
-  EXPECT_EQ(queued_saw, "eof");          // dropped unserved
-  EXPECT_EQ(running.readOne(0), "x");    // finished before the destructor returned
+  EXPECT_EQ(queued_saw, "eof");        // dropped unserved
+  EXPECT_EQ(running.readOne(0), "x");  // finished before the destructor returned
 }
 
 TEST(ClientConnection, ReadsWithADeadlineAndSeesTheClientsEndOfFile) {

@@ -86,7 +86,7 @@ TEST(UnixSocket, ControlSocketIs0600AndReportsPeerUid) {
   cosp::test::TempDir dir;
   std::string path = dir.file("sub/ctl.sock");
   UniqueFd listener = listenUnixSocket(path);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   UniqueFd client = connectUnixSocket(path);
@@ -134,8 +134,8 @@ TEST(Systemd, ListenFdsOnlyForOurPid) {
 TEST(Prometheus, RendersFamiliesHistogramsAndSeconds) {
   MetricSeries series;
   series[seriesKey("http_requests_total", "route=\"models\",status=\"200\"")] = 3;
-  observeHistogram(series, "http_request_duration_seconds", "route=\"models\"", 2000);     // 2 ms
-  observeHistogram(series, "http_request_duration_seconds", "route=\"models\"", 400000);   // 400 ms
+  observeHistogram(series, "http_request_duration_seconds", "route=\"models\"", 2000);    // 2 ms
+  observeHistogram(series, "http_request_duration_seconds", "route=\"models\"", 400000);  // 400 ms
   series["active_streams"] = 2;
   std::string text = renderPrometheus(series);
   EXPECT_NE(text.find("# TYPE codex_sub_proxy_http_requests_total counter\n"
@@ -143,7 +143,8 @@ TEST(Prometheus, RendersFamiliesHistogramsAndSeconds) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("codex_sub_proxy_http_request_duration_seconds_bucket{route=\"models\",le=\"0.001\"} 0\n"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_EQ(text.find("le=\"0.001\"} 1"), std::string::npos);
   EXPECT_NE(text.find("codex_sub_proxy_http_request_duration_seconds_bucket{route=\"models\",le=\"0.005\"} 1\n"),
             std::string::npos);
@@ -152,8 +153,10 @@ TEST(Prometheus, RendersFamiliesHistogramsAndSeconds) {
   EXPECT_NE(text.find("codex_sub_proxy_http_request_duration_seconds_bucket{route=\"models\",le=\"+Inf\"} 2\n"
                       "codex_sub_proxy_http_request_duration_seconds_sum{route=\"models\"} 0.402000\n"
                       "codex_sub_proxy_http_request_duration_seconds_count{route=\"models\"} 2\n"),
-            std::string::npos) << text;
-  EXPECT_NE(text.find("# TYPE codex_sub_proxy_active_streams gauge\ncodex_sub_proxy_active_streams 2\n"), std::string::npos);
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE codex_sub_proxy_active_streams gauge\ncodex_sub_proxy_active_streams 2\n"),
+            std::string::npos);
   EXPECT_TRUE(isGaugeSeries("active_streams"));
   EXPECT_FALSE(isGaugeSeries("http_requests_total{route=\"x\"}"));
 }

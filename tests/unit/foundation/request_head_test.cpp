@@ -1,10 +1,11 @@
 // The strict request-head parser and the chunked body decoder (worker/http/).
+#include "worker/http/request_head.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "worker/http/chunked_decoder.h"
-#include "worker/http/request_head.h"
 
 using cosp::worker::HeadLimits;
 using cosp::worker::HeadParse;
@@ -77,7 +78,7 @@ TEST(RequestHead, RefusesEveryAmbiguousFraming) {
 }
 
 TEST(RequestHead, RefusesMalformedLinesAndBytes) {
-  EXPECT_EQ(refusal("GET /\r\n\r\n"), 400);             // HTTP/0.9
+  EXPECT_EQ(refusal("GET /\r\n\r\n"), 400);  // HTTP/0.9
   EXPECT_EQ(refusal("GET / HTTP/2.0\r\nHost: a\r\n\r\n"), 505);
   EXPECT_EQ(refusal("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), 505);
   EXPECT_EQ(refusal("GET / http/1.1\r\nHost: a\r\n\r\n"), 400);
@@ -92,7 +93,9 @@ TEST(RequestHead, RefusesMalformedLinesAndBytes) {
   EXPECT_EQ(refusal(std::string("GET / HTTP/1.1\r\nHost: a\r\nX\0A: ab\r\n\r\n", 35)), 400);
   EXPECT_EQ(refusal("GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb\r\n\r\n"), 400);
   EXPECT_EQ(refusal("GET / HTTP/1.1\nHost: a\n\n"), 400);  // bare LF line ends
-  EXPECT_EQ(refusal("GET / HTTP/1.1\r\nHost: a\r\nX-A: a\x01" "b\r\n\r\n"), 400);
+  EXPECT_EQ(refusal("GET / HTTP/1.1\r\nHost: a\r\nX-A: a\x01"
+                    "b\r\n\r\n"),
+            400);
   // A control byte is refused as soon as it arrives, before the head is complete.
   HeadParse early = parse(std::string("GET / HTTP/1.1\r\nX-A: a\0", 24));
   EXPECT_EQ(early.status, HeadParse::Status::Invalid);

@@ -1,9 +1,9 @@
 // x-codex-sub-proxy-dropped: escaping (no header or response injection through JSON keys), the
 // 1 KiB cap, and linear bookkeeping of any number of dropped fields.
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "worker/translate/chat_request.h"
 #include "worker/translate/dropped_fields_header.h"

@@ -1,12 +1,12 @@
+#include <Poco/JSON/ParseHandler.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <Poco/JSON/ParseHandler.h>
-#include <Poco/JSON/Parser.h>
 
 #include "common/json/json_parser.h"
 #include "common/json/json_util.h"
@@ -87,7 +87,9 @@ TEST(JsonParser, SurrogatePairsAndLoneSurrogates) {
   // A lone surrogate has no UTF-8 form: replaced by U+FFFD instead of emitting CESU-8.
   EXPECT_EQ(*mustParse(R"("\ud83dx")").stringView(), "\xEF\xBF\xBDx");
   EXPECT_EQ(*mustParse(R"("\ude00")").stringView(), "\xEF\xBF\xBD");
-  EXPECT_EQ(*mustParse(R"("\ud83d\u0041")").stringView(), "\xEF\xBF\xBD" "A");
+  EXPECT_EQ(*mustParse(R"("\ud83d\u0041")").stringView(),
+            "\xEF\xBF\xBD"
+            "A");
 }
 
 TEST(JsonParser, NulEscapeIsKept) {
@@ -191,7 +193,8 @@ TEST(JsonParser, ManyKeysIsLinear) {
 }
 
 TEST(JsonParser, BorrowedStringsViewTheInput) {
-  const std::string text = R"({"short":"abc","long":"0123456789abcdefXYZ","esc":"0123456789abcdef\nXYZ","k0123456789abcdefXYZ":1})";
+  const std::string text =
+      R"({"short":"abc","long":"0123456789abcdefXYZ","esc":"0123456789abcdef\nXYZ","k0123456789abcdefXYZ":1})";
   JsonParseOptions options;
   options.borrow_strings = true;
   auto r = parseJson(text, options);
@@ -287,7 +290,8 @@ TEST(JsonWriter, Numbers) {
 }
 
 TEST(JsonWriter, DoublesRoundTripBitExact) {
-  const double values[] = {0.1, 1.0 / 3.0, 2.2250738585072014e-308, 1.7976931348623157e308, 123.456e-7, 4.9e-324, 1e15, 1e16};
+  const double values[] = {0.1,  1.0 / 3.0, 2.2250738585072014e-308, 1.7976931348623157e308, 123.456e-7, 4.9e-324,
+                           1e15, 1e16};
   for (double d : values) {
     std::string out;
     appendJsonDouble(out, d);
@@ -319,7 +323,8 @@ TEST(JsonWriter, JsonValueRoundTrip) {
   const std::string doc =
       R"({"z":1,"a":[1,2.5,-3,"s\n",true,false,null,{}],"m":{"k":"\u00e9"},"u":18446744073709551615,"e":[]})";
   const std::string expected =
-      "{\"z\":1,\"a\":[1,2.5,-3,\"s\\n\",true,false,null,{}],\"m\":{\"k\":\"\xC3\xA9\"},\"u\":18446744073709551615,\"e\":[]}";
+      "{\"z\":1,\"a\":[1,2.5,-3,\"s\\n\",true,false,null,{}],\"m\":{\"k\":\"\xC3\xA9\"},\"u\":18446744073709551615,"
+      "\"e\":[]}";
   EXPECT_EQ(toJson(mustParse(doc)), expected);
   EXPECT_EQ(toJson(mustParse(expected)), expected);
 }

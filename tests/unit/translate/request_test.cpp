@@ -1,11 +1,11 @@
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <random>
 #include <regex>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/unit/translate/test_support.h"
 #include "worker/translate/chat_request.h"
@@ -24,7 +24,8 @@ std::vector<std::string> goldenCases(const std::string& dir) {
   const std::string suffix = ".request.json";
   for (const auto& entry : std::filesystem::directory_iterator(cosp::testing::fixturePath(dir))) {
     const std::string file = entry.path().filename().string();
-    if (file.size() > suffix.size() && file.ends_with(suffix)) names.push_back(file.substr(0, file.size() - suffix.size()));
+    if (file.size() > suffix.size() && file.ends_with(suffix))
+      names.push_back(file.substr(0, file.size() - suffix.size()));
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -51,12 +52,24 @@ void checkGolden(const std::string& dir, const std::string& name, bool chat) {
   const std::string expect_file = dir + "/" + name + ".expect.json";
   if (!cosp::testing::fixtureExists(expect_file)) return;
   const common::JsonValue expect = parsed(readFixture(expect_file));
-  if (const auto* d = expect.find("dropped")) { EXPECT_EQ(result->dropped, stringList(*d)); }
-  if (const auto b = common::jsonBool(expect, "client_stream")) { EXPECT_EQ(result->client_stream, *b); }
-  if (const auto b = common::jsonBool(expect, "include_usage")) { EXPECT_EQ(result->include_usage, *b); }
-  if (const auto b = common::jsonBool(expect, "json_output")) { EXPECT_EQ(result->json_output, *b); }
-  if (const auto m = common::jsonString(expect, "model")) { EXPECT_EQ(result->model, *m); }
-  if (const auto m = common::jsonString(expect, "upstream_model")) { EXPECT_EQ(result->upstream_model, *m); }
+  if (const auto* d = expect.find("dropped")) {
+    EXPECT_EQ(result->dropped, stringList(*d));
+  }
+  if (const auto b = common::jsonBool(expect, "client_stream")) {
+    EXPECT_EQ(result->client_stream, *b);
+  }
+  if (const auto b = common::jsonBool(expect, "include_usage")) {
+    EXPECT_EQ(result->include_usage, *b);
+  }
+  if (const auto b = common::jsonBool(expect, "json_output")) {
+    EXPECT_EQ(result->json_output, *b);
+  }
+  if (const auto m = common::jsonString(expect, "model")) {
+    EXPECT_EQ(result->model, *m);
+  }
+  if (const auto m = common::jsonString(expect, "upstream_model")) {
+    EXPECT_EQ(result->upstream_model, *m);
+  }
 }
 
 TEST(ChatRequestGolden, EveryMappingRow) {
@@ -89,7 +102,9 @@ void expectBad(const common::Result<UpstreamRequest>& r, const BadCase& c) {
   } else {
     EXPECT_EQ(r.error().param.value_or("<none>"), c.param) << c.body << " : " << r.error().message;
   }
-  if (c.code != nullptr) { EXPECT_EQ(r.error().code.value_or("<none>"), c.code) << c.body; }
+  if (c.code != nullptr) {
+    EXPECT_EQ(r.error().code.value_or("<none>"), c.code) << c.body;
+  }
 }
 
 TEST(ChatRequestInvalid, Returns400NamingTheField) {
@@ -119,7 +134,8 @@ TEST(ChatRequestInvalid, Returns400NamingTheField) {
        "messages[2].content[0]", "unsupported_parameter"},
       {R"({"model":"gpt-5.5","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"video"}]}]})",
        "messages[0].content[1].type", "unsupported_parameter"},
-      {R"({"model":"gpt-5.5","messages":[{"role":"user","content":[{"text":"a"}]}]})", "messages[0].content[0].type", nullptr},
+      {R"({"model":"gpt-5.5","messages":[{"role":"user","content":[{"text":"a"}]}]})", "messages[0].content[0].type",
+       nullptr},
       {R"({"model":"gpt-5.5","messages":[{"role":"user","content":["a"]}]})", "messages[0].content[0]", nullptr},
       {R"({"model":"gpt-5.5","messages":[{"role":"user","content":[{"type":"text","text":5}]}]})",
        "messages[0].content[0].text", nullptr},
@@ -153,17 +169,20 @@ TEST(ChatRequestInvalid, Returns400NamingTheField) {
       {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"tools":[5]})", "tools[0]", nullptr},
       {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"functions":[{"description":"d"}]})",
        "functions[0].name", nullptr},
-      {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"tool_choice":"sometimes"})", "tool_choice", nullptr},
+      {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"tool_choice":"sometimes"})", "tool_choice",
+       nullptr},
       {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"tool_choice":{"type":"function"}})",
        "tool_choice.function.name", nullptr},
       {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"response_format":{"type":"xml"}})",
        "response_format.type", nullptr},
       {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{}}})",
        "response_format.json_schema.name", nullptr},
-      {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"response_format":"json"})", "response_format", nullptr},
+      {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"response_format":"json"})", "response_format",
+       nullptr},
       {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"parallel_tool_calls":"no"})",
        "parallel_tool_calls", nullptr},
-      {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"reasoning_effort":3})", "reasoning_effort", nullptr},
+      {R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"reasoning_effort":3})", "reasoning_effort",
+       nullptr},
   };
   for (const BadCase& c : cases) expectBad(translateChatRequest(c.body, TranslateOptions{}), c);
 }
@@ -207,7 +226,8 @@ TEST(ChatRequestInvalid, MutatedGoldensNeverThrow) {
           }
         }
         for (bool chat : {true, false}) {
-          auto r = chat ? translateChatRequest(body, TranslateOptions{}) : normalizeResponsesRequest(body, TranslateOptions{});
+          auto r = chat ? translateChatRequest(body, TranslateOptions{})
+                        : normalizeResponsesRequest(body, TranslateOptions{});
           if (!r.ok()) {
             EXPECT_EQ(r.error().status, 400);
             EXPECT_FALSE(r.error().message.empty());
@@ -234,10 +254,10 @@ TEST(ChatRequestInvalid, TypeConfusionNeverThrows) {
   // Structural mutations of the goldens: a random node becomes a value of another
   // kind, or an object gains a duplicated key with a wrong-typed value first.
   std::mt19937 rng(99);
-  const common::JsonValue replacements[] = {common::JsonValue(), common::JsonValue(1), common::JsonValue(-1.5),
-                                            common::JsonValue("s"), common::JsonValue(true), common::JsonValue::array(),
-                                            common::JsonValue::object(), parsed(R"([{"type":"text"}])"),
-                                            parsed(R"({"type":"function"})")};
+  const common::JsonValue replacements[] = {
+      common::JsonValue(),         common::JsonValue(1),           common::JsonValue(-1.5),
+      common::JsonValue("s"),      common::JsonValue(true),        common::JsonValue::array(),
+      common::JsonValue::object(), parsed(R"([{"type":"text"}])"), parsed(R"({"type":"function"})")};
   for (const std::string dir : {"chat", "responses_requests"}) {
     for (const auto& name : goldenCases(dir)) {
       const std::string original = readFixture(dir + "/" + name + ".request.json");
@@ -255,7 +275,8 @@ TEST(ChatRequestInvalid, TypeConfusionNeverThrows) {
         }
         const std::string body = common::toJson(doc);
         for (bool chat : {true, false}) {
-          auto r = chat ? translateChatRequest(body, TranslateOptions{}) : normalizeResponsesRequest(body, TranslateOptions{});
+          auto r = chat ? translateChatRequest(body, TranslateOptions{})
+                        : normalizeResponsesRequest(body, TranslateOptions{});
           if (!r.ok()) {
             EXPECT_EQ(r.error().status, 400) << body;
             EXPECT_FALSE(r.error().message.empty());
@@ -271,7 +292,8 @@ TEST(ChatRequestInvalid, TypeConfusionNeverThrows) {
 TEST(ChatRequestStrict, RefusesInsteadOfDropping) {
   TranslateOptions strict;
   strict.strict = true;
-  auto r = translateChatRequest(R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"temperature":0.5})", strict);
+  auto r = translateChatRequest(R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"temperature":0.5})",
+                                strict);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().status, 400);
   EXPECT_EQ(r.error().param.value_or(""), "temperature");
@@ -283,7 +305,8 @@ TEST(ChatRequestStrict, RefusesInsteadOfDropping) {
       strict);
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_TRUE(ok->dropped.empty());
-  auto tier = translateChatRequest(R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"service_tier":"auto"})", strict);
+  auto tier = translateChatRequest(
+      R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"service_tier":"auto"})", strict);
   ASSERT_FALSE(tier.ok());
   EXPECT_EQ(tier.error().param.value_or(""), "service_tier");
 }
@@ -291,12 +314,15 @@ TEST(ChatRequestStrict, RefusesInsteadOfDropping) {
 // ---------------------------------------------------------------- specific rules
 
 TEST(ChatRequest, SessionIdIsStablePerConversation) {
-  const std::string turn1 = R"({"model":"gpt-5.5","messages":[{"role":"system","content":"S"},{"role":"user","content":"Q1"}]})";
+  const std::string turn1 =
+      R"({"model":"gpt-5.5","messages":[{"role":"system","content":"S"},{"role":"user","content":"Q1"}]})";
   const std::string turn2 =
       R"({"model":"gpt-5.5-high","messages":[{"role":"system","content":"S"},{"role":"user","content":"Q1"},
           {"role":"assistant","content":"A1"},{"role":"user","content":"Q2"}],"temperature":1})";
-  const std::string other = R"({"model":"gpt-5.5","messages":[{"role":"system","content":"S"},{"role":"user","content":"Q9"}]})";
-  const std::string other_system = R"({"model":"gpt-5.5","messages":[{"role":"system","content":"T"},{"role":"user","content":"Q1"}]})";
+  const std::string other =
+      R"({"model":"gpt-5.5","messages":[{"role":"system","content":"S"},{"role":"user","content":"Q9"}]})";
+  const std::string other_system =
+      R"({"model":"gpt-5.5","messages":[{"role":"system","content":"T"},{"role":"user","content":"Q1"}]})";
   const auto a = translateChatRequest(turn1, {});
   const auto b = translateChatRequest(turn2, {});
   const auto c = translateChatRequest(other, {});
@@ -305,7 +331,8 @@ TEST(ChatRequest, SessionIdIsStablePerConversation) {
   EXPECT_EQ(a->session_id, b->session_id);
   EXPECT_NE(a->session_id, c->session_id);
   EXPECT_NE(a->session_id, d->session_id);
-  EXPECT_TRUE(std::regex_match(a->session_id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+  EXPECT_TRUE(std::regex_match(a->session_id,
+                               std::regex("[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
       << a->session_id;
   // The same conversation through /v1/responses gets the same id.
   const auto r = normalizeResponsesRequest(R"({"model":"gpt-5.5","instructions":"S","input":"Q1"})", {});
@@ -320,7 +347,9 @@ TEST(ChatRequest, ReasoningCompatAsksForSummaries) {
   ASSERT_TRUE(r.ok());
   EXPECT_NE(r->body.find(R"("reasoning":{"effort":"low","summary":"auto"})"), std::string::npos) << r->body;
   // Not when JSON output is requested, nor with effort none.
-  r = translateChatRequest(R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}})", opts);
+  r = translateChatRequest(
+      R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}})",
+      opts);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->body.find("\"reasoning\""), std::string::npos) << r->body;
   r = translateChatRequest(R"({"model":"gpt-5.5-none","messages":[{"role":"user","content":"x"}]})", opts);
@@ -333,13 +362,16 @@ TEST(ChatRequest, ReasoningCompatAsksForSummaries) {
 }
 
 TEST(ChatRequest, ExplicitEffortWinsOverModelSuffix) {
-  auto r = translateChatRequest(R"({"model":"gpt-5.5-low","reasoning_effort":"high","messages":[{"role":"user","content":"x"}]})", {});
+  auto r = translateChatRequest(
+      R"({"model":"gpt-5.5-low","reasoning_effort":"high","messages":[{"role":"user","content":"x"}]})", {});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->model, "gpt-5.5-low");
   EXPECT_EQ(r->upstream_model, "gpt-5.5");
   EXPECT_NE(r->body.find(R"("model":"gpt-5.5","instructions")"), std::string::npos);
   EXPECT_NE(r->body.find(R"("reasoning":{"effort":"high"})"), std::string::npos) << r->body;
-  r = translateChatRequest(R"({"model":"gpt-5.5","reasoning":{"effort":"medium","summary":"detailed"},"messages":[{"role":"user","content":"x"}]})", {});
+  r = translateChatRequest(
+      R"({"model":"gpt-5.5","reasoning":{"effort":"medium","summary":"detailed"},"messages":[{"role":"user","content":"x"}]})",
+      {});
   ASSERT_TRUE(r.ok());
   EXPECT_NE(r->body.find(R"("reasoning":{"effort":"medium","summary":"detailed"})"), std::string::npos) << r->body;
 }
@@ -377,9 +409,11 @@ TEST(ChatRequest, NonStringArgumentsAreSerialised) {
           {"role":"tool","tool_call_id":"c1","content":null}]})",
       {});
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_NE(r->body.find(R"({"type":"function_call","call_id":"c1","name":"f","arguments":"{\"a\":[1,2]}"})"), std::string::npos)
+  EXPECT_NE(r->body.find(R"({"type":"function_call","call_id":"c1","name":"f","arguments":"{\"a\":[1,2]}"})"),
+            std::string::npos)
       << r->body;
-  EXPECT_NE(r->body.find(R"({"type":"function_call_output","call_id":"c1","output":""})"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find(R"({"type":"function_call_output","call_id":"c1","output":""})"), std::string::npos)
+      << r->body;
 }
 
 TEST(ChatRequest, NullFieldsAreNotReportedAndStoreTrueIs) {
@@ -411,7 +445,8 @@ TEST(ChatRequest, LargeImageBodyIsTranslatedIntact) {
   for (int i = 0; i < 200; ++i) {
     body += R"({"role":"user","content":"turn )" + std::to_string(i) + R"("},{"role":"assistant","content":"ok"},)";
   }
-  body += R"({"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,)" + payload + R"("}}]}]})";
+  body += R"({"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,)" + payload +
+          R"("}}]}]})";
   auto r = translateChatRequest(body, {});
   ASSERT_TRUE(r.ok()) << r.error().message;
   std::string expected = payload;
@@ -459,12 +494,14 @@ TEST(ResponsesRequest, StrictModeAndConfigurableList) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().param.value_or(""), "truncation");
   // Tools, include, text etc. are never refused.
-  r = normalizeResponsesRequest(R"({"model":"gpt-5.5","input":"x","tools":[{"type":"local_shell"}],"include":[]})", strict);
+  r = normalizeResponsesRequest(R"({"model":"gpt-5.5","input":"x","tools":[{"type":"local_shell"}],"include":[]})",
+                                strict);
   ASSERT_TRUE(r.ok());
   // An operator can shorten the list: temperature then passes through.
   TranslateOptions custom;
   custom.dropped_fields = {"max_output_tokens"};
-  r = normalizeResponsesRequest(R"({"model":"gpt-5.5","input":"x","temperature":0.3,"max_output_tokens":9,"service_tier":"auto"})", custom);
+  r = normalizeResponsesRequest(
+      R"({"model":"gpt-5.5","input":"x","temperature":0.3,"max_output_tokens":9,"service_tier":"auto"})", custom);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->dropped, std::vector<std::string>{"max_output_tokens"});
   EXPECT_NE(r->body.find(R"("temperature":0.3)"), std::string::npos) << r->body;
@@ -493,10 +530,10 @@ TEST(ResponsesRequest, FirstUserMessageOfItemsFeedsTheSessionId) {
 
 TEST(TranslateOptions, DefaultDroppedFieldsMatchSpec) {
   const auto list = TranslateOptions::defaultDroppedFields();
-  for (const char* f : {"max_output_tokens", "max_tokens", "max_completion_tokens", "temperature", "top_p", "metadata",
-                        "user", "safety_identifier", "prompt_cache_retention", "truncation", "stream_options",
-                        "frequency_penalty", "presence_penalty", "seed", "logprobs", "top_logprobs", "logit_bias",
-                        "service_tier"}) {
+  for (const char* f :
+       {"max_output_tokens", "max_tokens", "max_completion_tokens", "temperature", "top_p", "metadata", "user",
+        "safety_identifier", "prompt_cache_retention", "truncation", "stream_options", "frequency_penalty",
+        "presence_penalty", "seed", "logprobs", "top_logprobs", "logit_bias", "service_tier"}) {
     EXPECT_NE(std::find(list.begin(), list.end(), f), list.end()) << f;
   }
   EXPECT_EQ(list.size(), 18u);

@@ -1,10 +1,11 @@
-#include <string>
-#include <vector>
+#include "worker/sse/sse_parser.h"
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "tests/unit/translate/test_support.h"
-#include "worker/sse/sse_parser.h"
 
 namespace cosp::worker {
 namespace {

@@ -1,14 +1,15 @@
 // SseRelay: byte-exact relaying that releases only whole events, and its memory cap
 // (MAX_EVENT_BYTES) against endless lines, huge events and endless comments.
+#include "worker/sse/sse_relay.h"
+
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "tests/unit/translate/test_support.h"
 #include "worker/sse/sse_parser.h"
-#include "worker/sse/sse_relay.h"
 
 namespace cosp::worker {
 namespace {

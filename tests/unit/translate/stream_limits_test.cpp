@@ -1,9 +1,9 @@
 // What a stream does at its limits: the collector's cap on kept output, and the errors for an
 // event too large and for a non-streaming call past REQUEST_TIMEOUT (their JSON and chunk forms).
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "worker/translate/chat_stream_mapper.h"
 #include "worker/translate/error_json.h"
@@ -51,9 +51,9 @@ TEST(ResponseCollectorCap, KeptOutputPastTheCapFailsWithA502) {
 
 TEST(ResponseCollectorCap, OnlyTheLatestResponseObjectCounts) {
   ResponseCollector collector(1000);
-  collector.onEvent(SseEvent{"response.created", R"({"type":"response.created","response":{"id":"resp_1","pad":")" +
-                                                     std::string(600, 'p') + R"("}})",
-                             ""});
+  collector.onEvent(SseEvent{
+      "response.created",
+      R"({"type":"response.created","response":{"id":"resp_1","pad":")" + std::string(600, 'p') + R"("}})", ""});
   collector.onEvent(itemDone(0, 100));
   collector.onEvent(completed(600));  // replaces the created one: ~650 + ~200 bytes
   collector.onUpstreamEnd();

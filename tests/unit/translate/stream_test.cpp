@@ -1,7 +1,7 @@
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/unit/translate/test_support.h"
 #include "worker/translate/chat_stream_mapper.h"
@@ -38,7 +38,8 @@ struct StreamRun {
 };
 
 // Replays a fixture through SseParser (in the given chunking) into a mapper, then ends the upstream.
-StreamRun runMapper(const std::string& fixture, const ChatStreamOptions& options, const std::vector<std::size_t>& sizes) {
+StreamRun runMapper(const std::string& fixture, const ChatStreamOptions& options,
+                    const std::vector<std::size_t>& sizes) {
   const auto events = cosp::testing::parseSseChunked(readFixture("responses/" + fixture), sizes);
   ChatStreamMapper mapper(options);
   StreamRun run;
@@ -127,10 +128,9 @@ void expectWellFormedStream(const std::vector<std::string>& chunks, bool include
 
 // ---------------------------------------------------------------- goldens + chunking
 
-const char* const kFixtures[] = {"text",          "tool_call",          "parallel_tool_calls",
-                                 "reasoning_summary", "web_search",     "failed",
-                                 "incomplete_length", "incomplete_content_filter", "error_event",
-                                 "truncated"};
+const char* const kFixtures[] = {"text",        "tool_call", "parallel_tool_calls", "reasoning_summary",
+                                 "web_search",  "failed",    "incomplete_length",   "incomplete_content_filter",
+                                 "error_event", "truncated"};
 
 TEST(ChatStreamMapper, GoldenChunkSequences) {
   for (const char* f : kFixtures) {
@@ -159,7 +159,9 @@ TEST(ChatStreamMapper, SameChunksForEveryNetworkChunking) {
 TEST(ChatStreamMapper, TextStream) {
   const auto run = runMapper("text.sse");
   expectWellFormedStream(run.chunks, true);
-  EXPECT_EQ(deltaText(run.chunks, "content"), "Hello! The proxy works. \xC3\x87" "a marche \xF0\x9F\x9A\x80");
+  EXPECT_EQ(deltaText(run.chunks, "content"),
+            "Hello! The proxy works. \xC3\x87"
+            "a marche \xF0\x9F\x9A\x80");
   EXPECT_EQ(finishReasonOf(run.chunks), "stop");
   EXPECT_TRUE(run.finished);
   EXPECT_FALSE(run.failure.has_value());
@@ -169,10 +171,11 @@ TEST(ChatStreamMapper, TextStream) {
   EXPECT_EQ(run.usage->total_tokens, 67);
   EXPECT_EQ(run.usage->cached_tokens, 8);
   EXPECT_EQ(run.usage->reasoning_tokens, 28);
-  EXPECT_EQ(canonical(run.chunks[run.chunks.size() - 2]),
-            R"({"id":"chatcmpl-test","object":"chat.completion.chunk","created":1761300000,"model":"gpt-5.5","choices":[],)"
-            R"("usage":{"prompt_tokens":25,"completion_tokens":42,"total_tokens":67,"prompt_tokens_details":{"cached_tokens":8},)"
-            R"("completion_tokens_details":{"reasoning_tokens":28}}})");
+  EXPECT_EQ(
+      canonical(run.chunks[run.chunks.size() - 2]),
+      R"({"id":"chatcmpl-test","object":"chat.completion.chunk","created":1761300000,"model":"gpt-5.5","choices":[],)"
+      R"("usage":{"prompt_tokens":25,"completion_tokens":42,"total_tokens":67,"prompt_tokens_details":{"cached_tokens":8},)"
+      R"("completion_tokens_details":{"reasoning_tokens":28}}})");
   // Role chunk, four content chunks, final, usage, [DONE].
   EXPECT_EQ(run.chunks.size(), 8u);
 }
@@ -181,10 +184,13 @@ TEST(ChatStreamMapper, WithoutIncludeUsageNoUsageAnywhere) {
   const auto run = runMapper("text.sse", streamOptions(ReasoningCompat::None, false));
   expectWellFormedStream(run.chunks, false);
   EXPECT_EQ(run.chunks.size(), 7u);
-  EXPECT_EQ(run.chunks[0], R"({"id":"chatcmpl-test","object":"chat.completion.chunk","created":1761300000,"model":"gpt-5.5",)"
-                           R"("choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]})");
-  EXPECT_EQ(run.chunks[5], R"({"id":"chatcmpl-test","object":"chat.completion.chunk","created":1761300000,"model":"gpt-5.5",)"
-                           R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]})");
+  EXPECT_EQ(
+      run.chunks[0],
+      R"({"id":"chatcmpl-test","object":"chat.completion.chunk","created":1761300000,"model":"gpt-5.5",)"
+      R"("choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]})");
+  EXPECT_EQ(run.chunks[5],
+            R"({"id":"chatcmpl-test","object":"chat.completion.chunk","created":1761300000,"model":"gpt-5.5",)"
+            R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]})");
 }
 
 TEST(ChatStreamMapper, ToolCallStream) {
@@ -193,14 +199,16 @@ TEST(ChatStreamMapper, ToolCallStream) {
   EXPECT_EQ(finishReasonOf(run.chunks), "tool_calls");
   EXPECT_EQ(deltaText(run.chunks, "content"), "");
   // Header chunk then three argument fragments, all index 0.
-  EXPECT_EQ(canonical(run.chunks[1]),
-            R"({"id":"chatcmpl-test","object":"chat.completion.chunk","created":1761300000,"model":"gpt-5.5","choices":[{"index":0,)"
-            R"("delta":{"tool_calls":[{"index":0,"id":"call_Wx7PqL2mN9vR4tYs","type":"function","function":{"name":"get_weather",)"
-            R"("arguments":""}}]},"logprobs":null,"finish_reason":null}],"usage":null})");
+  EXPECT_EQ(
+      canonical(run.chunks[1]),
+      R"({"id":"chatcmpl-test","object":"chat.completion.chunk","created":1761300000,"model":"gpt-5.5","choices":[{"index":0,)"
+      R"("delta":{"tool_calls":[{"index":0,"id":"call_Wx7PqL2mN9vR4tYs","type":"function","function":{"name":"get_weather",)"
+      R"("arguments":""}}]},"logprobs":null,"finish_reason":null}],"usage":null})");
   std::string args;
   for (std::size_t i = 2; i <= 4; ++i) {
     const JsonValue v = parsed(run.chunks[i]);
-    const JsonValue& call = common::jsonArray(*common::jsonArray(v, "choices")->at(0).find("delta"), "tool_calls")->at(0);
+    const JsonValue& call =
+        common::jsonArray(*common::jsonArray(v, "choices")->at(0).find("delta"), "tool_calls")->at(0);
     EXPECT_EQ(common::jsonInt(call, "index"), std::optional<std::int64_t>(0));
     EXPECT_EQ(call.find("id"), nullptr);
     args += *common::jsonString(*call.find("function"), "arguments");
@@ -238,13 +246,25 @@ TEST(ChatStreamMapper, ParallelToolCallsGetIncreasingIndexes) {
 TEST(ChatStreamMapper, InterleavedParallelArgumentsAndMissingDeltas) {
   // Deltas of two calls interleaved, matched by item_id; a third call only has .done.
   const std::string sse =
-      "data: {\"type\":\"response.output_item.added\",\"output_index\":0,\"item\":{\"id\":\"fc_a\",\"type\":\"function_call\",\"call_id\":\"call_a\",\"name\":\"fa\",\"arguments\":\"\"}}\n\n"
-      "data: {\"type\":\"response.output_item.added\",\"output_index\":1,\"item\":{\"id\":\"fc_b\",\"type\":\"function_call\",\"call_id\":\"call_b\",\"name\":\"fb\",\"arguments\":\"\"}}\n\n"
-      "data: {\"type\":\"response.function_call_arguments.delta\",\"item_id\":\"fc_b\",\"output_index\":1,\"delta\":\"{\\\"b\\\"\"}\n\n"
-      "data: {\"type\":\"response.function_call_arguments.delta\",\"item_id\":\"fc_a\",\"output_index\":0,\"delta\":\"{\\\"a\\\":1}\"}\n\n"
+      "data: "
+      "{\"type\":\"response.output_item.added\",\"output_index\":0,\"item\":{\"id\":\"fc_a\",\"type\":\"function_"
+      "call\",\"call_id\":\"call_a\",\"name\":\"fa\",\"arguments\":\"\"}}\n\n"
+      "data: "
+      "{\"type\":\"response.output_item.added\",\"output_index\":1,\"item\":{\"id\":\"fc_b\",\"type\":\"function_"
+      "call\",\"call_id\":\"call_b\",\"name\":\"fb\",\"arguments\":\"\"}}\n\n"
+      "data: "
+      "{\"type\":\"response.function_call_arguments.delta\",\"item_id\":\"fc_b\",\"output_index\":1,\"delta\":\"{"
+      "\\\"b\\\"\"}\n\n"
+      "data: "
+      "{\"type\":\"response.function_call_arguments.delta\",\"item_id\":\"fc_a\",\"output_index\":0,\"delta\":\"{"
+      "\\\"a\\\":1}\"}\n\n"
       "data: {\"type\":\"response.function_call_arguments.delta\",\"output_index\":1,\"delta\":\":2}\"}\n\n"
-      "data: {\"type\":\"response.output_item.done\",\"output_index\":2,\"item\":{\"id\":\"fc_c\",\"type\":\"function_call\",\"call_id\":\"call_c\",\"name\":\"fc\",\"arguments\":\"{}\"}}\n\n"
-      "data: {\"type\":\"response.function_call_arguments.done\",\"item_id\":\"fc_a\",\"output_index\":0,\"arguments\":\"{\\\"a\\\":1}\"}\n\n"
+      "data: "
+      "{\"type\":\"response.output_item.done\",\"output_index\":2,\"item\":{\"id\":\"fc_c\",\"type\":\"function_call\","
+      "\"call_id\":\"call_c\",\"name\":\"fc\",\"arguments\":\"{}\"}}\n\n"
+      "data: "
+      "{\"type\":\"response.function_call_arguments.done\",\"item_id\":\"fc_a\",\"output_index\":0,\"arguments\":\"{"
+      "\\\"a\\\":1}\"}\n\n"
       "data: {\"type\":\"response.completed\",\"response\":{\"output\":[]}}\n\n";
   ChatStreamMapper mapper(streamOptions(ReasoningCompat::None, false));
   std::vector<std::string> out;
@@ -265,7 +285,8 @@ TEST(ChatStreamMapper, InterleavedParallelArgumentsAndMissingDeltas) {
 }
 
 TEST(ChatStreamMapper, ReasoningModes) {
-  const std::string reasoning = "**Reading the question**\n\nThe user wants the sum of 17 and 25.\n\n**Computing**\n\n17 + 25 = 42.";
+  const std::string reasoning =
+      "**Reading the question**\n\nThe user wants the sum of 17 and 25.\n\n**Computing**\n\n17 + 25 = 42.";
   const std::string answer = "17 + 25 = **42**.";
 
   auto none = runMapper("reasoning_summary.sse", streamOptions(ReasoningCompat::None));
@@ -293,7 +314,8 @@ TEST(ChatStreamMapper, WebSearchStream) {
   const auto run = runMapper("web_search.sse");
   expectWellFormedStream(run.chunks, true);
   EXPECT_EQ(deltaText(run.chunks, "content"),
-            "OpenAI published its latest updates on the news page ([openai.com](https://openai.com/news/?utm_source=openai)).");
+            "OpenAI published its latest updates on the news page "
+            "([openai.com](https://openai.com/news/?utm_source=openai)).");
   EXPECT_EQ(finishReasonOf(run.chunks), "stop");
 }
 
@@ -329,9 +351,10 @@ TEST(ChatStreamMapper, ErrorEvent) {
   EXPECT_EQ(run.failure->status, 400);
   EXPECT_EQ(run.failure->code.value_or(""), "context_length_exceeded");
   EXPECT_EQ(run.failure->param.value_or(""), "input");
-  EXPECT_EQ(canonical(run.chunks[0]),
-            R"({"error":{"message":"Your input exceeds the context window of this model. Please adjust your input and try again.",)"
-            R"("type":"invalid_request_error","param":"input","code":"context_length_exceeded"}})");
+  EXPECT_EQ(
+      canonical(run.chunks[0]),
+      R"({"error":{"message":"Your input exceeds the context window of this model. Please adjust your input and try again.",)"
+      R"("type":"invalid_request_error","param":"input","code":"context_length_exceeded"}})");
 }
 
 TEST(ChatStreamMapper, TruncatedStreamEndsWithOneError) {
@@ -369,8 +392,8 @@ TEST(ChatStreamMapper, HugeTokenCountsSaturate) {
                              R"("input_tokens":-9223372036854775807,"output_tokens":-5)"}) {
     ChatStreamMapper mapper(streamOptions());
     std::vector<std::string> out;
-    mapper.onEvent(SseEvent{"", std::string(R"({"type":"response.completed","response":{"usage":{)") + counts + "}}}", ""},
-                   out);
+    mapper.onEvent(
+        SseEvent{"", std::string(R"({"type":"response.completed","response":{"usage":{)") + counts + "}}}", ""}, out);
     ASSERT_TRUE(mapper.usage().has_value()) << counts;
     EXPECT_EQ(mapper.usage()->total_tokens, mapper.usage()->input_tokens > 0 ? INT64_MAX : INT64_MIN) << counts;
   }
@@ -392,8 +415,11 @@ TEST(ChatStreamMapper, IgnoresNoiseAndUsesSseEventNameWithoutType) {
 TEST(ChatStreamMapper, MessageWithoutDeltasIsSentWhole) {
   ChatStreamMapper mapper(streamOptions(ReasoningCompat::None, false));
   std::vector<std::string> out;
-  mapper.onEvent(SseEvent{"", R"({"type":"response.output_item.done","output_index":0,"item":{"id":"m1","type":"message",
-      "content":[{"type":"output_text","text":"whole"},{"type":"refusal","refusal":"no"}]}})", ""}, out);
+  mapper.onEvent(
+      SseEvent{"", R"({"type":"response.output_item.done","output_index":0,"item":{"id":"m1","type":"message",
+      "content":[{"type":"output_text","text":"whole"},{"type":"refusal","refusal":"no"}]}})",
+               ""},
+      out);
   mapper.onEvent(SseEvent{"", R"({"type":"response.completed","response":{}})", ""}, out);
   EXPECT_EQ(deltaText(out, "content"), "whole");
   EXPECT_EQ(deltaText(out, "refusal"), "no");
@@ -418,8 +444,9 @@ void collect(ResponseCollector& c, const std::string& fixture, const std::vector
   c.onUpstreamEnd();
 }
 
-const char* const kCompleteFixtures[] = {"text", "tool_call", "parallel_tool_calls", "reasoning_summary", "web_search",
-                                         "incomplete_length", "incomplete_content_filter"};
+const char* const kCompleteFixtures[] = {
+    "text",       "tool_call",         "parallel_tool_calls",      "reasoning_summary",
+    "web_search", "incomplete_length", "incomplete_content_filter"};
 
 TEST(ResponseCollector, GoldenOutputs) {
   for (const char* f : kCompleteFixtures) {
@@ -433,8 +460,9 @@ TEST(ResponseCollector, GoldenOutputs) {
   }
   ResponseCollector c;
   collect(c, "reasoning_summary.sse");
-  expectGoldenJson("chat_completion/reasoning_summary.reasoning_content.json",
-                   c.chatCompletionJson("chatcmpl-test", kCreated, "gpt-5.5", ReasoningCompat::ReasoningContent, false));
+  expectGoldenJson(
+      "chat_completion/reasoning_summary.reasoning_content.json",
+      c.chatCompletionJson("chatcmpl-test", kCreated, "gpt-5.5", ReasoningCompat::ReasoningContent, false));
   expectGoldenJson("chat_completion/reasoning_summary.think_tags.json",
                    c.chatCompletionJson("chatcmpl-test", kCreated, "gpt-5.5", ReasoningCompat::ThinkTags, false));
 }
@@ -462,7 +490,9 @@ TEST(ResponseCollector, ResponsesObjectFillsOutputFromItems) {
   ASSERT_EQ(output->size(), 2u);
   EXPECT_EQ(common::jsonString(output->at(0), "type").value_or(""), "reasoning");
   EXPECT_EQ(common::jsonString(output->at(1), "type").value_or(""), "message");
-  EXPECT_EQ(common::jsonString(obj, "output_text").value_or(""), "Hello! The proxy works. \xC3\x87" "a marche \xF0\x9F\x9A\x80");
+  EXPECT_EQ(common::jsonString(obj, "output_text").value_or(""),
+            "Hello! The proxy works. \xC3\x87"
+            "a marche \xF0\x9F\x9A\x80");
   EXPECT_EQ(common::jsonInt(*common::jsonObjectValue(obj, "usage"), "total_tokens"), std::optional<std::int64_t>(67));
   // Key order of the upstream object is kept; output_text comes last.
   EXPECT_EQ(obj.getObject()->front().key, "id");
@@ -471,17 +501,30 @@ TEST(ResponseCollector, ResponsesObjectFillsOutputFromItems) {
 
 TEST(ResponseCollector, NonEmptyCompletedOutputIsUsedAsIs) {
   ResponseCollector c;
-  c.onEvent(SseEvent{"", R"({"type":"response.output_item.done","output_index":0,"item":{"type":"message","content":[{"type":"output_text","text":"from item"}]}})", ""});
-  c.onEvent(SseEvent{"", R"({"type":"response.completed","response":{"id":"r","output":[{"type":"message","content":[{"type":"output_text","text":"own"}]}]}})", ""});
+  c.onEvent(SseEvent{
+      "",
+      R"({"type":"response.output_item.done","output_index":0,"item":{"type":"message","content":[{"type":"output_text","text":"from item"}]}})",
+      ""});
+  c.onEvent(SseEvent{
+      "",
+      R"({"type":"response.completed","response":{"id":"r","output":[{"type":"message","content":[{"type":"output_text","text":"own"}]}]}})",
+      ""});
   ASSERT_TRUE(c.completed());
-  EXPECT_EQ(c.responsesObjectJson(),
-            R"({"id":"r","output":[{"type":"message","content":[{"type":"output_text","text":"own"}]}],"output_text":"own"})");
+  EXPECT_EQ(
+      c.responsesObjectJson(),
+      R"({"id":"r","output":[{"type":"message","content":[{"type":"output_text","text":"own"}]}],"output_text":"own"})");
 }
 
 TEST(ResponseCollector, ItemsAreOrderedByOutputIndex) {
   ResponseCollector c;
-  c.onEvent(SseEvent{"", R"({"type":"response.output_item.done","output_index":1,"item":{"type":"message","content":[{"type":"output_text","text":"B"}]}})", ""});
-  c.onEvent(SseEvent{"", R"({"type":"response.output_item.done","output_index":0,"item":{"type":"message","content":[{"type":"output_text","text":"A"}]}})", ""});
+  c.onEvent(SseEvent{
+      "",
+      R"({"type":"response.output_item.done","output_index":1,"item":{"type":"message","content":[{"type":"output_text","text":"B"}]}})",
+      ""});
+  c.onEvent(SseEvent{
+      "",
+      R"({"type":"response.output_item.done","output_index":0,"item":{"type":"message","content":[{"type":"output_text","text":"A"}]}})",
+      ""});
   c.onEvent(SseEvent{"", R"({"type":"response.completed","response":{"output":[]}})", ""});
   EXPECT_EQ(common::jsonString(parsed(c.responsesObjectJson()), "output_text").value_or(""), "AB");
 }
@@ -490,10 +533,13 @@ TEST(ResponseCollector, ChatCompletionForText) {
   ResponseCollector c;
   collect(c, "text.sse");
   EXPECT_EQ(canonical(c.chatCompletionJson("chatcmpl-x", 5, "gpt-5.5-high", ReasoningCompat::None, false)),
-            "{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion\",\"created\":5,\"model\":\"gpt-5.5-high\",\"choices\":[{\"index\":0,"
-            "\"message\":{\"role\":\"assistant\",\"content\":\"Hello! The proxy works. \xC3\x87" "a marche \xF0\x9F\x9A\x80\",\"refusal\":null},"
+            "{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion\",\"created\":5,\"model\":\"gpt-5.5-high\","
+            "\"choices\":[{\"index\":0,"
+            "\"message\":{\"role\":\"assistant\",\"content\":\"Hello! The proxy works. \xC3\x87"
+            "a marche \xF0\x9F\x9A\x80\",\"refusal\":null},"
             "\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":25,\"completion_tokens\":42,"
-            "\"total_tokens\":67,\"prompt_tokens_details\":{\"cached_tokens\":8},\"completion_tokens_details\":{\"reasoning_tokens\":28}}}");
+            "\"total_tokens\":67,\"prompt_tokens_details\":{\"cached_tokens\":8},\"completion_tokens_details\":{"
+            "\"reasoning_tokens\":28}}}");
 }
 
 TEST(ResponseCollector, ChatCompletionForToolCalls) {
@@ -507,20 +553,23 @@ TEST(ResponseCollector, ChatCompletionForToolCalls) {
   const auto* calls = common::jsonArray(*message, "tool_calls");
   ASSERT_NE(calls, nullptr);
   ASSERT_EQ(calls->size(), 2u);
-  EXPECT_EQ(canonical(common::toJson(calls->at(0))),
-            R"({"id":"call_A1b2C3d4E5f6G7h8","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Tokyo\"}"}})");
+  EXPECT_EQ(
+      canonical(common::toJson(calls->at(0))),
+      R"({"id":"call_A1b2C3d4E5f6G7h8","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Tokyo\"}"}})");
   EXPECT_EQ(common::jsonString(*calls->at(1).find("function"), "name").value_or(""), "get_time");
 }
 
 TEST(ResponseCollector, ChatCompletionReasoningModes) {
   ResponseCollector c;
   collect(c, "reasoning_summary.sse");
-  const std::string reasoning = "**Reading the question**\n\nThe user wants the sum of 17 and 25.\n\n**Computing**\n\n17 + 25 = 42.";
+  const std::string reasoning =
+      "**Reading the question**\n\nThe user wants the sum of 17 and 25.\n\n**Computing**\n\n17 + 25 = 42.";
   auto message = [&](ReasoningCompat mode, bool json) {
     return *parsed(c.chatCompletionJson("id", 1, "m", mode, json)).find("choices")->getArray()->at(0).find("message");
   };
   EXPECT_EQ(message(ReasoningCompat::None, false).find("reasoning_content"), nullptr);
-  EXPECT_EQ(common::jsonString(message(ReasoningCompat::ReasoningContent, false), "reasoning_content").value_or(""), reasoning);
+  EXPECT_EQ(common::jsonString(message(ReasoningCompat::ReasoningContent, false), "reasoning_content").value_or(""),
+            reasoning);
   EXPECT_EQ(common::jsonString(message(ReasoningCompat::ThinkTags, false), "content").value_or(""),
             "<think>\n" + reasoning + "\n</think>\n\n17 + 25 = **42**.");
   EXPECT_EQ(common::jsonString(message(ReasoningCompat::ThinkTags, true), "content").value_or(""), "17 + 25 = **42**.");
@@ -548,14 +597,21 @@ TEST(ResponseCollector, ChatCompletionCarriesUrlCitations) {
 // prefix) overflowed int64 (undefined behaviour); the offsets now saturate.
 TEST(ResponseCollector, HugeAnnotationIndexesSaturate) {
   ResponseCollector c;
-  c.onEvent(SseEvent{"", R"({"type":"response.output_item.done","output_index":0,"item":{"type":"reasoning","summary":[{"type":"summary_text","text":"why"}]}})", ""});
-  c.onEvent(SseEvent{"", R"({"type":"response.output_item.done","output_index":1,"item":{"type":"message","content":[{"type":"output_text","text":"ab"},{"type":"output_text","text":"c","annotations":[{"type":"url_citation","start_index":9223372036854775807,"end_index":-9223372036854775808,"url":"u","title":"t"}]}]}})", ""});
+  c.onEvent(SseEvent{
+      "",
+      R"({"type":"response.output_item.done","output_index":0,"item":{"type":"reasoning","summary":[{"type":"summary_text","text":"why"}]}})",
+      ""});
+  c.onEvent(SseEvent{
+      "",
+      R"({"type":"response.output_item.done","output_index":1,"item":{"type":"message","content":[{"type":"output_text","text":"ab"},{"type":"output_text","text":"c","annotations":[{"type":"url_citation","start_index":9223372036854775807,"end_index":-9223372036854775808,"url":"u","title":"t"}]}]}})",
+      ""});
   c.onEvent(SseEvent{"", R"({"type":"response.completed","response":{}})", ""});
   ASSERT_TRUE(c.completed());
   for (ReasoningCompat compat : {ReasoningCompat::None, ReasoningCompat::ThinkTags}) {
     const JsonValue chat = parsed(c.chatCompletionJson("chatcmpl-test", kCreated, "gpt-5.5", compat, false));
     const JsonValue& message = *common::jsonObjectValue(common::jsonArray(chat, "choices")->at(0), "message");
-    const JsonValue& citation = *common::jsonObjectValue(common::jsonArray(message, "annotations")->at(0), "url_citation");
+    const JsonValue& citation =
+        *common::jsonObjectValue(common::jsonArray(message, "annotations")->at(0), "url_citation");
     EXPECT_EQ(common::jsonInt(citation, "start_index"), std::optional<std::int64_t>(INT64_MAX));
     // The negative end index moves by the text before it (2, plus the think tags) without wrapping.
     EXPECT_LT(*common::jsonInt(citation, "end_index"), INT64_MIN + 100);

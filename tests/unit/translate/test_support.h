@@ -3,14 +3,14 @@
 // Helpers for the translation tests: fixture loading, canonical JSON comparison,
 // SSE replay in arbitrary chunkings.
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/json/json_parser.h"
 #include "common/json/json_writer.h"
@@ -86,7 +86,9 @@ inline std::vector<worker::SseEvent> parseSseChunked(const std::string& bytes, c
   return events;
 }
 
-inline std::vector<worker::SseEvent> parseSse(const std::string& bytes) { return parseSseChunked(bytes, {bytes.size() + 1}); }
+inline std::vector<worker::SseEvent> parseSse(const std::string& bytes) {
+  return parseSseChunked(bytes, {bytes.size() + 1});
+}
 
 // Random chunk sizes 1..max_chunk from a fixed seed (reproducible).
 inline std::vector<std::size_t> randomChunkSizes(unsigned seed, std::size_t count, std::size_t max_chunk) {

@@ -1,10 +1,11 @@
-#include <string>
+#include "worker/translate/upstream_error.h"
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "tests/unit/translate/test_support.h"
 #include "worker/translate/error_json.h"
-#include "worker/translate/upstream_error.h"
 
 namespace cosp::worker {
 namespace {
@@ -21,7 +22,8 @@ std::string retryAfter(const common::ApiError& e) {
 
 TEST(MapUpstreamError, UsageLimit429PrefersResetsInSeconds) {
   // Relative seconds win over resets_at, which would depend on our clock agreeing with theirs.
-  const auto e = mapUpstreamError(429, "application/json", readFixture("responses/usage_limit_429.json"), kResetsAt - 1800);
+  const auto e =
+      mapUpstreamError(429, "application/json", readFixture("responses/usage_limit_429.json"), kResetsAt - 1800);
   EXPECT_EQ(e.status, 429);
   EXPECT_EQ(e.type, "rate_limit_error");
   EXPECT_EQ(e.code.value_or(""), "usage_limit_reached");
@@ -46,15 +48,16 @@ TEST(MapUpstreamError, UsageLimitFallsBackToResetsInSecondsAndClampsToOne) {
   EXPECT_EQ(retryAfter(e), "7200");
   EXPECT_NE(e.message.find("resets in 2h 0m"), std::string::npos) << e.message;
   // resets_at already in the past: retry after 1 s rather than 0 or a negative value.
-  e = mapUpstreamError(429, "application/json",
-                       R"({"error":{"type":"usage_limit_reached","message":"m","resets_at":)" +
-                           std::to_string(kResetsAt) + "}}",
-                       kResetsAt + 50);
+  e = mapUpstreamError(
+      429, "application/json",
+      R"({"error":{"type":"usage_limit_reached","message":"m","resets_at":)" + std::to_string(kResetsAt) + "}}",
+      kResetsAt + 50);
   EXPECT_EQ(retryAfter(e), "1");
 }
 
 TEST(MapUpstreamError, UsageLimitOn404IsAlso429) {
-  const auto e = mapUpstreamError(404, "application/json", readFixture("responses/usage_limit_429.json"), kResetsAt - 60);
+  const auto e =
+      mapUpstreamError(404, "application/json", readFixture("responses/usage_limit_429.json"), kResetsAt - 60);
   EXPECT_EQ(e.status, 429);
   EXPECT_EQ(e.code.value_or(""), "usage_limit_reached");
   EXPECT_EQ(retryAfter(e), "3600");
@@ -63,7 +66,8 @@ TEST(MapUpstreamError, UsageLimitOn404IsAlso429) {
 TEST(MapUpstreamError, Plain429) {
   const auto e = mapUpstreamError(
       429, "application/json",
-      R"({"error":{"message":"Rate limit reached. Please try again in 1.5s.","type":"requests","code":"rate_limit_exceeded"}})", 0);
+      R"({"error":{"message":"Rate limit reached. Please try again in 1.5s.","type":"requests","code":"rate_limit_exceeded"}})",
+      0);
   EXPECT_EQ(e.status, 429);
   EXPECT_EQ(e.code.value_or(""), "rate_limit_exceeded");
   EXPECT_EQ(retryAfter(e), "2");
@@ -77,8 +81,10 @@ TEST(MapUpstreamError, BadRequestPassesTheMessage) {
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.type, "invalid_request_error");
   EXPECT_EQ(e.message, "The 'gpt-4o' model is not supported when using Codex with a ChatGPT account.");
-  e = mapUpstreamError(400, "application/json",
-                       R"({"error":{"message":"Invalid value: 'x'.","type":"invalid_request_error","param":"input[0].type","code":"invalid_value"}})", 0);
+  e = mapUpstreamError(
+      400, "application/json",
+      R"({"error":{"message":"Invalid value: 'x'.","type":"invalid_request_error","param":"input[0].type","code":"invalid_value"}})",
+      0);
   EXPECT_EQ(e.message, "Invalid value: 'x'.");
   EXPECT_EQ(e.param.value_or(""), "input[0].type");
   EXPECT_EQ(e.code.value_or(""), "invalid_value");
@@ -99,8 +105,8 @@ TEST(MapUpstreamError, Unauthorized401Is503) {
 
 TEST(MapUpstreamError, CloudflareHtmlIs502) {
   const std::string html = readFixture("responses/cloudflare_403.html");
-  for (const auto& [status, ct] : {std::pair{403, "text/html; charset=UTF-8"}, std::pair{403, ""}, std::pair{503, "text/html"},
-                                   std::pair{200, "text/html"}}) {
+  for (const auto& [status, ct] : {std::pair{403, "text/html; charset=UTF-8"}, std::pair{403, ""},
+                                   std::pair{503, "text/html"}, std::pair{200, "text/html"}}) {
     const auto e = mapUpstreamError(status, ct, html, 0);
     EXPECT_EQ(e.status, 502) << status;
     EXPECT_EQ(e.code.value_or(""), "upstream_blocked");
@@ -160,17 +166,26 @@ TEST(MapStreamFailure, Codes) {
     const char* code;
   };
   const Case cases[] = {
-      {R"({"type":"response.failed","response":{"error":{"code":"rate_limit_exceeded","message":"Please try again in 20s."}}})", 429, "rate_limit_exceeded"},
-      {R"({"type":"response.failed","response":{"error":{"code":"insufficient_quota","message":"q"}}})", 429, "insufficient_quota"},
-      {R"({"type":"response.failed","response":{"error":{"code":"context_length_exceeded","message":"c"}}})", 400, "context_length_exceeded"},
-      {R"({"type":"response.failed","response":{"error":{"code":"invalid_prompt","message":"p"}}})", 400, "invalid_prompt"},
-      {R"({"type":"response.failed","response":{"error":{"code":"server_is_overloaded","message":"o"}}})", 503, "server_is_overloaded"},
-      {R"({"type":"response.failed","response":{"error":{"code":"usage_not_included","message":"u"}}})", 403, "usage_not_included"},
+      {R"({"type":"response.failed","response":{"error":{"code":"rate_limit_exceeded","message":"Please try again in 20s."}}})",
+       429, "rate_limit_exceeded"},
+      {R"({"type":"response.failed","response":{"error":{"code":"insufficient_quota","message":"q"}}})", 429,
+       "insufficient_quota"},
+      {R"({"type":"response.failed","response":{"error":{"code":"context_length_exceeded","message":"c"}}})", 400,
+       "context_length_exceeded"},
+      {R"({"type":"response.failed","response":{"error":{"code":"invalid_prompt","message":"p"}}})", 400,
+       "invalid_prompt"},
+      {R"({"type":"response.failed","response":{"error":{"code":"server_is_overloaded","message":"o"}}})", 503,
+       "server_is_overloaded"},
+      {R"({"type":"response.failed","response":{"error":{"code":"usage_not_included","message":"u"}}})", 403,
+       "usage_not_included"},
       {R"({"type":"response.failed","response":{"error":{"code":"server_error","message":"s"}}})", 502, "server_error"},
       {R"({"type":"response.failed","response":{}})", 502, "upstream_error"},
-      {R"({"type":"error","code":"context_length_exceeded","message":"c","param":"input"})", 400, "context_length_exceeded"},
-      {R"({"type":"error","error":{"type":"usage_limit_reached","message":"m","resets_in_seconds":60}})", 429, "usage_limit_reached"},
-      {R"({"type":"error","error":{"type":"invalid_request_error","code":"bad_thing","message":"m"}})", 400, "bad_thing"},
+      {R"({"type":"error","code":"context_length_exceeded","message":"c","param":"input"})", 400,
+       "context_length_exceeded"},
+      {R"({"type":"error","error":{"type":"usage_limit_reached","message":"m","resets_in_seconds":60}})", 429,
+       "usage_limit_reached"},
+      {R"({"type":"error","error":{"type":"invalid_request_error","code":"bad_thing","message":"m"}})", 400,
+       "bad_thing"},
       {"garbage", 502, "upstream_error"},
       // The code of a rate limit comes from the error's type when it has no code. (Found by
       // fuzz_sse with libstdc++ assertions: the first case, a code and no type, dereferenced the
@@ -189,10 +204,12 @@ TEST(MapStreamFailure, Codes) {
 
 TEST(ErrorJson, EnvelopesAndResponsesErrorEvent) {
   common::ApiError e = common::ApiError::invalidRequest("Bad \"thing\"", std::string("messages[0]"));
-  EXPECT_EQ(apiErrorJson(e),
-            R"({"error":{"message":"Bad \"thing\"","type":"invalid_request_error","param":"messages[0]","code":null}})");
-  EXPECT_EQ(responsesErrorEventData(upstreamTruncatedError()),
-            R"({"type":"error","code":"upstream_stream_truncated","message":"The Codex backend closed the stream before the response was complete.","param":null})");
+  EXPECT_EQ(
+      apiErrorJson(e),
+      R"({"error":{"message":"Bad \"thing\"","type":"invalid_request_error","param":"messages[0]","code":null}})");
+  EXPECT_EQ(
+      responsesErrorEventData(upstreamTruncatedError()),
+      R"({"type":"error","code":"upstream_stream_truncated","message":"The Codex backend closed the stream before the response was complete.","param":null})");
   EXPECT_EQ(upstreamTimeoutError().status, 504);
   EXPECT_EQ(upstreamIdleTimeoutError().status, 502);
   const auto unavailable = upstreamUnavailableError("connection refused");

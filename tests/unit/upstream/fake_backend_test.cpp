@@ -268,8 +268,8 @@ TEST(FakeBackendProgramTest, ListensRecordsResetsAndExitsOnStdinEof) {
   s.base_url = "http://127.0.0.1:" + std::to_string(port);
   worker::UpstreamPool pool(s);
   {
-    auto ex = pool.send(request("POST", "/backend-api/codex/responses",
-                                "{\"input\":\"please [[scenario:text+delay:1]]\"}"));
+    auto ex =
+        pool.send(request("POST", "/backend-api/codex/responses", "{\"input\":\"please [[scenario:text+delay:1]]\"}"));
     ASSERT_TRUE(ex) << ex.error().message;
     EXPECT_NE((*ex)->readAll(4096, 3s).find("response.completed"), std::string::npos);
   }

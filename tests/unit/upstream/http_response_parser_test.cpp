@@ -14,8 +14,9 @@ TEST(ResponseHeadTest, FindsHeadEnd) {
 }
 
 TEST(ResponseHeadTest, ParsesStatusReasonAndHeaders) {
-  auto h = parseResponseHead("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
-                             "x-codex-primary-used-percent:  97 \r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n\r\n");
+  auto h = parseResponseHead(
+      "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+      "x-codex-primary-used-percent:  97 \r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n\r\n");
   ASSERT_TRUE(h) << h.error();
   EXPECT_EQ(h->status, 429);
   EXPECT_EQ(h->reason, "Too Many Requests");
@@ -55,7 +56,8 @@ UpstreamResponseHead head(std::string text) {
 }
 
 TEST(BodyFramingTest, DecidesFraming) {
-  auto chunked = bodyFramingFor("POST", head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"));
+  auto chunked =
+      bodyFramingFor("POST", head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"));
   ASSERT_TRUE(chunked);
   EXPECT_EQ(chunked->kind, BodyFraming::Kind::Chunked);
 

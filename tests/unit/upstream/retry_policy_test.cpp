@@ -28,9 +28,9 @@ TEST(RetryPolicyTest, RetriesConnectClassErrors) {
 
 TEST(RetryPolicyTest, DoesNotRetryPermanentFailures) {
   RetryPolicy p;
-  for (auto k : {UpstreamFailure::Kind::TlsFailed, UpstreamFailure::Kind::InvalidRequest,
-                 UpstreamFailure::Kind::SendFailed, UpstreamFailure::Kind::HeadTimeout,
-                 UpstreamFailure::Kind::BadResponse, UpstreamFailure::Kind::Cancelled}) {
+  for (auto k :
+       {UpstreamFailure::Kind::TlsFailed, UpstreamFailure::Kind::InvalidRequest, UpstreamFailure::Kind::SendFailed,
+        UpstreamFailure::Kind::HeadTimeout, UpstreamFailure::Kind::BadResponse, UpstreamFailure::Kind::Cancelled}) {
     EXPECT_FALSE(p.shouldRetry(failed(k), 0)) << toString(k);
   }
 }

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <atomic>
-
 #include <chrono>
 #include <thread>
 
@@ -372,9 +371,9 @@ TEST_F(UpstreamPoolTest, RequestLineHeadersAndBodyReachUpstream) {
   UpstreamPool pool(settings());
   auto s = spec("echo", "{\"input\":\"hi\"}");
   s.headers.emplace_back("x-codex-beta", "1");
-  s.headers.emplace_back("Host", "evil.example");          // client-owned: dropped
-  s.headers.emplace_back("Content-Length", "999");         // client-owned: dropped
-  s.headers.emplace_back("Connection", "close");           // client-owned: dropped
+  s.headers.emplace_back("Host", "evil.example");   // client-owned: dropped
+  s.headers.emplace_back("Content-Length", "999");  // client-owned: dropped
+  s.headers.emplace_back("Connection", "close");    // client-owned: dropped
   auto ex = pool.send(s);
   ASSERT_TRUE(ex) << ex.error().message;
   EXPECT_EQ((*ex)->head().status, 200);
@@ -407,10 +406,15 @@ TEST_F(UpstreamPoolTest, HeaderInjectionIsRefused) {
 
 TEST_F(UpstreamPoolTest, EveryControlCharacterAndEveryBadNameIsRefusedAsAnErrorValue) {
   UpstreamPool pool(settings());
-  const std::vector<std::pair<std::string, std::string>> bad = {
-      {"session_id", std::string("a\0b", 3)}, {"session_id", "a\rb"},  {"session_id", "a\nb"},
-      {"x-codex-beta", "a\x01"},              {"x-codex-beta", "\x7f"}, {"x evil", "1"},
-      {"x:evil", "1"},                          {"", "1"},                {"x-\xc3\xa9", "1"}};
+  const std::vector<std::pair<std::string, std::string>> bad = {{"session_id", std::string("a\0b", 3)},
+                                                                {"session_id", "a\rb"},
+                                                                {"session_id", "a\nb"},
+                                                                {"x-codex-beta", "a\x01"},
+                                                                {"x-codex-beta", "\x7f"},
+                                                                {"x evil", "1"},
+                                                                {"x:evil", "1"},
+                                                                {"", "1"},
+                                                                {"x-\xc3\xa9", "1"}};
   for (const auto& [name, value] : bad) {
     auto s = spec("text");
     s.headers.emplace_back(name, value);
@@ -434,7 +438,8 @@ TEST_F(UpstreamPoolTest, EveryControlCharacterAndEveryBadNameIsRefusedAsAnErrorV
 
 TEST_F(UpstreamPoolTest, ScenarioMarkerInBodySelectsScenario) {
   UpstreamPool pool(settings());
-  auto s = spec("", "{\"input\":[{\"role\":\"user\",\"content\":\"[[scenario:status:404]] then [[scenario:status:418]]\"}]}");
+  auto s = spec(
+      "", "{\"input\":[{\"role\":\"user\",\"content\":\"[[scenario:status:404]] then [[scenario:status:418]]\"}]}");
   auto ex = pool.send(s);
   ASSERT_TRUE(ex);
   EXPECT_EQ((*ex)->head().status, 418);

@@ -26,9 +26,9 @@ bool runCommand(const std::string& cmd) {
 }
 
 bool makeLeaf(const TempDir& dir, const std::string& name, const std::string& san) {
-  std::ofstream(dir.file(name + ".ext"))
-      << "subjectAltName=" << san << "\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
-      << "extendedKeyUsage=serverAuth\n";
+  std::ofstream(dir.file(name + ".ext")) << "subjectAltName=" << san
+                                         << "\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
+                                         << "extendedKeyUsage=serverAuth\n";
   return runCommand("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + name +
                     " -keyout " + dir.file(name + ".key") + " -out " + dir.file(name + ".csr")) &&
          runCommand("openssl x509 -req -days 2 -in " + dir.file(name + ".csr") + " -CA " + dir.file("ca.pem") +
@@ -40,7 +40,8 @@ bool makeLeaf(const TempDir& dir, const std::string& name, const std::string& sa
 
 std::optional<TestPki> makeTestPki(const TempDir& dir) {
   if (!runCommand("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-                  "-subj /CN=cosp-test-ca -keyout " + dir.file("ca.key") + " -out " + dir.file("ca.pem"))) {
+                  "-subj /CN=cosp-test-ca -keyout " +
+                  dir.file("ca.key") + " -out " + dir.file("ca.pem"))) {
     return std::nullopt;
   }
   if (!makeLeaf(dir, "localhost", "DNS:localhost,IP:127.0.0.1")) return std::nullopt;
@@ -137,7 +138,6 @@ bool waitPeerClosed(int fd, std::chrono::milliseconds timeout) {
     if (n <= 0) return true;
   }
 }
-
 
 // ---------------------------------------------------------------------------
 // TestProxy

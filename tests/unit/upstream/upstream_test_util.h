@@ -25,7 +25,7 @@ struct TestPki {
   std::string ca_cert;
   std::string server_cert;  // SAN: DNS:localhost, IP:127.0.0.1
   std::string server_key;
-  std::string wrong_cert;   // SAN: DNS:wrong.example only
+  std::string wrong_cert;  // SAN: DNS:wrong.example only
   std::string wrong_key;
 };
 // Returns nullopt (and prints why) when the openssl CLI fails.
@@ -83,6 +83,5 @@ class TestProxy {
   std::vector<std::string> auths_;
   ScriptedServer server_;  // last: destroyed (its threads joined) before what they use
 };
-
 
 }  // namespace cosp::test

@@ -226,8 +226,8 @@ TEST_F(TlsProxyTest, PlainHttpThroughProxyUsesAbsoluteForm) {
   EXPECT_EQ(last, ReadStatus::End);
   const auto lines = proxy.requestLines();
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(lines[0], "POST http://127.0.0.1:" + std::to_string(backend.port()) +
-                          "/backend-api/codex/responses HTTP/1.1");
+  EXPECT_EQ(lines[0],
+            "POST http://127.0.0.1:" + std::to_string(backend.port()) + "/backend-api/codex/responses HTTP/1.1");
   EXPECT_EQ(proxy.proxyAuthorizations()[0], "Basic dTpw");
 }
 
