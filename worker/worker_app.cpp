@@ -12,8 +12,8 @@
 #include "common/ipc/messages.h"
 #include "common/log/log.h"
 #include "common/os/signals.h"
-#include "worker/handlers/model_handler.h"
-#include "worker/handlers/request_handler.h"
+#include "worker/calls/call_handler.h"
+#include "worker/front/front_controller.h"
 #include "worker/http/http_server.h"
 #include "worker/worker_context.h"
 
@@ -115,11 +115,9 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
     common::logError("worker_upstream_config").field("error", pool.error());
     return 78;
   }
-  ModelHandler model_handler(ctx, std::move(pool.value()));
-  ModelRoutes* model_routes = &model_handler;
-
-  RequestHandler handler(ctx, model_routes);
-  HttpServer server(serverOptions(*config, listen_fd, ctx.draining), handler);
+  CallHandler calls(ctx, std::move(pool.value()));
+  FrontController front(ctx, calls);
+  HttpServer server(serverOptions(*config, listen_fd, ctx.draining), front);
   server.start();
   channel.send(common::encodeSimple(common::msg::kReady));
   common::logInfo("worker_serving").field("generation", args.generation).field("threads", config->worker_threads);

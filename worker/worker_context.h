@@ -11,7 +11,7 @@
 #include "common/ipc/channel.h"
 #include "common/ipc/messages.h"
 #include "common/metrics/prometheus.h"
-#include "worker/http/caller_auth.h"
+#include "worker/front/caller_auth.h"
 
 namespace cosp::worker {
 

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
-#include "worker/handlers/exchange.h"
-#include "worker/handlers/simple_handlers.h"
-#include "worker/http/caller_auth.h"
-#include "worker/http/request_id.h"
-#include "worker/http/router.h"
+#include "worker/front/caller_auth.h"
+#include "worker/front/exchange.h"
+#include "worker/front/request_id.h"
+#include "worker/front/router.h"
+#include "worker/routes/models_routes.h"
 
 using namespace cosp::worker;
 

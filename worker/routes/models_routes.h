@@ -3,15 +3,13 @@
 #include <string>
 #include <vector>
 
-#include "worker/handlers/exchange.h"
+#include "worker/front/exchange.h"
 
 namespace cosp::worker {
 
-void handleHealth(Exchange& ex);
-void handleReady(Exchange& ex);
+// GET /v1/models and GET /v1/models/{id}: the configured catalog in the OpenAI list shape.
 void handleModels(Exchange& ex);
 void handleModel(Exchange& ex);
-void handleMetrics(Exchange& ex);
 
 // Pure helpers, exposed for tests.
 std::string modelsJson(const std::vector<std::string>& models);

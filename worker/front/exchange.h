@@ -5,9 +5,9 @@
 #include <string_view>
 
 #include "common/error/api_error.h"
+#include "worker/front/router.h"
 #include "worker/http/http_request.h"
 #include "worker/http/http_response.h"
-#include "worker/http/router.h"
 #include "worker/worker_context.h"
 
 namespace cosp::worker {

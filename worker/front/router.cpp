@@ -1,4 +1,4 @@
-#include "worker/http/router.h"
+#include "worker/front/router.h"
 
 #include <cctype>
 

@@ -1,10 +1,12 @@
-#include "worker/handlers/request_handler.h"
+#include "worker/front/front_controller.h"
 
 #include "common/log/log.h"
-#include "worker/handlers/exchange.h"
-#include "worker/handlers/model_routes.h"
-#include "worker/handlers/simple_handlers.h"
-#include "worker/http/request_id.h"
+#include "worker/calls/call_handler.h"
+#include "worker/front/exchange.h"
+#include "worker/front/request_id.h"
+#include "worker/routes/health_routes.h"
+#include "worker/routes/metrics_route.h"
+#include "worker/routes/models_routes.h"
 
 namespace cosp::worker {
 
@@ -14,7 +16,7 @@ std::optional<std::string_view> header(const HttpRequest& request, std::string_v
   return request.header(name);
 }
 
-void dispatch(Exchange& ex, ModelRoutes* model_routes) {
+void dispatch(Exchange& ex, CallHandler& calls) {
   const auto& route = ex.route;
   if (route.requiresAuth() && route.route != Route::NotFound &&
       !ex.ctx.auth.allows(header(ex.request, "Authorization"), header(ex.request, "x-api-key"))) {
@@ -77,17 +79,7 @@ void dispatch(Exchange& ex, ModelRoutes* model_routes) {
                                        {}});
         return;
       }
-      if (model_routes == nullptr) {
-        sendError(
-            ex,
-            common::ApiError{
-                503, "server_error", "Model routes are not available in this worker", std::nullopt, "unavailable", {}});
-        return;
-      }
-      if (route.route == Route::ChatCompletions)
-        model_routes->chatCompletions(ex);
-      else
-        model_routes->responses(ex);
+      calls.handle(ex, route.route == Route::ChatCompletions ? CallApi::Chat : CallApi::Responses);
       return;
     }
   }
@@ -95,20 +87,20 @@ void dispatch(Exchange& ex, ModelRoutes* model_routes) {
 
 }  // namespace
 
-bool RequestHandler::answersInline(const RequestHead& head) const {
+bool FrontController::answersInline(const RequestHead& head) const {
   if (head.method != "GET" && head.method != "HEAD") return false;
   const std::string_view path = head.path();
   return path == "/healthz" || path == "/readyz";
 }
 
-void RequestHandler::handle(HttpRequest& request, HttpResponse& response) {
+void FrontController::handle(HttpRequest& request, HttpResponse& response) {
   Exchange ex(request, response, ctx_);
   ++ctx_.metrics.active_requests;
   std::string error_kind;
   try {
     ex.request_id = chooseRequestId(header(request, "x-request-id"));
     ex.route = matchRoute(request.getMethod(), request.getURI());
-    dispatch(ex, model_routes_);
+    dispatch(ex, calls_);
   } catch (const std::exception& e) {
     error_kind = "std::exception";
   } catch (...) {

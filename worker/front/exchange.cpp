@@ -1,4 +1,4 @@
-#include "worker/handlers/exchange.h"
+#include "worker/front/exchange.h"
 
 #include "common/log/log.h"
 

@@ -1,4 +1,4 @@
-#include "worker/http/request_id.h"
+#include "worker/front/request_id.h"
 
 #include <cctype>
 

@@ -1,4 +1,4 @@
-#include "worker/http/caller_auth.h"
+#include "worker/front/caller_auth.h"
 
 #include "common/util/strings.h"
 

@@ -1,0 +1,219 @@
+#include "worker/calls/attempt_loop.h"
+
+#include <algorithm>
+#include <map>
+
+#include "common/log/log.h"
+#include "common/util/strings.h"
+#include "worker/calls/wall_clock.h"
+#include "worker/sse/event_kind.h"
+#include "worker/sse/sse_writer.h"
+#include "worker/translate/upstream_error.h"
+#include "worker/upstream/header_rules.h"
+
+namespace cosp::worker {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kHeadPollSlice{200};     // how often a wait for the upstream head checks the client
+constexpr milliseconds kCredentialWait{15000};  // for a refreshed token after an upstream 401
+constexpr std::size_t kErrorBodyCap = 64 * 1024;
+
+AttemptResult failed(common::ApiError error) {
+  AttemptResult r;
+  r.end = AttemptResult::End::Failed;
+  r.error = std::move(error);
+  return r;
+}
+
+AttemptResult clientLeft() {
+  AttemptResult r;
+  r.end = AttemptResult::End::ClientLeft;
+  return r;
+}
+
+common::ApiError credentialsError(const common::WorkerCredentials& c) {
+  std::string code = "no_credentials";
+  std::string message =
+      "The proxy has no upstream credentials. Run `codex-sub-proxy login` (or set OPENAI_REFRESH_TOKEN) and "
+      "restart or reload the proxy.";
+  if (c.state == "needs_login") {
+    code = "credentials_expired";
+    message = "The ChatGPT login of this proxy expired or was revoked. Run `codex-sub-proxy login` on the proxy host.";
+  } else if (!c.access_token.empty()) {
+    code = "credentials_expired";
+    message =
+        "The upstream access token expired and could not be refreshed yet; retry shortly. If this persists, "
+        "run `codex-sub-proxy login`.";
+  }
+  return common::ApiError{503,          "server_error", message,
+                          std::nullopt, code,           std::make_pair(std::string("Retry-After"), std::string("5"))};
+}
+
+common::ApiError failureError(const UpstreamFailure& f) {
+  if (f.isTimeout()) return upstreamTimeoutError();
+  if (f.kind == UpstreamFailure::Kind::InvalidRequest) {
+    // The upstream writer refused a header (checkForwardedHeader stops a client's bad one before):
+    // a request that cannot be forwarded, not a backend failure.
+    return common::ApiError::invalidRequest(
+        "The request could not be forwarded: a header for the Codex backend "
+        "contains a character HTTP does not allow.",
+        std::nullopt, std::string("invalid_header_value"));
+  }
+  return upstreamUnavailableError(toString(f.kind));
+}
+
+// The upstream's x-codex-* headers (rate-limit windows, ...) go back on every response, and
+// into the worker's observation for `ctl status`; only well-formed ones (a bare CR or a NUL from
+// the backend would otherwise reach the client's response head), and only so many.
+void forwardCodexHeaders(Exchange& ex, const UpstreamResponseHead& head) {
+  const CodexHeaderSelection codex = selectCodexHeaders(head.headers);
+  if (codex.dropped > 0) {
+    common::logDebug("upstream_headers_dropped")
+        .field("request_id", ex.request_id)
+        .field("count", static_cast<uint64_t>(codex.dropped));
+  }
+  std::map<std::string, std::string> seen;
+  for (const auto& [name, value] : codex.headers) {
+    ex.response.set(name, value);
+    seen[common::toLower(name)] = value;
+  }
+  ex.ctx.metrics.observeUpstream(head.status, seen);
+}
+
+}  // namespace
+
+AttemptResult AttemptLoop::run(UpstreamCall& up, UpstreamEvents::Framing framing) {
+  credentials_ = call_.worker.credentials.get();
+  if (!credentials_->usable(unixMillis())) return failed(credentialsError(*credentials_));
+  for (;;) {
+    if (Step step = attempt(up, framing)) return std::move(*step);
+  }
+}
+
+AttemptLoop::Step AttemptLoop::attempt(UpstreamCall& up, UpstreamEvents::Framing framing) {
+  if (call_.deadline.expired()) return failed(call_.deadline_error);
+  UpstreamRequestSpec spec = requestSpec(up);
+  auto sent = pool_.send(spec);
+  up.request.body = std::move(spec.body);  // kept for a retry
+  WorkerMetrics& metrics = call_.worker.metrics;
+  if (!sent) {
+    const UpstreamFailure& failure = sent.error();
+    if (failure.kind == UpstreamFailure::Kind::Cancelled) {
+      metrics.recordClientDisconnect();
+      return clientLeft();  // nobody to answer
+    }
+    metrics.recordUpstreamFailure(toString(failure.kind));
+    AttemptOutcome outcome;
+    outcome.failure = failure.kind;
+    if (retryAfter(outcome)) return std::nullopt;
+    common::logWarn("upstream_failed").field("request_id", call_.ex.request_id).field("kind", toString(failure.kind));
+    return failed(call_.deadline.expired() ? call_.deadline_error : failureError(failure));
+  }
+  std::unique_ptr<UpstreamExchange> upstream = std::move(sent.value());
+  const UpstreamResponseHead& head = upstream->head();
+  call_.ex.upstream_status = head.status;
+  metrics.recordUpstreamStatus(head.status);
+  forwardCodexHeaders(call_.ex, head);
+  if (head.status == 401 && !refreshed_) return refreshAfterUnauthorized(*upstream);
+  if (head.status != 200) return failedStatus(*upstream);
+  return readFirstEvents(std::move(upstream), up, framing);
+}
+
+UpstreamRequestSpec AttemptLoop::requestSpec(UpstreamCall& up) {
+  const common::Config& config = call_.worker.config;
+  UpstreamRequestSpec spec;
+  spec.path = config.codex_responses_path;
+  spec.headers = up.fixed_headers;
+  spec.headers.emplace_back("Authorization", "Bearer " + credentials_->access_token);
+  const std::string& account = credentials_->account_id.empty() ? config.account_id : credentials_->account_id;
+  if (!account.empty()) spec.headers.emplace_back("ChatGPT-Account-ID", account);
+  spec.body = std::move(up.request.body);  // lent for the send, not copied: it can be large
+  spec.cancelled = [&client = call_.client] { return client.gone(); };
+  spec.poll_slice = kHeadPollSlice;
+  if (call_.deadline.limited()) {  // at least 1 ms: 0 would mean "the idle timeout"
+    spec.head_timeout = std::max(call_.deadline.cap(config.upstream_idle_timeout), milliseconds(1));
+  }
+  return spec;
+}
+
+// Asks the supervisor for a refresh (single flight there) and tries again with what it sends.
+AttemptLoop::Step AttemptLoop::refreshAfterUnauthorized(UpstreamExchange& upstream) {
+  const CallDeadline& deadline = call_.deadline;
+  upstream.readAll(kErrorBodyCap, deadline.cap(milliseconds(2000)));
+  call_.worker.channel.send(common::encodeUnauthorized(credentials_->generation));
+  auto newer = call_.worker.credentials.waitNewer(credentials_->generation, deadline.capPoint(kCredentialWait));
+  if (deadline.expired()) return failed(call_.deadline_error);
+  if (!newer || !newer->usable(unixMillis())) return failed(mapUpstreamError(401, "", "", unixSeconds()));
+  credentials_ = std::move(newer);
+  refreshed_ = true;
+  return std::nullopt;
+}
+
+AttemptLoop::Step AttemptLoop::failedStatus(UpstreamExchange& upstream) {
+  const UpstreamResponseHead& head = upstream.head();
+  const std::string body = upstream.readAll(kErrorBodyCap, call_.deadline.cap(milliseconds(5000)));
+  common::ApiError error = mapUpstreamError(head.status, head.header("Content-Type").value_or(""), body, unixSeconds());
+  AttemptOutcome outcome;
+  outcome.status = head.status;
+  if (body.find("server_is_overloaded") != std::string::npos) outcome.error_code = "server_is_overloaded";
+  if (retryAfter(outcome)) return std::nullopt;
+  return failed(std::move(error));
+}
+
+// Reads the 200 stream up to its first event. A failure reported as that event is a failed
+// attempt (retried like a status); anything else starts the answer.
+AttemptLoop::Step AttemptLoop::readFirstEvents(std::unique_ptr<UpstreamExchange> upstream, UpstreamCall& up,
+                                               UpstreamEvents::Framing framing) {
+  if (up.request.client_stream) call_.stream_gauge.emplace(call_.worker.metrics);
+  auto events = std::make_unique<UpstreamEvents>(std::move(upstream), framing,
+                                                 static_cast<std::size_t>(call_.worker.config.max_event_bytes),
+                                                 call_.ex.request_id);
+  std::vector<SseEvent> first;
+  const SseParser::Callback keep = [&first](SseEvent&& e) { first.push_back(std::move(e)); };
+  while (first.empty() && !events->ended() && !events->stopped()) {
+    const ReadStatus status = events->read(call_.deadline.cap(call_.client.slice(SseWriter::kLongestWait)),
+                                           call_.client.hangupFd(), keep);
+    if (status == ReadStatus::Timeout && call_.client.gone()) {
+      events->abort();  // the upstream sees FIN now, not when it next writes
+      call_.worker.metrics.recordClientDisconnect();
+      common::logInfo("client_disconnected").field("request_id", call_.ex.request_id);
+      return clientLeft();
+    }
+    // The deadline is checked once the first events are delivered (event_pump.cpp).
+    if (first.empty() && !events->ended() && !events->stopped() && call_.deadline.expired()) {
+      common::logWarn("request_timeout").field("request_id", call_.ex.request_id);
+      events->stop(call_.deadline_error);
+    }
+  }
+  if (!first.empty() && isFailureEvent(first.front())) {
+    events->abort();
+    call_.stream_gauge.reset();
+    common::ApiError error = mapStreamFailure(std::string_view(first.front().data), unixSeconds());
+    AttemptOutcome outcome;
+    outcome.status = 200;
+    if (error.code && *error.code == "server_is_overloaded") outcome.error_code = "server_is_overloaded";
+    if (retryAfter(outcome)) return std::nullopt;
+    return failed(std::move(error));
+  }
+  // Past a first event that is not a failure nothing is retried: the request body (a whole
+  // conversation, often hundreds of KB) need not live as long as the stream.
+  if (!first.empty()) std::string().swap(up.request.body);
+  AttemptResult r;
+  r.end = AttemptResult::End::Started;
+  r.events = std::move(events);
+  r.first_events = std::move(first);
+  return r;
+}
+
+bool AttemptLoop::retryAfter(AttemptOutcome outcome) {
+  if (!retry_.shouldRetry(outcome, retries_)) return false;
+  if (call_.client.goneWithin(call_.deadline.cap(retry_.delayFor(retries_)))) return false;
+  ++retries_;
+  call_.worker.metrics.recordUpstreamRetry();
+  return true;
+}
+
+}  // namespace cosp::worker

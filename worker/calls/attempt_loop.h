@@ -1,0 +1,64 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/ipc/messages.h"
+#include "worker/calls/call_context.h"
+#include "worker/calls/upstream_call.h"
+#include "worker/calls/upstream_events.h"
+#include "worker/upstream/retry_policy.h"
+#include "worker/upstream/upstream_pool.h"
+
+namespace cosp::worker {
+
+// How the attempts of one call ended.
+struct AttemptResult {
+  enum class End { Started, Failed, ClientLeft };
+  End end = End::Failed;
+  // Started: the upstream's 200 stream, read up to (and including) the read that brought its
+  // first event, or to its end when it ended without one.
+  std::unique_ptr<UpstreamEvents> events;
+  // Started: the events of those reads, not yet delivered to anyone.
+  std::vector<SseEvent> first_events;
+  // Failed: the answer for the client; nothing has been written to it yet.
+  std::optional<common::ApiError> error;
+};
+
+// Stage 2 of a model call: everything that happens before the first byte reaches the client, so
+// every failure here can still become a real HTTP status or a retry. Each attempt sends the
+// request with the current credentials, asks the supervisor for a refresh on a 401 (once per
+// call), maps a non-200 status to an OpenAI error, and on a 200 reads up to the first event: a
+// failure reported as the first event (`server_is_overloaded` in a 200 stream) is retried like a
+// status. Retries follow RetryPolicy's back-off, within the call's deadline and only while the
+// client waits.
+//
+// This is the place for what decides before the first byte: holding back handshake events until
+// the first output, and failing over to another account.
+class AttemptLoop {
+ public:
+  AttemptLoop(CallContext& call, UpstreamPool& pool, const RetryPolicy& retry) : call_(call), pool_(pool), retry_(retry) {}
+
+  AttemptResult run(UpstreamCall& up, UpstreamEvents::Framing framing);
+
+ private:
+  using Step = std::optional<AttemptResult>;  // what one attempt decided; empty: try again
+  Step attempt(UpstreamCall& up, UpstreamEvents::Framing framing);
+  Step refreshAfterUnauthorized(UpstreamExchange& upstream);
+  Step failedStatus(UpstreamExchange& upstream);
+  Step readFirstEvents(std::unique_ptr<UpstreamExchange> upstream, UpstreamCall& up, UpstreamEvents::Framing framing);
+  // After a retryable outcome: waits the back-off unless the client leaves or the retry budget is
+  // spent; true when the call should try again.
+  bool retryAfter(AttemptOutcome outcome);
+  UpstreamRequestSpec requestSpec(UpstreamCall& up);
+
+  CallContext& call_;
+  UpstreamPool& pool_;
+  const RetryPolicy& retry_;
+  std::shared_ptr<const common::WorkerCredentials> credentials_;
+  bool refreshed_ = false;
+  int retries_ = 0;
+};
+
+}  // namespace cosp::worker

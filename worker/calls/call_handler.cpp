@@ -1,0 +1,65 @@
+#include "worker/calls/call_handler.h"
+
+#include "worker/calls/attempt_loop.h"
+#include "worker/calls/chat_stream_sink.h"
+#include "worker/calls/collect_sink.h"
+#include "worker/calls/event_pump.h"
+#include "worker/calls/relay_sink.h"
+#include "worker/calls/upstream_call.h"
+#include "worker/calls/wall_clock.h"
+#include "worker/translate/upstream_error.h"
+
+namespace cosp::worker {
+
+namespace {
+
+std::unique_ptr<OutputSink> makeSink(CallContext& call, CallApi api, const UpstreamRequest& up, ChatStreamOptions chat,
+                                     UpstreamEvents& events) {
+  if (!up.client_stream) {
+    return std::make_unique<CollectSink>(call.ex, api, std::move(chat),
+                                         static_cast<std::size_t>(call.worker.config.max_event_bytes));
+  }
+  if (api == CallApi::Chat) return std::make_unique<ChatStreamSink>(call.ex, call.client, std::move(chat));
+  return std::make_unique<RelaySink>(call.ex, call.client, events.bytes());
+}
+
+}  // namespace
+
+CallHandler::CallHandler(WorkerContext& ctx, std::unique_ptr<UpstreamPool> pool) : ctx_(ctx), pool_(std::move(pool)) {
+  if (!ctx_.config.dropped_params.empty()) options_.dropped_fields = ctx_.config.dropped_params;
+  options_.strict = ctx_.config.strict_params;
+  options_.reasoning_compat = parseReasoningCompat(ctx_.config.reasoning_compat).value_or(ReasoningCompat::None);
+}
+
+CallHandler::~CallHandler() = default;
+
+void CallHandler::handle(Exchange& ex, CallApi api) {
+  auto up = buildUpstreamCall(ex, api, options_);
+  if (!up) {
+    sendError(ex, up.error());
+    return;
+  }
+  const UpstreamRequest& request = up->request;
+  ClientWatch client(ex.request, ex.response);
+  CallContext call{ex,
+                   ctx_,
+                   client,
+                   request.client_stream ? CallDeadline() : CallDeadline::after(ctx_.config.request_timeout),
+                   requestTimeoutError(ctx_.config.request_timeout.count()),
+                   std::nullopt};
+  ChatStreamOptions chat{newChatCompletionId(),     unixSeconds(),      request.model, request.include_usage,
+                         options_.reasoning_compat, request.json_output};
+  const auto framing = api == CallApi::Responses && request.client_stream ? UpstreamEvents::Framing::KeepBytes
+                                                                          : UpstreamEvents::Framing::EventsOnly;
+
+  AttemptResult started = AttemptLoop(call, *pool_, retry_).run(*up, framing);
+  if (started.end == AttemptResult::End::ClientLeft) return;
+  if (started.end == AttemptResult::End::Failed) {
+    sendError(ex, *started.error);
+    return;
+  }
+  auto sink = makeSink(call, api, request, std::move(chat), *started.events);
+  pumpEvents(call, *started.events, started.first_events, *sink);
+}
+
+}  // namespace cosp::worker

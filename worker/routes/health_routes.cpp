@@ -1,0 +1,58 @@
+#include "worker/routes/health_routes.h"
+
+#include <chrono>
+
+#include "common/log/log.h"
+
+namespace cosp::worker {
+
+namespace {
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void handleHealth(Exchange& ex) { sendJson(ex, 200, "{\"ok\":true}"); }
+
+void handleReady(Exchange& ex) {
+  auto credentials = ex.ctx.credentials.get();
+  std::string reason;
+  if (ex.ctx.draining.load())
+    reason = "draining";
+  else if (!credentials->usable(nowMs())) {
+    reason = credentials->state;
+    if (reason == "ok" || reason == "refreshing" || reason.empty()) reason = "no_credentials";
+    if (!credentials->access_token.empty() && credentials->state != "needs_login") reason = "refresh_failing";
+  }
+  if (reason.empty()) {
+    std::string body = "{\"ok\":true,\"credentials\":";
+    common::appendJsonString(body, credentials->state);
+    body += ",\"generation\":" + std::to_string(credentials->generation);
+    if (credentials->expires_at_ms > 0) {
+      body += ",\"expires_in_s\":" + std::to_string((credentials->expires_at_ms - nowMs()) / 1000);
+    }
+    body += "}";
+    sendJson(ex, 200, body);
+    return;
+  }
+  std::string message = "not ready: ";
+  if (reason == "draining")
+    message += "this worker is shutting down";
+  else if (reason == "needs_login")
+    message += "the refresh token was rejected; run `codex-sub-proxy login`";
+  else if (reason == "refresh_failing")
+    message += "the access token expired and refreshing it keeps failing";
+  else
+    message += "no upstream credentials; run `codex-sub-proxy login` or set OPENAI_REFRESH_TOKEN";
+  std::string body = "{\"ok\":false,\"reason\":";
+  common::appendJsonString(body, reason);
+  body += ",\"message\":";
+  common::appendJsonString(body, message);
+  body += "}";
+  sendJson(ex, 503, body);
+}
+
+}  // namespace cosp::worker

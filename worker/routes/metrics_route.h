@@ -1,0 +1,10 @@
+#pragma once
+
+#include "worker/front/exchange.h"
+
+namespace cosp::worker {
+
+// GET /metrics: Prometheus text of every worker together, as the supervisor last pushed it.
+void handleMetrics(Exchange& ex);
+
+}  // namespace cosp::worker
