@@ -168,14 +168,13 @@ AttemptLoop::Step AttemptLoop::failedStatus(UpstreamExchange& upstream) {
 AttemptLoop::Step AttemptLoop::readFirstEvents(std::unique_ptr<UpstreamExchange> upstream, UpstreamCall& up,
                                                UpstreamEvents::Framing framing) {
   if (up.request.client_stream) call_.stream_gauge.emplace(call_.worker.metrics);
-  auto events = std::make_unique<UpstreamEvents>(std::move(upstream), framing,
-                                                 static_cast<std::size_t>(call_.worker.config.max_event_bytes),
-                                                 call_.ex.request_id);
+  auto events = std::make_unique<UpstreamEvents>(
+      std::move(upstream), framing, static_cast<std::size_t>(call_.worker.config.max_event_bytes), call_.ex.request_id);
   std::vector<SseEvent> first;
   const SseParser::Callback keep = [&first](SseEvent&& e) { first.push_back(std::move(e)); };
   while (first.empty() && !events->ended() && !events->stopped()) {
-    const ReadStatus status = events->read(call_.deadline.cap(call_.client.slice(SseWriter::kLongestWait)),
-                                           call_.client.hangupFd(), keep);
+    const ReadStatus status =
+        events->read(call_.deadline.cap(call_.client.slice(SseWriter::kLongestWait)), call_.client.hangupFd(), keep);
     if (status == ReadStatus::Timeout && call_.client.gone()) {
       events->abort();  // the upstream sees FIN now, not when it next writes
       call_.worker.metrics.recordClientDisconnect();

@@ -38,7 +38,8 @@ struct AttemptResult {
 // the first output, and failing over to another account.
 class AttemptLoop {
  public:
-  AttemptLoop(CallContext& call, UpstreamPool& pool, const RetryPolicy& retry) : call_(call), pool_(pool), retry_(retry) {}
+  AttemptLoop(CallContext& call, UpstreamPool& pool, const RetryPolicy& retry)
+      : call_(call), pool_(pool), retry_(retry) {}
 
   AttemptResult run(UpstreamCall& up, UpstreamEvents::Framing framing);
 

@@ -10,10 +10,9 @@ void CollectSink::finish(const std::optional<common::ApiError>& end_reason) {
     sendError(ex_, collector_.failure().value_or(upstreamTruncatedError()));
     return;
   }
-  const std::string json = api_ == CallApi::Chat
-                               ? collector_.chatCompletionJson(chat_.id, chat_.created, chat_.model,
-                                                               chat_.reasoning, chat_.json_output)
-                               : collector_.responsesObjectJson();
+  const std::string json = api_ == CallApi::Chat ? collector_.chatCompletionJson(chat_.id, chat_.created, chat_.model,
+                                                                                 chat_.reasoning, chat_.json_output)
+                                                 : collector_.responsesObjectJson();
   sendJson(ex_, 200, json);
 }
 

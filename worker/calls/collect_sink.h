@@ -2,9 +2,9 @@
 
 #include "worker/calls/call_context.h"
 #include "worker/calls/output_sink.h"
+#include "worker/sse/sse_writer.h"
 #include "worker/translate/chat_stream_mapper.h"
 #include "worker/translate/response_collector.h"
-#include "worker/sse/sse_writer.h"
 
 namespace cosp::worker {
 

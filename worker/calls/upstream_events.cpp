@@ -15,8 +15,8 @@ common::ApiError readError(const ReadError& e) {
 
 }  // namespace
 
-UpstreamEvents::UpstreamEvents(std::unique_ptr<UpstreamExchange> upstream, Framing framing,
-                               std::size_t max_event_bytes, const std::string& request_id)
+UpstreamEvents::UpstreamEvents(std::unique_ptr<UpstreamExchange> upstream, Framing framing, std::size_t max_event_bytes,
+                               const std::string& request_id)
     : upstream_(std::move(upstream)), request_id_(request_id), max_event_bytes_(max_event_bytes) {
   if (framing == Framing::KeepBytes)
     relay_.emplace(max_event_bytes);
