@@ -11,7 +11,6 @@
 #include "common/ipc/channel.h"
 #include "common/ipc/messages.h"
 #include "common/metrics/prometheus.h"
-#include "worker/front/caller_auth.h"
 
 namespace cosp::worker {
 
@@ -63,10 +62,9 @@ class CredentialsCache {
 // Everything a request handler may use, shared by all handler threads of one worker.
 struct WorkerContext {
   WorkerContext(common::Config config, int slot, const common::Channel& channel)
-      : config(std::move(config)), auth(this->config.api_keys), slot(slot), channel(channel) {}
+      : config(std::move(config)), slot(slot), channel(channel) {}
 
   const common::Config config;
-  const CallerAuth auth;
   const int slot;
   const common::Channel& channel;  // for reports to the supervisor (thread-safe sends)
   CredentialsCache credentials;

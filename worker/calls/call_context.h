@@ -3,7 +3,7 @@
 #include <optional>
 
 #include "common/error/api_error.h"
-#include "worker/front/exchange.h"
+#include "worker/exchange.h"
 #include "worker/http/client_watch.h"
 #include "worker/upstream/call_deadline.h"
 #include "worker/worker_context.h"

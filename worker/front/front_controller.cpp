@@ -2,7 +2,7 @@
 
 #include "common/log/log.h"
 #include "worker/calls/call_handler.h"
-#include "worker/front/exchange.h"
+#include "worker/exchange.h"
 #include "worker/front/request_id.h"
 #include "worker/routes/health_routes.h"
 #include "worker/routes/metrics_route.h"
@@ -16,10 +16,10 @@ std::optional<std::string_view> header(const HttpRequest& request, std::string_v
   return request.header(name);
 }
 
-void dispatch(Exchange& ex, CallHandler& calls) {
+void dispatch(Exchange& ex, const CallerAuth& auth, CallHandler& calls) {
   const auto& route = ex.route;
   if (route.requiresAuth() && route.route != Route::NotFound &&
-      !ex.ctx.auth.allows(header(ex.request, "Authorization"), header(ex.request, "x-api-key"))) {
+      !auth.allows(header(ex.request, "Authorization"), header(ex.request, "x-api-key"))) {
     sendError(ex, common::ApiError::unauthorized(
                       "Invalid or missing API key. Send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'."));
     return;
@@ -100,7 +100,7 @@ void FrontController::handle(HttpRequest& request, HttpResponse& response) {
   try {
     ex.request_id = chooseRequestId(header(request, "x-request-id"));
     ex.route = matchRoute(request.getMethod(), request.getURI());
-    dispatch(ex, calls_);
+    dispatch(ex, auth_, calls_);
   } catch (const std::exception& e) {
     error_kind = "std::exception";
   } catch (...) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "worker/front/caller_auth.h"
 #include "worker/http/http_handler.h"
 #include "worker/worker_context.h"
 
@@ -12,13 +13,14 @@ class CallHandler;
 // the connection without an answer.
 class FrontController : public HttpHandler {
  public:
-  FrontController(WorkerContext& ctx, CallHandler& calls) : ctx_(ctx), calls_(calls) {}
+  FrontController(WorkerContext& ctx, CallHandler& calls) : ctx_(ctx), auth_(ctx.config.api_keys), calls_(calls) {}
   void handle(HttpRequest& request, HttpResponse& response) override;
   // GET and HEAD of /healthz and /readyz: answered from memory, so on the accept loop.
   bool answersInline(const RequestHead& head) const override;
 
  private:
   WorkerContext& ctx_;
+  const CallerAuth auth_;
   CallHandler& calls_;
 };
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "worker/front/exchange.h"
+#include "worker/exchange.h"
 
 namespace cosp::worker {
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "worker/front/exchange.h"
+#include "worker/exchange.h"
 
 namespace cosp::worker {
 

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "worker/front/exchange.h"
+#include "worker/exchange.h"
 #include "worker/http/client_watch.h"
 
 namespace cosp::worker {

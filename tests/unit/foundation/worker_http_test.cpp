@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "worker/exchange.h"
 #include "worker/front/caller_auth.h"
-#include "worker/front/exchange.h"
 #include "worker/front/request_id.h"
 #include "worker/front/router.h"
 #include "worker/routes/models_routes.h"

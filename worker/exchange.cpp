@@ -1,4 +1,4 @@
-#include "worker/front/exchange.h"
+#include "worker/exchange.h"
 
 #include "common/log/log.h"
 
