@@ -16,7 +16,7 @@
 
 int main(int argc, char** argv) {
   cosp::common::ignoreSigpipe();
-  // Blocked before any thread starts so only the main loop's signalfd ever consumes them (§5 #11).
+  // Blocked before any thread starts so only the main loop's signalfd ever consumes them (docs/ARCHITECTURE.md §6.11).
   cosp::common::blockSignals({SIGTERM, SIGINT, SIGQUIT, SIGHUP});
 
   cosp::worker::WorkerArgs args;

@@ -55,7 +55,7 @@ std::string utcTimestamp() {
   timeval tv{};
   ::gettimeofday(&tv, nullptr);
   tm parts{};
-  ::gmtime_r(&tv.tv_sec, &parts);  // UTC only: localtime is not thread-safe in POCO 1.11 (§5 #19)
+  ::gmtime_r(&tv.tv_sec, &parts);  // UTC only: localtime is not thread-safe in POCO 1.11 (docs/ARCHITECTURE.md §6.19)
   char buf[96];                    // sized for any int the compiler imagines, silencing -Wformat-truncation
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1,
                 parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, static_cast<int>(tv.tv_usec / 1000));

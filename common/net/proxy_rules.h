@@ -33,8 +33,8 @@ struct ProxyEndpoint {
 // HTTPS_PROXY: "http://[user:pass@]host[:port][/]" or "host:port" (http assumed).
 //   The port defaults to 80 when the scheme is given without one. "https://"
 //   proxies (TLS to the proxy itself) and socks are refused with an error.
-//   The one proxy is used for https AND http targets (SPEC §2: "outbound proxy,
-//   used for refresh and inference alike"; http only occurs against test fakes).
+//   The one proxy is used for https AND http targets: token refresh and model calls
+//   take one route (docs/ARCHITECTURE.md §5); http only occurs against test fakes.
 // NO_PROXY: comma/space separated entries, case-insensitive:
 //   "*"                       -> no target uses the proxy;
 //   "example.com", ".example.com", "*.example.com"

@@ -22,7 +22,7 @@ std::once_flag g_manager_init_once;
 }  // namespace
 
 void ensureSslInitialized() {
-  // POCO trap 13: NetSSL needs initializeSSL() before first use; it is
+  // docs/ARCHITECTURE.md §6.13: NetSSL needs initializeSSL() before first use; it is
   // reference-counted, so calling it once and never uninitialising is the simple,
   // correct lifetime for a process.
   std::call_once(g_ssl_init_once, [] { Poco::Net::initializeSSL(); });
@@ -32,7 +32,7 @@ Poco::Net::Context::Ptr makeClientTlsContext(const TlsOptions& options) {
   ensureSslInitialized();
 
   Poco::Net::Context::Params params;
-  // POCO trap 13: VERIFY_RELAXED skips the host-name check for loopback peers
+  // docs/ARCHITECTURE.md §6.13: VERIFY_RELAXED skips the host-name check for loopback peers
   // (SecureSocketImpl::verifyPeerCertificateImpl). For a client, VERIFY_STRICT only
   // adds SSL_VERIFY_FAIL_IF_NO_PEER_CERT (meaningful on servers) and turns the
   // host-name check on for every host, so tests against a TLS fake on 127.0.0.1
@@ -43,14 +43,14 @@ Poco::Net::Context::Ptr makeClientTlsContext(const TlsOptions& options) {
     params.caLocation = options.ca_file;
     params.loadDefaultCAs = false;
   } else {
-    // POCO trap 13: Params does not load any CA by default, which is how people end
+    // docs/ARCHITECTURE.md §6.13: Params does not load any CA by default, which is how people end
     // up with VERIFY_NONE. Load both the Debian bundle and OpenSSL's default paths.
     if (::access(kSystemCaBundle, R_OK) == 0) params.caLocation = kSystemCaBundle;
     params.loadDefaultCAs = true;
   }
   // POCO's default "ALL:!ADH:!LOW:!EXP:!MD5:@STRENGTH" produces a ClientHello that
   // looks nothing like mainstream OpenSSL clients, and Cloudflare challenges
-  // unusual fingerprints (SPEC §4). "DEFAULT" is OpenSSL's own TLS <= 1.2 list;
+  // unusual fingerprints (docs/ARCHITECTURE.md §6.13). "DEFAULT" is OpenSSL's own TLS <= 1.2 list;
   // TLS 1.3 suites are configured separately and stay at OpenSSL's defaults.
   params.cipherList = "DEFAULT";
 
@@ -67,7 +67,7 @@ Poco::Net::Context::Ptr makeClientTlsContext(const TlsOptions& options) {
     throw Poco::Net::SSLContextException("cannot set ALPN protocols");
   }
 
-  // POCO trap 13: the per-context handler is consulted first by
+  // docs/ARCHITECTURE.md §6.13: the per-context handler is consulted first by
   // SSLManager::verifyCallback; it rejects (never ConsoleCertificateHandler, which
   // reads stdin inside a Poco::Util::Application).
   Poco::Net::Context::InvalidCertificateHandlerPtr reject(new Poco::Net::RejectCertificateHandler(false));

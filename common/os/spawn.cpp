@@ -21,7 +21,7 @@ pid_t spawnProcess(const std::vector<std::string>& argv, const std::vector<std::
     posix_spawn_file_actions_adddup2(&actions, fds[i], static_cast<int>(3 + i));
   }
   // glibc >= 2.34: close everything we did not map, whatever POCO or OpenSSL left open without
-  // O_CLOEXEC (POCO 1.11 creates sockets without SOCK_CLOEXEC, §5 #12).
+  // O_CLOEXEC (POCO 1.11 creates sockets without SOCK_CLOEXEC, docs/ARCHITECTURE.md §6.12).
   posix_spawn_file_actions_addclosefrom_np(&actions, static_cast<int>(3 + fds.size()));
 
   sigset_t empty, defaults;

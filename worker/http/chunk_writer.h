@@ -20,7 +20,7 @@ inline constexpr std::chrono::milliseconds kDefaultChunkSendTimeout{60000};
 // Why not POCO's HTTPChunkedOutputStream for streamed events: it copies every byte twice (its
 // 4 KiB stream buffer, then a std::string that joins framing and data, which keeps the capacity
 // of the largest write for the rest of the connection) and reports a dead client only as a bad
-// stream state after a later write (ARCHITECTURE §5 #3).
+// stream state after a later write (docs/ARCHITECTURE.md §6.3).
 bool sendChunk(int fd, std::string_view data, std::chrono::milliseconds timeout = kDefaultChunkSendTimeout);
 
 }  // namespace cosp::worker

@@ -7,7 +7,7 @@
 
 namespace cosp::worker {
 
-// Chat Completions request body -> Codex Responses request body (SPEC §4 + §5).
+// Chat Completions request body -> Codex Responses request body (README.md, Model calls: the translation table).
 //
 // Validation errors are 400s whose `param` names the field, in the
 // "messages[2].content[0]" style. Malformed JSON and non-object bodies are 400s.

@@ -27,7 +27,7 @@ struct ChatStreamOptions {
 // "chatcmpl-" + 24 random alphanumerics.
 std::string newChatCompletionId();
 
-// Responses SSE events -> chat.completion.chunk payloads (SPEC §6). Each string
+// Responses SSE events -> chat.completion.chunk payloads (README.md, Model calls). Each string
 // pushed to `out` is the JSON of one chunk, the literal "[DONE]", or (once, on
 // failure) an {"error":{...}} object; the HTTP layer writes "data: " + s + "\n\n".
 //

@@ -1,7 +1,7 @@
 #pragma once
 
 // Internal helpers shared by the chat translation and the Responses
-// normalisation (SPEC §4). Not part of the handlers' API.
+// normalisation (README.md, Model calls: Responses requests). Not part of the handlers' API.
 
 #include <optional>
 #include <string>
@@ -56,7 +56,7 @@ class FieldPolicy {
   std::unordered_set<std::string_view> dropped_;  // every name recorded so far, named or only counted
 };
 
-// Stable session id (SPEC §4): a name-based (v5-style, SHA-1) UUID of the
+// Stable session id (README.md, Model calls: Upstream headers): a name-based (v5-style, SHA-1) UUID of the
 // instructions and the first user message text, so prompt caching keys stay
 // the same across turns of one conversation.
 std::string sessionIdFor(std::string_view instructions, std::string_view first_user_text);

@@ -15,7 +15,7 @@
 namespace cosp::worker {
 
 // Collapses a whole upstream Responses SSE stream for a non-streaming client
-// (SPEC §6). Feed every event, then onUpstreamEnd(); then, if completed(),
+// (README.md, Model calls). Feed every event, then onUpstreamEnd(); then, if completed(),
 // render one of the two output forms. Not thread-safe.
 //
 // Memory is bounded: the events it keeps (output items and the latest response

@@ -7,7 +7,7 @@
 
 namespace cosp::worker {
 
-// /v1/responses body -> Codex backend body with the SPEC §4 normalisation only:
+// /v1/responses body -> Codex backend body with the normalisation of README.md (Model calls: Responses requests) only:
 // store:false, stream:true, instructions always present, string input turned into
 // a one-message list, item ids removed from input items, item_reference items
 // dropped, backend-rejected fields dropped (or refused in strict mode), model

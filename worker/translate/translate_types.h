@@ -9,7 +9,7 @@
 
 namespace cosp::worker {
 
-// How reasoning summaries reach a Chat Completions client (SPEC §6, REASONING_COMPAT).
+// How reasoning summaries reach a Chat Completions client (REASONING_COMPAT in README.md, Configuration).
 enum class ReasoningCompat {
   None,              // dropped (default)
   ReasoningContent,  // message.reasoning_content / delta.reasoning_content
@@ -21,7 +21,7 @@ std::optional<ReasoningCompat> parseReasoningCompat(std::string_view text);
 std::string_view reasoningCompatName(ReasoningCompat compat);
 
 struct TranslateOptions {
-  // Top-level fields removed before forwarding (SPEC §4). "service_tier" in the
+  // Top-level fields removed before forwarding (DROPPED_PARAMS, README.md). "service_tier" in the
   // list means: removed unless its value is "priority" or "flex".
   std::vector<std::string> dropped_fields = defaultDroppedFields();
   // Refuse with 400 naming the field instead of dropping it.
@@ -46,7 +46,7 @@ struct UpstreamRequest {
   bool client_stream = false;  // client asked for stream:true
   bool include_usage = false;  // chat stream_options.include_usage
   bool json_output = false;    // response_format / text.format asks for JSON
-  std::string session_id;      // stable id from instructions + first user message (SPEC §4)
+  std::string session_id;      // stable id from instructions + first user message
 };
 
 // Token counts of a finished response, for the client's usage object and for logs.

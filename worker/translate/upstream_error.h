@@ -11,7 +11,7 @@
 namespace cosp::worker {
 
 // Upstream HTTP error received before any byte went to the client -> the error
-// the client gets (SPEC §6 "Errors before the first byte"):
+// the client gets (README.md, Model calls: Errors):
 //   400 (and other 4xx)             -> same status, the upstream's message
 //   429, or 404 usage_limit_reached -> 429 rate_limit_error, code usage_limit_reached
 //                                      (or the upstream code), Retry-After from

@@ -14,7 +14,7 @@ namespace cosp::worker {
 // Pure, incremental HTTP/1.1 response parsing for the upstream client. We own
 // this instead of using POCO's HTTPClientSession because its chunked istream
 // loses parser state when a receive timeout fires mid chunk-header, which makes
-// short wait slices (client-disconnect checks) impossible (POCO trap 14).
+// short wait slices (client-disconnect checks) impossible (docs/ARCHITECTURE.md §6.14).
 
 constexpr std::size_t kMaxResponseHeadBytes = 64 * 1024;
 

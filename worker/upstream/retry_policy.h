@@ -30,7 +30,7 @@ struct RetryOptions {
   double jitter = 0.25;                       // +-25 % around the nominal delay
 };
 
-// Pure retry decisions (SPEC §4): retry before the first client byte only, on
+// Pure retry decisions (README.md, Model calls: Errors): retry before the first client byte only, on
 // connect-class errors, a reset before the head, 5xx (except 501/505, which are
 // permanent), and `server_is_overloaded`; back off 200 ms, 400 ms, ... with
 // jitter. Thread-safe when the injected RNG is.

@@ -99,7 +99,7 @@ class UpstreamExchange {
 //    fresh connection (the classic stale keep-alive race: the server closed the
 //    idle connection before it read our request). Fresh connections are never
 //    retried here; that is RetryPolicy's job, before the first client byte.
-//  - SIGPIPE is ignored process-wide on construction (POCO trap 10: OpenSSL
+//  - SIGPIPE is ignored process-wide on construction (docs/ARCHITECTURE.md §6.10: OpenSSL
 //    writes cannot pass MSG_NOSIGNAL).
 class UpstreamPool {
  public:

@@ -14,7 +14,7 @@
 
 namespace cosp::worker {
 
-// Everything the pool needs, from SPEC §2 (CODEX_BASE_URL, UPSTREAM_*_TIMEOUT,
+// Everything the pool needs, from the configuration (README.md, Configuration: CODEX_BASE_URL, UPSTREAM_*_TIMEOUT,
 // HTTPS_PROXY, NO_PROXY, --upstream-ca-file).
 struct UpstreamSettings {
   std::string base_url;                              // e.g. "https://chatgpt.com/backend-api/codex" (http:// for tests)
