@@ -74,6 +74,140 @@ HttpServer::Options serverOptions(const common::Config& config, int listen_fd, c
   return options;
 }
 
+UpstreamSettings upstreamSettings(const common::Config& config) {
+  UpstreamSettings upstream;
+  upstream.base_url = config.codex_base_url;
+  upstream.connect_timeout = config.upstream_connect_timeout;
+  upstream.idle_timeout = config.upstream_idle_timeout;
+  upstream.https_proxy = config.https_proxy;
+  upstream.no_proxy = config.no_proxy;
+  upstream.tls.ca_file = config.upstream_ca_file;
+  return upstream;
+}
+
+// The supervisor always queues the credentials right after the configuration: they are applied
+// before serving, so the first requests of a fresh worker never see "no credentials".
+std::optional<common::WorkerCredentials> receiveInitialCredentials(const common::Channel& channel) {
+  std::string first_credentials;
+  if (channel.receive(first_credentials, std::chrono::seconds(2)) == common::Channel::Status::Message &&
+      common::messageType(first_credentials) == common::msg::kCredentials) {
+    return common::decodeCredentials(first_credentials);
+  }
+  return std::nullopt;
+}
+
+// The main thread once the server runs: a poll loop over the signalfd and the supervisor's
+// channel (credentials updates, drain/stop commands), sending heartbeats, until a stop or the end
+// of the drain.
+class ControlLoop {
+ public:
+  ControlLoop(const common::Config& config, WorkerContext& ctx, HttpServer& server, common::Channel& channel,
+              common::SignalFd& signals)
+      : config_(config), ctx_(ctx), server_(server), channel_(channel), signals_(signals) {}
+
+  // Returns true for a fast stop (SIGINT, SIGQUIT, a stop message), false when the drain ended:
+  // every connection closed, or the grace expired.
+  bool run() {
+    while (!stopping_) {
+      pollfd fds[2] = {{signals_.fd(), POLLIN, 0}, {channel_.valid() ? channel_.fd() : -1, POLLIN, 0}};
+      ::poll(fds, 2, pollTimeoutMs(Clock::now()));
+      if (fds[0].revents) readSignals();
+      if (fds[1].revents) readChannel();
+      const auto now = Clock::now();
+      if (now >= next_heartbeat_ && channel_.valid()) sendHeartbeat(now);
+      if (draining_) {
+        // A stream that began before the drain went out with keep-alive; close it once it idles.
+        server_.closeIdleConnections();
+        if (server_.openConnections() == 0 || now >= drain_deadline_) break;
+      }
+    }
+    return stopping_;
+  }
+
+ private:
+  int pollTimeoutMs(Clock::time_point now) const {
+    auto until = next_heartbeat_;
+    if (draining_) until = std::min(until, drain_deadline_);
+    int timeout = static_cast<int>(
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()));
+    if (draining_) timeout = std::min(timeout, 50);  // re-check the open-connection count
+    return timeout;
+  }
+
+  void beginDrain(std::chrono::milliseconds grace, const char* why) {
+    if (draining_) return;
+    draining_ = true;
+    ctx_.draining = true;  // responses now carry Connection: close, /readyz says draining
+    server_.stopAccepting();
+    server_.closeIdleConnections();
+    drain_deadline_ = Clock::now() + grace;
+    common::logInfo("worker_draining").field("reason", why).field("grace_ms", static_cast<int64_t>(grace.count()));
+  }
+
+  void readSignals() {
+    while (auto signo = signals_.read()) {
+      if (*signo == SIGTERM)
+        beginDrain(config_.shutdown_grace, "SIGTERM");
+      else if (*signo == SIGINT || *signo == SIGQUIT)
+        stopping_ = true;
+      // SIGHUP: reloads are the supervisor's business; a worker ignores it.
+    }
+  }
+
+  void readChannel() {
+    for (;;) {
+      auto status = channel_.receive(message_);
+      if (status == common::Channel::Status::Message) {
+        handleMessage();
+        continue;
+      }
+      if (status == common::Channel::Status::Closed || status == common::Channel::Status::Error) {
+        // The supervisor is gone (unicorn's rule): stop taking connections, finish what we have.
+        channel_.close();
+        beginDrain(config_.shutdown_grace, "supervisor_gone");
+      }
+      break;
+    }
+  }
+
+  void handleMessage() {
+    std::string type = common::messageType(message_);
+    if (type == common::msg::kCredentials) {
+      if (auto credentials = common::decodeCredentials(message_)) ctx_.credentials.set(std::move(*credentials));
+    } else if (type == common::msg::kDrain) {
+      auto grace = common::messageInt(message_, "grace_ms").value_or(config_.shutdown_grace.count());
+      beginDrain(std::chrono::milliseconds(grace), "supervisor");
+    } else if (type == common::msg::kMetrics) {
+      if (auto text = common::decodeMetrics(message_)) ctx_.setMetricsText(std::move(*text));
+    } else if (type == common::msg::kStop) {
+      stopping_ = true;
+    }
+  }
+
+  void sendHeartbeat(Clock::time_point now) {
+    auto counters = ctx_.metrics.snapshot();
+    counters["active_connections"] = server_.openConnections();
+    counters["connections_accepted_total"] = server_.acceptedConnections();
+    counters["connections_dropped_total"] = server_.refusedConnections();
+    channel_.send(common::encodeHeartbeat(counters, ctx_.metrics.upstreamObservation()));
+    next_heartbeat_ = now + kHeartbeatInterval;
+    trim_.maybe(now, ctx_.metrics.active_requests.load(),
+                server_.acceptedConnections() + ctx_.metrics.bytes_out.load());
+  }
+
+  const common::Config& config_;
+  WorkerContext& ctx_;
+  HttpServer& server_;
+  common::Channel& channel_;
+  common::SignalFd& signals_;
+  bool draining_ = false;
+  bool stopping_ = false;
+  Clock::time_point drain_deadline_;
+  Clock::time_point next_heartbeat_ = Clock::now();
+  AllocatorTrim trim_;
+  std::string message_;  // reused for every channel message
+};
+
 }  // namespace
 
 int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
@@ -89,28 +223,14 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
   }
   common::Log::configure(config->log_level, config->log_format, "worker", args.slot);
   tuneAllocator();
-  // The supervisor always queues the credentials right after the configuration: apply them
-  // before serving, so the first requests of a fresh worker never see "no credentials".
-  std::string first_credentials;
-  std::optional<common::WorkerCredentials> initial_credentials;
-  if (channel.receive(first_credentials, std::chrono::seconds(2)) == common::Channel::Status::Message &&
-      common::messageType(first_credentials) == common::msg::kCredentials) {
-    initial_credentials = common::decodeCredentials(first_credentials);
-  }
+  std::optional<common::WorkerCredentials> initial_credentials = receiveInitialCredentials(channel);
 
   common::SignalFd signals({SIGTERM, SIGINT, SIGQUIT, SIGHUP});
   WorkerContext ctx(*config, args.slot, channel);
   if (initial_credentials) ctx.credentials.set(std::move(*initial_credentials));
 
   // The TLS context and the upstream pool are created here, after exec, never inherited (§5 #12).
-  UpstreamSettings upstream;
-  upstream.base_url = config->codex_base_url;
-  upstream.connect_timeout = config->upstream_connect_timeout;
-  upstream.idle_timeout = config->upstream_idle_timeout;
-  upstream.https_proxy = config->https_proxy;
-  upstream.no_proxy = config->no_proxy;
-  upstream.tls.ca_file = config->upstream_ca_file;
-  auto pool = UpstreamPool::create(upstream);
+  auto pool = UpstreamPool::create(upstreamSettings(*config));
   if (!pool) {
     common::logError("worker_upstream_config").field("error", pool.error());
     return 78;
@@ -122,88 +242,14 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
   channel.send(common::encodeSimple(common::msg::kReady));
   common::logInfo("worker_serving").field("generation", args.generation).field("threads", config->worker_threads);
 
-  bool draining = false;
-  bool stopping = false;
-  Clock::time_point drain_deadline;
-  Clock::time_point next_heartbeat = Clock::now();
-  AllocatorTrim trim;
-  auto beginDrain = [&](std::chrono::milliseconds grace, const char* why) {
-    if (draining) return;
-    draining = true;
-    ctx.draining = true;  // responses now carry Connection: close, /readyz says draining
-    server.stopAccepting();
-    server.closeIdleConnections();
-    drain_deadline = Clock::now() + grace;
-    common::logInfo("worker_draining").field("reason", why).field("grace_ms", static_cast<int64_t>(grace.count()));
-  };
-
-  while (!stopping) {
-    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {channel.valid() ? channel.fd() : -1, POLLIN, 0}};
-    auto now = Clock::now();
-    auto until = next_heartbeat;
-    if (draining) until = std::min(until, drain_deadline);
-    int timeout = static_cast<int>(
-        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()));
-    if (draining) timeout = std::min(timeout, 50);  // re-check the open-connection count
-    ::poll(fds, 2, timeout);
-
-    if (fds[0].revents) {
-      while (auto signo = signals.read()) {
-        if (*signo == SIGTERM)
-          beginDrain(config->shutdown_grace, "SIGTERM");
-        else if (*signo == SIGINT || *signo == SIGQUIT)
-          stopping = true;
-        // SIGHUP: reloads are the supervisor's business; a worker ignores it.
-      }
-    }
-    if (fds[1].revents) {
-      for (;;) {
-        auto status = channel.receive(message);
-        if (status == common::Channel::Status::Message) {
-          std::string type = common::messageType(message);
-          if (type == common::msg::kCredentials) {
-            if (auto credentials = common::decodeCredentials(message)) ctx.credentials.set(std::move(*credentials));
-          } else if (type == common::msg::kDrain) {
-            auto grace = common::messageInt(message, "grace_ms").value_or(config->shutdown_grace.count());
-            beginDrain(std::chrono::milliseconds(grace), "supervisor");
-          } else if (type == common::msg::kMetrics) {
-            if (auto text = common::decodeMetrics(message)) ctx.setMetricsText(std::move(*text));
-          } else if (type == common::msg::kStop) {
-            stopping = true;
-          }
-          continue;
-        }
-        if (status == common::Channel::Status::Closed || status == common::Channel::Status::Error) {
-          // The supervisor is gone (unicorn's rule): stop taking connections, finish what we have.
-          channel.close();
-          beginDrain(config->shutdown_grace, "supervisor_gone");
-        }
-        break;
-      }
-    }
-    now = Clock::now();
-    if (now >= next_heartbeat && channel.valid()) {
-      auto counters = ctx.metrics.snapshot();
-      counters["active_connections"] = server.openConnections();
-      counters["connections_accepted_total"] = server.acceptedConnections();
-      counters["connections_dropped_total"] = server.refusedConnections();
-      channel.send(common::encodeHeartbeat(counters, ctx.metrics.upstreamObservation()));
-      next_heartbeat = now + kHeartbeatInterval;
-      trim.maybe(now, ctx.metrics.active_requests.load(), server.acceptedConnections() + ctx.metrics.bytes_out.load());
-    }
-    if (draining) {
-      // A stream that began before the drain went out with keep-alive; close it once it idles.
-      server.closeIdleConnections();
-      if (server.openConnections() == 0 || now >= drain_deadline) break;
-    }
-  }
+  const bool fast_stop = ControlLoop(*config, ctx, server, channel, signals).run();
 
   server.stopAccepting();
   int left = server.openConnections();
   if (left > 0) {
     common::logWarn("worker_abort_connections")
         .field("open", left)
-        .field("reason", stopping ? "fast stop" : "grace expired");
+        .field("reason", fast_stop ? "fast stop" : "grace expired");
     server.abortConnections();
     server.waitIdle(Clock::now() + kAbortWait);
   }

@@ -72,6 +72,69 @@ bool prefixMatch(const std::array<std::uint8_t, 16>& a, const std::array<std::ui
   return (a[static_cast<size_t>(full)] & mask) == (b[static_cast<size_t>(full)] & mask);
 }
 
+// The HTTPS_PROXY value, already trimmed and not empty: http://[user:pass@]host[:port].
+Result<ProxyEndpoint, std::string> parseProxyEndpoint(std::string_view p) {
+  ProxyEndpoint ep;
+  std::uint16_t default_port = 0;
+  if (const auto sep = p.find("://"); sep != std::string_view::npos) {
+    const std::string scheme = toLower(p.substr(0, sep));
+    if (scheme != "http") {
+      return "HTTPS_PROXY: unsupported proxy scheme '" + scheme + "' (only http:// proxies)";
+    }
+    default_port = 80;
+    p = p.substr(sep + 3);
+  }
+  while (!p.empty() && p.back() == '/') p.remove_suffix(1);
+  if (p.find('/') != std::string_view::npos || p.find('?') != std::string_view::npos) {
+    return std::string("HTTPS_PROXY: a proxy URL takes no path");
+  }
+  if (const auto at = p.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = p.substr(0, at);
+    p = p.substr(at + 1);
+    const auto colon = userinfo.find(':');
+    auto user = percentDecode(userinfo.substr(0, colon));
+    auto pass = colon == std::string_view::npos ? std::optional<std::string>(std::string{})
+                                                : percentDecode(userinfo.substr(colon + 1));
+    if (!user || !pass) return std::string("HTTPS_PROXY: invalid percent-encoding in proxy credentials");
+    ep.username = std::move(*user);
+    ep.password = std::move(*pass);
+  }
+  std::string_view host;
+  std::string_view port_text;
+  if (!p.empty() && p.front() == '[') {
+    const auto close = p.find(']');
+    if (close == std::string_view::npos) return std::string("HTTPS_PROXY: unterminated IPv6 literal");
+    host = p.substr(1, close - 1);
+    const std::string_view rest = p.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::string("HTTPS_PROXY: invalid proxy address");
+      port_text = rest.substr(1);
+    }
+  } else {
+    const auto colon = p.rfind(':');
+    host = p.substr(0, colon);
+    if (colon != std::string_view::npos) port_text = p.substr(colon + 1);
+  }
+  if (host.empty()) return std::string("HTTPS_PROXY: proxy URL has no host");
+  for (char c : host) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!std::isalnum(u) && c != '-' && c != '.' && c != '_' && c != ':') {
+      return std::string("HTTPS_PROXY: invalid proxy host");
+    }
+  }
+  ep.host = toLower(host);
+  if (!port_text.empty()) {
+    auto port = parsePort(port_text);
+    if (!port) return std::string("HTTPS_PROXY: invalid proxy port");
+    ep.port = *port;
+  } else if (default_port != 0) {
+    ep.port = default_port;
+  } else {
+    return std::string("HTTPS_PROXY: proxy port missing (use http://host:port)");
+  }
+  return ep;
+}
+
 }  // namespace
 
 std::string base64Encode(std::string_view bytes) {
@@ -182,67 +245,10 @@ Result<ProxyRules::Entry, std::string> ProxyRules::parseEntry(std::string_view t
 
 Result<ProxyRules, std::string> ProxyRules::parse(std::string_view https_proxy, std::string_view no_proxy) {
   ProxyRules rules;
-  std::string_view p = trimView(https_proxy);
-  if (!p.empty()) {
-    ProxyEndpoint ep;
-    std::uint16_t default_port = 0;
-    if (const auto sep = p.find("://"); sep != std::string_view::npos) {
-      const std::string scheme = toLower(p.substr(0, sep));
-      if (scheme != "http") {
-        return "HTTPS_PROXY: unsupported proxy scheme '" + scheme + "' (only http:// proxies)";
-      }
-      default_port = 80;
-      p = p.substr(sep + 3);
-    }
-    while (!p.empty() && p.back() == '/') p.remove_suffix(1);
-    if (p.find('/') != std::string_view::npos || p.find('?') != std::string_view::npos) {
-      return std::string("HTTPS_PROXY: a proxy URL takes no path");
-    }
-    if (const auto at = p.rfind('@'); at != std::string_view::npos) {
-      const std::string_view userinfo = p.substr(0, at);
-      p = p.substr(at + 1);
-      const auto colon = userinfo.find(':');
-      auto user = percentDecode(userinfo.substr(0, colon));
-      auto pass = colon == std::string_view::npos ? std::optional<std::string>(std::string{})
-                                                  : percentDecode(userinfo.substr(colon + 1));
-      if (!user || !pass) return std::string("HTTPS_PROXY: invalid percent-encoding in proxy credentials");
-      ep.username = std::move(*user);
-      ep.password = std::move(*pass);
-    }
-    std::string_view host;
-    std::string_view port_text;
-    if (!p.empty() && p.front() == '[') {
-      const auto close = p.find(']');
-      if (close == std::string_view::npos) return std::string("HTTPS_PROXY: unterminated IPv6 literal");
-      host = p.substr(1, close - 1);
-      const std::string_view rest = p.substr(close + 1);
-      if (!rest.empty()) {
-        if (rest.front() != ':') return std::string("HTTPS_PROXY: invalid proxy address");
-        port_text = rest.substr(1);
-      }
-    } else {
-      const auto colon = p.rfind(':');
-      host = p.substr(0, colon);
-      if (colon != std::string_view::npos) port_text = p.substr(colon + 1);
-    }
-    if (host.empty()) return std::string("HTTPS_PROXY: proxy URL has no host");
-    for (char c : host) {
-      const auto u = static_cast<unsigned char>(c);
-      if (!std::isalnum(u) && c != '-' && c != '.' && c != '_' && c != ':') {
-        return std::string("HTTPS_PROXY: invalid proxy host");
-      }
-    }
-    ep.host = toLower(host);
-    if (!port_text.empty()) {
-      auto port = parsePort(port_text);
-      if (!port) return std::string("HTTPS_PROXY: invalid proxy port");
-      ep.port = *port;
-    } else if (default_port != 0) {
-      ep.port = default_port;
-    } else {
-      return std::string("HTTPS_PROXY: proxy port missing (use http://host:port)");
-    }
-    rules.proxy_ = std::move(ep);
+  if (std::string_view p = trimView(https_proxy); !p.empty()) {
+    auto endpoint = parseProxyEndpoint(p);
+    if (!endpoint) return endpoint.error();
+    rules.proxy_ = std::move(endpoint.value());
   }
 
   std::string_view rest = no_proxy;

@@ -14,6 +14,17 @@ bool isHostChar(char c) {
   return std::isalnum(u) || c == '-' || c == '.' || c == '_';
 }
 
+Result<std::uint16_t, std::string> parsePort(std::string_view port_text) {
+  unsigned long value = 0;
+  if (port_text.size() > 5) return std::string("URL port out of range");
+  for (char c : port_text) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return "invalid URL port '" + std::string(port_text) + "'";
+    value = value * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (value == 0 || value > 65535) return std::string("URL port out of range");
+  return static_cast<std::uint16_t>(value);
+}
+
 }  // namespace
 
 // Built with append() rather than "literal" + std::string: GCC 12 at -O3 reports a false
@@ -100,14 +111,9 @@ Result<Url, std::string> parseUrl(std::string_view text) {
   url.host = toLower(host);
 
   if (!port_text.empty()) {
-    unsigned long value = 0;
-    if (port_text.size() > 5) return std::string("URL port out of range");
-    for (char c : port_text) {
-      if (!std::isdigit(static_cast<unsigned char>(c))) return "invalid URL port '" + std::string(port_text) + "'";
-      value = value * 10 + static_cast<unsigned long>(c - '0');
-    }
-    if (value == 0 || value > 65535) return std::string("URL port out of range");
-    url.port = static_cast<std::uint16_t>(value);
+    auto port = parsePort(port_text);
+    if (!port) return port.error();
+    url.port = port.value();
   } else {
     url.port = url.isHttps() ? 443 : 80;
   }

@@ -57,6 +57,110 @@ std::string reasoningText(const JsonValue& item) {
   return out;
 }
 
+// A url_citation annotation, its offsets counted in characters of the whole message content.
+struct Citation {
+  std::int64_t start;
+  std::int64_t end;
+  const JsonValue* annotation;
+};
+
+// What the one chat.completion message is made of, gathered from the output items.
+struct ChatMessageParts {
+  std::string content;
+  std::string refusal;
+  std::string reasoning;
+  std::vector<Citation> citations;
+  std::vector<const JsonValue*> calls;  // function_call and custom_tool_call items
+};
+
+// Appends the output_text and refusal parts of a message item.
+void appendMessageItem(const JsonValue& item, ChatMessageParts& out) {
+  const JsonArray* parts = common::jsonArray(item, "content");
+  if (parts == nullptr) return;
+  for (const JsonValue& part : *parts) {
+    const auto ptype = common::jsonString(part, "type").value_or("");
+    if (ptype == "output_text") {
+      const std::int64_t offset = codePoints(out.content);
+      if (const JsonArray* anns = common::jsonArray(part, "annotations")) {
+        for (const JsonValue& a : *anns) {
+          if (common::jsonString(a, "type").value_or("") != "url_citation") continue;
+          // The indexes come from the upstream: saturate rather than overflow on absurd ones.
+          out.citations.push_back(Citation{detail::saturatingAdd(offset, common::jsonInt(a, "start_index").value_or(0)),
+                                           detail::saturatingAdd(offset, common::jsonInt(a, "end_index").value_or(0)),
+                                           &a});
+        }
+      }
+      out.content.append(common::jsonString(part, "text").value_or(""));
+    } else if (ptype == "refusal") {
+      out.refusal.append(common::jsonString(part, "refusal").value_or(""));
+    }
+  }
+}
+
+ChatMessageParts gatherMessageParts(const std::vector<const JsonValue*>& items) {
+  ChatMessageParts out;
+  for (const JsonValue* item : items) {
+    const auto type = common::jsonString(*item, "type").value_or("");
+    if (type == "message") {
+      appendMessageItem(*item, out);
+    } else if (type == "function_call" || type == "custom_tool_call") {
+      out.calls.push_back(item);
+    } else if (type == "reasoning") {
+      const std::string text = reasoningText(*item);
+      if (!text.empty()) {
+        if (!out.reasoning.empty()) out.reasoning.append("\n\n");
+        out.reasoning.append(text);
+      }
+    }
+  }
+  return out;
+}
+
+// ReasoningCompat::ThinkTags: the reasoning goes in front of the content, in think tags; the
+// citations move with the text they point at.
+void prependThinkTags(ChatMessageParts& parts) {
+  std::string prefix = std::string(detail::kThinkOpen) + parts.reasoning + std::string(detail::kThinkClose);
+  const std::int64_t shift = codePoints(prefix);
+  for (Citation& c : parts.citations) {
+    c.start = detail::saturatingAdd(c.start, shift);
+    c.end = detail::saturatingAdd(c.end, shift);
+  }
+  parts.content = prefix + parts.content;
+}
+
+void writeToolCalls(JsonWriter& w, const std::vector<const JsonValue*>& calls) {
+  w.key("tool_calls").beginArray();
+  for (const JsonValue* call : calls) {
+    const bool custom = common::jsonString(*call, "type").value_or("") == "custom_tool_call";
+    const auto item_id = common::jsonString(*call, "id").value_or("");
+    w.beginObject();
+    w.key("id").value(common::jsonString(*call, "call_id").value_or(item_id));
+    if (custom) {
+      w.key("type").value("custom").key("custom").beginObject();
+      w.key("name").value(common::jsonString(*call, "name").value_or(""));
+      w.key("input").value(common::jsonString(*call, "input").value_or(""));
+    } else {
+      w.key("type").value("function").key("function").beginObject();
+      w.key("name").value(common::jsonString(*call, "name").value_or(""));
+      w.key("arguments").value(common::jsonString(*call, "arguments").value_or(""));
+    }
+    w.endObject().endObject();
+  }
+  w.endArray();
+}
+
+void writeCitations(JsonWriter& w, const std::vector<Citation>& citations) {
+  w.key("annotations").beginArray();
+  for (const Citation& c : citations) {
+    w.beginObject().key("type").value("url_citation").key("url_citation").beginObject();
+    w.key("start_index").value(c.start).key("end_index").value(c.end);
+    w.key("url").value(common::jsonString(*c.annotation, "url").value_or(""));
+    w.key("title").value(common::jsonString(*c.annotation, "title").value_or(""));
+    w.endObject().endObject();
+  }
+  w.endArray();
+}
+
 }  // namespace
 
 ResponseCollector::ResponseCollector(std::size_t max_retained_bytes) : max_retained_bytes_(max_retained_bytes) {}
@@ -175,62 +279,12 @@ std::string ResponseCollector::responsesObjectJson() const {
 
 std::string ResponseCollector::chatCompletionJson(const std::string& id, std::int64_t created, const std::string& model,
                                                   ReasoningCompat compat, bool json_output) const {
-  struct Citation {
-    std::int64_t start;
-    std::int64_t end;
-    const JsonValue* annotation;
-  };
-  std::string content;
-  std::string refusal;
-  std::string reasoning;
-  std::vector<Citation> citations;
-  std::vector<const JsonValue*> calls;
-  for (const JsonValue* item : outputItems()) {
-    const auto type = common::jsonString(*item, "type").value_or("");
-    if (type == "message") {
-      const JsonArray* parts = common::jsonArray(*item, "content");
-      if (parts == nullptr) continue;
-      for (const JsonValue& part : *parts) {
-        const auto ptype = common::jsonString(part, "type").value_or("");
-        if (ptype == "output_text") {
-          const std::int64_t offset = codePoints(content);
-          if (const JsonArray* anns = common::jsonArray(part, "annotations")) {
-            for (const JsonValue& a : *anns) {
-              if (common::jsonString(a, "type").value_or("") != "url_citation") continue;
-              // The indexes come from the upstream: saturate rather than overflow on absurd ones.
-              citations.push_back(Citation{detail::saturatingAdd(offset, common::jsonInt(a, "start_index").value_or(0)),
-                                           detail::saturatingAdd(offset, common::jsonInt(a, "end_index").value_or(0)),
-                                           &a});
-            }
-          }
-          content.append(common::jsonString(part, "text").value_or(""));
-        } else if (ptype == "refusal") {
-          refusal.append(common::jsonString(part, "refusal").value_or(""));
-        }
-      }
-    } else if (type == "function_call" || type == "custom_tool_call") {
-      calls.push_back(item);
-    } else if (type == "reasoning") {
-      const std::string text = reasoningText(*item);
-      if (!text.empty()) {
-        if (!reasoning.empty()) reasoning.append("\n\n");
-        reasoning.append(text);
-      }
-    }
-  }
-  if (json_output) reasoning.clear();
-  if (compat == ReasoningCompat::ThinkTags && !reasoning.empty()) {
-    std::string prefix = std::string(detail::kThinkOpen) + reasoning + std::string(detail::kThinkClose);
-    const std::int64_t shift = codePoints(prefix);
-    for (Citation& c : citations) {
-      c.start = detail::saturatingAdd(c.start, shift);
-      c.end = detail::saturatingAdd(c.end, shift);
-    }
-    content = prefix + content;
-  }
+  ChatMessageParts parts = gatherMessageParts(outputItems());
+  if (json_output) parts.reasoning.clear();
+  if (compat == ReasoningCompat::ThinkTags && !parts.reasoning.empty()) prependThinkTags(parts);
 
   JsonWriter w;
-  w.reserve(content.size() + reasoning.size() + 512);
+  w.reserve(parts.content.size() + parts.reasoning.size() + 512);
   w.beginObject();
   w.key("id").value(id);
   w.key("object").value("chat.completion");
@@ -241,54 +295,25 @@ std::string ResponseCollector::chatCompletionJson(const std::string& id, std::in
   w.key("message").beginObject();
   w.key("role").value("assistant");
   w.key("content");
-  if (content.empty() && !calls.empty()) {
+  if (parts.content.empty() && !parts.calls.empty()) {
     w.null();
   } else {
-    w.value(content);
+    w.value(parts.content);
   }
   w.key("refusal");
-  if (refusal.empty()) {
+  if (parts.refusal.empty()) {
     w.null();
   } else {
-    w.value(refusal);
+    w.value(parts.refusal);
   }
-  if (compat == ReasoningCompat::ReasoningContent && !reasoning.empty()) {
-    w.key("reasoning_content").value(reasoning);
+  if (compat == ReasoningCompat::ReasoningContent && !parts.reasoning.empty()) {
+    w.key("reasoning_content").value(parts.reasoning);
   }
-  if (!calls.empty()) {
-    w.key("tool_calls").beginArray();
-    for (const JsonValue* call : calls) {
-      const bool custom = common::jsonString(*call, "type").value_or("") == "custom_tool_call";
-      const auto item_id = common::jsonString(*call, "id").value_or("");
-      w.beginObject();
-      w.key("id").value(common::jsonString(*call, "call_id").value_or(item_id));
-      if (custom) {
-        w.key("type").value("custom").key("custom").beginObject();
-        w.key("name").value(common::jsonString(*call, "name").value_or(""));
-        w.key("input").value(common::jsonString(*call, "input").value_or(""));
-      } else {
-        w.key("type").value("function").key("function").beginObject();
-        w.key("name").value(common::jsonString(*call, "name").value_or(""));
-        w.key("arguments").value(common::jsonString(*call, "arguments").value_or(""));
-      }
-      w.endObject().endObject();
-    }
-    w.endArray();
-  }
-  if (!citations.empty()) {
-    w.key("annotations").beginArray();
-    for (const Citation& c : citations) {
-      w.beginObject().key("type").value("url_citation").key("url_citation").beginObject();
-      w.key("start_index").value(c.start).key("end_index").value(c.end);
-      w.key("url").value(common::jsonString(*c.annotation, "url").value_or(""));
-      w.key("title").value(common::jsonString(*c.annotation, "title").value_or(""));
-      w.endObject().endObject();
-    }
-    w.endArray();
-  }
+  if (!parts.calls.empty()) writeToolCalls(w, parts.calls);
+  if (!parts.citations.empty()) writeCitations(w, parts.citations);
   w.endObject();  // message
   w.key("logprobs").null();
-  w.key("finish_reason").value(detail::finishReason(incomplete_reason_, !calls.empty()));
+  w.key("finish_reason").value(detail::finishReason(incomplete_reason_, !parts.calls.empty()));
   w.endObject().endArray();  // choice, choices
   w.key("usage");
   detail::writeChatUsage(w, usage_.value_or(TokenUsage{}));

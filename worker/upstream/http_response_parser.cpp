@@ -31,6 +31,28 @@ bool listContains(std::string_view value, std::string_view token) {
   return false;
 }
 
+// The size of a chunk size line (CRLF already gone): hex digits, optional whitespace, and
+// extensions after ';', which are ignored.
+std::optional<std::uint64_t> parseChunkSize(std::string_view l) {
+  if (const auto semi = l.find(';'); semi != std::string_view::npos) l = l.substr(0, semi);  // extensions
+  l = trimOws(l);
+  if (l.empty() || l.size() > 15) return std::nullopt;
+  std::uint64_t size = 0;
+  for (char c : l) {
+    int d;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return std::nullopt;
+    size = size * 16 + static_cast<std::uint64_t>(d);
+  }
+  return size;
+}
+
 }  // namespace
 
 std::optional<std::size_t> findHeadEnd(std::string_view buffer) {
@@ -198,25 +220,10 @@ DecodeStatus ChunkedDecoder::feed(std::string_view in, std::size_t& consumed, st
           return DecodeStatus::NeedMore;
         }
         if (line_.size() > kMaxChunkLine) return fail("chunk size line too long");
-        std::string_view l = line_;
-        if (const auto semi = l.find(';'); semi != std::string_view::npos) l = l.substr(0, semi);  // extensions
-        l = trimOws(l);
-        if (l.empty() || l.size() > 15) return fail("invalid chunk size");
-        std::uint64_t size = 0;
-        for (char c : l) {
-          int d;
-          if (c >= '0' && c <= '9')
-            d = c - '0';
-          else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-          else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-          else
-            return fail("invalid chunk size");
-          size = size * 16 + static_cast<std::uint64_t>(d);
-        }
-        remaining_ = size;
-        state_ = size == 0 ? State::Trailer : State::Data;
+        const auto size = parseChunkSize(line_);
+        if (!size) return fail("invalid chunk size");
+        remaining_ = *size;
+        state_ = *size == 0 ? State::Trailer : State::Data;
         break;
       }
       case State::Data: {

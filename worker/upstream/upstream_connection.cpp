@@ -104,6 +104,92 @@ common::Result<Poco::Net::StreamSocket, UpstreamFailure> connectTcp(const std::s
   return failure(UpstreamFailure::Kind::ConnectFailed, "cannot connect to " + what + ": " + last_error);
 }
 
+// Bounded blocking I/O everywhere; the real waits are poll()s with deadlines.
+std::optional<UpstreamFailure> boundBlockingIo(Poco::Net::StreamSocket& socket) {
+  try {
+    socket.setNoDelay(true);
+    socket.setSendTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
+    socket.setReceiveTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
+  } catch (const Poco::Exception& e) {
+    return failure(UpstreamFailure::Kind::ConnectFailed, "socket setup failed: " + e.displayText());
+  }
+  return std::nullopt;
+}
+
+// HTTPS through an HTTP proxy: open a tunnel with CONNECT on `conn` (connected to the proxy); TLS
+// then runs over it with the ORIGIN's host name (SNI and certificate check), not the proxy's.
+std::optional<UpstreamFailure> openTunnel(UpstreamConnection& conn, const common::Url& target,
+                                          const common::ProxyEndpoint& proxy, Clock::time_point deadline) {
+  using IoStatus = UpstreamConnection::IoStatus;
+  std::string request = "CONNECT " + target.hostPort() + " HTTP/1.1\r\nHost: " + target.hostPort() + "\r\n";
+  if (proxy.hasCredentials()) request += "Proxy-Authorization: " + proxy.basicAuthorization() + "\r\n";
+  request += "\r\n";
+  std::string err;
+  const IoStatus sent = conn.sendAll(request, deadline, &err);
+  if (sent == IoStatus::Timeout) return failure(UpstreamFailure::Kind::ConnectTimeout, "proxy CONNECT timed out");
+  if (sent != IoStatus::Ok) return failure(UpstreamFailure::Kind::ProxyFailed, "proxy CONNECT write failed: " + err);
+  std::optional<std::size_t> head_end;
+  while (!(head_end = findHeadEnd(conn.buffered()))) {
+    if (conn.buffered().size() > kMaxResponseHeadBytes) {
+      return failure(UpstreamFailure::Kind::ProxyFailed, "proxy CONNECT response head too large");
+    }
+    const IoStatus st = conn.fill(deadline, &err);
+    if (st == IoStatus::Timeout) return failure(UpstreamFailure::Kind::ConnectTimeout, "proxy CONNECT timed out");
+    if (st != IoStatus::Ok) {
+      return failure(UpstreamFailure::Kind::ProxyFailed,
+                     "proxy closed the connection during CONNECT" + (err.empty() ? std::string() : ": " + err));
+    }
+  }
+  auto head = parseResponseHead(conn.buffered().substr(0, *head_end));
+  if (!head) return failure(UpstreamFailure::Kind::ProxyFailed, "bad proxy CONNECT response: " + head.error());
+  if (head->status < 200 || head->status > 299) {
+    return failure(UpstreamFailure::Kind::ProxyFailed,
+                   "proxy refused CONNECT with status " + std::to_string(head->status), head->status);
+  }
+  conn.consume(*head_end);
+  if (!conn.buffered().empty()) {
+    // The origin speaks only after our ClientHello; bytes here mean a confused proxy.
+    return failure(UpstreamFailure::Kind::ProxyFailed, "unexpected bytes after the proxy CONNECT response");
+  }
+  return std::nullopt;
+}
+
+// The TLS client handshake on `socket` (to the origin, or a tunnel through the proxy).
+common::Result<Poco::Net::SecureStreamSocket, UpstreamFailure> handshakeTls(Poco::Net::StreamSocket& socket,
+                                                                            const common::Url& target, bool via_proxy,
+                                                                            const Poco::Net::Context::Ptr& tls,
+                                                                            Clock::time_point deadline) {
+  try {
+    // The handshake in attach() is a blocking SSL_connect governed by the
+    // socket timeouts: give it what is left of the connect budget.
+    const auto left = remaining(deadline);
+    if (left.count() <= 0) return failure(UpstreamFailure::Kind::ConnectTimeout, "TLS handshake timed out");
+    socket.setReceiveTimeout(toTimespan(left));
+    socket.setSendTimeout(toTimespan(left));
+    // attach(sock, peerHostName, ctx): POCO 1.11 sets the peer host name before
+    // connectSSL(), which sends it as SNI (SSL_set_tlsext_host_name) and then
+    // verifies the certificate against it. RFC 6066 forbids an IP literal in
+    // SNI, and POCO offers no way to verify one name while sending none, so a
+    // DIRECT connection to an IP literal attaches without a name: POCO then
+    // verifies against the peer address, which is that same IP. Through a
+    // tunnel the peer is the proxy, so the name must be given explicitly.
+    Poco::Net::IPAddress ip;
+    const bool ip_literal = Poco::Net::IPAddress::tryParse(target.host, ip);
+    Poco::Net::SecureStreamSocket secure = (ip_literal && !via_proxy)
+                                               ? Poco::Net::SecureStreamSocket::attach(socket, tls)
+                                               : Poco::Net::SecureStreamSocket::attach(socket, target.host, tls);
+    secure.setReceiveTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
+    secure.setSendTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
+    return secure;
+  } catch (const Poco::TimeoutException&) {
+    return failure(UpstreamFailure::Kind::ConnectTimeout, "TLS handshake timed out");
+  } catch (const Poco::Net::SSLException& e) {
+    return failure(UpstreamFailure::Kind::TlsFailed, "TLS handshake failed: " + e.displayText());
+  } catch (const Poco::Exception& e) {
+    return failure(UpstreamFailure::Kind::TlsFailed, "TLS handshake failed: " + e.displayText());
+  }
+}
+
 }  // namespace
 
 UpstreamConnection::UpstreamConnection(Poco::Net::StreamSocket socket, bool tls, bool via_proxy)
@@ -128,81 +214,15 @@ common::Result<std::unique_ptr<UpstreamConnection>, UpstreamFailure> UpstreamCon
   Poco::Net::StreamSocket socket = std::move(tcp.value());
 
   std::unique_ptr<UpstreamConnection> conn(new UpstreamConnection(socket, false, proxy.has_value()));
-  try {
-    socket.setNoDelay(true);
-    // Bounded blocking I/O everywhere; the real waits are poll()s with deadlines.
-    socket.setSendTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
-    socket.setReceiveTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
-  } catch (const Poco::Exception& e) {
-    return failure(UpstreamFailure::Kind::ConnectFailed, "socket setup failed: " + e.displayText());
-  }
-
+  if (auto e = boundBlockingIo(socket)) return *e;
   if (proxy && https) {
-    // HTTPS through an HTTP proxy: open a tunnel with CONNECT, then run TLS over it
-    // with the ORIGIN's host name (SNI and certificate check), not the proxy's.
-    std::string request = "CONNECT " + target.hostPort() + " HTTP/1.1\r\nHost: " + target.hostPort() + "\r\n";
-    if (proxy->hasCredentials()) request += "Proxy-Authorization: " + proxy->basicAuthorization() + "\r\n";
-    request += "\r\n";
-    std::string err;
-    const IoStatus sent = conn->sendAll(request, deadline, &err);
-    if (sent == IoStatus::Timeout) return failure(UpstreamFailure::Kind::ConnectTimeout, "proxy CONNECT timed out");
-    if (sent != IoStatus::Ok) return failure(UpstreamFailure::Kind::ProxyFailed, "proxy CONNECT write failed: " + err);
-    std::optional<std::size_t> head_end;
-    while (!(head_end = findHeadEnd(conn->buffered()))) {
-      if (conn->buffered().size() > kMaxResponseHeadBytes) {
-        return failure(UpstreamFailure::Kind::ProxyFailed, "proxy CONNECT response head too large");
-      }
-      const IoStatus st = conn->fill(deadline, &err);
-      if (st == IoStatus::Timeout) return failure(UpstreamFailure::Kind::ConnectTimeout, "proxy CONNECT timed out");
-      if (st != IoStatus::Ok) {
-        return failure(UpstreamFailure::Kind::ProxyFailed,
-                       "proxy closed the connection during CONNECT" + (err.empty() ? std::string() : ": " + err));
-      }
-    }
-    auto head = parseResponseHead(conn->buffered().substr(0, *head_end));
-    if (!head) return failure(UpstreamFailure::Kind::ProxyFailed, "bad proxy CONNECT response: " + head.error());
-    if (head->status < 200 || head->status > 299) {
-      return failure(UpstreamFailure::Kind::ProxyFailed,
-                     "proxy refused CONNECT with status " + std::to_string(head->status), head->status);
-    }
-    conn->consume(*head_end);
-    if (!conn->buffered().empty()) {
-      // The origin speaks only after our ClientHello; bytes here mean a confused proxy.
-      return failure(UpstreamFailure::Kind::ProxyFailed, "unexpected bytes after the proxy CONNECT response");
-    }
+    if (auto e = openTunnel(*conn, target, *proxy, deadline)) return *e;
   }
-
   if (https) {
-    try {
-      // The handshake in attach() is a blocking SSL_connect governed by the
-      // socket timeouts: give it what is left of the connect budget.
-      const auto left = remaining(deadline);
-      if (left.count() <= 0) return failure(UpstreamFailure::Kind::ConnectTimeout, "TLS handshake timed out");
-      socket.setReceiveTimeout(toTimespan(left));
-      socket.setSendTimeout(toTimespan(left));
-      // attach(sock, peerHostName, ctx): POCO 1.11 sets the peer host name before
-      // connectSSL(), which sends it as SNI (SSL_set_tlsext_host_name) and then
-      // verifies the certificate against it. RFC 6066 forbids an IP literal in
-      // SNI, and POCO offers no way to verify one name while sending none, so a
-      // DIRECT connection to an IP literal attaches without a name: POCO then
-      // verifies against the peer address, which is that same IP. Through a
-      // tunnel the peer is the proxy, so the name must be given explicitly.
-      Poco::Net::IPAddress ip;
-      const bool ip_literal = Poco::Net::IPAddress::tryParse(target.host, ip);
-      Poco::Net::SecureStreamSocket secure = (ip_literal && !proxy)
-                                                 ? Poco::Net::SecureStreamSocket::attach(socket, tls)
-                                                 : Poco::Net::SecureStreamSocket::attach(socket, target.host, tls);
-      secure.setReceiveTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
-      secure.setSendTimeout(toTimespan(std::chrono::duration_cast<std::chrono::microseconds>(kBlockedReadBound)));
-      conn->socket_ = secure;
-      conn->tls_ = true;
-    } catch (const Poco::TimeoutException&) {
-      return failure(UpstreamFailure::Kind::ConnectTimeout, "TLS handshake timed out");
-    } catch (const Poco::Net::SSLException& e) {
-      return failure(UpstreamFailure::Kind::TlsFailed, "TLS handshake failed: " + e.displayText());
-    } catch (const Poco::Exception& e) {
-      return failure(UpstreamFailure::Kind::TlsFailed, "TLS handshake failed: " + e.displayText());
-    }
+    auto secure = handshakeTls(socket, target, proxy.has_value(), tls, deadline);
+    if (!secure) return secure.error();
+    conn->socket_ = secure.value();
+    conn->tls_ = true;
   }
   return conn;
 }

@@ -1,0 +1,28 @@
+#pragma once
+
+// The messages of a Chat Completions request, for translateChatRequest: the instructions from
+// system / developer messages, and the Responses `input` items of the others. Internal to the
+// chat translation.
+
+#include <optional>
+#include <string>
+
+#include "common/error/api_error.h"
+#include "common/json/json_value.h"
+#include "common/json/json_writer.h"
+
+namespace cosp::worker::detail {
+
+// The first pass over `messages`: checks that each is an object with a known role, joins the text
+// of system and developer messages into `instructions` ("\n\n" between messages) and keeps the
+// text of the first user message in `first_user_text` (for the session id). Returns the 400 of the
+// first invalid message.
+std::optional<common::ApiError> readChatInstructions(const common::JsonArray& messages, std::string& instructions,
+                                                     std::string& first_user_text);
+
+// Writes the Responses input items of the user, assistant, tool and function messages (the items
+// only: the caller opens and closes the array). Runs after readChatInstructions, which checked the
+// roles. Image data URLs are normalised in place, so `messages` is not const.
+std::optional<common::ApiError> writeChatInput(common::JsonArray& messages, common::JsonWriter& w);
+
+}  // namespace cosp::worker::detail
