@@ -46,7 +46,7 @@ struct AllocatorTrim {
   }
 };
 
-// Thread stacks: small so thousands of held streams stay cheap (§5 #9), larger under
+// Thread stacks: small so thousands of held streams stay cheap (docs/ARCHITECTURE.md §6.9), larger under
 // AddressSanitizer whose redzones need room.
 int threadStackSize() {
 #if defined(__SANITIZE_ADDRESS__)
@@ -229,7 +229,7 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
   WorkerContext ctx(*config, args.slot, channel);
   if (initial_credentials) ctx.credentials.set(std::move(*initial_credentials));
 
-  // The TLS context and the upstream pool are created here, after exec, never inherited (§5 #12).
+  // The TLS context and the upstream pool are created here, after exec, never inherited (docs/ARCHITECTURE.md §6.12).
   auto pool = UpstreamPool::create(upstreamSettings(*config));
   if (!pool) {
     common::logError("worker_upstream_config").field("error", pool.error());
@@ -254,7 +254,8 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
     server.waitIdle(Clock::now() + kAbortWait);
   }
   common::logInfo("worker_exit").field("connections", server.acceptedConnections());
-  // _exit: skip static destructors while POCO pool threads may still unwind (§5 #7, #8).
+  // _exit: skip static destructors while detached connection threads may still be unwinding
+  // (docs/ARCHITECTURE.md §6.7, §6.8).
   ::_exit(0);
 }
 

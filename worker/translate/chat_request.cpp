@@ -166,7 +166,7 @@ class ChatTranslator {
       } else if (m.key == "service_tier") {
         remove = !policy_.keepServiceTier(m.value);
       } else if (m.key == "web_search_options") {
-        remove = explicit_tools;  // explicit tools win (SPEC §5)
+        remove = explicit_tools;  // explicit tools win: the caller chose its search tool itself
       }
       if (remove) {
         if (auto e = policy_.drop(m.key, req_)) return e;

@@ -53,7 +53,7 @@ UpstreamFailure failure(UpstreamFailure::Kind kind, std::string message, int sta
 }
 
 void setCloexec(int fd) {
-  // POCO trap 12: POCO creates sockets without SOCK_CLOEXEC. Mark it right after
+  // docs/ARCHITECTURE.md §6.12: POCO creates sockets without SOCK_CLOEXEC. Mark it right after
   // creation so an exec'd child never inherits upstream connections.
   if (fd >= 0) {
     const int flags = ::fcntl(fd, F_GETFD);
@@ -312,7 +312,7 @@ UpstreamConnection::IoStatus UpstreamConnection::sendAll(std::string_view data, 
   while (off < data.size()) {
     const int len = static_cast<int>(std::min<std::size_t>(data.size() - off, 1 << 20));
     try {
-      // POCO trap 10: MSG_NOSIGNAL for plain sockets; OpenSSL's writes cannot take
+      // docs/ARCHITECTURE.md §6.10: MSG_NOSIGNAL for plain sockets; OpenSSL's writes cannot take
       // flags, which is why the pool also ignores SIGPIPE process-wide.
       const int n = socket_.sendBytes(data.data() + off, len, tls_ ? 0 : MSG_NOSIGNAL);
       if (n > 0) {

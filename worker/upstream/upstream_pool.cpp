@@ -23,7 +23,7 @@ namespace {
 std::once_flag g_sigpipe_once;
 
 void ignoreSigpipe() {
-  // POCO trap 10: POCO blocks SIGPIPE only in the threads it creates, and OpenSSL
+  // docs/ARCHITECTURE.md §6.10: POCO blocks SIGPIPE only in the threads it creates, and OpenSSL
   // writes to a dead peer cannot use MSG_NOSIGNAL. Ignoring it process-wide is the
   // only reliable remedy (both mains do it too; SIG_IGN survives exec).
   std::call_once(g_sigpipe_once, [] { std::signal(SIGPIPE, SIG_IGN); });
