@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "supervisor/credentials/refresh_backoff.h"
-#include "test_helpers.h"
+#include "tests/unit/credentials/test_helpers.h"
 
 namespace cosp::supervisor {
 namespace {

@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "supervisor/credentials/credential_store.h"
-#include "test_helpers.h"
 #include "tests/support/fake_oauth_server.h"
+#include "tests/unit/credentials/test_helpers.h"
 
 namespace cosp::supervisor {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "supervisor/credentials/codex_auth_file.h"
 #include "supervisor/credentials/credential_store.h"
-#include "test_helpers.h"
+#include "tests/unit/credentials/test_helpers.h"
 
 namespace cosp::supervisor {
 namespace {

@@ -1,5 +1,7 @@
 // The fake backend itself: scenario grammar, body markers, transcripts, and the
 // standalone program's contract (LISTENING line, control endpoints, stdin EOF).
+#include "tests/support/fake_codex_backend.h"
+
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,7 +15,6 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/support/fake_codex_backend.h"
 #include "tests/unit/upstream/upstream_test_util.h"
 #include "worker/upstream/upstream_pool.h"
 

@@ -7,8 +7,8 @@
 
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/credential_store.h"
-#include "test_helpers.h"
 #include "tests/support/fake_oauth_server.h"
+#include "tests/unit/credentials/test_helpers.h"
 
 namespace cosp::supervisor {
 namespace {
