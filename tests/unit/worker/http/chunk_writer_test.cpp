@@ -12,8 +12,6 @@
 #include <string>
 #include <thread>
 
-#include "common/util/strings.h"
-
 using cosp::worker::sendChunk;
 
 namespace {
@@ -142,16 +140,4 @@ TEST(ChunkWriter, AReaderThatKeepsUpFinishesWithinTheDeadline) {
   reader.join();
   ASSERT_TRUE(ok);
   EXPECT_EQ(received, "100000\r\n" + data + "\r\n");
-}
-
-TEST(ClearAndTrim, GivesBackLargeBuffersAndKeepsSmallOnes) {
-  std::string small(100, 'a');
-  const auto small_capacity = small.capacity();
-  cosp::common::clearAndTrim(small);
-  EXPECT_TRUE(small.empty());
-  EXPECT_EQ(small.capacity(), small_capacity);
-  std::string large(64 * 1024, 'b');
-  cosp::common::clearAndTrim(large);
-  EXPECT_TRUE(large.empty());
-  EXPECT_LE(large.capacity(), 2048u);
 }
