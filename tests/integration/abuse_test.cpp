@@ -27,10 +27,10 @@
 #include <thread>
 #include <vector>
 
-#include "tests/integration/harness/http_client.h"
-#include "tests/integration/harness/proxy_process.h"
-#include "tests/integration/harness/wire_text.h"
-#include "tests/support/fake_codex_backend.h"
+#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/http_client.h"
+#include "tests/support/harness/proxy_process.h"
+#include "tests/support/harness/wire_text.h"
 
 using namespace cosp::test;
 using namespace std::chrono_literals;
@@ -311,14 +311,12 @@ std::string modelCallHead() {
          "\r\nContent-Type: application/json\r\n";
 }
 
-std::string fixturesDir() { return std::string(COSP_SOURCE_DIR) + "/tests/fixtures/responses"; }
-
 class Abuse : public ::testing::Test {
  protected:
   // The fake backend and one proxy (one worker, the key required) with `extra` on top.
   void start(ProxyProcess::Env extra = {}) {
     FakeBackendOptions options;
-    options.fixtures_dir = fixturesDir();
+    options.fixtures_dir = fixturePath("responses");
     backend_ = std::make_unique<FakeCodexBackend>(options);
     ProxyProcess::Env env = {{"CODEX_BASE_URL", backend_->baseUrl()},
                              {"OPENAI_ACCESS_TOKEN", "upstream-access-token"},
@@ -757,7 +755,7 @@ TEST_F(Abuse, HundredThousandUnknownKeysAnsweredQuicklyWithASmallHead) {
 class CaptureBackend {
  public:
   CaptureBackend() {
-    answer_body_ = readFile(fixturesDir() + "/text.sse");
+    answer_body_ = readFile(fixturePath("responses") + "/text.sse");
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;

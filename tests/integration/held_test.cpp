@@ -41,11 +41,11 @@
 #include <utility>
 #include <vector>
 
-#include "tests/integration/harness/http_client.h"
-#include "tests/integration/harness/proxy_process.h"
-#include "tests/integration/harness/wire_text.h"
-#include "tests/support/fake_codex_backend.h"
-#include "tests/support/fake_oauth_server.h"
+#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/http_client.h"
+#include "tests/support/harness/proxy_process.h"
+#include "tests/support/harness/wire_text.h"
 
 using namespace cosp::test;
 using namespace std::chrono_literals;
@@ -53,8 +53,6 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string fixturesDir() { return std::string(COSP_SOURCE_DIR) + "/tests/fixtures/responses"; }
 
 std::string chatBody(const std::string& text, bool stream) {
   return std::string("{\"model\":\"gpt-5.5\",\"stream\":") + (stream ? "true" : "false") +
@@ -605,10 +603,10 @@ TEST(Held, SecretsNeverLeakIntoLogsStatusMetricsOrResponses) {
   oauth_options.initial_refresh_token = kRefresh;
   FakeOAuthServer oauth(oauth_options);
   FakeBackendOptions backend_options;
-  backend_options.fixtures_dir = fixturesDir();
+  backend_options.fixtures_dir = fixturePath("responses");
   FakeCodexBackend backend(backend_options);
   {
-    std::string sse = readFile(fixturesDir() + "/text.sse");
+    std::string sse = readFile(fixturePath("responses") + "/text.sse");
     ASSERT_FALSE(sse.empty());
     for (std::size_t p = sse.find("Hello"); p != std::string::npos; p = sse.find("Hello", p + kCompletion.size())) {
       sse.replace(p, 5, kCompletion);
@@ -785,7 +783,7 @@ TEST(Held, SecretsNeverLeakIntoLogsStatusMetricsOrResponses) {
 TEST(Held, JsonLimitsAre400sOnAConnectionThatStaysUsable) {
   const std::string kKey = "held-json-key-3a9c";
   FakeBackendOptions options;
-  options.fixtures_dir = fixturesDir();
+  options.fixtures_dir = fixturePath("responses");
   FakeCodexBackend backend(options);
   ProxyProcess proxy(ProxyProcess::Env{{"CODEX_BASE_URL", backend.baseUrl()},
                                        {"OPENAI_ACCESS_TOKEN", "held-json-token"},
@@ -932,7 +930,7 @@ struct CallResult {
 
 TEST_P(HeldUpstream, ClientGetsAnOpenAiErrorWithinTheIdleTimeout) {
   FakeBackendOptions options;
-  options.fixtures_dir = fixturesDir();
+  options.fixtures_dir = fixturePath("responses");
   FakeCodexBackend backend(options);
   // SSE-looking garbage: stray fields, broken JSON, control and invalid UTF-8 bytes, a head.
   backend.addTranscript(
@@ -944,7 +942,7 @@ TEST_P(HeldUpstream, ClientGetsAnOpenAiErrorWithinTheIdleTimeout) {
           garbageBytes(2048, 7) + "\n\n" + std::string("data: \xff\xfe\x00\x01\n\n", 12));
   // The first events of a normal answer, then a terminal event whose data is not a response.
   {
-    auto events = splitSseEvents(readFile(fixturesDir() + "/text.sse"));
+    auto events = splitSseEvents(readFile(fixturePath("responses") + "/text.sse"));
     std::string sse;
     for (std::size_t i = 0; i < 8 && i < events.size(); ++i) sse += events[i] + "\n\n";
     backend.addTranscript("held_bad_completed", sse + "event: response.completed\ndata: \"nope\"\n\n");
@@ -1033,7 +1031,7 @@ INSTANTIATE_TEST_SUITE_P(Held, HeldUpstream, ::testing::ValuesIn(upstreamCases()
 // hold a collected call beyond REQUEST_TIMEOUT, while a stream is not cut as idle and completes.
 TEST(Held, TricklingUpstreamIsBoundedByTheRequestTimeoutAndNotMistakenForIdle) {
   FakeBackendOptions options;
-  options.fixtures_dir = fixturesDir();
+  options.fixtures_dir = fixturePath("responses");
   FakeCodexBackend backend(options);
   ProxyProcess proxy(ProxyProcess::Env{{"CODEX_BASE_URL", backend.baseUrl()},
                                        {"OPENAI_ACCESS_TOKEN", "held-upstream-token"},

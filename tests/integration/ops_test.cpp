@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/harness/proxy_process.h"
-#include "tests/integration/harness/temp_dir.h"
+#include "tests/support/harness/proxy_process.h"
+#include "tests/support/harness/temp_dir.h"
 
 extern char** environ;
 
@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kSource = COSP_SOURCE_DIR;
+const std::string kSource = sourceDir();
 
 std::string sourceFile(const std::string& relative) { return kSource + "/" + relative; }
 

@@ -1,30 +1,23 @@
 // The fake backend itself: scenario grammar, body markers, transcripts, and the
 // standalone program's contract (LISTENING line, control endpoints, stdin EOF).
-#include "tests/support/fake_codex_backend.h"
+#include "tests/support/fakes/fake_codex_backend.h"
 
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <thread>
 
-#include "tests/unit/upstream/upstream_test_util.h"
+#include "tests/support/harness/paths.h"
+#include "tests/support/harness/piped_process.h"
+#include "tests/support/harness/temp_dir.h"
 #include "worker/upstream/upstream_pool.h"
-
-extern char** environ;
 
 namespace cosp::test {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
 TEST(FakeScenarioTest, ParsesTokens) {
   auto s = parseScenario("tool_call + delay:25, slow:100+framing:length+dribble+conn-close");
@@ -122,18 +115,10 @@ TEST(FakeBackendTest, FixturesDirectoryIsUsedAndUnknownNamesFail) {
   EXPECT_EQ(backend.requestCount(), 0u);
 }
 
-#ifdef COSP_FIXTURES_DIR
-std::string readText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Every shared fixture replays through the fake: each .sse event arrives once
 // (stamped), each error body byte for byte.
 TEST(FakeBackendTest, ReplaysEverySharedFixture) {
-  const std::string fixtures = COSP_FIXTURES_DIR;
+  const std::string fixtures = fixturePath("responses");
   if (!std::filesystem::exists(fixtures + "/text.sse")) GTEST_SKIP() << "tests/fixtures/responses not written yet";
   FakeBackendOptions o;
   o.fixtures_dir = fixtures;
@@ -148,7 +133,7 @@ TEST(FakeBackendTest, ReplaysEverySharedFixture) {
     worker::UpstreamRequestSpec spec;
     spec.path = "/responses";
     spec.body = "{}";
-    const std::string content = readText(entry.path().string());
+    const std::string content = readFile(entry.path().string());
     if (ext == ".sse") {
       spec.headers = {{"x-fake-scenario", entry.path().stem().string()}};
       auto ex = pool.send(spec);
@@ -175,78 +160,11 @@ TEST(FakeBackendTest, ReplaysEverySharedFixture) {
   EXPECT_GE(replayed, 10);
   EXPECT_EQ(backend.distinctConnections(), 1u);  // all on one kept-alive connection
 }
-#endif
 
-#ifdef COSP_FAKE_CODEX_BACKEND_BIN
-// Runs the standalone program with pipes on stdin/stdout.
-class FakeProcess {
+// The standalone program with pipes on stdin/stdout.
+class FakeProcess : public PipedProcess {
  public:
-  explicit FakeProcess(std::vector<std::string> args) {
-    int in[2], out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    std::vector<char*> argv;
-    std::string bin = COSP_FAKE_CODEX_BACKEND_BIN;
-    argv.push_back(bin.data());
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(in[0]);
-    ::close(out[1]);
-    stdin_ = in[1];
-    stdout_ = out[0];
-  }
-  ~FakeProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (stdin_ >= 0) ::close(stdin_);
-    if (stdout_ >= 0) ::close(stdout_);
-  }
-  // The port from "LISTENING <port>", or 0.
-  int waitListening(std::chrono::milliseconds timeout) {
-    std::string line;
-    const auto deadline = Clock::now() + timeout;
-    while (line.find('\n') == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return 0;
-      pollfd p{stdout_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return 0;
-      char c;
-      if (::read(stdout_, &c, 1) != 1) return 0;
-      line += c;
-    }
-    if (line.rfind("LISTENING ", 0) != 0) return 0;
-    return std::atoi(line.c_str() + 10);
-  }
-  void closeStdin() {
-    ::close(stdin_);
-    stdin_ = -1;
-  }
-  // Exit status, or -1 if still running at the deadline.
-  int waitExit(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return -1;
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
+  explicit FakeProcess(std::vector<std::string> args) : PipedProcess(COSP_FAKE_CODEX_BACKEND_BIN, std::move(args)) {}
 };
 
 worker::UpstreamRequestSpec request(std::string method, std::string path, std::string body = {}) {
@@ -311,7 +229,6 @@ TEST(FakeBackendProgramTest, StopsOnSigterm) {
   ::kill(proc.pid(), SIGTERM);
   EXPECT_EQ(proc.waitExit(5s), 0);
 }
-#endif
 
 }  // namespace
 }  // namespace cosp::test

@@ -1,6 +1,6 @@
 // The fake issuer itself: rotation, reuse detection, failure modes, control endpoints, and the
 // standalone executable's start/stop contract.
-#include "tests/support/fake_oauth_server.h"
+#include "tests/support/fakes/fake_oauth_server.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -9,18 +9,13 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <csignal>
 
 #include "supervisor/credentials/jwt.h"
-
-extern char** environ;
+#include "tests/support/harness/piped_process.h"
 
 namespace cosp::test {
 namespace {
@@ -210,81 +205,10 @@ TEST(FakeOAuthServer, DeviceFlow) {
 
 // --- the standalone executable ---
 
-class FakeProcess {
+// The standalone program with pipes on stdin/stdout.
+class FakeProcess : public PipedProcess {
  public:
-  explicit FakeProcess(std::vector<std::string> args) {
-    int in_pipe[2], out_pipe[2];
-    if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-    std::vector<std::string> all{COSP_FAKE_OAUTH_SERVER};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(in_pipe[0]);
-    ::close(out_pipe[1]);
-    stdin_ = in_pipe[1];
-    stdout_ = out_pipe[0];
-    if (rc != 0) throw std::runtime_error("posix_spawn failed");
-  }
-  ~FakeProcess() {
-    if (stdin_ >= 0) ::close(stdin_);
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::close(stdout_);
-  }
-
-  // Reads stdout until a full line arrives or the deadline passes.
-  std::string readLine(milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::string line;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd pfd{stdout_, POLLIN, 0};
-      if (::poll(&pfd, 1, static_cast<int>(left.count()) + 1) != 1) break;
-      char ch;
-      if (::read(stdout_, &ch, 1) != 1) break;
-      if (ch == '\n') return line;
-      line.push_back(ch);
-    }
-    return line;
-  }
-
-  // Waits for the process to exit (its stdout reaches EOF), then reaps it. -1 on timeout.
-  int waitExit(milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    char buf[256];
-    for (;;) {
-      auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return -1;
-      pollfd pfd{stdout_, POLLIN, 0};
-      if (::poll(&pfd, 1, static_cast<int>(left.count())) != 1) return -1;
-      if (::read(stdout_, buf, sizeof buf) <= 0) break;  // EOF: the fake closed stdout by exiting
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    reaped_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  void closeStdin() {
-    ::close(stdin_);
-    stdin_ = -1;
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-  bool reaped_ = false;
+  explicit FakeProcess(std::vector<std::string> args) : PipedProcess(COSP_FAKE_OAUTH_SERVER, std::move(args)) {}
 };
 
 uint16_t parseListening(const std::string& line) {

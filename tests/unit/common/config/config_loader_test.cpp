@@ -5,7 +5,7 @@
 #include <map>
 
 #include "common/config/config_codec.h"
-#include "tests/integration/harness/temp_dir.h"
+#include "tests/support/harness/temp_dir.h"
 
 using cosp::common::Config;
 using cosp::common::loadConfig;

@@ -9,7 +9,7 @@
 
 #include "common/os/systemd.h"
 #include "common/os/unix_socket.h"
-#include "tests/integration/harness/temp_dir.h"
+#include "tests/support/harness/temp_dir.h"
 
 using namespace cosp::common;
 

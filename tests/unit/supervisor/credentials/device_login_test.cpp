@@ -11,18 +11,19 @@
 #include <sstream>
 
 #include "supervisor/credentials/credential_store.h"
-#include "tests/support/fake_oauth_server.h"
-#include "tests/unit/credentials/test_helpers.h"
+#include "tests/support/fakes/credential_fakes.h"
+#include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/temp_dir.h"
 
 namespace cosp::supervisor {
 namespace {
 
+using cosp::test::FakeClock;
+using cosp::test::ScriptedTransport;
+using cosp::test::TempDir;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using test::FakeOAuthServer;
-using testing_support::FakeClock;
-using testing_support::ScriptedTransport;
-using testing_support::TempDir;
 
 FakeOAuthServer::Options fakeOptions(int pending, const std::string& interval, bool legacy = false) {
   FakeOAuthServer::Options o;
@@ -47,7 +48,7 @@ class DeviceLoginTest : public ::testing::Test {
   CredentialSettings settings(const FakeOAuthServer& fake) {
     CredentialSettings s;
     s.auth_base_url = fake.baseUrl();
-    s.state_dir = dir.sub("state");
+    s.state_dir = dir.file("state");
     return s;
   }
 
@@ -76,7 +77,7 @@ TEST_F(DeviceLoginTest, WritesCredentialsAfterPendingPolls) {
   EXPECT_NE(text.find("FAKE-"), std::string::npos) << text;  // the user code
   for (const std::string& secret : allSecrets(fake)) EXPECT_EQ(text.find(secret), std::string::npos);
 
-  CredentialStore store(dir.sub("state"));
+  CredentialStore store(dir.file("state"));
   auto stored = store.load();
   ASSERT_TRUE(stored.ok() && stored.value().has_value());
   EXPECT_EQ(stored.value()->refresh_token, fake.currentRefreshToken());
@@ -111,7 +112,7 @@ TEST_F(DeviceLoginTest, PrintModeEmitsTheOriginalJsonShapeOnStdout) {
   EXPECT_LT(out.str().find("access_token"), out.str().find("expires_at"));
 
   for (const std::string& secret : allSecrets(fake)) EXPECT_EQ(err.str().find(secret), std::string::npos);
-  EXPECT_FALSE(CredentialStore(dir.sub("state")).load().value().has_value());  // --print writes no file
+  EXPECT_FALSE(CredentialStore(dir.file("state")).load().value().has_value());  // --print writes no file
 }
 
 TEST_F(DeviceLoginTest, TimesOutAfterTheDeadline) {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/support/fake_oauth_server.h"
+#include "tests/support/fakes/fake_oauth_server.h"
 
 namespace cosp::supervisor {
 namespace {

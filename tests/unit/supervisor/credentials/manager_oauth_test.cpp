@@ -7,18 +7,19 @@
 
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/credential_store.h"
-#include "tests/support/fake_oauth_server.h"
-#include "tests/unit/credentials/test_helpers.h"
+#include "tests/support/fakes/credential_fakes.h"
+#include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/temp_dir.h"
 
 namespace cosp::supervisor {
 namespace {
 
+using cosp::test::FakeClock;
+using cosp::test::TempDir;
+using cosp::test::waitAndApply;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using test::FakeOAuthServer;
-using testing_support::FakeClock;
-using testing_support::TempDir;
-using testing_support::waitAndApply;
 
 class ManagerOAuthTest : public ::testing::Test {
  protected:

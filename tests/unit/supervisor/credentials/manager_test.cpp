@@ -7,19 +7,20 @@
 
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/credential_store.h"
-#include "tests/support/fake_oauth_server.h"
-#include "tests/unit/credentials/test_helpers.h"
+#include "tests/support/fakes/credential_fakes.h"
+#include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/temp_dir.h"
 
 namespace cosp::supervisor {
 namespace {
 
+using cosp::test::FakeClock;
+using cosp::test::ScriptedTransport;
+using cosp::test::TempDir;
+using cosp::test::waitAndApply;
 using std::chrono::hours;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using testing_support::FakeClock;
-using testing_support::ScriptedTransport;
-using testing_support::TempDir;
-using testing_support::waitAndApply;
 
 class ManagerTest : public ::testing::Test {
  protected:
@@ -405,9 +406,9 @@ TEST_F(ManagerTest, RotatedTokenIsOnDiskBeforeTheAccessTokenIsHandedOut) {
 
 TEST_F(ManagerTest, UnwritableStateDirWarnsAndKeepsServingFromMemory) {
   TempDir dir;
-  { std::ofstream(dir.sub("file")) << "x"; }
+  { std::ofstream(dir.file("file")) << "x"; }
   CredentialSettings s = baseSettings();
-  s.state_dir = dir.sub("file") + "/state";
+  s.state_dir = dir.file("file") + "/state";
   auto mgr = make(s);
   auto st = status(*mgr);
   EXPECT_FALSE(st->getValue<bool>("store_writable"));
@@ -468,7 +469,7 @@ TEST_F(ManagerTest, StateFileWinsUnlessTheSeedChanged) {
 
 TEST_F(ManagerTest, CorruptStateFileIsIgnoredWithAWarning) {
   TempDir dir;
-  { std::ofstream(dir.sub("credentials.json")) << "{not json"; }
+  { std::ofstream(dir.file("credentials.json")) << "{not json"; }
   CredentialSettings s = baseSettings();
   s.state_dir = dir.path();
   auto mgr = make(s);
@@ -480,13 +481,13 @@ TEST_F(ManagerTest, CodexAuthFileIsImported) {
   TempDir dir;
   const std::string access = jwt(3600, "acct-from-auth-json");
   {
-    std::ofstream out(dir.sub("auth.json"));
+    std::ofstream out(dir.file("auth.json"));
     out << R"({"tokens":{"id_token":"","access_token":")" << access
         << R"(","refresh_token":"rt-codex","account_id":"acct-from-auth-json"}})";
   }
   CredentialSettings s = baseSettings();
   s.refresh_token.clear();
-  s.codex_auth_file = dir.sub("auth.json");
+  s.codex_auth_file = dir.file("auth.json");
   auto mgr = make(s);
   EXPECT_EQ(status(*mgr)->getValue<std::string>("source"), "codex_auth_file");
   EXPECT_EQ(mgr->current().access_token, access);

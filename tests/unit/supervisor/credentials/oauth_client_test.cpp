@@ -5,13 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "supervisor/credentials/refresh_backoff.h"
-#include "tests/unit/credentials/test_helpers.h"
+#include "tests/support/fakes/credential_fakes.h"
 
 namespace cosp::supervisor {
 namespace {
 
+using cosp::test::ScriptedTransport;
 using std::chrono::milliseconds;
-using testing_support::ScriptedTransport;
 
 TEST(ClassifyTokenError, PermanentCases) {
   // The real endpoint's shape for a rotated-away token.

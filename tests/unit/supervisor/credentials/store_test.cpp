@@ -6,12 +6,13 @@
 
 #include "supervisor/credentials/codex_auth_file.h"
 #include "supervisor/credentials/credential_store.h"
-#include "tests/unit/credentials/test_helpers.h"
+#include "tests/support/harness/temp_dir.h"
 
 namespace cosp::supervisor {
 namespace {
 
-using testing_support::TempDir;
+using cosp::test::TempDir;
+using cosp::test::writeFile;
 
 StoredCredentials sample() {
   StoredCredentials c;
@@ -25,24 +26,19 @@ StoredCredentials sample() {
   return c;
 }
 
-void writeFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-}
-
 TEST(Sha256, KnownVector) {
   EXPECT_EQ(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(CredentialStore, RoundTripWithMode0600) {
   TempDir dir;
-  CredentialStore store(dir.sub("state"));  // created on demand
+  CredentialStore store(dir.file("state"));  // created on demand
   ASSERT_FALSE(store.save(sample()).has_value());
   struct stat st {};
   ASSERT_EQ(::stat(store.path().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
   struct stat dst {};
-  ASSERT_EQ(::stat(dir.sub("state").c_str(), &dst), 0);
+  ASSERT_EQ(::stat(dir.file("state").c_str(), &dst), 0);
   EXPECT_EQ(dst.st_mode & 0777, 0700);
   auto loaded = store.load();
   ASSERT_TRUE(loaded.ok());
@@ -103,11 +99,11 @@ TEST(CredentialStore, MissingFileIsNotAnError) {
 
 TEST(CredentialStore, CorruptFileIsAnErrorWithoutContent) {
   TempDir dir;
-  writeFile(dir.sub("credentials.json"), "{\"refresh_token\": \"rt-leak\", ");
+  writeFile(dir.file("credentials.json"), "{\"refresh_token\": \"rt-leak\", ");
   auto loaded = CredentialStore(dir.path()).load();
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.error().find("rt-leak"), std::string::npos);
-  writeFile(dir.sub("credentials.json"), R"({"version":99,"refresh_token":"x"})");
+  writeFile(dir.file("credentials.json"), R"({"version":99,"refresh_token":"x"})");
   auto future = CredentialStore(dir.path()).load();
   ASSERT_FALSE(future.ok());
   EXPECT_NE(future.error().find("version"), std::string::npos);
@@ -121,9 +117,9 @@ TEST(CredentialStore, AcceptsMillisecondExpiry) {
 
 TEST(CredentialStore, UnwritableDirectoryIsReported) {
   TempDir dir;
-  writeFile(dir.sub("plain-file"), "x");
+  writeFile(dir.file("plain-file"), "x");
   // A path below a regular file cannot become a directory, even for root.
-  CredentialStore store(dir.sub("plain-file") + "/state");
+  CredentialStore store(dir.file("plain-file") + "/state");
   auto probe = store.probeWritable();
   ASSERT_TRUE(probe.has_value());
   EXPECT_TRUE(store.save(sample()).has_value());
@@ -132,9 +128,9 @@ TEST(CredentialStore, UnwritableDirectoryIsReported) {
 TEST(CodexAuthFile, ImportsTokens) {
   TempDir dir;
   writeFile(
-      dir.sub("auth.json"),
+      dir.file("auth.json"),
       R"({"OPENAI_API_KEY":null,"tokens":{"id_token":"i","access_token":"a","refresh_token":"r","account_id":"acc"},"last_refresh":"2025-01-01T00:00:00Z"})");
-  auto tokens = loadCodexAuthFile(dir.sub("auth.json"));
+  auto tokens = loadCodexAuthFile(dir.file("auth.json"));
   ASSERT_TRUE(tokens.ok()) << tokens.error();
   EXPECT_EQ(tokens->id_token, "i");
   EXPECT_EQ(tokens->access_token, "a");
@@ -144,23 +140,23 @@ TEST(CodexAuthFile, ImportsTokens) {
 
 TEST(CodexAuthFile, ErrorsNameTheFileButNoToken) {
   TempDir dir;
-  auto missing = loadCodexAuthFile(dir.sub("nope.json"));
+  auto missing = loadCodexAuthFile(dir.file("nope.json"));
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().find("nope.json"), std::string::npos);
 
-  writeFile(dir.sub("apikey.json"), R"({"OPENAI_API_KEY":"sk-secret"})");
-  auto apikey = loadCodexAuthFile(dir.sub("apikey.json"));
+  writeFile(dir.file("apikey.json"), R"({"OPENAI_API_KEY":"sk-secret"})");
+  auto apikey = loadCodexAuthFile(dir.file("apikey.json"));
   ASSERT_FALSE(apikey.ok());
   EXPECT_EQ(apikey.error().find("sk-secret"), std::string::npos);
 
-  writeFile(dir.sub("norefresh.json"), R"({"tokens":{"access_token":"at-secret"}})");
-  auto norefresh = loadCodexAuthFile(dir.sub("norefresh.json"));
+  writeFile(dir.file("norefresh.json"), R"({"tokens":{"access_token":"at-secret"}})");
+  auto norefresh = loadCodexAuthFile(dir.file("norefresh.json"));
   ASSERT_FALSE(norefresh.ok());
   EXPECT_NE(norefresh.error().find("refresh_token"), std::string::npos);
   EXPECT_EQ(norefresh.error().find("at-secret"), std::string::npos);
 
-  writeFile(dir.sub("bad.json"), "[1,2");
-  EXPECT_FALSE(loadCodexAuthFile(dir.sub("bad.json")).ok());
+  writeFile(dir.file("bad.json"), "[1,2");
+  EXPECT_FALSE(loadCodexAuthFile(dir.file("bad.json")).ok());
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/integration/harness/eventually.h"
+#include "tests/support/harness/eventually.h"
 #include "worker/http/client_connection.h"
 
 using cosp::test::eventually;

@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/translate/test_support.h"
+#include "tests/support/harness/fixtures.h"
 
 namespace cosp::worker {
 namespace {
 
-using cosp::testing::parseSse;
-using cosp::testing::parseSseChunked;
+using cosp::test::parseSse;
+using cosp::test::parseSseChunked;
 
 TEST(SseParser, BasicEventWithTypeAndId) {
   const auto events = parseSse("event: response.created\nid: 7\ndata: {\"a\":1}\n\n");
@@ -95,7 +95,7 @@ TEST(SseParser, FinishFlushesAFinalEventWithoutBlankLine) {
 }
 
 TEST(SseParser, EveryChunkingGivesTheSameEvents) {
-  const std::string text = cosp::testing::readFixture("responses/web_search.sse");
+  const std::string text = cosp::test::readFixture("responses/web_search.sse");
   const auto whole = parseSse(text);
   ASSERT_GT(whole.size(), 10u);
   for (std::size_t size : {1u, 2u, 3u, 7u, 64u, 1000u}) {
@@ -107,14 +107,14 @@ TEST(SseParser, EveryChunkingGivesTheSameEvents) {
     }
   }
   for (unsigned seed = 1; seed <= 20; ++seed) {
-    const auto chunked = parseSseChunked(text, cosp::testing::randomChunkSizes(seed, 64, 23));
+    const auto chunked = parseSseChunked(text, cosp::test::randomChunkSizes(seed, 64, 23));
     ASSERT_EQ(chunked.size(), whole.size()) << seed;
     for (std::size_t i = 0; i < whole.size(); ++i) EXPECT_EQ(chunked[i].data, whole[i].data);
   }
 }
 
 TEST(SseParser, CrLfTranscriptInRandomChunks) {
-  std::string text = cosp::testing::readFixture("responses/text.sse");
+  std::string text = cosp::test::readFixture("responses/text.sse");
   const auto expected = parseSse(text);
   std::string crlf;
   for (char c : text) {
@@ -125,7 +125,7 @@ TEST(SseParser, CrLfTranscriptInRandomChunks) {
     }
   }
   for (unsigned seed = 1; seed <= 10; ++seed) {
-    const auto got = parseSseChunked(crlf, cosp::testing::randomChunkSizes(seed, 50, 5));
+    const auto got = parseSseChunked(crlf, cosp::test::randomChunkSizes(seed, 50, 5));
     ASSERT_EQ(got.size(), expected.size());
     for (std::size_t i = 0; i < got.size(); ++i) {
       EXPECT_EQ(got[i].event, expected[i].event);

@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/translate/test_support.h"
+#include "tests/support/harness/fixtures.h"
 #include "worker/sse/sse_parser.h"
 
 namespace cosp::worker {
 namespace {
 
-using cosp::testing::randomChunkSizes;
+using cosp::test::randomChunkSizes;
 
 constexpr std::size_t kBig = 1 << 20;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/translate/test_support.h"
+#include "tests/support/harness/fixtures.h"
 #include "worker/translate/chat_request.h"
 #include "worker/translate/request_common.h"
 #include "worker/translate/responses_request.h"
@@ -15,14 +15,14 @@
 namespace cosp::worker {
 namespace {
 
-using cosp::testing::canonical;
-using cosp::testing::parsed;
-using cosp::testing::readFixture;
+using cosp::test::canonical;
+using cosp::test::parsed;
+using cosp::test::readFixture;
 
 std::vector<std::string> goldenCases(const std::string& dir) {
   std::vector<std::string> names;
   const std::string suffix = ".request.json";
-  for (const auto& entry : std::filesystem::directory_iterator(cosp::testing::fixturePath(dir))) {
+  for (const auto& entry : std::filesystem::directory_iterator(cosp::test::fixturePath(dir))) {
     const std::string file = entry.path().filename().string();
     if (file.size() > suffix.size() && file.ends_with(suffix))
       names.push_back(file.substr(0, file.size() - suffix.size()));
@@ -50,7 +50,7 @@ void checkGolden(const std::string& dir, const std::string& name, bool chat) {
   EXPECT_EQ(result->body, canonical(result->body));
   EXPECT_EQ(result->session_id.size(), 36u);
   const std::string expect_file = dir + "/" + name + ".expect.json";
-  if (!cosp::testing::fixtureExists(expect_file)) return;
+  if (!cosp::test::fixtureExists(expect_file)) return;
   const common::JsonValue expect = parsed(readFixture(expect_file));
   if (const auto* d = expect.find("dropped")) {
     EXPECT_EQ(result->dropped, stringList(*d));

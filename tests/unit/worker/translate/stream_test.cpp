@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/translate/test_support.h"
+#include "tests/support/harness/fixtures.h"
 #include "worker/translate/chat_stream_mapper.h"
 #include "worker/translate/response_collector.h"
 #include "worker/translate/upstream_error.h"
@@ -12,9 +12,9 @@ namespace cosp::worker {
 namespace {
 
 using common::JsonValue;
-using cosp::testing::canonical;
-using cosp::testing::parsed;
-using cosp::testing::readFixture;
+using cosp::test::canonical;
+using cosp::test::parsed;
+using cosp::test::readFixture;
 
 constexpr std::int64_t kCreated = 1761300000;
 
@@ -40,7 +40,7 @@ struct StreamRun {
 // Replays a fixture through SseParser (in the given chunking) into a mapper, then ends the upstream.
 StreamRun runMapper(const std::string& fixture, const ChatStreamOptions& options,
                     const std::vector<std::size_t>& sizes) {
-  const auto events = cosp::testing::parseSseChunked(readFixture("responses/" + fixture), sizes);
+  const auto events = cosp::test::parseSseChunked(readFixture("responses/" + fixture), sizes);
   ChatStreamMapper mapper(options);
   StreamRun run;
   for (const auto& ev : events) mapper.onEvent(ev, run.chunks);
@@ -62,14 +62,14 @@ std::string joinLines(const std::vector<std::string>& chunks) {
 }
 
 void expectGoldenLines(const std::string& golden, const std::vector<std::string>& chunks) {
-  if (cosp::testing::regenerateGoldens()) cosp::testing::writeFixture(golden, joinLines(chunks));
+  if (cosp::test::regenerateGoldens()) cosp::test::writeFixture(golden, joinLines(chunks));
   EXPECT_EQ(joinLines(chunks), readFixture(golden)) << golden;
 }
 
 void expectGoldenJson(const std::string& golden, const std::string& json) {
-  if (cosp::testing::regenerateGoldens()) {
+  if (cosp::test::regenerateGoldens()) {
     // Stored as one compact line: stable to diff, trivially comparable by other test suites.
-    cosp::testing::writeFixture(golden, canonical(json) + "\n");
+    cosp::test::writeFixture(golden, canonical(json) + "\n");
   }
   EXPECT_EQ(canonical(json), canonical(readFixture(golden))) << golden;
 }
@@ -147,7 +147,7 @@ TEST(ChatStreamMapper, SameChunksForEveryNetworkChunking) {
   for (const char* f : kFixtures) {
     const auto whole = runMapper(std::string(f) + ".sse");
     for (unsigned seed = 1; seed <= 8; ++seed) {
-      const auto sizes = cosp::testing::randomChunkSizes(seed, 97, seed * 3);
+      const auto sizes = cosp::test::randomChunkSizes(seed, 97, seed * 3);
       const auto chunked = runMapper(std::string(f) + ".sse", streamOptions(), sizes);
       EXPECT_EQ(chunked.chunks, whole.chunks) << f << " seed " << seed;
     }
@@ -268,7 +268,7 @@ TEST(ChatStreamMapper, InterleavedParallelArgumentsAndMissingDeltas) {
       "data: {\"type\":\"response.completed\",\"response\":{\"output\":[]}}\n\n";
   ChatStreamMapper mapper(streamOptions(ReasoningCompat::None, false));
   std::vector<std::string> out;
-  for (const auto& ev : cosp::testing::parseSse(sse)) mapper.onEvent(ev, out);
+  for (const auto& ev : cosp::test::parseSse(sse)) mapper.onEvent(ev, out);
   std::vector<std::string> frags;
   for (const auto& c : out) {
     if (c == "[DONE]") continue;
@@ -358,7 +358,7 @@ TEST(ChatStreamMapper, ErrorEvent) {
 }
 
 TEST(ChatStreamMapper, TruncatedStreamEndsWithOneError) {
-  const auto events = cosp::testing::parseSse(readFixture("responses/truncated.sse"));
+  const auto events = cosp::test::parseSse(readFixture("responses/truncated.sse"));
   ChatStreamMapper mapper(streamOptions());
   std::vector<std::string> out;
   for (const auto& ev : events) mapper.onEvent(ev, out);
@@ -440,7 +440,7 @@ struct Collected {
 };
 
 void collect(ResponseCollector& c, const std::string& fixture, const std::vector<std::size_t>& sizes = {1 << 20}) {
-  for (const auto& ev : cosp::testing::parseSseChunked(readFixture("responses/" + fixture), sizes)) c.onEvent(ev);
+  for (const auto& ev : cosp::test::parseSseChunked(readFixture("responses/" + fixture), sizes)) c.onEvent(ev);
   c.onUpstreamEnd();
 }
 
@@ -473,7 +473,7 @@ TEST(ResponseCollector, ChunkingDoesNotMatter) {
     collect(whole, std::string(f) + ".sse");
     for (unsigned seed = 1; seed <= 4; ++seed) {
       ResponseCollector chunked;
-      collect(chunked, std::string(f) + ".sse", cosp::testing::randomChunkSizes(seed, 50, 11));
+      collect(chunked, std::string(f) + ".sse", cosp::test::randomChunkSizes(seed, 50, 11));
       EXPECT_EQ(chunked.responsesObjectJson(), whole.responsesObjectJson()) << f;
     }
   }

@@ -4,13 +4,13 @@
 
 #include <string>
 
-#include "tests/unit/translate/test_support.h"
+#include "tests/support/harness/fixtures.h"
 #include "worker/translate/error_json.h"
 
 namespace cosp::worker {
 namespace {
 
-using cosp::testing::readFixture;
+using cosp::test::readFixture;
 
 constexpr std::int64_t kResetsAt = 1761300000 + 3600;  // usage_limit_429.json
 

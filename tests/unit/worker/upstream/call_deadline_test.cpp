@@ -7,7 +7,7 @@
 #include <chrono>
 #include <string>
 
-#include "tests/support/fake_codex_backend.h"
+#include "tests/support/fakes/fake_codex_backend.h"
 #include "worker/upstream/upstream_pool.h"
 
 namespace cosp::worker {

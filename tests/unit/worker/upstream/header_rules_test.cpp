@@ -7,7 +7,7 @@
 #include <chrono>
 #include <string>
 
-#include "tests/unit/upstream/upstream_test_util.h"
+#include "tests/support/harness/scripted_server.h"
 #include "worker/upstream/upstream_pool.h"
 
 namespace cosp::worker {

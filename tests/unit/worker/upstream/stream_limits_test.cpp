@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/fake_codex_backend.h"
+#include "tests/support/fakes/fake_codex_backend.h"
 #include "worker/sse/sse_parser.h"
 #include "worker/sse/sse_relay.h"
 #include "worker/upstream/upstream_pool.h"

@@ -11,8 +11,8 @@
 #include <chrono>
 #include <thread>
 
-#include "tests/support/fake_codex_backend.h"
-#include "tests/unit/upstream/upstream_test_util.h"
+#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/scripted_server.h"
 
 namespace cosp::worker {
 namespace {

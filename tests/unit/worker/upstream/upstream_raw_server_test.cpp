@@ -6,7 +6,8 @@
 #include <atomic>
 #include <chrono>
 
-#include "tests/unit/upstream/upstream_test_util.h"
+#include "tests/support/harness/eventually.h"
+#include "tests/support/harness/scripted_server.h"
 #include "worker/upstream/upstream_pool.h"
 
 namespace cosp::worker {

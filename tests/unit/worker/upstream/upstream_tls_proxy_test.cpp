@@ -6,8 +6,10 @@
 #include <memory>
 
 #include "common/net/tls_context.h"
-#include "tests/support/fake_codex_backend.h"
-#include "tests/unit/upstream/upstream_test_util.h"
+#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/scripted_server.h"
+#include "tests/support/harness/temp_dir.h"
+#include "tests/support/harness/test_pki.h"
 #include "worker/upstream/upstream_pool.h"
 
 namespace cosp::worker {

@@ -1,7 +1,7 @@
 #pragma once
 
-// Helpers for the translation tests: fixture loading, canonical JSON comparison,
-// SSE replay in arbitrary chunkings.
+// Golden-file helpers: fixture loading (paths relative to tests/fixtures), canonical JSON
+// comparison, SSE replay in arbitrary chunkings.
 
 #include <gtest/gtest.h>
 
@@ -14,15 +14,10 @@
 
 #include "common/json/json_parser.h"
 #include "common/json/json_writer.h"
+#include "tests/support/harness/paths.h"
 #include "worker/sse/sse_parser.h"
 
-#ifndef COSP_FIXTURES_DIR
-#error "COSP_FIXTURES_DIR must point at tests/fixtures"
-#endif
-
-namespace cosp::testing {
-
-inline std::string fixturePath(const std::string& relative) { return std::string(COSP_FIXTURES_DIR) + "/" + relative; }
+namespace cosp::test {
 
 inline std::string readFixture(const std::string& relative) {
   std::ifstream in(fixturePath(relative), std::ios::binary);
@@ -99,4 +94,4 @@ inline std::vector<std::size_t> randomChunkSizes(unsigned seed, std::size_t coun
   return sizes;
 }
 
-}  // namespace cosp::testing
+}  // namespace cosp::test

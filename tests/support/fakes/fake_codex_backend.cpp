@@ -1,4 +1,4 @@
-#include "tests/support/fake_codex_backend.h"
+#include "tests/support/fakes/fake_codex_backend.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>

@@ -1,4 +1,4 @@
-#include "tests/support/fake_oauth_server.h"
+#include "tests/support/fakes/fake_oauth_server.h"
 
 #include <Poco/Base64Encoder.h>
 #include <Poco/JSON/Array.h>

@@ -1,4 +1,4 @@
-#include "tests/integration/harness/proxy_process.h"
+#include "tests/support/harness/proxy_process.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
@@ -12,7 +12,7 @@
 #include <stdexcept>
 
 #include "common/ipc/control_client.h"
-#include "tests/integration/harness/http_client.h"
+#include "tests/support/harness/http_client.h"
 
 namespace cosp::test {
 
@@ -85,8 +85,6 @@ std::optional<int> waitFor(pid_t pid, std::chrono::milliseconds timeout) {
 }
 
 }  // namespace
-
-std::string binDir() { return COSP_TEST_BIN_DIR; }
 
 bool processAlive(int pid) {
   std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");

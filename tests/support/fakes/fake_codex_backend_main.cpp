@@ -20,7 +20,7 @@
 #include <iostream>
 #include <string>
 
-#include "tests/support/fake_codex_backend.h"
+#include "tests/support/fakes/fake_codex_backend.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "tests/integration/harness/http_client.h"
+#include "tests/support/harness/http_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,14 +11,11 @@
 #include <chrono>
 #include <cstring>
 
+#include "tests/support/harness/wire_text.h"
+
 namespace cosp::test {
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // Decode a chunked body; returns false if incomplete.
 bool decodeChunked(const std::string& in, std::string& out) {

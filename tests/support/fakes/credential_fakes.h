@@ -6,9 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <deque>
-#include <filesystem>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -17,11 +15,13 @@
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/http_transport.h"
 
-namespace cosp::supervisor::testing_support {
+// Fakes of the credential code's seams (supervisor/credentials/clock.h and http_transport.h):
+// a clock the test moves and a transport whose answers the test scripts.
+namespace cosp::test {
 
 // Manual clock: steady and wall time move together, only when the test says so. sleepFor()
 // advances time instead of waiting and records the request.
-class FakeClock final : public Clock {
+class FakeClock final : public supervisor::Clock {
  public:
   FakeClock() : system_(std::chrono::system_clock::time_point(std::chrono::seconds(1'750'000'000))) {}
 
@@ -60,14 +60,14 @@ class FakeClock final : public Clock {
 
 // Transport whose answers the test scripts. post() blocks until an answer is queued (or the
 // transport is cancelled), so a test controls exactly when a refresh completes.
-class ScriptedTransport final : public HttpTransport {
+class ScriptedTransport final : public supervisor::HttpTransport {
  public:
   struct Request {
     std::string url, content_type, body;
   };
 
-  common::Result<HttpReply, std::string> post(const std::string& url, const std::string& content_type,
-                                              const std::string& body) override {
+  common::Result<supervisor::HttpReply, std::string> post(const std::string& url, const std::string& content_type,
+                                                          const std::string& body) override {
     std::unique_lock<std::mutex> lock(mu_);
     requests_.push_back({url, content_type, body});
     cv_.notify_all();
@@ -85,7 +85,7 @@ class ScriptedTransport final : public HttpTransport {
 
   void reply(int status, std::string body, std::string retry_after = {}) {
     std::lock_guard<std::mutex> lock(mu_);
-    replies_.push_back(HttpReply{status, std::move(body), std::move(retry_after)});
+    replies_.push_back(supervisor::HttpReply{status, std::move(body), std::move(retry_after)});
     cv_.notify_all();
   }
   void fail(std::string error) {
@@ -110,12 +110,13 @@ class ScriptedTransport final : public HttpTransport {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Request> requests_;
-  std::deque<common::Result<HttpReply, std::string>> replies_;
+  std::deque<common::Result<supervisor::HttpReply, std::string>> replies_;
   bool cancelled_ = false;
 };
 
 // Waits (with a deadline) until the manager's event fd is readable, then lets it apply the result.
-inline bool waitAndApply(CredentialManager& mgr, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+inline bool waitAndApply(supervisor::CredentialManager& mgr,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   pollfd pfd{mgr.eventFd(), POLLIN, 0};
   int n = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
   if (n != 1) return false;
@@ -123,24 +124,4 @@ inline bool waitAndApply(CredentialManager& mgr, std::chrono::milliseconds timeo
   return true;
 }
 
-// A fresh directory under the system temp dir, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cosp-cred-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    if (!made) throw std::runtime_error("mkdtemp failed");
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-}  // namespace cosp::supervisor::testing_support
+}  // namespace cosp::test

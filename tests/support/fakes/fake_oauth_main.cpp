@@ -16,7 +16,7 @@
 #include <iostream>
 #include <string>
 
-#include "tests/support/fake_oauth_server.h"
+#include "tests/support/fakes/fake_oauth_server.h"
 
 namespace {
 

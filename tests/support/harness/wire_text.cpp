@@ -1,4 +1,4 @@
-#include "tests/integration/harness/wire_text.h"
+#include "tests/support/harness/wire_text.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

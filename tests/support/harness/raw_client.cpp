@@ -1,10 +1,10 @@
-#include "tests/integration/harness/raw_client.h"
+#include "tests/support/harness/raw_client.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tests/integration/harness/wire_text.h"
+#include "tests/support/harness/wire_text.h"
 
 namespace cosp::test {
 

@@ -1,39 +1,24 @@
 #pragma once
 
-// Helpers for the upstream tests: temp dirs, a throw-away CA, a tiny CONNECT /
-// forward proxy and a scripted raw HTTP server, all on 127.0.0.1 only.
+// Loopback servers for client tests: a scripted raw HTTP server, a tiny CONNECT / forward
+// proxy, and the socket pieces they are made of, all on 127.0.0.1 only.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "tests/integration/harness/eventually.h"
-#include "tests/integration/harness/temp_dir.h"
-
-// TempDir is the integration harness's (tests/integration/harness/temp_dir.h).
+#include "tests/support/harness/wire_text.h"
 
 namespace cosp::test {
 
-// A CA plus server certificates made with the openssl CLI.
-struct TestPki {
-  std::string ca_cert;
-  std::string server_cert;  // SAN: DNS:localhost, IP:127.0.0.1
-  std::string server_key;
-  std::string wrong_cert;  // SAN: DNS:wrong.example only
-  std::string wrong_key;
-};
-// Returns nullopt (and prints why) when the openssl CLI fails.
-std::optional<TestPki> makeTestPki(const TempDir& dir);
-
 // Socket helpers (raw POSIX; every call bounded by `timeout`).
+// (connectLoopback is in wire_text.h.)
 int listenLoopback(int backlog, std::uint16_t* port);
-int connectLoopback(std::uint16_t port);
 // Reads one HTTP request (head + Content-Length body). Returns "" on EOF/timeout.
 std::string readHttpRequest(int fd, std::chrono::milliseconds timeout);
 bool writeAll(int fd, const std::string& data);

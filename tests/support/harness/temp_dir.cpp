@@ -1,4 +1,4 @@
-#include "tests/integration/harness/temp_dir.h"
+#include "tests/support/harness/temp_dir.h"
 
 #include <stdlib.h>
 

@@ -9,13 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/harness/eventually.h"
-#include "tests/integration/harness/temp_dir.h"
+#include "tests/support/harness/eventually.h"
+#include "tests/support/harness/paths.h"
+#include "tests/support/harness/temp_dir.h"
 
 namespace cosp::test {
-
-// Directory with the built binaries (codex-sub-proxy, -worker, -ctl), set by CMake.
-std::string binDir();
 
 // The real codex-sub-proxy binary started in a private temp dir with a free port, its stderr
 // captured to a file. The environment is exactly what the test gives plus PORT/HOST/STATE_DIR/

@@ -1,4 +1,4 @@
-#include "tests/unit/upstream/upstream_test_util.h"
+#include "tests/support/harness/scripted_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -8,10 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 
 namespace cosp::test {
 
@@ -19,41 +17,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool runCommand(const std::string& cmd) {
-  const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
-  if (rc != 0) std::fprintf(stderr, "command failed (%d): %s\n", rc, cmd.c_str());
-  return rc == 0;
-}
-
-bool makeLeaf(const TempDir& dir, const std::string& name, const std::string& san) {
-  std::ofstream(dir.file(name + ".ext")) << "subjectAltName=" << san
-                                         << "\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
-                                         << "extendedKeyUsage=serverAuth\n";
-  return runCommand("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + name +
-                    " -keyout " + dir.file(name + ".key") + " -out " + dir.file(name + ".csr")) &&
-         runCommand("openssl x509 -req -days 2 -in " + dir.file(name + ".csr") + " -CA " + dir.file("ca.pem") +
-                    " -CAkey " + dir.file("ca.key") + " -CAcreateserial -out " + dir.file(name + ".pem") +
-                    " -extfile " + dir.file(name + ".ext"));
-}
-
 }  // namespace
-
-std::optional<TestPki> makeTestPki(const TempDir& dir) {
-  if (!runCommand("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-                  "-subj /CN=cosp-test-ca -keyout " +
-                  dir.file("ca.key") + " -out " + dir.file("ca.pem"))) {
-    return std::nullopt;
-  }
-  if (!makeLeaf(dir, "localhost", "DNS:localhost,IP:127.0.0.1")) return std::nullopt;
-  if (!makeLeaf(dir, "wrong", "DNS:wrong.example")) return std::nullopt;
-  TestPki pki;
-  pki.ca_cert = dir.file("ca.pem");
-  pki.server_cert = dir.file("localhost.pem");
-  pki.server_key = dir.file("localhost.key");
-  pki.wrong_cert = dir.file("wrong.pem");
-  pki.wrong_key = dir.file("wrong.key");
-  return pki;
-}
 
 int listenLoopback(int backlog, std::uint16_t* port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -71,20 +35,6 @@ int listenLoopback(int backlog, std::uint16_t* port) {
   socklen_t len = sizeof(addr);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   if (port) *port = ntohs(addr.sin_port);
-  return fd;
-}
-
-int connectLoopback(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
   return fd;
 }
 
