@@ -45,6 +45,7 @@
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
 #include "tests/support/harness/raw_client.h"
+#include "tests/support/harness/skip_policy.h"
 #include "tests/support/harness/wire_text.h"
 
 using namespace cosp::test;
@@ -280,7 +281,7 @@ int workerRestarts(const ProxyProcess& proxy) {
 // 0666, and its directory made traversable, so that only the SO_PEERCRED check stands between a
 // peer of another uid and the supervisor.
 TEST(Held, ControlSocketRefusesAnotherUidEvenWhenWorldWritable) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch a child to uid 65534";
+  COSP_REQUIRE_ROOT("to switch a child to uid 65534");
   FakeOAuthServer oauth;  // a refused 'refresh' must not reach it
   const int64_t in_an_hour =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +

@@ -119,7 +119,6 @@ TEST(FakeBackendTest, FixturesDirectoryIsUsedAndUnknownNamesFail) {
 // (stamped), each error body byte for byte.
 TEST(FakeBackendTest, ReplaysEverySharedFixture) {
   const std::string fixtures = fixturePath("responses");
-  if (!std::filesystem::exists(fixtures + "/text.sse")) GTEST_SKIP() << "tests/fixtures/responses not written yet";
   FakeBackendOptions o;
   o.fixtures_dir = fixtures;
   FakeCodexBackend backend(o);

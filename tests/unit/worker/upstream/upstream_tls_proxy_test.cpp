@@ -8,6 +8,7 @@
 #include "common/net/tls_context.h"
 #include "tests/support/fakes/fake_codex_backend.h"
 #include "tests/support/harness/scripted_server.h"
+#include "tests/support/harness/skip_policy.h"
 #include "tests/support/harness/temp_dir.h"
 #include "tests/support/harness/test_pki.h"
 #include "worker/upstream/upstream_pool.h"
@@ -39,7 +40,10 @@ class TlsProxyTest : public ::testing::Test {
     dir_ = nullptr;
   }
   void SetUp() override {
-    if (!pki_) GTEST_SKIP() << "openssl CLI unavailable: cannot make a test CA";
+    if (!pki_) {
+      COSP_REQUIRE_TOOL("openssl", "openssl");
+      FAIL() << "the openssl CLI could not make a test CA (the failed command is above)";
+    }
   }
 
   static std::unique_ptr<FakeCodexBackend> tlsBackend(bool wrong_name = false) {
