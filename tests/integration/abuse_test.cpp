@@ -3,10 +3,8 @@
 // deadline, and no sleep stands in for synchronisation. Each test asserts what a client observes:
 // the status line, whether the server closed the connection (recv returns 0), that other clients
 // are still served, and where it matters the workers' resident memory.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -27,10 +25,11 @@
 #include <thread>
 #include <vector>
 
-#include "tests/integration/harness/http_client.h"
-#include "tests/integration/harness/proxy_process.h"
-#include "tests/integration/harness/wire_text.h"
-#include "tests/support/fake_codex_backend.h"
+#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/http_client.h"
+#include "tests/support/harness/proxy_process.h"
+#include "tests/support/harness/raw_client.h"
+#include "tests/support/harness/wire_text.h"
 
 using namespace cosp::test;
 using namespace std::chrono_literals;
@@ -40,99 +39,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 const std::string kKey = "abuse-test-key-4f1c9e";
-
-// One response of a byte stream (1xx interim responses count as responses too).
-struct Response {
-  int status = 0;
-  std::string head;  // status line and header lines, CRLFs included, without the empty line
-  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string body;
-  bool complete = false;
-
-  std::optional<std::string> header(const std::string& name) const {
-    for (const auto& [n, v] : headers) {
-      if (n == lower(name)) return v;
-    }
-    return std::nullopt;
-  }
-};
-
-// Decodes a chunked body at the start of `in`; the bytes used, or npos while incomplete.
-std::size_t decodeChunked(std::string_view in, std::string& out) {
-  std::size_t pos = 0;
-  for (;;) {
-    std::size_t eol = in.find("\r\n", pos);
-    if (eol == std::string_view::npos) return std::string_view::npos;
-    std::size_t size = 0;
-    try {
-      size = std::stoul(std::string(in.substr(pos, eol - pos)), nullptr, 16);
-    } catch (...) {
-      return std::string_view::npos;
-    }
-    pos = eol + 2;
-    if (size == 0) {
-      std::size_t end = in.find("\r\n", pos);  // no trailers from this server: the empty line
-      return end == std::string_view::npos ? std::string_view::npos : end + 2;
-    }
-    if (in.size() < pos + size + 2) return std::string_view::npos;
-    out.append(in.substr(pos, size));
-    pos += size + 2;
-  }
-}
-
-// The responses in `raw`, in order; the last may be incomplete. `closed`: the stream ended, so a
-// body delimited by the end of the connection is complete.
-std::vector<Response> parseResponses(const std::string& raw, bool closed) {
-  std::vector<Response> out;
-  std::size_t pos = 0;
-  while (pos < raw.size()) {
-    Response r;
-    std::size_t head_end = raw.find("\r\n\r\n", pos);
-    if (head_end == std::string::npos) {
-      r.head = raw.substr(pos);
-      if (r.head.size() >= 12 && r.head.rfind("HTTP/1.", 0) == 0) r.status = std::atoi(r.head.c_str() + 9);
-      out.push_back(std::move(r));
-      break;
-    }
-    r.head = raw.substr(pos, head_end + 2 - pos);
-    if (r.head.size() >= 12 && r.head.rfind("HTTP/1.", 0) == 0) r.status = std::atoi(r.head.c_str() + 9);
-    std::size_t line = r.head.find("\r\n") + 2;
-    while (line < r.head.size()) {
-      std::size_t eol = r.head.find("\r\n", line);
-      std::string text = r.head.substr(line, eol - line);
-      std::size_t colon = text.find(':');
-      if (colon != std::string::npos) {
-        std::string value = text.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(" \t"));
-        r.headers.emplace_back(lower(text.substr(0, colon)), value);
-      }
-      line = eol + 2;
-    }
-    pos = head_end + 4;
-    if ((r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304) {
-      r.complete = true;
-    } else if (r.header("transfer-encoding") && lower(*r.header("transfer-encoding")) == "chunked") {
-      std::size_t used = decodeChunked(std::string_view(raw).substr(pos), r.body);
-      if (used == std::string_view::npos) {
-        out.push_back(std::move(r));
-        break;
-      }
-      r.complete = true;
-      pos += used;
-    } else if (r.header("content-length")) {
-      std::size_t length = std::stoul(*r.header("content-length"));
-      r.body = raw.substr(pos, length);
-      r.complete = raw.size() - pos >= length;
-      pos += r.body.size();
-    } else {
-      r.body = raw.substr(pos);
-      r.complete = closed;
-      pos = raw.size();
-    }
-    out.push_back(std::move(r));
-  }
-  return out;
-}
 
 // Status lines in a byte stream: a second one where one response was expected is a split response
 // or a smuggled request that was executed.
@@ -153,128 +59,6 @@ bool hasBareCrOrLf(std::string_view head) {
   return false;
 }
 
-// A raw client socket: sends exactly the bytes given, reads with deadlines, and notices when the
-// server ends the connection (end of file, or a reset).
-class Wire {
- public:
-  explicit Wire(int port) {
-    fd_ = connectLoopback(port);
-    connected_ = fd_ >= 0;
-    if (connected_) {
-      ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
-      int one = 1;
-      ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    opened_ = Clock::now();
-  }
-  ~Wire() { close(); }
-  Wire(const Wire&) = delete;
-  Wire& operator=(const Wire&) = delete;
-
-  bool connected() const { return connected_; }
-  int fd() const { return fd_; }
-  Clock::time_point opened() const { return opened_; }
-
-  // Every byte before a 5 s deadline, or false.
-  bool send(std::string_view bytes) {
-    auto deadline = Clock::now() + 5s;
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-      ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n > 0) {
-        sent += static_cast<std::size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (msLeft(deadline) <= 0) return false;
-        pollfd p{fd_, POLLOUT, 0};
-        ::poll(&p, 1, msLeft(deadline));
-        continue;
-      }
-      return false;
-    }
-    return true;
-  }
-  void shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
-
-  enum class Read { Data, Closed, Timeout };
-  // At most one recv, waiting up to `timeout_ms` for it.
-  Read readSome(int timeout_ms) {
-    if (closed_) return Read::Closed;
-    pollfd p{fd_, POLLIN, 0};
-    int ready = ::poll(&p, 1, timeout_ms);
-    if (ready == 0) return Read::Timeout;
-    if (ready < 0) return Read::Timeout;  // EINTR: the caller's loop retries until its deadline
-    char buf[65536];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n > 0) {
-      received_.append(buf, static_cast<std::size_t>(n));
-      return Read::Data;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return Read::Data;
-    closed_ = true;
-    reset_ = n < 0;
-    closed_at_ = Clock::now();
-    return Read::Closed;
-  }
-  // Until `marker` has arrived; false when the connection ended or the deadline passed first.
-  bool readUntil(const std::string& marker, milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (received_.find(marker) == std::string::npos) {
-      if (msLeft(deadline) <= 0) return false;
-      if (readSome(msLeft(deadline)) == Read::Closed) return received_.find(marker) != std::string::npos;
-    }
-    return true;
-  }
-  // Until the server ends the connection; true when it did before the deadline.
-  bool readToClose(milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (!closed_) {
-      if (msLeft(deadline) <= 0) return false;
-      readSome(msLeft(deadline));
-    }
-    return true;
-  }
-  // Until `n` complete final (non-1xx) responses have arrived, the connection ended, or the deadline.
-  bool readResponses(std::size_t n, milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-      std::size_t finals = 0;
-      for (const auto& r : parseResponses(received_, closed_)) {
-        if (r.complete && r.status >= 200) ++finals;
-      }
-      if (finals >= n) return true;
-      if (closed_ || msLeft(deadline) <= 0) return false;
-      readSome(msLeft(deadline));
-    }
-  }
-  std::vector<Response> responses() const { return parseResponses(received_, closed_); }
-
-  bool closed() const { return closed_; }
-  bool wasReset() const { return reset_; }
-  Clock::time_point closedAt() const { return closed_at_; }
-  const std::string& received() const { return received_; }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  bool closed_ = false;
-  bool reset_ = false;
-  Clock::time_point opened_;
-  Clock::time_point closed_at_;
-  std::string received_;
-};
-
-std::string describe(const Wire& w) {
-  return std::string("closed=") + (w.closed() ? (w.wasReset() ? "reset" : "eof") : "no") + " received=[" +
-         printable(w.received()) + "]";
-}
-
 // VmRSS of a process in KiB, or -1.
 long vmRssKiB(int pid) {
   std::string status = readFile("/proc/" + std::to_string(pid) + "/status");
@@ -291,13 +75,7 @@ std::string chatBody(const std::string& text, bool stream = false, const std::st
 // A whole request as bytes. `auth`: with the configured key as a bearer token.
 std::string requestBytes(const std::string& method, const std::string& path, const std::string& body = "",
                          const std::string& extra_headers = "", bool auth = true) {
-  std::string out = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  if (auth) out += "Authorization: Bearer " + kKey + "\r\n";
-  out += extra_headers;
-  if (!body.empty() || method == "POST") {
-    out += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  }
-  return out + "\r\n" + body;
+  return rawRequest(method, path, body, auth ? kKey : "", extra_headers);
 }
 
 // A request that, if it were ever executed, reaches the backend and produces a second response.
@@ -311,14 +89,12 @@ std::string modelCallHead() {
          "\r\nContent-Type: application/json\r\n";
 }
 
-std::string fixturesDir() { return std::string(COSP_SOURCE_DIR) + "/tests/fixtures/responses"; }
-
 class Abuse : public ::testing::Test {
  protected:
   // The fake backend and one proxy (one worker, the key required) with `extra` on top.
   void start(ProxyProcess::Env extra = {}) {
     FakeBackendOptions options;
-    options.fixtures_dir = fixturesDir();
+    options.fixtures_dir = fixturePath("responses");
     backend_ = std::make_unique<FakeCodexBackend>(options);
     ProxyProcess::Env env = {{"CODEX_BASE_URL", backend_->baseUrl()},
                              {"OPENAI_ACCESS_TOKEN", "upstream-access-token"},
@@ -334,8 +110,8 @@ class Abuse : public ::testing::Test {
   int port() const { return proxy_->port(); }
 
   // Sends `bytes` on a fresh connection and reads until the server closes it (or `timeout`).
-  std::unique_ptr<Wire> exchange(const std::string& bytes, milliseconds timeout = 3000ms) {
-    auto w = std::make_unique<Wire>(port());
+  std::unique_ptr<RawClient> exchange(const std::string& bytes, milliseconds timeout = 3000ms) {
+    auto w = std::make_unique<RawClient>(port());
     EXPECT_TRUE(w->connected());
     EXPECT_TRUE(w->send(bytes));
     w->readToClose(timeout);
@@ -380,9 +156,9 @@ TEST_F(Abuse, SlowHeadsHoldNoThreadAndCloseAtTheHeadDeadline) {
   // head deadline is for the whole head, so the trickle must not extend it.
   constexpr int kSlow = 200;
   const std::string trickle = "GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-  std::vector<std::unique_ptr<Wire>> slow;
+  std::vector<std::unique_ptr<RawClient>> slow;
   for (int i = 0; i < kSlow; ++i) {
-    slow.push_back(std::make_unique<Wire>(port()));
+    slow.push_back(std::make_unique<RawClient>(port()));
     ASSERT_TRUE(slow.back()->connected()) << "connection " << i;
     ASSERT_TRUE(slow.back()->send(trickle.substr(0, 1)));
   }
@@ -398,7 +174,7 @@ TEST_F(Abuse, SlowHeadsHoldNoThreadAndCloseAtTheHeadDeadline) {
     auto give_up = Clock::now() + 10s;
     while (!stop.load() && Clock::now() < give_up) {
       std::vector<pollfd> fds;
-      std::vector<Wire*> wires;
+      std::vector<RawClient*> wires;
       for (auto& w : slow) {
         if (w->closed()) continue;
         fds.push_back({w->fd(), POLLIN, 0});
@@ -494,9 +270,9 @@ TEST_F(Abuse, IdleConnectionsBeyondMaxConnectionsEvictTheOldest) {
   const int worker = proxy_->workerPids().at(0);
   const long rss_before = vmRssKiB(worker);
   constexpr int kIdle = 300;
-  std::vector<std::unique_ptr<Wire>> idle;
+  std::vector<std::unique_ptr<RawClient>> idle;
   for (int i = 0; i < kIdle; ++i) {
-    idle.push_back(std::make_unique<Wire>(port()));
+    idle.push_back(std::make_unique<RawClient>(port()));
     ASSERT_TRUE(idle.back()->connected()) << "connection " << i;
   }
   // A new client is served at once: the longest-idle connections made room for it.
@@ -535,13 +311,13 @@ TEST_F(Abuse, IdleConnectionsBeyondMaxConnectionsEvictTheOldest) {
 
 TEST_F(Abuse, PerClientCapClosesTheFourthConnectionAtOnce) {
   ASSERT_NO_FATAL_FAILURE(start({{"MAX_CONNECTIONS_PER_CLIENT", "3"}}));
-  std::vector<std::unique_ptr<Wire>> held;
+  std::vector<std::unique_ptr<RawClient>> held;
   for (int i = 0; i < 3; ++i) {
-    held.push_back(std::make_unique<Wire>(port()));
+    held.push_back(std::make_unique<RawClient>(port()));
     ASSERT_TRUE(held.back()->connected());
   }
   // Accepted in order, so the three are counted before the fourth is looked at.
-  Wire fourth(port());
+  RawClient fourth(port());
   ASSERT_TRUE(fourth.connected());
   auto t0 = Clock::now();
   EXPECT_TRUE(fourth.readToClose(1000ms)) << "the 4th connection was not closed: " << describe(fourth);
@@ -558,7 +334,7 @@ TEST_F(Abuse, PerClientCapClosesTheFourthConnectionAtOnce) {
   std::string last;
   EXPECT_TRUE(eventually(
       [&] {
-        Wire next(port());
+        RawClient next(port());
         next.send(requestBytes("GET", "/healthz", "", "Connection: close\r\n", false));
         next.readToClose(1000ms);
         last = describe(next);
@@ -575,9 +351,9 @@ TEST_F(Abuse, PerClientCapClosesTheFourthConnectionAtOnce) {
 TEST_F(Abuse, HealthzIsAnsweredWhileEveryThreadHoldsAStream) {
   ASSERT_NO_FATAL_FAILURE(start({{"WORKER_THREADS", "4"}}));
   const std::string held_stream = R"({"model":"gpt-5.5","stream":true,"input":"hold [[scenario:stall:60]]"})";
-  std::vector<std::unique_ptr<Wire>> held;
+  std::vector<std::unique_ptr<RawClient>> held;
   for (int i = 0; i < 4; ++i) {
-    held.push_back(std::make_unique<Wire>(port()));
+    held.push_back(std::make_unique<RawClient>(port()));
     ASSERT_TRUE(held.back()->send(requestBytes("POST", "/v1/responses", held_stream)));
     ASSERT_TRUE(held.back()->readUntil("response.created", 5000ms)) << "stream " << i << ": " << describe(*held.back());
   }
@@ -669,7 +445,7 @@ TEST_F(Abuse, ChunkedBodyCutShortThenHalfCloseIsNeverForwarded) {
   const std::string body = R"({"model":"gpt-5.5","input":"x"})";
   char size[16];
   std::snprintf(size, sizeof size, "%zx", body.size());
-  Wire w(port());
+  RawClient w(port());
   ASSERT_TRUE(w.send(modelCallHead() + "Transfer-Encoding: chunked\r\n\r\n" + size + "\r\n" + body + "\r\n"));
   w.shutdownWrite();  // the last chunk never comes
   EXPECT_TRUE(w.readToClose(3000ms)) << describe(w);
@@ -681,13 +457,13 @@ TEST_F(Abuse, ChunkedBodyCutShortThenHalfCloseIsNeverForwarded) {
 
 // ---- 3. Response splitting -----------------------------------------------------------------------
 
-void expectNoSplit(const Wire& w, int expected_status) {
+void expectNoSplit(const RawClient& w, int expected_status) {
   SCOPED_TRACE(describe(w));
   EXPECT_TRUE(w.closed());
   EXPECT_EQ(countStatusLines(w.received()), 1) << "a second status line";
   auto responses = w.responses();
   ASSERT_FALSE(responses.empty());
-  const Response& r = responses[0];
+  const RawResponse& r = responses[0];
   EXPECT_EQ(r.status, expected_status);
   EXPECT_FALSE(r.header("x-injected").has_value()) << "an injected header";
   EXPECT_EQ(lower(r.head).find("\r\nx-injected"), std::string::npos);
@@ -736,7 +512,7 @@ TEST_F(Abuse, HundredThousandUnknownKeysAnsweredQuicklyWithASmallHead) {
   std::string body = chatBody("hello", false, extra);
   ASSERT_GT(body.size(), 1000000u);
   auto t0 = Clock::now();
-  Wire w(port());
+  RawClient w(port());
   ASSERT_TRUE(w.send(requestBytes("POST", "/v1/chat/completions", body, "Connection: close\r\n")));
   EXPECT_TRUE(w.readResponses(1, 10000ms)) << "no answer within 10 s: " << describe(w);
   auto elapsed = msSince(t0);
@@ -757,7 +533,7 @@ TEST_F(Abuse, HundredThousandUnknownKeysAnsweredQuicklyWithASmallHead) {
 class CaptureBackend {
  public:
   CaptureBackend() {
-    answer_body_ = readFile(fixturesDir() + "/text.sse");
+    answer_body_ = readFile(fixturePath("responses") + "/text.sse");
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -906,7 +682,7 @@ TEST_F(Abuse, ExpectContinueOverTheBodyLimitIsRefusedBeforeAnyContinue) {
   ASSERT_NO_FATAL_FAILURE(start({{"MAX_BODY_BYTES", "1KiB"}}));
   for (const std::string path : {"/v1/responses", "/v1/chat/completions"}) {
     SCOPED_TRACE(path);
-    Wire w(port());
+    RawClient w(port());
     ASSERT_TRUE(w.send("POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kKey +
                        "\r\nContent-Type: application/json\r\nContent-Length: 2048\r\nExpect: 100-continue\r\n\r\n"));
     EXPECT_TRUE(w.readUntil("\r\n\r\n", 2000ms)) << describe(w);
@@ -919,7 +695,7 @@ TEST_F(Abuse, ExpectContinueOverTheBodyLimitIsRefusedBeforeAnyContinue) {
 
   // Within the limit, the client is told to go on, then answered.
   const std::string body = R"({"model":"gpt-5.5","input":"hello"})";
-  Wire w(port());
+  RawClient w(port());
   ASSERT_TRUE(w.send(modelCallHead() + "Content-Length: " + std::to_string(body.size()) +
                      "\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"));
   ASSERT_TRUE(w.readUntil("\r\n\r\n", 2000ms)) << describe(w);
@@ -938,7 +714,7 @@ TEST_F(Abuse, ExpectContinueOverTheBodyLimitIsRefusedBeforeAnyContinue) {
 
 TEST_F(Abuse, HalfClosedProbeStillGetsItsAnswer) {
   ASSERT_NO_FATAL_FAILURE(start());
-  Wire w(port());
+  RawClient w(port());
   ASSERT_TRUE(w.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
   w.shutdownWrite();
   EXPECT_TRUE(w.readToClose(2000ms)) << describe(w);
@@ -966,7 +742,7 @@ TEST_F(Abuse, HalfClosedModelCallStillGetsItsAnswer) {
     int answered = 0;
     std::string example;
     for (int i = 0; i < kCalls; ++i) {
-      Wire w(port());
+      RawClient w(port());
       ASSERT_TRUE(w.send(kind.request));
       w.shutdownWrite();
       const bool closed = w.readToClose(10000ms);
@@ -995,7 +771,7 @@ TEST_F(Abuse, HalfClosedModelCallStillGetsItsAnswer) {
 
 TEST_F(Abuse, PipelinedProbesAreAnsweredInOrder) {
   ASSERT_NO_FATAL_FAILURE(start());
-  Wire w(port());
+  RawClient w(port());
   ASSERT_TRUE(
       w.send("GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: pipe-1\r\n\r\n"
              "GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: pipe-2\r\n\r\n"
@@ -1009,7 +785,7 @@ TEST_F(Abuse, PipelinedProbesAreAnsweredInOrder) {
     EXPECT_EQ(responses[i].header("x-request-id").value_or(""), "pipe-" + std::to_string(i + 1)) << describe(w);
   }
   // A probe pipelined behind a model call is answered after it, on the same connection.
-  Wire mixed(port());
+  RawClient mixed(port());
   ASSERT_TRUE(mixed.send(requestBytes("GET", "/v1/models", "", "x-request-id: mix-1\r\n") +
                          "GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: mix-2\r\nConnection: close\r\n\r\n"));
   EXPECT_TRUE(mixed.readToClose(3000ms)) << describe(mixed);
@@ -1074,9 +850,9 @@ TEST_F(Abuse, PathTricksNeverBypassTheKey) {
 TEST_F(Abuse, FiftyClientsHangingUpMidStreamCloseTheirUpstreamsQuickly) {
   ASSERT_NO_FATAL_FAILURE(start());
   constexpr int kClients = 50;
-  std::vector<std::unique_ptr<Wire>> clients;
+  std::vector<std::unique_ptr<RawClient>> clients;
   for (int i = 0; i < kClients; ++i) {
-    clients.push_back(std::make_unique<Wire>(port()));
+    clients.push_back(std::make_unique<RawClient>(port()));
     ASSERT_TRUE(
         clients.back()->send(requestBytes("POST", "/v1/chat/completions", chatBody("x [[scenario:stall:30]]", true))));
   }
@@ -1125,11 +901,11 @@ TEST_F(Abuse, MemoryGoesBackAfterABurstOfLargeBodiesAndEvents) {
   constexpr int kCalls = 8;
   constexpr std::size_t kBig = 12u * 1024 * 1024;
   auto burst = [&](const std::string& request) {
-    std::vector<std::unique_ptr<Wire>> wires;
+    std::vector<std::unique_ptr<RawClient>> wires;
     std::vector<std::thread> senders;
     for (int i = 0; i < kCalls; ++i) {
-      wires.push_back(std::make_unique<Wire>(port()));
-      Wire* w = wires.back().get();
+      wires.push_back(std::make_unique<RawClient>(port()));
+      RawClient* w = wires.back().get();
       senders.emplace_back([w, &request] { w->send(request); });
     }
     for (auto& t : senders) t.join();

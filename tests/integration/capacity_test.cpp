@@ -7,10 +7,10 @@
 #include <memory>
 #include <vector>
 
-#include "tests/integration/harness/http_client.h"
-#include "tests/integration/harness/proxy_process.h"
-#include "tests/integration/harness/raw_client.h"
-#include "tests/support/fake_codex_backend.h"
+#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/http_client.h"
+#include "tests/support/harness/proxy_process.h"
+#include "tests/support/harness/raw_client.h"
 
 using namespace cosp::test;
 using namespace std::chrono_literals;
@@ -37,7 +37,7 @@ std::vector<int> activeStreamsPerWorker(ProxyProcess& proxy) {
 
 TEST(Capacity, AFullWorkerLeavesConnectionsToTheOthersAndResumesWithRoom) {
   FakeBackendOptions options;
-  options.fixtures_dir = std::string(COSP_SOURCE_DIR) + "/tests/fixtures/responses";
+  options.fixtures_dir = fixturePath("responses");
   FakeCodexBackend backend(options);
   ProxyProcess proxy({{"CODEX_BASE_URL", backend.baseUrl()},
                       {"OPENAI_ACCESS_TOKEN", "upstream-access-token"},

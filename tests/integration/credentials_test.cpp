@@ -9,10 +9,10 @@
 #include <atomic>
 #include <thread>
 
-#include "tests/integration/harness/http_client.h"
-#include "tests/integration/harness/proxy_process.h"
-#include "tests/support/fake_codex_backend.h"
-#include "tests/support/fake_oauth_server.h"
+#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/http_client.h"
+#include "tests/support/harness/proxy_process.h"
 
 using namespace cosp::test;
 using namespace std::chrono_literals;
@@ -26,7 +26,7 @@ int64_t nowS() {
 struct Fakes {
   Fakes() {
     FakeBackendOptions options;
-    options.fixtures_dir = std::string(COSP_SOURCE_DIR) + "/tests/fixtures/responses";
+    options.fixtures_dir = fixturePath("responses");
     backend = std::make_unique<FakeCodexBackend>(options);
   }
   std::unique_ptr<FakeCodexBackend> backend;

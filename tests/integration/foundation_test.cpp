@@ -7,8 +7,8 @@
 #include <set>
 #include <thread>
 
-#include "tests/integration/harness/http_client.h"
-#include "tests/integration/harness/proxy_process.h"
+#include "tests/support/harness/http_client.h"
+#include "tests/support/harness/proxy_process.h"
 
 using namespace cosp::test;
 using namespace std::chrono_literals;

@@ -17,7 +17,6 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -41,11 +40,13 @@
 #include <utility>
 #include <vector>
 
-#include "tests/integration/harness/http_client.h"
-#include "tests/integration/harness/proxy_process.h"
-#include "tests/integration/harness/wire_text.h"
-#include "tests/support/fake_codex_backend.h"
-#include "tests/support/fake_oauth_server.h"
+#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/http_client.h"
+#include "tests/support/harness/proxy_process.h"
+#include "tests/support/harness/raw_client.h"
+#include "tests/support/harness/skip_policy.h"
+#include "tests/support/harness/wire_text.h"
 
 using namespace cosp::test;
 using namespace std::chrono_literals;
@@ -53,8 +54,6 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string fixturesDir() { return std::string(COSP_SOURCE_DIR) + "/tests/fixtures/responses"; }
 
 std::string chatBody(const std::string& text, bool stream) {
   return std::string("{\"model\":\"gpt-5.5\",\"stream\":") + (stream ? "true" : "false") +
@@ -79,147 +78,6 @@ std::string notAnOpenAiError(const std::string& body) {
   } catch (const std::exception& e) {
     return std::string("not JSON (") + e.what() + ")";
   }
-}
-
-// ---- One HTTP response read off a byte stream ---------------------------------------------------
-
-struct Reply {
-  int status = 0;
-  std::string head;                                          // status line and header lines
-  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string body;
-  bool complete = false;
-  std::optional<std::string> header(const std::string& name) const {
-    for (const auto& [n, v] : headers) {
-      if (n == lower(name)) return v;
-    }
-    return std::nullopt;
-  }
-};
-
-// Parses the response at the start of `raw`; the bytes it used, or npos while incomplete.
-std::size_t parseReply(const std::string& raw, bool closed, Reply& r) {
-  r = Reply{};
-  std::size_t head_end = raw.find("\r\n\r\n");
-  if (head_end == std::string::npos) return std::string::npos;
-  r.head = raw.substr(0, head_end + 2);
-  if (r.head.size() >= 12 && r.head.rfind("HTTP/1.", 0) == 0) r.status = std::atoi(r.head.c_str() + 9);
-  for (std::size_t line = r.head.find("\r\n") + 2; line < r.head.size();) {
-    std::size_t eol = r.head.find("\r\n", line);
-    std::string text = r.head.substr(line, eol - line);
-    std::size_t colon = text.find(':');
-    if (colon != std::string::npos) {
-      std::string value = text.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(" \t"));
-      r.headers.emplace_back(lower(text.substr(0, colon)), value);
-    }
-    line = eol + 2;
-  }
-  std::size_t pos = head_end + 4;
-  if (r.header("transfer-encoding") && lower(*r.header("transfer-encoding")) == "chunked") {
-    for (;;) {
-      std::size_t eol = raw.find("\r\n", pos);
-      if (eol == std::string::npos) return std::string::npos;
-      std::size_t size = std::strtoul(raw.c_str() + pos, nullptr, 16);
-      pos = eol + 2;
-      if (size == 0) {
-        std::size_t end = raw.find("\r\n", pos);
-        if (end == std::string::npos) return std::string::npos;
-        r.complete = true;
-        return end + 2;
-      }
-      if (raw.size() < pos + size + 2) return std::string::npos;
-      r.body.append(raw, pos, size);
-      pos += size + 2;
-    }
-  }
-  if (r.header("content-length")) {
-    std::size_t length = std::stoul(*r.header("content-length"));
-    if (raw.size() - pos < length) return std::string::npos;
-    r.body = raw.substr(pos, length);
-    r.complete = true;
-    return pos + length;
-  }
-  if (!closed) return std::string::npos;
-  r.body = raw.substr(pos);
-  r.complete = true;
-  return raw.size();
-}
-
-// A keep-alive client connection: one request at a time, each response read to its end.
-class Conn {
- public:
-  explicit Conn(int port) {
-    fd_ = connectLoopback(port);
-    connected_ = fd_ >= 0;
-    if (connected_) {
-      ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
-      int one = 1;
-      ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-  }
-  ~Conn() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-
-  bool connected() const { return connected_; }
-  bool closed() const { return closed_; }
-
-  // Sends `bytes` and reads one whole response (or until the deadline / the server closes).
-  Reply exchange(const std::string& bytes, milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    std::size_t sent = 0;
-    while (sent < bytes.size() && !closed_) {
-      ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n > 0) {
-        sent += static_cast<std::size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && msLeft(deadline) > 0) {
-        pollfd p{fd_, POLLOUT, 0};
-        ::poll(&p, 1, msLeft(deadline));
-        continue;
-      }
-      break;
-    }
-    Reply r;
-    for (;;) {
-      std::size_t used = parseReply(buffer_, closed_, r);
-      if (used != std::string::npos) {
-        buffer_.erase(0, used);
-        return r;
-      }
-      if (closed_ || msLeft(deadline) <= 0) return r;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, msLeft(deadline)) <= 0) continue;
-      char buf[65536];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n > 0)
-        buffer_.append(buf, static_cast<std::size_t>(n));
-      else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-        closed_ = true;
-    }
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  bool closed_ = false;
-  std::string buffer_;
-};
-
-std::string requestBytes(const std::string& method, const std::string& path, const std::string& body,
-                         const std::string& key, const std::string& extra = "") {
-  std::string out = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  if (!key.empty()) out += "Authorization: Bearer " + key + "\r\n";
-  out += extra;
-  if (!body.empty() || method == "POST") {
-    out += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  }
-  return out + "\r\n" + body;
 }
 
 // ---- Control socket helpers ----------------------------------------------------------------------
@@ -423,7 +281,7 @@ int workerRestarts(const ProxyProcess& proxy) {
 // 0666, and its directory made traversable, so that only the SO_PEERCRED check stands between a
 // peer of another uid and the supervisor.
 TEST(Held, ControlSocketRefusesAnotherUidEvenWhenWorldWritable) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch a child to uid 65534";
+  COSP_REQUIRE_ROOT("to switch a child to uid 65534");
   FakeOAuthServer oauth;  // a refused 'refresh' must not reach it
   const int64_t in_an_hour =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
@@ -605,10 +463,10 @@ TEST(Held, SecretsNeverLeakIntoLogsStatusMetricsOrResponses) {
   oauth_options.initial_refresh_token = kRefresh;
   FakeOAuthServer oauth(oauth_options);
   FakeBackendOptions backend_options;
-  backend_options.fixtures_dir = fixturesDir();
+  backend_options.fixtures_dir = fixturePath("responses");
   FakeCodexBackend backend(backend_options);
   {
-    std::string sse = readFile(fixturesDir() + "/text.sse");
+    std::string sse = readFile(fixturePath("responses") + "/text.sse");
     ASSERT_FALSE(sse.empty());
     for (std::size_t p = sse.find("Hello"); p != std::string::npos; p = sse.find("Hello", p + kCompletion.size())) {
       sse.replace(p, 5, kCompletion);
@@ -785,7 +643,7 @@ TEST(Held, SecretsNeverLeakIntoLogsStatusMetricsOrResponses) {
 TEST(Held, JsonLimitsAre400sOnAConnectionThatStaysUsable) {
   const std::string kKey = "held-json-key-3a9c";
   FakeBackendOptions options;
-  options.fixtures_dir = fixturesDir();
+  options.fixtures_dir = fixturePath("responses");
   FakeCodexBackend backend(options);
   ProxyProcess proxy(ProxyProcess::Env{{"CODEX_BASE_URL", backend.baseUrl()},
                                        {"OPENAI_ACCESS_TOKEN", "held-json-token"},
@@ -835,7 +693,7 @@ TEST(Held, JsonLimitsAre400sOnAConnectionThatStaysUsable) {
       {"a top-level array", "[{\"model\":\"gpt-5.5\"" + msgs + "}]", "[{\"model\":\"gpt-5.5\",\"input\":\"x\"}]", true},
   };
 
-  Conn conn(proxy.port());
+  RawClient conn(proxy.port());
   ASSERT_TRUE(conn.connected());
   std::size_t backend_calls = 0;
   int round = 0;
@@ -844,7 +702,7 @@ TEST(Held, JsonLimitsAre400sOnAConnectionThatStaysUsable) {
       const std::string path = chat ? "/v1/chat/completions" : "/v1/responses";
       SCOPED_TRACE(std::string(c.name) + " on " + path);
       const std::string body = chat ? c.chat : c.responses;
-      auto r = conn.exchange(requestBytes("POST", path, body, kKey), 10000ms);
+      auto r = conn.exchange(rawRequest("POST", path, body, kKey), 10000ms);
       ASSERT_TRUE(r.complete) << "no whole response; received so far: " << printable(r.head + r.body)
                               << (conn.closed() ? " (closed)" : "");
       EXPECT_GE(r.status, 200);
@@ -862,10 +720,10 @@ TEST(Held, JsonLimitsAre400sOnAConnectionThatStaysUsable) {
       }
       EXPECT_NE(lower(r.header("connection").value_or("")), "close") << "the connection is not kept";
       // The same connection still serves a normal call.
-      auto next = conn.exchange(requestBytes("POST", path,
-                                             chat ? chatBody("after " + std::to_string(round), false)
-                                                  : responsesBody("after " + std::to_string(round), false),
-                                             kKey),
+      auto next = conn.exchange(rawRequest("POST", path,
+                                           chat ? chatBody("after " + std::to_string(round), false)
+                                                : responsesBody("after " + std::to_string(round), false),
+                                           kKey),
                                 10000ms);
       ASSERT_TRUE(next.complete) << "the connection was not usable after the refusal"
                                  << (conn.closed() ? " (the server closed it)" : "") << ": "
@@ -932,7 +790,7 @@ struct CallResult {
 
 TEST_P(HeldUpstream, ClientGetsAnOpenAiErrorWithinTheIdleTimeout) {
   FakeBackendOptions options;
-  options.fixtures_dir = fixturesDir();
+  options.fixtures_dir = fixturePath("responses");
   FakeCodexBackend backend(options);
   // SSE-looking garbage: stray fields, broken JSON, control and invalid UTF-8 bytes, a head.
   backend.addTranscript(
@@ -944,7 +802,7 @@ TEST_P(HeldUpstream, ClientGetsAnOpenAiErrorWithinTheIdleTimeout) {
           garbageBytes(2048, 7) + "\n\n" + std::string("data: \xff\xfe\x00\x01\n\n", 12));
   // The first events of a normal answer, then a terminal event whose data is not a response.
   {
-    auto events = splitSseEvents(readFile(fixturesDir() + "/text.sse"));
+    auto events = splitSseEvents(readFile(fixturePath("responses") + "/text.sse"));
     std::string sse;
     for (std::size_t i = 0; i < 8 && i < events.size(); ++i) sse += events[i] + "\n\n";
     backend.addTranscript("held_bad_completed", sse + "event: response.completed\ndata: \"nope\"\n\n");
@@ -1033,7 +891,7 @@ INSTANTIATE_TEST_SUITE_P(Held, HeldUpstream, ::testing::ValuesIn(upstreamCases()
 // hold a collected call beyond REQUEST_TIMEOUT, while a stream is not cut as idle and completes.
 TEST(Held, TricklingUpstreamIsBoundedByTheRequestTimeoutAndNotMistakenForIdle) {
   FakeBackendOptions options;
-  options.fixtures_dir = fixturesDir();
+  options.fixtures_dir = fixturePath("responses");
   FakeCodexBackend backend(options);
   ProxyProcess proxy(ProxyProcess::Env{{"CODEX_BASE_URL", backend.baseUrl()},
                                        {"OPENAI_ACCESS_TOKEN", "held-upstream-token"},

@@ -6,9 +6,9 @@
 #include <set>
 #include <sstream>
 
-#include "tests/integration/harness/http_client.h"
-#include "tests/integration/harness/proxy_process.h"
-#include "tests/support/fake_codex_backend.h"
+#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/http_client.h"
+#include "tests/support/harness/proxy_process.h"
 
 using namespace cosp::test;
 using namespace std::chrono_literals;
@@ -91,7 +91,7 @@ std::vector<std::string> checkPrometheusText(const std::string& text, std::map<s
 
 TEST(Metrics, CountsKnownTrafficAcrossWorkers) {
   FakeBackendOptions options;
-  options.fixtures_dir = std::string(COSP_SOURCE_DIR) + "/tests/fixtures/responses";
+  options.fixtures_dir = fixturePath("responses");
   FakeCodexBackend backend(options);
   ProxyProcess proxy(ProxyProcess::Env{{"WORKERS", "2"},
                                        {"PROXY_API_KEY", "metrics-key"},

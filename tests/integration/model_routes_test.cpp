@@ -10,21 +10,19 @@
 #include <future>
 #include <thread>
 
-#include "tests/integration/harness/http_client.h"
-#include "tests/integration/harness/proxy_process.h"
-#include "tests/integration/harness/raw_client.h"
-#include "tests/support/fake_codex_backend.h"
+#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/http_client.h"
+#include "tests/support/harness/proxy_process.h"
+#include "tests/support/harness/raw_client.h"
 
 using namespace cosp::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-std::string fixturesDir() { return std::string(COSP_SOURCE_DIR) + "/tests/fixtures/responses"; }
-
 std::unique_ptr<FakeCodexBackend> makeBackend() {
   FakeBackendOptions options;
-  options.fixtures_dir = fixturesDir();
+  options.fixtures_dir = fixturePath("responses");
   return std::make_unique<FakeCodexBackend>(options);
 }
 

@@ -23,8 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/harness/proxy_process.h"
-#include "tests/integration/harness/temp_dir.h"
+#include "tests/support/harness/proxy_process.h"
+#include "tests/support/harness/skip_policy.h"
+#include "tests/support/harness/temp_dir.h"
 
 extern char** environ;
 
@@ -34,7 +35,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kSource = COSP_SOURCE_DIR;
+const std::string kSource = sourceDir();
 
 std::string sourceFile(const std::string& relative) { return kSource + "/" + relative; }
 
@@ -110,21 +111,6 @@ ToolResult runTool(const std::vector<std::string>& argv, const std::map<std::str
   result.err = readFile(err_path);
   return result;
 }
-
-bool onPath(const std::string& tool) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (!dir.empty() && ::access((dir + "/" + tool).c_str(), X_OK) == 0) return true;
-  }
-  return false;
-}
-
-// systemd-analyze and systemd-sysusers come from Debian's `systemd` package, which scripts/setup
-// installs; a machine without it is set up wrong, so this fails rather than skips.
-#define REQUIRE_TOOL(tool) \
-  ASSERT_TRUE(onPath(tool)) << tool << " is not installed: run scripts/setup (Debian package 'systemd')"
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -243,7 +229,7 @@ std::map<std::string, std::string> activeEnvLines(const std::string& text) {
 // ---- systemd ---------------------------------------------------------------------------------
 
 TEST(OpsSystemd, UnitsVerifyCleanAgainstThisBuild) {
-  REQUIRE_TOOL("systemd-analyze");
+  COSP_REQUIRE_TOOL("systemd-analyze", "systemd");
   TempDir dir;
   std::string service = unitForThisBuild(dir);
   expectVerifiesClean(service, dir.file("codex-sub-proxy.socket"));
@@ -252,7 +238,7 @@ TEST(OpsSystemd, UnitsVerifyCleanAgainstThisBuild) {
 TEST(OpsSystemd, VerifyWouldCatchABrokenUnit) {
   // The clean result above means something only if verify reports our mistakes: a misspelt key
   // and a missing binary are both named.
-  REQUIRE_TOOL("systemd-analyze");
+  COSP_REQUIRE_TOOL("systemd-analyze", "systemd");
   TempDir dir;
   std::string unit = readFile(unitForThisBuild(dir));
   unit = replaceAll(unit, "UMask=0077", "UMaks=0077");
@@ -336,7 +322,7 @@ TEST(OpsSystemd, SocketUnitHandsOverPort3000) {
 TEST(OpsSystemd, SandboxExposureStaysLow) {
   // systemd's own score of the sandbox (0 = locked down, 10 = none). 1.5 when written; a
   // change that loosens it noticeably has to be a deliberate edit of this bound.
-  REQUIRE_TOOL("systemd-analyze");
+  COSP_REQUIRE_TOOL("systemd-analyze", "systemd");
   TempDir dir;
   std::string service = unitForThisBuild(dir);
   auto r = runTool({"systemd-analyze", "security", "--offline=true", "--no-pager", service});
@@ -349,7 +335,7 @@ TEST(OpsSystemd, SandboxExposureStaysLow) {
 }
 
 TEST(OpsSystemd, SysusersEntryCreatesTheServiceUser) {
-  REQUIRE_TOOL("systemd-sysusers");
+  COSP_REQUIRE_TOOL("systemd-sysusers", "systemd");
   TempDir root;
   fs::create_directories(root.file("etc"));
   auto r = runTool({"systemd-sysusers", "--root=" + root.path(), sourceFile("etc/sysusers.d/codex-sub-proxy.conf")});
@@ -392,7 +378,8 @@ TEST(OpsInstall, InstallsBinariesUnitsAndExamplesUnderThePrefix) {
   EXPECT_EQ(readFile(doc + "README.md"), readFile(sourceFile("README.md")));
 
   // The installed units are valid as installed (their binaries exist under the prefix) ...
-  if (onPath("systemd-analyze"))
+  // (systemd-analyze is Debian's `systemd`, which scripts/setup installs: without it, a failure.)
+  if (toolAvailable("systemd-analyze", "systemd"))
     expectVerifiesClean(units + "codex-sub-proxy.service", units + "codex-sub-proxy.socket");
   // ... and the installed binary runs and accepts the installed example.
   auto check =

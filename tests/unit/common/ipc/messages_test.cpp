@@ -1,0 +1,21 @@
+#include "common/ipc/messages.h"
+
+#include <gtest/gtest.h>
+
+using namespace cosp::common;
+
+TEST(Messages, CredentialsUsability) {
+  WorkerCredentials c;
+  EXPECT_FALSE(c.usable(1000));
+  c.access_token = "t";
+  c.state = "ok";
+  EXPECT_TRUE(c.usable(1000));
+  c.expires_at_ms = 999;
+  EXPECT_FALSE(c.usable(1000));
+  c.expires_at_ms = 2000;
+  c.state = "needs_login";
+  EXPECT_FALSE(c.usable(1000));
+  EXPECT_EQ(messageInt(encodeDrain(2500), "grace_ms"), std::optional<int64_t>(2500));
+  EXPECT_EQ(messageInt(encodeUnauthorized(9), "generation"), std::optional<int64_t>(9));
+  EXPECT_EQ(messageType("[1]"), "");
+}

@@ -1,0 +1,135 @@
+// header_rules: which header names and values may cross the proxy, and the backend's x-codex-*
+// headers as they come off the wire (a bare CR, a NUL) before they reach a client.
+#include "worker/upstream/header_rules.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "tests/support/harness/scripted_server.h"
+#include "worker/upstream/upstream_pool.h"
+
+namespace cosp::worker {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(HeaderRules, TokensAreRfc9110Tchars) {
+  EXPECT_TRUE(isHeaderToken("x-codex-primary-used-percent"));
+  EXPECT_TRUE(isHeaderToken("!#$%&'*+-.^_`|~09azAZ"));
+  EXPECT_FALSE(isHeaderToken(""));
+  EXPECT_FALSE(isHeaderToken("a b"));
+  EXPECT_FALSE(isHeaderToken("a:b"));
+  EXPECT_FALSE(isHeaderToken("a\r"));
+  EXPECT_FALSE(isHeaderToken(std::string("a\0", 2)));
+  EXPECT_FALSE(isHeaderToken("a\"b"));
+  EXPECT_FALSE(isHeaderToken("\xc3\xa9"));
+}
+
+TEST(HeaderRules, SafeValuesAreVisibleTextSpaceTabAndObsText) {
+  EXPECT_TRUE(isSafeHeaderValue(""));
+  EXPECT_TRUE(isSafeHeaderValue("97"));
+  EXPECT_TRUE(isSafeHeaderValue("a b\tc ~!\"{}"));
+  EXPECT_TRUE(isSafeHeaderValue("\x80\xff \xc3\xa9"));
+  EXPECT_FALSE(isSafeHeaderValue("a\rb"));
+  EXPECT_FALSE(isSafeHeaderValue("a\nb"));
+  EXPECT_FALSE(isSafeHeaderValue("a\r\nSet-Cookie: x"));
+  EXPECT_FALSE(isSafeHeaderValue(std::string("a\0b", 3)));
+  EXPECT_FALSE(isSafeHeaderValue("\x01"));
+  EXPECT_FALSE(isSafeHeaderValue("\x1f"));
+  EXPECT_FALSE(isSafeHeaderValue("\x7f"));
+}
+
+TEST(HeaderRules, CodexNamesNeedTheirPrefixAndSomethingAfterIt) {
+  EXPECT_TRUE(isCodexHeaderName("x-codex-a"));
+  EXPECT_TRUE(isCodexHeaderName("X-Codex-Primary-Used-Percent"));
+  EXPECT_FALSE(isCodexHeaderName("x-codex-"));
+  EXPECT_FALSE(isCodexHeaderName("x-codexa"));
+  EXPECT_FALSE(isCodexHeaderName("content-type"));
+}
+
+TEST(HeaderRules, OnlyWellFormedCodexHeadersAreSelected) {
+  const HeaderList upstream = {{"Content-Type", "text/event-stream"},
+                               {"x-codex-primary-used-percent", "7"},
+                               {"X-Codex-Bad-Cr", "a\rb"},
+                               {"x-codex-nul", std::string("1\0", 2)},
+                               {"x-codex-ctl", "\x1b[31m"},
+                               {"x-codex-long", std::string(1025, 'a')},
+                               {"x-codex-" + std::string(121, 'n'), "1"},
+                               {"x-codex-bad name", "1"},
+                               {"x-codex-primary-window-minutes", "300"},
+                               {"set-cookie", "a\rb"}};
+  const CodexHeaderSelection s = selectCodexHeaders(upstream);
+  EXPECT_EQ(s.headers, (HeaderList{{"x-codex-primary-used-percent", "7"}, {"x-codex-primary-window-minutes", "300"}}));
+  EXPECT_EQ(s.dropped, 6u);  // non-codex headers are neither kept nor counted
+  // At the limits exactly: kept.
+  const HeaderList edge = {{"x-codex-" + std::string(120, 'n'), std::string(1024, 'v')}};
+  EXPECT_EQ(selectCodexHeaders(edge).headers.size(), 1u);
+}
+
+TEST(HeaderRules, AtMostMaxCountCodexHeadersAreSelected) {
+  HeaderList upstream;
+  for (int i = 0; i < 40; ++i) upstream.emplace_back("x-codex-h" + std::to_string(i), "1");
+  const CodexHeaderSelection s = selectCodexHeaders(upstream);
+  ASSERT_EQ(s.headers.size(), 32u);
+  EXPECT_EQ(s.headers.front().first, "x-codex-h0");
+  EXPECT_EQ(s.headers.back().first, "x-codex-h31");
+  EXPECT_EQ(s.dropped, 8u);
+  const CodexHeaderSelection three = selectCodexHeaders(upstream, CodexHeaderLimits{3, 128, 1024});
+  EXPECT_EQ(three.headers.size(), 3u);
+  EXPECT_EQ(three.dropped, 37u);
+}
+
+TEST(HeaderRules, AForwardedClientHeaderWithAControlCharacterIsA400NamingIt) {
+  EXPECT_FALSE(checkForwardedHeader("session_id", "3f1c-abc"));
+  EXPECT_FALSE(checkForwardedHeader("x-codex-beta", "a b\tc \xc3\xa9"));
+  for (const auto& [name, value] : HeaderList{{"session_id", std::string("a\0b", 3)},
+                                              {"session-id", "a\rb"},
+                                              {"x-session-id", "a\x01"},
+                                              {"x-codex-beta", "a\r\nInjected: 1"},
+                                              {"x-client-request-id", "\x7f"},
+                                              {"x-codex-a b", "1"}}) {
+    const auto error = checkForwardedHeader(name, value);
+    ASSERT_TRUE(error.has_value()) << name;
+    EXPECT_EQ(error->status, 400);
+    EXPECT_EQ(error->type, "invalid_request_error");
+    EXPECT_EQ(error->param, name);
+    EXPECT_EQ(error->code, "invalid_header_value");
+    EXPECT_NE(error->message.find("'" + name + "'"), std::string::npos);
+  }
+}
+
+TEST(HeaderRules, ABareCrOrNulFromTheBackendNeverReachesTheSelection) {
+  // The wire as a broken (or hostile) backend sends it: the head parser keeps a bare CR or a
+  // NUL inside a value, so the selection is what stands between it and the client.
+  const std::string head = std::string("HTTP/1.1 200 OK\r\n") +
+                           "x-codex-primary-used-percent: 7\r\n"
+                           "x-codex-cr: a\rInjected: yes\r\n" +
+                           std::string("x-codex-nul: 1\0 2\r\n", 19) +
+                           "x-codex-esc: \x1b[0m\r\n"
+                           "Content-Length: 0\r\n\r\n";
+  test::ScriptedServer server([&](int fd, int) {
+    if (test::readHttpRequest(fd, 3s).empty()) return;
+    test::writeAll(fd, head);
+    test::waitPeerClosed(fd, 3s);
+  });
+  UpstreamSettings settings;
+  settings.base_url = server.url();
+  settings.connect_timeout = 2000ms;
+  settings.idle_timeout = 3000ms;
+  UpstreamPool pool(settings);
+  UpstreamRequestSpec spec;
+  spec.path = "/responses";
+  spec.body = "{}";
+  auto ex = pool.send(spec);
+  ASSERT_TRUE(ex) << ex.error().message;
+  ASSERT_EQ((*ex)->head().headers.size(), 5u);
+  EXPECT_EQ(*(*ex)->head().header("x-codex-cr"), "a\rInjected: yes");
+  const CodexHeaderSelection s = selectCodexHeaders((*ex)->head().headers);
+  EXPECT_EQ(s.headers, (HeaderList{{"x-codex-primary-used-percent", "7"}}));
+  EXPECT_EQ(s.dropped, 3u);
+}
+
+}  // namespace
+}  // namespace cosp::worker
