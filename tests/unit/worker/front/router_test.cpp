@@ -1,0 +1,27 @@
+#include "worker/front/router.h"
+
+#include <gtest/gtest.h>
+
+using namespace cosp::worker;
+
+TEST(Router, MatchesRoutesMethodsAndQueries) {
+  EXPECT_EQ(matchRoute("GET", "/healthz").route, Route::Health);
+  EXPECT_EQ(matchRoute("HEAD", "/healthz").route, Route::Health);
+  EXPECT_EQ(matchRoute("GET", "/v1/models?x=1").route, Route::Models);
+  EXPECT_EQ(matchRoute("GET", "/v1/models/").route, Route::Models);
+  auto model = matchRoute("GET", "/v1/models/gpt%2D5.5");
+  EXPECT_EQ(model.route, Route::Model);
+  EXPECT_EQ(model.model_id, "gpt-5.5");
+  EXPECT_EQ(matchRoute("POST", "/v1/chat/completions").route, Route::ChatCompletions);
+  EXPECT_EQ(matchRoute("POST", "/v1/responses").route, Route::Responses);
+  auto wrong = matchRoute("GET", "/v1/responses");
+  EXPECT_EQ(wrong.route, Route::MethodNotAllowed);
+  EXPECT_EQ(wrong.allow, "POST");
+  EXPECT_EQ(matchRoute("POST", "/v1/models").allow, "GET, HEAD");
+  EXPECT_EQ(matchRoute("DELETE", "/v1/files/file-1").route, Route::Files);
+  EXPECT_EQ(matchRoute("GET", "/v1/embeddings").route, Route::NotFound);
+  EXPECT_FALSE(matchRoute("GET", "/healthz").requiresAuth());
+  EXPECT_FALSE(matchRoute("GET", "/readyz").requiresAuth());
+  EXPECT_TRUE(matchRoute("GET", "/metrics").requiresAuth());
+  EXPECT_TRUE(matchRoute("GET", "/v1/models").requiresAuth());
+}
