@@ -313,4 +313,41 @@ std::string toJson(const Poco::Dynamic::Var& v) {
   return w.take();
 }
 
+namespace {
+
+void appendPretty(std::string& out, const JsonValue& v, std::size_t indent) {
+  const std::string inner(indent + 2, ' ');
+  if (const JsonObject* obj = v.getObject(); obj != nullptr && !obj->empty()) {
+    out += "{\n";
+    for (std::size_t i = 0; i < obj->size(); ++i) {
+      out += inner;
+      appendJsonString(out, (*obj)[i].key);
+      out += ": ";
+      appendPretty(out, (*obj)[i].value, indent + 2);
+      out += i + 1 < obj->size() ? ",\n" : "\n";
+    }
+    out.append(indent, ' ');
+    out += '}';
+  } else if (const JsonArray* arr = v.getArray(); arr != nullptr && !arr->empty()) {
+    out += "[\n";
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      out += inner;
+      appendPretty(out, (*arr)[i], indent + 2);
+      out += i + 1 < arr->size() ? ",\n" : "\n";
+    }
+    out.append(indent, ' ');
+    out += ']';
+  } else {
+    out += toJson(v);
+  }
+}
+
+}  // namespace
+
+std::string toPrettyJson(const JsonValue& v) {
+  std::string out;
+  appendPretty(out, v, 0);
+  return out;
+}
+
 }  // namespace cosp::common

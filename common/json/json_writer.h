@@ -101,4 +101,8 @@ class JsonWriter {
 std::string toJson(const JsonValue& v);
 std::string toJson(const Poco::Dynamic::Var& v);
 
+// For files people read (credentials.json, `login --print`): two spaces per level, one member
+// or element per line, "key": value. Empty containers stay on one line ({} and []).
+std::string toPrettyJson(const JsonValue& v);
+
 }  // namespace cosp::common

@@ -360,6 +360,26 @@ TEST(JsonWriter, SerialisesPocoTreesInInsertionOrder) {
   EXPECT_EQ(w.str(), R"({"a":2,"b":1})");
 }
 
+TEST(JsonWriter, PrettyFormIndentsTwoSpacesPerLevel) {
+  const JsonValue v = mustParse(R"({"version":1,"s":"a\"b","n":null,"o":{"k":[1,{}]},"e":[]})");
+  EXPECT_EQ(toPrettyJson(v),
+            "{\n"
+            "  \"version\": 1,\n"
+            "  \"s\": \"a\\\"b\",\n"
+            "  \"n\": null,\n"
+            "  \"o\": {\n"
+            "    \"k\": [\n"
+            "      1,\n"
+            "      {}\n"
+            "    ]\n"
+            "  },\n"
+            "  \"e\": []\n"
+            "}");
+  EXPECT_EQ(mustParse(toPrettyJson(v)), v);
+  EXPECT_EQ(toPrettyJson(JsonValue::object()), "{}");
+  EXPECT_EQ(toPrettyJson(JsonValue(7)), "7");
+}
+
 // ---------------------------------------------------------------- value / util
 
 TEST(JsonValue, SetEraseFindPush) {
@@ -380,6 +400,35 @@ TEST(JsonValue, SetEraseFindPush) {
   EXPECT_EQ(jsonArray(v, "a"), nullptr);
   EXPECT_EQ(jsonInt(v, "a"), std::optional<std::int64_t>(2));
   EXPECT_FALSE(jsonBool(v, "a").has_value());
+}
+
+TEST(JsonValue, UnsignedAccess) {
+  EXPECT_EQ(JsonValue(5).getUInt64(), std::optional<std::uint64_t>(5));
+  EXPECT_EQ(JsonValue(18446744073709551615ULL).getUInt64(), std::optional<std::uint64_t>(18446744073709551615ULL));
+  EXPECT_EQ(JsonValue(3.0).getUInt64(), std::optional<std::uint64_t>(3));
+  EXPECT_FALSE(JsonValue(-1).getUInt64().has_value());
+  EXPECT_FALSE(JsonValue(2.5).getUInt64().has_value());
+  EXPECT_FALSE(JsonValue(18446744073709551616.0).getUInt64().has_value());
+  EXPECT_FALSE(JsonValue("1").getUInt64().has_value());
+  const JsonValue obj = mustParse(R"({"g":18446744073709551615,"n":-2})");
+  EXPECT_EQ(jsonUInt(obj, "g"), std::optional<std::uint64_t>(18446744073709551615ULL));
+  EXPECT_FALSE(jsonUInt(obj, "n").has_value());
+  EXPECT_FALSE(jsonUInt(obj, "missing").has_value());
+}
+
+TEST(JsonValue, StringMemberWithFallback) {
+  const JsonValue obj = mustParse(R"({"name":"x","num":1,"empty":""})");
+  EXPECT_EQ(jsonStringOr(obj, "name"), "x");
+  EXPECT_EQ(jsonStringOr(obj, "empty", "fallback"), "");
+  EXPECT_EQ(jsonStringOr(obj, "num", "fallback"), "fallback");  // no number-to-string conversion
+  EXPECT_EQ(jsonStringOr(obj, "missing"), "");
+  EXPECT_EQ(jsonStringOr(JsonValue(1), "name", "d"), "d");  // not an object: no throw
+}
+
+TEST(JsonValue, SortMembersByKeyIsRecursiveAndStable) {
+  JsonValue v = mustParse(R"({"b":1,"a":{"z":1,"y":[{"d":1,"c":2}]},"b":2})");
+  sortMembersByKey(v);
+  EXPECT_EQ(toJson(v), R"({"a":{"y":[{"c":2,"d":1}],"z":1},"b":1,"b":2})");
 }
 
 TEST(JsonUtil, PocoAccessorsNeverThrow) {
