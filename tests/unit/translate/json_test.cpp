@@ -226,6 +226,17 @@ TEST(JsonParser, BorrowedStringsViewTheInput) {
   EXPECT_EQ(JsonValue(1).mutableString(), nullptr);
 }
 
+TEST(JsonParser, ParseJsonObjectWantsAnObject) {
+  EXPECT_EQ(parseJsonObject(R"({"a":1})"), std::optional<JsonValue>(mustParse(R"({"a":1})")));
+  EXPECT_FALSE(parseJsonObject("[1]").has_value());
+  EXPECT_FALSE(parseJsonObject("\"s\"").has_value());
+  EXPECT_FALSE(parseJsonObject("{\"a\":").has_value());
+  JsonParseOptions shallow;
+  shallow.max_depth = 2;
+  EXPECT_TRUE(parseJsonObject(R"({"a":{"b":1}})", shallow).has_value());
+  EXPECT_FALSE(parseJsonObject(R"({"a":{"b":[1]}})", shallow).has_value());
+}
+
 TEST(JsonParser, BomIsSkipped) { EXPECT_EQ(*mustParse("\xEF\xBB\xBF{\"a\":1}").find("a")->getInt64(), 1); }
 
 TEST(JsonParser, AgreesWithPocoOnValidDocuments) {
