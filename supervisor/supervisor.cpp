@@ -1,8 +1,5 @@
 #include "supervisor/supervisor.h"
 
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,10 +7,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <sstream>
 
 #include "common/config/config_codec.h"
 #include "common/config/config_loader.h"
+#include "common/json/json_parser.h"
+#include "common/json/json_value.h"
+#include "common/json/json_writer.h"
 #include "common/log/log.h"
 #include "common/metrics/prometheus.h"
 #include "common/os/spawn.h"
@@ -539,14 +538,12 @@ common::WorkerCounters Supervisor::metricSeries() const {
   for (const auto& slot : slots_) restarts += slot.restarts;
   series["worker_restarts_total"] = restarts;
 
-  auto credentials = credentials_->statusObject();
+  const CredentialCounters credentials = credentials_->counters();
   series[common::seriesKey("credential_refreshes_total", "result=\"ok\"")] =
-      credentials->optValue<Poco::Int64>("refresh_ok", 0);
+      static_cast<int64_t>(credentials.refresh_ok);
   series[common::seriesKey("credential_refreshes_total", "result=\"failed\"")] =
-      credentials->optValue<Poco::Int64>("refresh_failed", 0);
-  if (credentials->has("expires_in_s") && !credentials->isNull("expires_in_s")) {
-    series["credential_expiry_seconds"] = credentials->optValue<Poco::Int64>("expires_in_s", 0);
-  }
+      static_cast<int64_t>(credentials.refresh_failed);
+  if (credentials.expires_in_s) series["credential_expiry_seconds"] = *credentials.expires_in_s;
   const std::string& state = credentials_->current().state;
   for (const char* s : {"ok", "refreshing", "refresh_failing", "needs_login", "no_credentials"}) {
     series[common::seriesKey("credential_state", std::string("state=\"") + s + "\"")] = state == s ? 1 : 0;
@@ -599,15 +596,14 @@ void Supervisor::updateSystemdStatus() {
 }
 
 std::string Supervisor::handleControl(const std::string& request) {
-  std::string command;
-  try {
-    Poco::JSON::Parser parser;
-    auto object = parser.parse(request).extract<Poco::JSON::Object::Ptr>();
-    command = object->optValue<std::string>("command", "");
-  } catch (const std::exception&) {  // Poco::Exception derives from std::exception
-    return R"({"ok":false,"error":"malformed control request"})";
+  std::optional<common::JsonValue> object = common::parseJsonObject(request);
+  if (!object) return R"({"ok":false,"error":"malformed control request"})";
+  const std::string command = common::jsonStringOr(*object, "command");
+  if (command == "status") {
+    common::JsonWriter reply;
+    reply.beginObject().member("ok", true).member("data", statusReport()).endObject();
+    return reply.take();
   }
-  if (command == "status") return std::string("{\"ok\":true,\"data\":") + statusJson() + "}";
   if (command == "reload") {
     beginReload();
     return R"({"ok":true,"data":{"message":"reload started"}})";
@@ -623,8 +619,9 @@ std::string Supervisor::handleControl(const std::string& request) {
   return R"J({"ok":false,"error":"unknown command (expected status, reload, refresh or stop)"})J";
 }
 
-std::string Supervisor::statusJson() const {
-  Poco::JSON::Object o;
+common::JsonValue Supervisor::statusReport() const {
+  using common::JsonValue;
+  JsonValue o = JsonValue::object();
   o.set("version", kVersion);
   o.set("pid", static_cast<int>(::getpid()));
   o.set("uptime_s", msSince(started_) / 1000);
@@ -634,67 +631,60 @@ std::string Supervisor::statusJson() const {
   if (phase_ == Phase::Reloading) phase = "reloading";
   if (phase_ == Phase::Stopping) phase = "stopping";
   o.set("state", phase);
-  o.set("generation", static_cast<Poco::UInt64>(generation_));
+  o.set("generation", generation_);
   o.set("workers_configured", config_.workers);
 
   common::WorkerCounters totals = retired_counters_;
-  Poco::JSON::Array::Ptr workers = new Poco::JSON::Array;
+  JsonValue workers = JsonValue::array();
   for (const auto& [pid, w] : workers_) {
-    Poco::JSON::Object::Ptr item = new Poco::JSON::Object;
-    item->set("slot", w.slot);
-    item->set("pid", static_cast<int>(pid));
-    item->set("generation", static_cast<Poco::UInt64>(w.generation));
-    item->set("state", workerStateName(w.state));
-    item->set("uptime_s", msSince(w.started) / 1000);
+    JsonValue item = JsonValue::object();
+    item.set("slot", w.slot);
+    item.set("pid", static_cast<int>(pid));
+    item.set("generation", w.generation);
+    item.set("state", workerStateName(w.state));
+    item.set("uptime_s", msSince(w.started) / 1000);
     // An init-capture, not [&w]: clang 14 (the fuzz build) cannot capture a structured binding.
     auto counter = [&counters = w.counters](const char* name) {
       auto it = counters.find(name);
-      return static_cast<Poco::Int64>(it == counters.end() ? 0 : it->second);
+      return it == counters.end() ? int64_t{0} : it->second;
     };
-    item->set("requests", static_cast<Poco::Int64>(requestTotals(w.counters).requests));
-    item->set("active_requests", counter("active_requests"));
-    item->set("active_streams", counter("active_streams"));
-    item->set("restarts", w.slot < static_cast<int>(slots_.size()) ? slots_[w.slot].restarts : 0);
-    item->set("last_heartbeat_ms_ago", msSince(w.last_heartbeat));
-    workers->add(item);
+    item.set("requests", requestTotals(w.counters).requests);
+    item.set("active_requests", counter("active_requests"));
+    item.set("active_streams", counter("active_streams"));
+    item.set("restarts", w.slot < static_cast<int>(slots_.size()) ? slots_[w.slot].restarts : 0);
+    item.set("last_heartbeat_ms_ago", msSince(w.last_heartbeat));
+    workers.push(std::move(item));
     addCounters(totals, w.counters, true);
   }
-  o.set("workers", workers);
+  o.set("workers", std::move(workers));
 
-  Poco::JSON::Parser parser;
-  o.set("credentials", parser.parse(credentials_->statusJson()));
+  o.set("credentials", credentials_->status());
 
-  Poco::JSON::Object::Ptr upstream = new Poco::JSON::Object;
+  JsonValue upstream = JsonValue::object();
   auto timeOrNull = [&upstream](const char* key, int64_t unix_s) {
-    if (unix_s > 0)
-      upstream->set(key, static_cast<Poco::Int64>(unix_s));
-    else
-      upstream->set(key, Poco::Dynamic::Var());
+    upstream.set(key, unix_s > 0 ? JsonValue(unix_s) : JsonValue());
   };
-  if (upstream_.last_status != 0)
-    upstream->set("last_status", upstream_.last_status);
-  else
-    upstream->set("last_status", Poco::Dynamic::Var());
+  upstream.set("last_status", upstream_.last_status != 0 ? JsonValue(upstream_.last_status) : JsonValue());
   timeOrNull("last_status_at", upstream_.last_status_at);
   timeOrNull("last_success_at", upstream_.last_success_at);
-  Poco::JSON::Object::Ptr limits = new Poco::JSON::Object;
-  for (const auto& [name, value] : upstream_.rate_limits) limits->set(name, value);
-  upstream->set("rate_limits", limits);
+  JsonValue limits = JsonValue::object();
+  for (const auto& [name, value] : upstream_.rate_limits) limits.set(name, value);
+  upstream.set("rate_limits", std::move(limits));
   timeOrNull("rate_limits_at", upstream_.rate_limits_at);
-  o.set("upstream", upstream);
+  o.set("upstream", std::move(upstream));
 
-  Poco::JSON::Object::Ptr total = new Poco::JSON::Object;
+  JsonValue total = JsonValue::object();
   auto sum = [&totals](const char* name) {
     auto it = totals.find(name);
-    return static_cast<Poco::Int64>(it == totals.end() ? 0 : it->second);
+    return it == totals.end() ? int64_t{0} : it->second;
   };
   RequestTotals request_totals = requestTotals(totals);
-  total->set("requests", static_cast<Poco::Int64>(request_totals.requests));
-  total->set("responses_4xx", static_cast<Poco::Int64>(request_totals.status_4xx));
-  total->set("responses_5xx", static_cast<Poco::Int64>(request_totals.status_5xx));
-  total->set("active_requests", sum("active_requests"));
-  total->set("active_streams", sum("active_streams"));
-  o.set("totals", total);
+  total.set("requests", request_totals.requests);
+  total.set("responses_4xx", request_totals.status_4xx);
+  total.set("responses_5xx", request_totals.status_5xx);
+  total.set("active_requests", sum("active_requests"));
+  total.set("active_streams", sum("active_streams"));
+  o.set("totals", std::move(total));
 
   int restarts = 0;
   for (const auto& slot : slots_) restarts += slot.restarts;
@@ -702,15 +692,15 @@ std::string Supervisor::statusJson() const {
       std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
   bool healthy = phase_ != Phase::Stopping && allSlotsReady() && creds_ok;
   o.set("healthy", healthy);
-  Poco::JSON::Array::Ptr problems = new Poco::JSON::Array;
-  if (!allSlotsReady()) problems->add("not every worker slot has a ready worker");
-  if (!creds_ok) problems->add("no usable upstream credentials (" + credentials_->current().state + ")");
-  if (phase_ == Phase::Stopping) problems->add("stopping");
-  o.set("problems", problems);
+  JsonValue problems = JsonValue::array();
+  if (!allSlotsReady()) problems.push("not every worker slot has a ready worker");
+  if (!creds_ok) problems.push("no usable upstream credentials (" + credentials_->current().state + ")");
+  if (phase_ == Phase::Stopping) problems.push("stopping");
+  o.set("problems", std::move(problems));
   o.set("worker_restarts", restarts);
-  std::ostringstream out;
-  o.stringify(out);
-  return out.str();
+  // Members sorted by key, at every level: the order `ctl status --json` has always printed.
+  common::sortMembersByKey(o);
+  return o;
 }
 
 }  // namespace cosp::supervisor

@@ -12,6 +12,7 @@
 
 #include "common/config/config.h"
 #include "common/ipc/messages.h"
+#include "common/json/json_value.h"
 #include "common/os/signals.h"
 #include "supervisor/control_server.h"
 #include "supervisor/listener.h"
@@ -72,7 +73,7 @@ class Supervisor {
   void updateSystemdStatus();
   bool allSlotsReady() const;
   std::string handleControl(const std::string& request);
-  std::string statusJson() const;
+  common::JsonValue statusReport() const;
 
   std::vector<std::string> args_;
   common::Config config_;

@@ -1,6 +1,5 @@
 #include "supervisor/credentials/credential_manager.h"
 
-#include <Poco/Dynamic/Var.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -10,7 +9,6 @@
 #include <cstring>
 #include <mutex>
 #include <random>
-#include <sstream>
 #include <system_error>
 
 #include "common/log/log.h"
@@ -36,11 +34,9 @@ std::string maskAccountId(const std::string& id) {
   return id.substr(0, 4) + "..." + id.substr(id.size() - 4);
 }
 
-Poco::Dynamic::Var nullable(const std::string& s) { return s.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s); }
+common::JsonValue nullable(const std::string& s) { return s.empty() ? common::JsonValue() : common::JsonValue(s); }
 
-Poco::Dynamic::Var nullableInt(int64_t v, bool present) {
-  return present ? Poco::Dynamic::Var(static_cast<Poco::Int64>(v)) : Poco::Dynamic::Var();
-}
+common::JsonValue nullableInt(int64_t v, bool present) { return present ? common::JsonValue(v) : common::JsonValue(); }
 
 std::string unwritableWarning(const std::string& why) {
   return "credentials.json cannot be written (" + why +
@@ -449,36 +445,38 @@ std::string CredentialManager::warningText() const {
   return out;
 }
 
-Poco::JSON::Object::Ptr CredentialManager::statusObject() const {
-  Poco::JSON::Object::Ptr obj = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  const int64_t now_ms = clock_.unixMillis();
-  obj->set("state", current_.state);
-  obj->set("account_id", nullable(maskAccountId(creds_.account_id)));
-  obj->set("expires_at", nullableInt(creds_.expires_at_ms / 1000, creds_.expires_at_ms > 0));
-  obj->set("expires_in_s", nullableInt((creds_.expires_at_ms - now_ms) / 1000, creds_.expires_at_ms > 0));
-  obj->set("last_refresh", nullableInt(creds_.last_refresh_s, creds_.last_refresh_s > 0));
-  obj->set("refresh_ok", static_cast<Poco::UInt64>(refresh_ok_));
-  obj->set("refresh_failed", static_cast<Poco::UInt64>(refresh_failed_));
-  obj->set("consecutive_failures", consecutive_failures_);
-  obj->set("last_error", nullable(last_error_));
-  obj->set("last_error_at", nullableInt(last_error_at_s_, last_error_at_s_ > 0));
-  obj->set("generation", static_cast<Poco::UInt64>(current_.generation));
-  obj->set("refresh_in_flight", in_flight_);
-  std::optional<SteadyTime> due = refreshDue();
-  obj->set("next_refresh_in_s",
-           nullableInt(due ? std::chrono::duration_cast<std::chrono::seconds>(*due - clock_.steadyNow()).count() : 0,
-                       due.has_value()));
-  obj->set("store_writable", store_writable_);
-  obj->set("store_path", store_ ? Poco::Dynamic::Var(store_->path()) : Poco::Dynamic::Var());
-  obj->set("source", nullable(source_));
-  obj->set("warning", nullable(warningText()));
-  return obj;
+CredentialCounters CredentialManager::counters() const {
+  CredentialCounters c;
+  c.refresh_ok = refresh_ok_;
+  c.refresh_failed = refresh_failed_;
+  if (creds_.expires_at_ms > 0) c.expires_in_s = (creds_.expires_at_ms - clock_.unixMillis()) / 1000;
+  return c;
 }
 
-std::string CredentialManager::statusJson() const {
-  std::ostringstream out;
-  statusObject()->stringify(out);
-  return out.str();
+common::JsonValue CredentialManager::status() const {
+  common::JsonValue obj = common::JsonValue::object();
+  const CredentialCounters totals = counters();
+  obj.set("state", current_.state);
+  obj.set("account_id", nullable(maskAccountId(creds_.account_id)));
+  obj.set("expires_at", nullableInt(creds_.expires_at_ms / 1000, creds_.expires_at_ms > 0));
+  obj.set("expires_in_s", nullableInt(totals.expires_in_s.value_or(0), totals.expires_in_s.has_value()));
+  obj.set("last_refresh", nullableInt(creds_.last_refresh_s, creds_.last_refresh_s > 0));
+  obj.set("refresh_ok", totals.refresh_ok);
+  obj.set("refresh_failed", totals.refresh_failed);
+  obj.set("consecutive_failures", consecutive_failures_);
+  obj.set("last_error", nullable(last_error_));
+  obj.set("last_error_at", nullableInt(last_error_at_s_, last_error_at_s_ > 0));
+  obj.set("generation", current_.generation);
+  obj.set("refresh_in_flight", in_flight_);
+  std::optional<SteadyTime> due = refreshDue();
+  obj.set("next_refresh_in_s",
+          nullableInt(due ? std::chrono::duration_cast<std::chrono::seconds>(*due - clock_.steadyNow()).count() : 0,
+                      due.has_value()));
+  obj.set("store_writable", store_writable_);
+  obj.set("store_path", store_ ? common::JsonValue(store_->path()) : common::JsonValue());
+  obj.set("source", nullable(source_));
+  obj.set("warning", nullable(warningText()));
+  return obj;
 }
 
 CredentialSettings credentialSettingsFromConfig(const common::Config& config) {

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <Poco/JSON/Object.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -85,12 +83,12 @@ class CredentialManager final : public CredentialProvider {
   bool reloadStore();
 
   bool refreshInFlight() const { return in_flight_; }
+  CredentialCounters counters() const override;
   // ctl status "credentials" part: state, account_id (masked), expires_at, expires_in_s,
   // last_refresh (unix s), refresh_ok, refresh_failed, consecutive_failures, last_error,
   // generation, store_writable, warning, refresh_in_flight, next_refresh_in_s, source.
   // Never contains a token.
-  Poco::JSON::Object::Ptr statusObject() const;
-  std::string statusJson() const override;
+  common::JsonValue status() const override;
 
   // on_change (CredentialProvider) fires on the loop thread whenever current() changed.
 

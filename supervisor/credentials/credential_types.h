@@ -6,8 +6,13 @@
 #include <string>
 
 #include "common/ipc/messages.h"
+#include "common/json/json_parser.h"
 
 namespace cosp::supervisor {
+
+// Token endpoint answers, JWT payloads and credential files are small, nearly flat documents:
+// deeper nesting than this (a hostile or broken server) is refused as malformed.
+inline constexpr common::JsonParseOptions kCredentialJsonOptions{.max_depth = 32};
 
 // The OAuth client id of the Codex CLI, which the ChatGPT token endpoint expects.
 inline constexpr const char* kCodexClientId = "app_EMoamEEZ73f0CkXaXp7hrann";

@@ -5,6 +5,7 @@
 
 #include <csignal>
 
+#include "common/json/json_writer.h"
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/credential_store.h"
 #include "test_helpers.h"
@@ -47,7 +48,7 @@ class ManagerOAuthTest : public ::testing::Test {
 
   static Poco::JSON::Object::Ptr status(const CredentialManager& mgr) {
     Poco::JSON::Parser parser;
-    return parser.parse(mgr.statusJson()).extract<Poco::JSON::Object::Ptr>();
+    return parser.parse(common::toJson(mgr.status())).extract<Poco::JSON::Object::Ptr>();
   }
 
   FakeOAuthServer fake;
@@ -62,7 +63,7 @@ TEST_F(ManagerOAuthTest, ThreeConsecutiveRefreshesEachUseThePreviousRefreshToken
 
   mgr->onTick();  // no access token yet: refresh at once
   ASSERT_TRUE(waitAndApply(*mgr));
-  ASSERT_EQ(mgr->current().state, "ok") << mgr->statusJson();
+  ASSERT_EQ(mgr->current().state, "ok") << common::toJson(mgr->status());
   handed_out_refresh.push_back(fake.currentRefreshToken());
 
   mgr->reportUnauthorized(mgr->current().generation);  // reactive
@@ -117,7 +118,7 @@ TEST_F(ManagerOAuthTest, AHangingTokenEndpointNeverBlocksTheLoop) {
   for (int i = 0; i < 50; ++i) {
     auto s0 = std::chrono::steady_clock::now();
     mgr->onTick();
-    std::string json = mgr->statusJson();
+    std::string json = common::toJson(mgr->status());
     mgr->nextDeadline();
     mgr->reportUnauthorized(mgr->current().generation);
     mgr->forceRefresh();

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "common/json/json_writer.h"
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/credential_store.h"
 #include "test_helpers.h"
@@ -66,7 +67,7 @@ class ManagerTest : public ::testing::Test {
 
   static Poco::JSON::Object::Ptr status(const CredentialManager& mgr) {
     Poco::JSON::Parser parser;
-    return parser.parse(mgr.statusJson()).extract<Poco::JSON::Object::Ptr>();
+    return parser.parse(common::toJson(mgr.status())).extract<Poco::JSON::Object::Ptr>();
   }
 
   // Starts a refresh via onTick (expects one to be due) and completes it with `status`/`body`.
@@ -362,7 +363,7 @@ TEST_F(ManagerTest, StatusNeverContainsTokensAndMasksTheAccount) {
   auto mgr = make(s);
   const std::string access = jwt(3600);
   ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 200, tokenBody(access, "rt-rotated-secret")));
-  const std::string json = mgr->statusJson();
+  const std::string json = common::toJson(mgr->status());
   EXPECT_EQ(json.find("rt-0"), std::string::npos);
   EXPECT_EQ(json.find("rt-rotated-secret"), std::string::npos);
   EXPECT_EQ(json.find(access), std::string::npos);
