@@ -544,9 +544,10 @@ common::WorkerCounters Supervisor::metricSeries() const {
   series[common::seriesKey("credential_refreshes_total", "result=\"failed\"")] =
       static_cast<int64_t>(credentials.refresh_failed);
   if (credentials.expires_in_s) series["credential_expiry_seconds"] = *credentials.expires_in_s;
-  const std::string& state = credentials_->current().state;
-  for (const char* s : {"ok", "refreshing", "refresh_failing", "needs_login", "no_credentials"}) {
-    series[common::seriesKey("credential_state", std::string("state=\"") + s + "\"")] = state == s ? 1 : 0;
+  const common::CredentialState state = credentials_->current().state;
+  for (common::CredentialState s : common::kAllCredentialStates) {
+    std::string label = "state=\"" + std::string(common::credentialStateName(s)) + "\"";
+    series[common::seriesKey("credential_state", label)] = state == s ? 1 : 0;
   }
   series["credential_generation"] = static_cast<int64_t>(credentials_->current().generation);
   series[common::seriesKey("build_info", std::string("version=\"") + kVersion + "\"")] = 1;
@@ -587,7 +588,8 @@ void Supervisor::updateSystemdStatus() {
     if (worker.state == WorkerState::Ready) ++ready;
   }
   std::string status = "STATUS=" + std::to_string(ready) + "/" + std::to_string(config_.workers) +
-                       " workers ready, credentials " + credentials_->current().state + ", generation " +
+                       " workers ready, credentials " +
+                       std::string(common::credentialStateName(credentials_->current().state)) + ", generation " +
                        std::to_string(generation_);
   if (status != last_status_) {
     common::sdNotify(status);
@@ -694,7 +696,10 @@ common::JsonValue Supervisor::statusReport() const {
   o.set("healthy", healthy);
   JsonValue problems = JsonValue::array();
   if (!allSlotsReady()) problems.push("not every worker slot has a ready worker");
-  if (!creds_ok) problems.push("no usable upstream credentials (" + credentials_->current().state + ")");
+  if (!creds_ok) {
+    problems.push("no usable upstream credentials (" +
+                  std::string(common::credentialStateName(credentials_->current().state)) + ")");
+  }
   if (phase_ == Phase::Stopping) problems.push("stopping");
   o.set("problems", std::move(problems));
   o.set("worker_restarts", restarts);

@@ -64,7 +64,7 @@ bool readUpstream(const JsonValue& up, UpstreamObservation& out) {
 
 bool WorkerCredentials::usable(int64_t now_ms) const {
   if (access_token.empty()) return false;
-  if (state == "needs_login" || state == "no_credentials") return false;
+  if (state == CredentialState::NeedsLogin || state == CredentialState::NoCredentials) return false;
   return expires_at_ms == 0 || expires_at_ms > now_ms;
 }
 
@@ -75,7 +75,7 @@ std::string encodeCredentials(const WorkerCredentials& c) {
       .member("account_id", c.account_id)
       .member("expires_at_ms", c.expires_at_ms)
       .member("generation", c.generation)
-      .member("state", c.state)
+      .member("state", credentialStateName(c.state))
       .member("type", msg::kCredentials)
       .endObject();
   return w.take();
@@ -85,11 +85,16 @@ std::optional<WorkerCredentials> decodeCredentials(const std::string& json) {
   auto o = parseJsonObject(json);
   if (!o) return std::nullopt;
   WorkerCredentials c;
+  std::string state;
   if (!readOptional<uint64_t>(*o, "generation", 0, c.generation, [](const JsonValue& v) { return v.getUInt64(); }) ||
-      !readString(*o, "state", "no_credentials", c.state) || !readString(*o, "access_token", "", c.access_token) ||
-      !readString(*o, "account_id", "", c.account_id) || !readInt(*o, "expires_at_ms", c.expires_at_ms)) {
+      !readString(*o, "state", credentialStateName(CredentialState::NoCredentials), state) ||
+      !readString(*o, "access_token", "", c.access_token) || !readString(*o, "account_id", "", c.account_id) ||
+      !readInt(*o, "expires_at_ms", c.expires_at_ms)) {
     return std::nullopt;
   }
+  std::optional<CredentialState> known = parseCredentialState(state);
+  if (!known) return std::nullopt;
+  c.state = *known;
   return c;
 }
 

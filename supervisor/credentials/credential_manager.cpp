@@ -181,7 +181,7 @@ common::Result<std::unique_ptr<CredentialManager>, std::string> CredentialManage
 
   common::logInfo("credentials_loaded")
       .field("source", mgr->source_.empty() ? std::string("none") : mgr->source_)
-      .field("state", mgr->current_.state)
+      .field("state", common::credentialStateName(mgr->current_.state))
       .field("store_writable", mgr->store_writable_);
   if (std::string warning = mgr->warningText(); !warning.empty()) {
     common::logWarn("credentials_warning").field("warning", warning);
@@ -282,22 +282,23 @@ void CredentialManager::applyResult(JobResult r) {
       .field("retry_in_ms", static_cast<int64_t>(delay.count()));
 }
 
-std::string CredentialManager::computeState() const {
-  if (creds_.refresh_token.empty() && creds_.access_token.empty()) return "no_credentials";
-  if (permanent_failure_) return "needs_login";
-  if (consecutive_failures_ > 0) return "refresh_failing";
-  if (in_flight_ || creds_.access_token.empty()) return "refreshing";  // empty: first refresh is due now
+CredentialState CredentialManager::computeState() const {
+  if (creds_.refresh_token.empty() && creds_.access_token.empty()) return CredentialState::NoCredentials;
+  if (permanent_failure_) return CredentialState::NeedsLogin;
+  if (consecutive_failures_ > 0) return CredentialState::RefreshFailing;
+  // An empty access token: the first refresh is due now.
+  if (in_flight_ || creds_.access_token.empty()) return CredentialState::Refreshing;
   // An access token without a refresh token cannot be renewed: once expired, only a login helps.
   if (creds_.refresh_token.empty() && creds_.expires_at_ms != 0 && creds_.expires_at_ms <= clock_.unixMillis()) {
-    return "needs_login";
+    return CredentialState::NeedsLogin;
   }
-  return "ok";
+  return CredentialState::Ok;
 }
 
 void CredentialManager::publish() {
   WorkerCredentials next;
   next.state = computeState();
-  const bool serving = next.state != "needs_login" && next.state != "no_credentials";
+  const bool serving = next.state != CredentialState::NeedsLogin && next.state != CredentialState::NoCredentials;
   next.access_token = serving ? creds_.access_token : std::string();
   next.account_id = creds_.account_id;
   next.expires_at_ms = creds_.expires_at_ms;
@@ -326,8 +327,7 @@ std::optional<SteadyTime> CredentialManager::refreshDue() const {
 
 bool CredentialManager::pollsStore() const {
   if (!store_ || in_flight_) return false;
-  const std::string& state = current_.state;
-  return state == "needs_login" || state == "no_credentials";
+  return current_.state == CredentialState::NeedsLogin || current_.state == CredentialState::NoCredentials;
 }
 
 std::optional<std::chrono::steady_clock::time_point> CredentialManager::nextDeadline() const {
@@ -337,7 +337,7 @@ std::optional<std::chrono::steady_clock::time_point> CredentialManager::nextDead
   };
   if (pollsStore()) earliest(next_store_poll_);
   // An access-only credential turns needs_login at expiry; wake up to publish that.
-  if (creds_.refresh_token.empty() && creds_.expires_at_ms > 0 && current_.state != "needs_login") {
+  if (creds_.refresh_token.empty() && creds_.expires_at_ms > 0 && current_.state != CredentialState::NeedsLogin) {
     const int64_t wait_ms = std::max<int64_t>(0, creds_.expires_at_ms - clock_.unixMillis());
     earliest(clock_.steadyNow() + milliseconds(wait_ms));
   }
@@ -404,7 +404,9 @@ bool CredentialManager::reloadStore() {
   reactive_at_.reset();
   load_warning_.clear();
   publish();
-  common::logInfo("credentials_reloaded").field("state", current_.state).field("generation", current_.generation);
+  common::logInfo("credentials_reloaded")
+      .field("state", common::credentialStateName(current_.state))
+      .field("generation", current_.generation);
   return true;
 }
 
@@ -456,7 +458,7 @@ CredentialCounters CredentialManager::counters() const {
 common::JsonValue CredentialManager::status() const {
   common::JsonValue obj = common::JsonValue::object();
   const CredentialCounters totals = counters();
-  obj.set("state", current_.state);
+  obj.set("state", common::credentialStateName(current_.state));
   obj.set("account_id", nullable(maskAccountId(creds_.account_id)));
   obj.set("expires_at", nullableInt(creds_.expires_at_ms / 1000, creds_.expires_at_ms > 0));
   obj.set("expires_in_s", nullableInt(totals.expires_in_s.value_or(0), totals.expires_in_s.has_value()));

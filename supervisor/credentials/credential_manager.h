@@ -106,7 +106,7 @@ class CredentialManager final : public CredentialProvider {
   void startRefresh();
   void applyResult(JobResult result);
   void publish();
-  std::string computeState() const;
+  CredentialState computeState() const;
   std::string warningText() const;
 
   const CredentialSettings settings_;

@@ -46,6 +46,7 @@ struct CredentialSettings {
 
 // What the supervisor pushes to every worker (never the refresh token) is the channel's own
 // message type, common::WorkerCredentials (common/ipc/messages.h).
+using common::CredentialState;
 using common::WorkerCredentials;
 
 // One credential lineage as it lives in memory and in STATE_DIR/credentials.json.

@@ -63,7 +63,7 @@ TEST_F(ManagerOAuthTest, ThreeConsecutiveRefreshesEachUseThePreviousRefreshToken
 
   mgr->onTick();  // no access token yet: refresh at once
   ASSERT_TRUE(waitAndApply(*mgr));
-  ASSERT_EQ(mgr->current().state, "ok") << common::toJson(mgr->status());
+  ASSERT_EQ(mgr->current().state, CredentialState::Ok) << common::toJson(mgr->status());
   handed_out_refresh.push_back(fake.currentRefreshToken());
 
   mgr->reportUnauthorized(mgr->current().generation);  // reactive
@@ -77,7 +77,7 @@ TEST_F(ManagerOAuthTest, ThreeConsecutiveRefreshesEachUseThePreviousRefreshToken
   ASSERT_TRUE(waitAndApply(*mgr));
   handed_out_refresh.push_back(fake.currentRefreshToken());
 
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   EXPECT_EQ(mgr->current().generation, 3u);
   EXPECT_EQ(fake.receivedRefreshTokens(),
             (std::vector<std::string>{"rt-seed", handed_out_refresh[0], handed_out_refresh[1]}));
@@ -125,7 +125,7 @@ TEST_F(ManagerOAuthTest, AHangingTokenEndpointNeverBlocksTheLoop) {
     EXPECT_LT(std::chrono::steady_clock::now() - s0, milliseconds(100));
     EXPECT_NE(json.find("\"refresh_in_flight\":true"), std::string::npos);
   }
-  EXPECT_EQ(mgr->current().state, "refreshing");
+  EXPECT_EQ(mgr->current().state, CredentialState::Refreshing);
   EXPECT_EQ(fake.counts().refresh_calls, 1);  // single flight while hanging
 
   auto d0 = std::chrono::steady_clock::now();
@@ -138,12 +138,12 @@ TEST_F(ManagerOAuthTest, ATransientFailureIsRetriedAfterTheBackoff) {
   auto mgr = make(settings());
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "refresh_failing");
+  EXPECT_EQ(mgr->current().state, CredentialState::RefreshFailing);
   EXPECT_EQ(mgr->nextDeadline(), clock.steadyNow() + seconds(1));
   clock.advance(seconds(1));
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   EXPECT_EQ(fake.receivedRefreshTokens(), (std::vector<std::string>{"rt-seed", "rt-seed"}));
 }
 
@@ -152,7 +152,7 @@ TEST_F(ManagerOAuthTest, RateLimitRetryAfterFromTheServer) {
   auto mgr = make(settings());
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "refresh_failing");
+  EXPECT_EQ(mgr->current().state, CredentialState::RefreshFailing);
   // The fake sends Retry-After: 1, equal to the first backoff step; the later of both counts.
   EXPECT_EQ(mgr->nextDeadline(), clock.steadyNow() + seconds(1));
 }
@@ -162,7 +162,7 @@ TEST_F(ManagerOAuthTest, AReusedRefreshTokenMeansNeedsLogin) {
   auto mgr = make(settings());
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "needs_login");
+  EXPECT_EQ(mgr->current().state, CredentialState::NeedsLogin);
   auto st = status(*mgr);
   EXPECT_NE(st->getValue<std::string>("last_error").find("refresh_token_reused"), std::string::npos);
   EXPECT_EQ(fake.counts().refresh_rejected, 1);
@@ -173,7 +173,7 @@ TEST_F(ManagerOAuthTest, InvalidGrantMeansNeedsLogin) {
   auto mgr = make(settings());
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "needs_login");
+  EXPECT_EQ(mgr->current().state, CredentialState::NeedsLogin);
   EXPECT_NE(status(*mgr)->getValue<std::string>("last_error").find("invalid_grant"), std::string::npos);
 }
 
@@ -185,7 +185,7 @@ TEST_F(ManagerOAuthTest, UnreachableEndpointIsTransient) {
   auto mgr = make(s);
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "refresh_failing");
+  EXPECT_EQ(mgr->current().state, CredentialState::RefreshFailing);
   EXPECT_NE(status(*mgr)->getValue<std::string>("last_error").find("unreachable"), std::string::npos);
 }
 
