@@ -15,6 +15,7 @@
 #include "common/json/json_writer.h"
 #include "common/log/log.h"
 #include "common/metrics/prometheus.h"
+#include "common/os/exit_codes.h"
 #include "common/os/spawn.h"
 #include "common/os/systemd.h"
 #include "common/version.h"
@@ -141,7 +142,7 @@ int Supervisor::run() {
     int ready = ::poll(fds.data(), fds.size(), timeout);
     if (ready < 0 && errno != EINTR) {
       common::logError("poll_failed").field("error", std::strerror(errno));
-      return 1;
+      return common::kExitFailure;
     }
     for (const auto& pfd : fds) {
       if (pfd.revents == 0) continue;
@@ -264,10 +265,11 @@ void Supervisor::onWorkerExit(pid_t pid, int status) {
     finishReload(false, "a new worker failed to start (" + describeExit(status) + ")");
     return;
   }
-  if (phase_ == Phase::Starting && worker.state == WorkerState::Starting && (code == 78 || code == 3)) {
+  if (phase_ == Phase::Starting && worker.state == WorkerState::Starting &&
+      (code == common::kExitConfig || code == common::kExitWorkerBootFailed)) {
     // A worker that cannot boot with a configuration we validated will not boot on retry either.
     common::logError("worker_boot_failed").field("slot", worker.slot).field("status", describeExit(status));
-    exit_code_ = code == 78 ? 78 : 1;
+    exit_code_ = code == common::kExitConfig ? common::kExitConfig : common::kExitFailure;
     beginStop(false);
     return;
   }

@@ -13,6 +13,7 @@
 #include "common/config/config.h"
 #include "common/ipc/messages.h"
 #include "common/json/json_value.h"
+#include "common/os/exit_codes.h"
 #include "common/os/signals.h"
 #include "supervisor/control_server.h"
 #include "supervisor/listener.h"
@@ -79,7 +80,7 @@ class Supervisor {
   common::Config config_;
   uint64_t generation_ = 1;
   Phase phase_ = Phase::Starting;
-  int exit_code_ = 0;
+  int exit_code_ = common::kExitOk;
   bool fast_stop_ = false;
   Clock::time_point started_;
   Clock::time_point stop_deadline_;

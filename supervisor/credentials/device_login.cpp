@@ -9,6 +9,7 @@
 #include "common/json/json_value.h"
 #include "common/json/json_writer.h"
 #include "common/net/url.h"
+#include "common/os/exit_codes.h"
 #include "supervisor/credentials/credential_seed.h"
 #include "supervisor/credentials/credential_store.h"
 #include "supervisor/credentials/oauth_client.h"
@@ -17,9 +18,9 @@ namespace cosp::supervisor {
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitConfig = 78;
+using common::kExitConfig;
+using common::kExitFailure;
+using common::kExitOk;
 constexpr int64_t kDefaultIntervalS = 5;
 
 std::string jsonBody(std::initializer_list<std::pair<const char*, std::string>> fields) {

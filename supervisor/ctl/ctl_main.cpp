@@ -13,15 +13,17 @@
 #include "common/json/json_parser.h"
 #include "common/json/json_value.h"
 #include "common/json/json_writer.h"
+#include "common/os/exit_codes.h"
 #include "common/os/signals.h"
+#include "common/util/result.h"
 #include "common/version.h"
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitDegraded = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitNotRunning = 3;
+using cosp::common::kCtlExitDegraded;
+using cosp::common::kCtlExitHealthy;
+using cosp::common::kCtlExitNotRunning;
+using cosp::common::kCtlExitUsage;
 
 const char* kUsage =
     "Usage: codex-sub-proxy-ctl [--control-socket PATH] [--config FILE] COMMAND\n\n"
@@ -124,81 +126,98 @@ void printHuman(const cosp::common::JsonValue& s) {
   std::cout << out.str();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  cosp::common::ignoreSigpipe();
+struct Options {
   std::string socket_path, config_file, command;
   bool json = false, quiet = false;
+};
+
+// The command line, or the exit code to stop with (--help, --version, a usage error).
+cosp::common::Result<Options, int> parseArguments(int argc, char** argv) {
+  Options o;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&](const char* name) -> std::string {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "codex-sub-proxy-ctl: %s needs a value\n", name);
-        std::exit(kExitUsage);
+        std::exit(kCtlExitUsage);
       }
       return argv[++i];
     };
     if (arg == "--control-socket" || arg == "--socket")
-      socket_path = value("--control-socket");
+      o.socket_path = value("--control-socket");
     else if (arg.rfind("--control-socket=", 0) == 0)
-      socket_path = arg.substr(17);
+      o.socket_path = arg.substr(17);
     else if (arg == "--config")
-      config_file = value("--config");
+      o.config_file = value("--config");
     else if (arg == "--json")
-      json = true;
+      o.json = true;
     else if (arg == "--quiet" || arg == "-q")
-      quiet = true;
+      o.quiet = true;
     else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
-      return kExitOk;
+      return kCtlExitHealthy;
     } else if (arg == "--version") {
       std::cout << "codex-sub-proxy-ctl " << cosp::kVersion << "\n";
-      return kExitOk;
-    } else if (command.empty() && !arg.empty() && arg[0] != '-')
-      command = arg;
+      return kCtlExitHealthy;
+    } else if (o.command.empty() && !arg.empty() && arg[0] != '-')
+      o.command = arg;
     else {
       std::fprintf(stderr, "codex-sub-proxy-ctl: unexpected argument '%s'\n\n%s", arg.c_str(), kUsage);
-      return kExitUsage;
+      return kCtlExitUsage;
     }
   }
-  if (command.empty()) command = "status";
-  if (command != "status" && command != "reload" && command != "refresh" && command != "stop") {
-    std::fprintf(stderr, "codex-sub-proxy-ctl: unknown command '%s'\n\n%s", command.c_str(), kUsage);
-    return kExitUsage;
+  if (o.command.empty()) o.command = "status";
+  if (o.command != "status" && o.command != "reload" && o.command != "refresh" && o.command != "stop") {
+    std::fprintf(stderr, "codex-sub-proxy-ctl: unknown command '%s'\n\n%s", o.command.c_str(), kUsage);
+    return kCtlExitUsage;
   }
+  return o;
+}
 
-  std::string path = resolveSocket(socket_path, config_file);
-  auto reply = cosp::common::controlRequest(path, command, std::chrono::seconds(5));
-  if (reply.kind == cosp::common::ControlReply::Kind::NotRunning) {
-    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: not running (%s)\n", reply.error.c_str());
-    return kExitNotRunning;
-  }
-  if (reply.kind != cosp::common::ControlReply::Kind::Reply) {
-    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: %s\n", reply.error.c_str());
-    return kExitDegraded;
-  }
-  std::optional<cosp::common::JsonValue> object = cosp::common::parseJsonObject(reply.body);
+// The supervisor's reply to a command, shown as asked; returns the exit code.
+int showReply(const Options& o, const std::string& body) {
+  std::optional<cosp::common::JsonValue> object = cosp::common::parseJsonObject(body);
   if (!object) {
-    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: malformed reply from the supervisor\n");
-    return kExitDegraded;
+    if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: malformed reply from the supervisor\n");
+    return kCtlExitDegraded;
   }
   if (!cosp::common::jsonBool(*object, "ok").value_or(false)) {
-    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: %s\n", str(&*object, "error").c_str());
-    return kExitDegraded;
+    if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: %s\n", str(&*object, "error").c_str());
+    return kCtlExitDegraded;
   }
   const cosp::common::JsonValue* data = cosp::common::jsonObjectValue(*object, "data");
-  if (command != "status") {
-    if (!quiet) std::cout << str(data, "message") << "\n";
-    return kExitOk;
+  if (o.command != "status") {
+    if (!o.quiet) std::cout << str(data, "message") << "\n";
+    return kCtlExitHealthy;
   }
   bool healthy = data != nullptr && cosp::common::jsonBool(*data, "healthy").value_or(false);
-  if (!quiet) {
-    if (json) {
+  if (!o.quiet) {
+    if (o.json) {
       std::cout << (data != nullptr ? cosp::common::toJson(*data) : "null") << "\n";
     } else {
       printHuman(data != nullptr ? *data : cosp::common::JsonValue::object());
     }
   }
-  return healthy ? kExitOk : kExitDegraded;
+  return healthy ? kCtlExitHealthy : kCtlExitDegraded;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cosp::common::ignoreSigpipe();
+  auto options = parseArguments(argc, argv);
+  if (!options.ok()) return options.error();
+  const Options& o = options.value();
+
+  std::string path = resolveSocket(o.socket_path, o.config_file);
+  auto reply = cosp::common::controlRequest(path, o.command, std::chrono::seconds(5));
+  if (reply.kind == cosp::common::ControlReply::Kind::NotRunning) {
+    if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: not running (%s)\n", reply.error.c_str());
+    return kCtlExitNotRunning;
+  }
+  if (reply.kind != cosp::common::ControlReply::Kind::Reply) {
+    if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: %s\n", reply.error.c_str());
+    return kCtlExitDegraded;
+  }
+  return showReply(o, reply.body);
 }
