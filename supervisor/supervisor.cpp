@@ -103,7 +103,11 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
   control_ = std::make_unique<ControlServer>(config_.control_socket,
                                              [this](const std::string& request) { return handleControl(request); });
   auto credentials = CredentialManager::create(credentialSettingsFromConfig(config_), RealClock::instance());
-  if (!credentials) throw StartupConfigError(credentials.error());
+  if (!credentials) {
+    const CredentialSetupError& error = credentials.error();
+    if (error.kind == CredentialSetupError::Kind::Config) throw StartupConfigError(error.message);
+    throw std::runtime_error(error.message);
+  }
   credentials_ = std::move(credentials.value());
   credentials_->on_change = [this] { broadcastCredentials(); };
 

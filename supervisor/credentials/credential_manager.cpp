@@ -116,18 +116,19 @@ void CredentialManager::runJob(std::shared_ptr<Shared> shared, std::shared_ptr<H
   }
 }
 
-common::Result<std::unique_ptr<CredentialManager>, std::string> CredentialManager::create(CredentialSettings settings,
-                                                                                          Clock& clock, Hooks hooks) {
+common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError> CredentialManager::create(
+    CredentialSettings settings, Clock& clock, Hooks hooks) {
+  using Kind = CredentialSetupError::Kind;
   if (auto base = common::parseUrl(settings.auth_base_url); !base.ok()) {
-    return "OPENAI_AUTH_BASE_URL: " + base.error();
+    return CredentialSetupError{Kind::Config, "OPENAI_AUTH_BASE_URL: " + base.error()};
   }
   auto seed = loadCredentialSeed(settings);
-  if (!seed.ok()) return seed.error();
+  if (!seed.ok()) return CredentialSetupError{Kind::Config, seed.error()};
 
   std::shared_ptr<HttpTransport> transport = hooks.transport;
   if (!transport) {
     auto made = makeTransportFor(settings);
-    if (!made.ok()) return made.error();
+    if (!made.ok()) return CredentialSetupError{Kind::Config, made.error()};
     transport = made.value();
   }
   if (!hooks.random01) {
@@ -135,7 +136,7 @@ common::Result<std::unique_ptr<CredentialManager>, std::string> CredentialManage
     hooks.random01 = [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
   }
   int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0) return std::string("eventfd: ") + std::strerror(errno);
+  if (fd < 0) return CredentialSetupError{Kind::System, std::string("eventfd: ") + std::strerror(errno)};
 
   std::unique_ptr<CredentialManager> mgr(new CredentialManager(
       std::move(settings), clock, std::move(transport), std::move(hooks.random01), std::make_shared<Shared>(fd)));
@@ -186,7 +187,7 @@ common::Result<std::unique_ptr<CredentialManager>, std::string> CredentialManage
   if (std::string warning = mgr->warningText(); !warning.empty()) {
     common::logWarn("credentials_warning").field("warning", warning);
   }
-  return common::Result<std::unique_ptr<CredentialManager>, std::string>(std::move(mgr));
+  return common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError>(std::move(mgr));
 }
 
 CredentialManager::CredentialManager(CredentialSettings settings, Clock& clock,

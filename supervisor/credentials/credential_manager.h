@@ -43,6 +43,16 @@ namespace cosp::supervisor {
 //                    credentials.json is picked up within store_poll_interval, or by
 //                    forceRefresh() / reloadStore())
 //   no_credentials   nothing configured or stored
+// Why CredentialManager::create() failed. The kind decides the supervisor's exit code.
+struct CredentialSetupError {
+  enum class Kind {
+    Config,  // operator input that cannot work: exit 78 (kExitConfig), never restarted by systemd
+    System,  // the process could not get a resource (an eventfd): exit 1, worth a restart
+  };
+  Kind kind = Kind::Config;
+  std::string message;  // names the option or the call; never a token
+};
+
 class CredentialManager final : public CredentialProvider {
  public:
   struct Hooks {
@@ -51,11 +61,13 @@ class CredentialManager final : public CredentialProvider {
   };
 
   // Loads credentials per SPEC §7: the state file wins over the configured seed unless the
-  // seed's refresh token differs from the one the file was seeded from. Errors are operator
-  // errors (unreadable CODEX_AUTH_FILE, bad OPENAI_AUTH_BASE_URL / HTTPS_PROXY / NO_PROXY) that
-  // the supervisor reports with exit 78. Starts no thread: the first onTick() does.
-  static common::Result<std::unique_ptr<CredentialManager>, std::string> create(CredentialSettings settings,
-                                                                                Clock& clock, Hooks hooks = {});
+  // seed's refresh token differs from the one the file was seeded from. Errors are mostly operator
+  // errors (unreadable CODEX_AUTH_FILE, bad OPENAI_AUTH_BASE_URL / HTTPS_PROXY / NO_PROXY / CA
+  // file: Kind::Config) that the supervisor reports with exit 78. Starts no thread: the first
+  // onTick() does.
+  static common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError> create(CredentialSettings settings,
+                                                                                         Clock& clock,
+                                                                                         Hooks hooks = {});
 
   CredentialManager(const CredentialManager&) = delete;
   CredentialManager& operator=(const CredentialManager&) = delete;

@@ -42,7 +42,7 @@ class ManagerOAuthTest : public ::testing::Test {
     CredentialManager::Hooks hooks;
     hooks.random01 = [] { return 1.0; };
     auto created = CredentialManager::create(s, clock, hooks);
-    EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error());
+    EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error().message);
     return created.ok() ? std::move(created.value()) : nullptr;
   }
 

@@ -40,7 +40,7 @@ class ManagerTest : public ::testing::Test {
     hooks.transport = http;
     hooks.random01 = [jitter] { return jitter; };
     auto created = CredentialManager::create(s, clock, hooks);
-    EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error());
+    EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error().message);
     if (!created.ok()) return nullptr;
     return std::move(created.value());
   }
@@ -504,19 +504,19 @@ TEST_F(ManagerTest, OperatorErrorsFailCreation) {
   s.codex_auth_file = "/nonexistent/auth.json";
   auto bad_file = CredentialManager::create(s, clock, {http, nullptr});
   ASSERT_FALSE(bad_file.ok());
-  EXPECT_NE(bad_file.error().find("CODEX_AUTH_FILE"), std::string::npos);
+  EXPECT_NE(bad_file.error().message.find("CODEX_AUTH_FILE"), std::string::npos);
 
   CredentialSettings url = baseSettings();
   url.auth_base_url = "ftp://nope";
   auto bad_url = CredentialManager::create(url, clock, {http, nullptr});
   ASSERT_FALSE(bad_url.ok());
-  EXPECT_NE(bad_url.error().find("OPENAI_AUTH_BASE_URL"), std::string::npos);
+  EXPECT_NE(bad_url.error().message.find("OPENAI_AUTH_BASE_URL"), std::string::npos);
 
   CredentialSettings proxy = baseSettings();
   proxy.https_proxy = "socks5://proxy:1080";
   auto bad_proxy = CredentialManager::create(proxy, clock);  // the POCO transport parses the proxy
   ASSERT_FALSE(bad_proxy.ok());
-  EXPECT_NE(bad_proxy.error().find("HTTPS_PROXY"), std::string::npos);
+  EXPECT_NE(bad_proxy.error().message.find("HTTPS_PROXY"), std::string::npos);
 }
 
 TEST_F(ManagerTest, BadCaFileFailsCreation) {
@@ -524,7 +524,20 @@ TEST_F(ManagerTest, BadCaFileFailsCreation) {
   s.ca_file = "/nonexistent/ca.pem";
   auto created = CredentialManager::create(s, clock);
   ASSERT_FALSE(created.ok());
-  EXPECT_NE(created.error().find("/nonexistent/ca.pem"), std::string::npos) << created.error();
+  EXPECT_NE(created.error().message.find("/nonexistent/ca.pem"), std::string::npos) << created.error().message;
+}
+
+TEST_F(ManagerTest, OperatorErrorsAreConfigurationErrors) {
+  CredentialSettings url = baseSettings();
+  url.auth_base_url = "ftp://nope";
+  auto bad_url = CredentialManager::create(url, clock, {http, nullptr});
+  ASSERT_FALSE(bad_url.ok());
+  EXPECT_EQ(bad_url.error().kind, CredentialSetupError::Kind::Config);
+  CredentialSettings ca = baseSettings();
+  ca.ca_file = "/nonexistent/ca.pem";
+  auto bad_ca = CredentialManager::create(ca, clock);
+  ASSERT_FALSE(bad_ca.ok());
+  EXPECT_EQ(bad_ca.error().kind, CredentialSetupError::Kind::Config);
 }
 
 TEST(CredentialSettingsFromConfig, CopiesTheCredentialOptions) {
