@@ -1,15 +1,7 @@
 #include "supervisor/credentials/credential_manager.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <condition_variable>
-#include <cstring>
-#include <mutex>
 #include <random>
-#include <system_error>
 
 #include "common/log/log.h"
 #include "common/net/url.h"
@@ -23,9 +15,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using SteadyTime = std::chrono::steady_clock::time_point;
-
-constexpr milliseconds kShutdownGrace{700};  // let an in-flight refresh land on disk
-constexpr milliseconds kShutdownAbort{300};  // after cancel(): time for the thread to notice
 
 // "abcd...wxyz": enough to tell accounts apart in `ctl status`, not enough to reuse.
 std::string maskAccountId(const std::string& id) {
@@ -44,77 +33,6 @@ std::string unwritableWarning(const std::string& why) {
 }
 
 }  // namespace
-
-struct CredentialManager::JobInput {
-  std::string auth_base_url;
-  StoredCredentials creds;  // the lineage to refresh (its refresh token is used)
-  std::optional<CredentialStore> store;
-  std::string account_override;
-  int64_t started_ms = 0;  // unix ms when the request went out: expiry is counted from here
-};
-
-struct CredentialManager::JobResult {
-  bool ok = false;
-  StoredCredentials next;  // ok: the new lineage (on disk unless store_error)
-  OAuthFailure failure;    // !ok
-  bool store_attempted = false;
-  std::optional<std::string> store_error;
-};
-
-// Co-owned by the manager and the refresh thread, so a thread detached at shutdown never
-// touches freed memory or writes to a closed (and possibly reused) descriptor.
-struct CredentialManager::Shared {
-  explicit Shared(int fd) : event_fd(fd) {}
-  ~Shared() { ::close(event_fd); }
-  Shared(const Shared&) = delete;
-  Shared& operator=(const Shared&) = delete;
-
-  const int event_fd;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = true;
-  std::optional<JobResult> result;
-};
-
-// The refresh thread. std::thread inherits the creating thread's signal mask; the supervisor
-// blocks its handled signals before starting any thread (ARCHITECTURE §5 #11) and ignores
-// SIGPIPE process-wide (§5 #10), so this thread neither steals signals nor dies on a reset.
-void CredentialManager::runJob(std::shared_ptr<Shared> shared, std::shared_ptr<HttpTransport> transport,
-                               JobInput input) {
-  JobResult result;
-  try {
-    auto outcome = refreshTokens(*transport, input.auth_base_url, input.creds.refresh_token);
-    if (outcome.ok()) {
-      result.ok = true;
-      result.next = applyTokens(input.creds, outcome.value(), input.started_ms, input.account_override);
-      // Persist BEFORE the loop thread hands the new access token out: the server has already
-      // invalidated the old refresh token, so a crash after hand-out but before the write would
-      // strand the service on a dead token.
-      if (input.store) {
-        result.store_attempted = true;
-        result.store_error = input.store->save(result.next);
-      }
-    } else {
-      result.failure = outcome.error();
-    }
-  } catch (const std::exception& e) {
-    result.ok = false;
-    result.failure = OAuthFailure{FailureKind::Transient, 0, {}, std::string("refresh failed: ") + e.what(), {}};
-  } catch (...) {
-    result.ok = false;
-    result.failure = OAuthFailure{FailureKind::Transient, 0, {}, "refresh failed: unknown error", {}};
-  }
-  {
-    std::lock_guard<std::mutex> lock(shared->mu);
-    shared->result = std::move(result);
-    shared->done = true;
-  }
-  shared->cv.notify_all();
-  const uint64_t one = 1;
-  // EAGAIN only when the counter is saturated, in which case the fd is readable anyway.
-  if (::write(shared->event_fd, &one, sizeof one) < 0) {
-  }
-}
 
 common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError> CredentialManager::create(
     CredentialSettings settings, Clock& clock, Hooks hooks) {
@@ -135,50 +53,12 @@ common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError> Credent
     auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
     hooks.random01 = [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
   }
-  int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0) return CredentialSetupError{Kind::System, std::string("eventfd: ") + std::strerror(errno)};
+  auto job = RefreshJob::create(std::move(transport));
+  if (!job.ok()) return CredentialSetupError{Kind::System, job.error()};
 
-  std::unique_ptr<CredentialManager> mgr(new CredentialManager(
-      std::move(settings), clock, std::move(transport), std::move(hooks.random01), std::make_shared<Shared>(fd)));
-  const CredentialSeed& s = seed.value();
-  mgr->config_warning_ = s.warning;
-
-  // SPEC §7: the state file wins over the seed unless the seed's refresh token is not the one
-  // the file descends from (then the operator logged in again / rotated the secret).
-  std::optional<StoredCredentials> stored;
-  if (!mgr->settings_.state_dir.empty()) {
-    mgr->store_.emplace(mgr->settings_.state_dir);
-    auto loaded = mgr->store_->load();
-    if (loaded.ok()) {
-      stored = loaded.value();
-    } else {
-      mgr->load_warning_ = "ignoring unreadable credentials file: " + loaded.error();
-    }
-    auto not_writable = mgr->store_->probeWritable();
-    mgr->store_writable_ = !not_writable;
-    if (not_writable) mgr->store_warning_ = unwritableWarning(*not_writable);
-  } else {
-    mgr->store_warning_ = "no state directory configured; rotated tokens are kept in memory only";
-  }
-
-  const bool stored_usable = stored && !stored->refresh_token.empty();
-  if (stored_usable && (s.creds.seed_hash.empty() || stored->seed_hash == s.creds.seed_hash)) {
-    mgr->creds_ = *stored;
-    mgr->source_ = "state_file";
-  } else if (!s.creds.refresh_token.empty() || !s.creds.access_token.empty()) {
-    mgr->creds_ = s.creds;
-    mgr->source_ = s.source;
-    // Record the seed (and its hash) right away so the next start applies the rule above.
-    if (mgr->store_ && mgr->store_writable_ && !mgr->creds_.refresh_token.empty()) {
-      if (auto err = mgr->store_->save(mgr->creds_)) {
-        mgr->store_writable_ = false;
-        mgr->store_warning_ = unwritableWarning(*err);
-      }
-    }
-  }
-  if (mgr->store_) mgr->store_stamp_ = mgr->store_->stamp();
-  deriveFields(mgr->creds_, mgr->settings_.account_id);
-  mgr->publish();
+  std::unique_ptr<CredentialManager> mgr(
+      new CredentialManager(std::move(settings), clock, std::move(hooks.random01), std::move(job.value())));
+  mgr->adoptStartupCredentials(seed.value());
 
   common::logInfo("credentials_loaded")
       .field("source", mgr->source_.empty() ? std::string("none") : mgr->source_)
@@ -190,55 +70,64 @@ common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError> Credent
   return common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError>(std::move(mgr));
 }
 
-CredentialManager::CredentialManager(CredentialSettings settings, Clock& clock,
-                                     std::shared_ptr<HttpTransport> transport, std::function<double()> random01,
-                                     std::shared_ptr<Shared> shared)
+void CredentialManager::adoptStartupCredentials(const CredentialSeed& seed) {
+  config_warning_ = seed.warning;
+  // SPEC §7: the state file wins over the seed unless the seed's refresh token is not the one
+  // the file descends from (then the operator logged in again / rotated the secret).
+  std::optional<StoredCredentials> stored;
+  if (!settings_.state_dir.empty()) {
+    store_.emplace(settings_.state_dir);
+    auto loaded = store_->load();
+    if (loaded.ok()) {
+      stored = loaded.value();
+    } else {
+      load_warning_ = "ignoring unreadable credentials file: " + loaded.error();
+    }
+    auto not_writable = store_->probeWritable();
+    store_writable_ = !not_writable;
+    if (not_writable) store_warning_ = unwritableWarning(*not_writable);
+  } else {
+    store_warning_ = "no state directory configured; rotated tokens are kept in memory only";
+  }
+
+  const bool stored_usable = stored && !stored->refresh_token.empty();
+  if (stored_usable && (seed.creds.seed_hash.empty() || stored->seed_hash == seed.creds.seed_hash)) {
+    creds_ = *stored;
+    source_ = "state_file";
+  } else if (!seed.creds.refresh_token.empty() || !seed.creds.access_token.empty()) {
+    creds_ = seed.creds;
+    source_ = seed.source;
+    // Record the seed (and its hash) right away so the next start applies the rule above.
+    if (store_ && store_writable_ && !creds_.refresh_token.empty()) {
+      if (auto err = store_->save(creds_)) {
+        store_writable_ = false;
+        store_warning_ = unwritableWarning(*err);
+      }
+    }
+  }
+  if (store_) store_stamp_ = store_->stamp();
+  deriveFields(creds_, settings_.account_id);
+  publish();
+}
+
+CredentialManager::CredentialManager(CredentialSettings settings, Clock& clock, std::function<double()> random01,
+                                     std::unique_ptr<RefreshJob> job)
     : settings_(std::move(settings)),
       clock_(clock),
-      transport_(std::move(transport)),
       random01_(std::move(random01)),
-      shared_(std::move(shared)),
+      job_(std::move(job)),
       next_store_poll_(clock_.steadyNow() + settings_.store_poll_interval) {}
 
-CredentialManager::~CredentialManager() {
-  if (!thread_.joinable()) return;
-  bool finished;
-  {
-    std::unique_lock<std::mutex> lock(shared_->mu);
-    finished = shared_->cv.wait_for(lock, kShutdownGrace, [&] { return shared_->done; });
-  }
-  if (!finished) {
-    transport_->cancel();
-    std::unique_lock<std::mutex> lock(shared_->mu);
-    finished = shared_->cv.wait_for(lock, kShutdownAbort, [&] { return shared_->done; });
-  }
-  if (finished) {
-    thread_.join();
-  } else {
-    // Still stuck (e.g. in connect(), which cancel() cannot interrupt). The thread co-owns
-    // everything it touches (shared_, transport_, its input), so letting it run out is safe.
-    thread_.detach();
-  }
-}
+CredentialManager::~CredentialManager() = default;
 
-int CredentialManager::eventFd() const { return shared_->event_fd; }
+int CredentialManager::eventFd() const { return job_->eventFd(); }
 
 void CredentialManager::onEvent() {
-  uint64_t counter = 0;
-  if (::read(shared_->event_fd, &counter, sizeof counter) < 0) {
-    // EAGAIN: spurious wake-up; the result slot below decides.
-  }
-  std::optional<JobResult> result;
-  {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    result.swap(shared_->result);
-  }
-  if (!result) return;
-  if (thread_.joinable()) thread_.join();  // it has delivered; only its return is left
-  applyResult(std::move(*result));
+  std::optional<RefreshOutcome> result = job_->take();
+  if (result) applyResult(std::move(*result));
 }
 
-void CredentialManager::applyResult(JobResult r) {
+void CredentialManager::applyResult(RefreshOutcome r) {
   in_flight_ = false;
   const SteadyTime now = clock_.steadyNow();
   if (r.ok) {
@@ -413,25 +302,11 @@ bool CredentialManager::reloadStore() {
 
 void CredentialManager::startRefresh() {
   if (in_flight_ || creds_.refresh_token.empty()) return;
-  if (thread_.joinable()) thread_.join();  // a finished job whose result was already applied
-  {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    shared_->done = false;
-    shared_->result.reset();
-  }
   in_flight_ = true;
   reactive_at_.reset();
-  JobInput input{settings_.auth_base_url, creds_, store_, settings_.account_id, clock_.unixMillis()};
-  try {
-    thread_ = std::thread(&CredentialManager::runJob, shared_, transport_, std::move(input));
-  } catch (const std::system_error& e) {
-    {
-      std::lock_guard<std::mutex> lock(shared_->mu);
-      shared_->done = true;
-    }
-    JobResult failed;
-    failed.failure =
-        OAuthFailure{FailureKind::Transient, 0, {}, std::string("cannot start refresh thread: ") + e.what(), {}};
+  if (auto error = job_->start({settings_.auth_base_url, creds_, store_, settings_.account_id, clock_.unixMillis()})) {
+    RefreshOutcome failed;
+    failed.failure = OAuthFailure{FailureKind::Transient, 0, {}, *error, {}};
     applyResult(std::move(failed));
     return;
   }

@@ -6,7 +6,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "common/util/result.h"
 #include "supervisor/credential_provider.h"
@@ -14,6 +13,7 @@
 #include "supervisor/credentials/credential_store.h"
 #include "supervisor/credentials/credential_types.h"
 #include "supervisor/credentials/http_transport.h"
+#include "supervisor/credentials/refresh_job.h"
 
 namespace cosp::supervisor {
 
@@ -24,8 +24,9 @@ namespace cosp::supervisor {
 //
 // Threading: every public member except the destructor is called on the supervisor's loop
 // thread. The HTTP exchange and the credentials.json write run on a background thread (one at
-// a time: single flight), so a token endpoint that hangs never blocks the loop; its completion
-// makes eventFd() readable and onEvent() applies the result on the loop thread.
+// a time: single flight; see refresh_job.h), so a token endpoint that hangs never blocks the
+// loop; its completion makes eventFd() readable and onEvent() applies the result on the loop
+// thread.
 //
 // Loop integration:
 //   poll(... eventFd() POLLIN ..., timeout until nextDeadline());
@@ -53,6 +54,8 @@ struct CredentialSetupError {
   std::string message;  // names the option or the call; never a token
 };
 
+struct CredentialSeed;
+
 class CredentialManager final : public CredentialProvider {
  public:
   struct Hooks {
@@ -71,10 +74,7 @@ class CredentialManager final : public CredentialProvider {
 
   CredentialManager(const CredentialManager&) = delete;
   CredentialManager& operator=(const CredentialManager&) = delete;
-  // Returns within about one second even while the token endpoint hangs: it gives an in-flight
-  // refresh a short grace to finish (so a rotated refresh token still reaches the disk), then
-  // aborts the connection and, if the thread is still stuck (e.g. in connect), detaches it;
-  // the thread only touches state it co-owns.
+  // Returns within about one second even while the token endpoint hangs (see ~RefreshJob).
   ~CredentialManager();
 
   int eventFd() const override;
@@ -105,29 +105,25 @@ class CredentialManager final : public CredentialProvider {
   // on_change (CredentialProvider) fires on the loop thread whenever current() changed.
 
  private:
-  struct Shared;
-  struct JobInput;
-  struct JobResult;
-  static void runJob(std::shared_ptr<Shared> shared, std::shared_ptr<HttpTransport> transport, JobInput input);
-
-  CredentialManager(CredentialSettings settings, Clock& clock, std::shared_ptr<HttpTransport> transport,
-                    std::function<double()> random01, std::shared_ptr<Shared> shared);
+  CredentialManager(CredentialSettings settings, Clock& clock, std::function<double()> random01,
+                    std::unique_ptr<RefreshJob> job);
+  // create()'s second half: starts from the state file or from the configured seed (the rule is
+  // spelled out where it is applied).
+  void adoptStartupCredentials(const CredentialSeed& seed);
 
   std::optional<std::chrono::steady_clock::time_point> refreshDue() const;
   bool pollsStore() const;
   void startRefresh();
-  void applyResult(JobResult result);
+  void applyResult(RefreshOutcome result);
   void publish();
   CredentialState computeState() const;
   std::string warningText() const;
 
   const CredentialSettings settings_;
   Clock& clock_;
-  std::shared_ptr<HttpTransport> transport_;
   std::function<double()> random01_;
-  std::shared_ptr<Shared> shared_;  // eventfd + result slot, co-owned by the refresh thread
+  std::unique_ptr<RefreshJob> job_;
   std::optional<CredentialStore> store_;
-  std::thread thread_;
 
   StoredCredentials creds_;
   std::string source_;
