@@ -8,8 +8,16 @@
 
 #include "common/config/config.h"
 #include "common/ipc/messages.h"
+#include "common/json/json_value.h"
 
 namespace cosp::supervisor {
+
+// The credential figures the supervisor exports as metrics.
+struct CredentialCounters {
+  uint64_t refresh_ok = 0;
+  uint64_t refresh_failed = 0;
+  std::optional<int64_t> expires_in_s;  // nullopt while the expiry is unknown
+};
 
 // What the supervisor loop needs from whoever owns the upstream credentials. The loop polls
 // eventFd() and calls onEvent() when it is readable, calls onTick() at nextDeadline(), and
@@ -25,7 +33,8 @@ class CredentialProvider {
   virtual const common::WorkerCredentials& current() const = 0;
   virtual void reportUnauthorized(uint64_t generation) = 0;
   virtual void forceRefresh() = 0;
-  virtual std::string statusJson() const = 0;  // a JSON object, never containing a secret
+  virtual CredentialCounters counters() const = 0;
+  virtual common::JsonValue status() const = 0;  // a JSON object for `ctl status`, never containing a secret
 
   std::function<void()> on_change;
 };

@@ -8,6 +8,7 @@
 
 #include "common/config/config_loader.h"
 #include "common/log/log.h"
+#include "common/os/exit_codes.h"
 #include "common/os/signals.h"
 #include "common/version.h"
 #include "supervisor/credentials/credential_manager.h"
@@ -16,7 +17,9 @@
 
 namespace {
 
-constexpr int kExitConfig = 78;  // EX_CONFIG: systemd's RestartPreventExitStatus=78
+using cosp::common::kExitConfig;
+using cosp::common::kExitFailure;
+using cosp::common::kExitOk;
 
 int serve(const cosp::common::LoadedConfig& loaded, const std::vector<std::string>& args) {
   try {
@@ -27,7 +30,7 @@ int serve(const cosp::common::LoadedConfig& loaded, const std::vector<std::strin
     return kExitConfig;
   } catch (const std::exception& e) {
     cosp::common::logError("supervisor_fatal").field("error", e.what());
-    return 1;
+    return kExitFailure;
   }
 }
 
@@ -48,17 +51,17 @@ int main(int argc, char** argv) {
   const auto& inv = loaded->invocation;
   if (inv.help) {
     std::cout << cosp::common::configHelp();
-    return 0;
+    return kExitOk;
   }
   if (inv.version) {
     std::cout << cosp::kProductName << " " << cosp::kVersion << "\n";
-    return 0;
+    return kExitOk;
   }
   cosp::common::Log::configure(loaded->config.log_level, loaded->config.log_format, "supervisor");
   if (inv.check_config) {
     std::fprintf(stderr, "codex-sub-proxy: configuration ok (listen %s, %d workers)\n",
                  loaded->config.listenAddress().c_str(), loaded->config.workers);
-    return 0;
+    return kExitOk;
   }
   if (inv.command == "login") {
     return cosp::supervisor::runDeviceLogin(cosp::supervisor::credentialSettingsFromConfig(loaded->config), inv.print,

@@ -13,4 +13,13 @@ std::chrono::milliseconds RespawnPolicy::onExit(std::chrono::milliseconds uptime
   return std::min<std::chrono::milliseconds>(kFirstBackoff * (int64_t{1} << shift), kMaxBackoff);
 }
 
+std::chrono::milliseconds SlotSchedule::onUnexpectedExit(TimePoint now, std::chrono::milliseconds uptime) {
+  ++restarts_;
+  const std::chrono::milliseconds delay = policy_.onExit(uptime);
+  respawn_at_ = now + delay;
+  return delay;
+}
+
+void SlotSchedule::onSpawnFailed(TimePoint now) { respawn_at_ = now + policy_.onExit(std::chrono::milliseconds(0)); }
+
 }  // namespace cosp::supervisor

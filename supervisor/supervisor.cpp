@@ -1,8 +1,5 @@
 #include "supervisor/supervisor.h"
 
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,10 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <sstream>
 
 #include "common/config/config_codec.h"
-#include "common/config/config_loader.h"
 #include "common/log/log.h"
 #include "common/metrics/prometheus.h"
 #include "common/os/spawn.h"
@@ -21,8 +16,9 @@
 #include "common/version.h"
 #include "supervisor/credentials/clock.h"
 #include "supervisor/credentials/credential_manager.h"
-
-extern char** environ;
+#include "supervisor/ctl_dispatch.h"
+#include "supervisor/deadlines.h"
+#include "supervisor/worker_environment.h"
 
 namespace cosp::supervisor {
 
@@ -30,80 +26,33 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr milliseconds kHeartbeatTimeout{15000};  // a worker silent this long is hung: SIGKILL
-constexpr milliseconds kBootTimeout{15000};       // a worker not ready this long is stuck
-constexpr milliseconds kKillSlack{5000};          // after the drain grace, before SIGKILL
-constexpr milliseconds kFastStopWait{2000};
-
-// Variables a worker must never inherit: systemd's (its messages would be ignored or, for
-// LISTEN_*, misread) and every credential (workers only get the access token over the channel).
-bool keepInWorkerEnv(const char* entry) {
-  static const char* const kDropped[] = {
-      "NOTIFY_SOCKET=",  "WATCHDOG_USEC=",        "WATCHDOG_PID=",        "LISTEN_PID=",    "LISTEN_FDS=",
-      "LISTEN_FDNAMES=", "OPENAI_REFRESH_TOKEN=", "OPENAI_ACCESS_TOKEN=", "PROXY_API_KEY=", "CODEX_AUTH_FILE="};
-  for (const char* prefix : kDropped) {
-    if (std::strncmp(entry, prefix, std::strlen(prefix)) == 0) return false;
-  }
-  return true;
-}
-
 std::string describeExit(int status) {
   if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return std::string("signal ") + ::strsignal(WTERMSIG(status));
   return "status " + std::to_string(status);
 }
 
-int64_t msSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t).count();
-}
-
-void addCounters(common::WorkerCounters& total, const common::WorkerCounters& add, bool include_gauges) {
-  for (const auto& [name, value] : add) {
-    if (!include_gauges && common::isGaugeSeries(name)) continue;
-    total[name] += value;
-  }
-}
-
-// Requests answered, and those with a 4xx / 5xx status, from the http_requests_total series.
-struct RequestTotals {
-  int64_t requests = 0, status_4xx = 0, status_5xx = 0;
-};
-RequestTotals requestTotals(const common::WorkerCounters& series) {
-  RequestTotals t;
-  for (const auto& [key, value] : series) {
-    if (key.rfind("http_requests_total{", 0) != 0) continue;
-    t.requests += value;
-    auto pos = key.find("status=\"");
-    if (pos != std::string::npos && key[pos + 8] == '4') t.status_4xx += value;
-    if (pos != std::string::npos && key[pos + 8] == '5') t.status_5xx += value;
-  }
-  return t;
+int64_t unixMillisNow() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
-
-const char* workerStateName(WorkerState state) {
-  switch (state) {
-    case WorkerState::Starting:
-      return "starting";
-    case WorkerState::Ready:
-      return "ready";
-    case WorkerState::Draining:
-      return "draining";
-  }
-  return "unknown";
-}
 
 Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
     : args_(std::move(args)),
       config_(std::move(config)),
       started_(Clock::now()),
       signals_({SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD}),
-      listener_(Listener::open(config_)) {
+      listener_(Listener::open(config_)),
+      reload_(kBootTimeout) {
   control_ = std::make_unique<ControlServer>(config_.control_socket,
                                              [this](const std::string& request) { return handleControl(request); });
   auto credentials = CredentialManager::create(credentialSettingsFromConfig(config_), RealClock::instance());
-  if (!credentials) throw StartupConfigError(credentials.error());
+  if (!credentials) {
+    const CredentialSetupError& error = credentials.error();
+    if (error.kind == CredentialSetupError::Kind::Config) throw StartupConfigError(error.message);
+    throw std::runtime_error(error.message);
+  }
   credentials_ = std::move(credentials.value());
   credentials_->on_change = [this] { broadcastCredentials(); };
 
@@ -127,40 +76,8 @@ int Supervisor::run() {
   for (int i = 0; i < config_.workers; ++i) spawnWorker(i);
 
   std::vector<pollfd> fds;
-  while (true) {
-    if (phase_ == Phase::Stopping && workers_.empty()) break;
-
-    fds.clear();
-    fds.push_back({signals_.fd(), POLLIN, 0});
-    if (int fd = credentials_->eventFd(); fd >= 0) fds.push_back({fd, POLLIN, 0});
-    control_->appendPollFds(fds);
-    for (auto& [pid, worker] : workers_) {
-      if (worker.channel.valid()) fds.push_back({worker.channel.fd(), POLLIN, 0});
-    }
-    auto wait = std::chrono::duration_cast<milliseconds>(nextDeadline() - Clock::now());
-    int timeout = static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 1000));
-    int ready = ::poll(fds.data(), fds.size(), timeout);
-    if (ready < 0 && errno != EINTR) {
-      common::logError("poll_failed").field("error", std::strerror(errno));
-      return 1;
-    }
-    for (const auto& pfd : fds) {
-      if (pfd.revents == 0) continue;
-      if (pfd.fd == signals_.fd()) {
-        while (auto signo = signals_.read()) onSignal(*signo);
-      } else if (pfd.fd == credentials_->eventFd()) {
-        credentials_->onEvent();
-      } else if (control_->handle(pfd.fd, pfd.revents)) {
-        // handled by the control server
-      } else {
-        for (auto& [pid, worker] : workers_) {
-          if (worker.channel.valid() && worker.channel.fd() == pfd.fd) {
-            onChannelReadable(worker);
-            break;
-          }
-        }
-      }
-    }
+  while (!(phase_ == Phase::Stopping && workers_.empty())) {
+    if (!pollOnce(fds)) return common::kExitFailure;
     onTimers();
   }
 
@@ -169,30 +86,62 @@ int Supervisor::run() {
   return exit_code_;
 }
 
-void Supervisor::spawnWorker(int slot) {
+// One turn of the loop: waits until a descriptor is ready or the next deadline, then handles
+// what is ready. False when poll itself fails.
+bool Supervisor::pollOnce(std::vector<pollfd>& fds) {
+  fds.clear();
+  fds.push_back({signals_.fd(), POLLIN, 0});
+  if (int fd = credentials_->eventFd(); fd >= 0) fds.push_back({fd, POLLIN, 0});
+  control_->appendPollFds(fds);
+  for (auto& [pid, worker] : workers_) {
+    if (worker.channel.valid()) fds.push_back({worker.channel.fd(), POLLIN, 0});
+  }
+  const auto now = Clock::now();
+  const auto wake = nextWake(now, slots_, workers_,
+                             {credentials_->nextDeadline(), reload_.deadline(),
+                              watchdog_interval_ ? std::optional(next_watchdog_) : std::nullopt});
+  auto wait = std::chrono::duration_cast<milliseconds>(wake - now);
+  int timeout = static_cast<int>(std::clamp<int64_t>(wait.count(), 0, kLoopTick.count()));
+  int ready = ::poll(fds.data(), fds.size(), timeout);
+  if (ready < 0 && errno != EINTR) {
+    common::logError("poll_failed").field("error", std::strerror(errno));
+    return false;
+  }
+  for (const auto& pfd : fds) {
+    if (pfd.revents == 0) continue;
+    if (pfd.fd == signals_.fd()) {
+      while (auto signo = signals_.read()) onSignal(*signo);
+    } else if (pfd.fd == credentials_->eventFd()) {
+      credentials_->onEvent();
+    } else if (control_->handle(pfd.fd, pfd.revents)) {
+      // handled by the control server
+    } else {
+      for (auto& [pid, worker] : workers_) {
+        if (worker.channel.valid() && worker.channel.fd() == pfd.fd) {
+          onChannelReadable(worker);
+          break;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+// Starts a worker of the current generation for `slot`; its pid, or -1 (then a retry is
+// scheduled for the slot).
+pid_t Supervisor::spawnWorker(int slot) {
   auto [parent_end, child_end] = common::Channel::makePair();
   int parent_fd = common::raiseFd(parent_end.release());
   int child_fd = common::raiseFd(child_end.release());
   common::UniqueFd child_guard(child_fd);
 
-  std::string binary = common::executableDir() + "/codex-sub-proxy-worker";
-  std::vector<std::string> argv = {binary,
-                                   "--slot",
-                                   std::to_string(slot),
-                                   "--generation",
-                                   std::to_string(generation_),
-                                   "--supervisor-pid",
-                                   std::to_string(::getpid())};
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (keepInWorkerEnv(*e)) env.emplace_back(*e);
-  }
-  pid_t pid = common::spawnProcess(argv, env, {listener_.fd(), child_fd});
+  const WorkerLaunch launch = workerLaunch(slot, generation_);
+  pid_t pid = common::spawnProcess(launch.argv, launch.env, {listener_.fd(), child_fd});
   if (pid < 0) {
     ::close(parent_fd);
     common::logError("worker_spawn_failed").field("slot", slot).field("error", std::strerror(errno));
-    slots_[slot].respawn_at = Clock::now() + slots_[slot].respawn.onExit(milliseconds(0));
-    return;
+    slots_[slot].onSpawnFailed(Clock::now());
+    return -1;
   }
 
   WorkerProcess worker;
@@ -206,11 +155,12 @@ void Supervisor::spawnWorker(int slot) {
   worker.channel.send(common::encodeWorkerConfig(config_));
   worker.channel.send(common::encodeCredentials(credentials_->current()));
   workers_.emplace(pid, std::move(worker));
-  slots_[slot].respawn_at.reset();
+  slots_[slot].onSpawned();
   common::logInfo("worker_spawned")
       .field("slot", slot)
       .field("worker_pid", static_cast<int64_t>(pid))
       .field("generation", generation_);
+  return pid;
 }
 
 void Supervisor::onSignal(int signo) {
@@ -249,7 +199,8 @@ void Supervisor::onWorkerExit(pid_t pid, int status) {
   WorkerProcess worker = std::move(it->second);
   workers_.erase(it);
   addCounters(retired_counters_, worker.counters, false);
-  auto uptime = std::chrono::duration_cast<milliseconds>(Clock::now() - worker.started);
+  const auto now = Clock::now();
+  auto uptime = std::chrono::duration_cast<milliseconds>(now - worker.started);
   bool expected = worker.state == WorkerState::Draining || phase_ == Phase::Stopping;
   auto line = expected ? common::logInfo("worker_exit") : common::logWarn("worker_died");
   line.field("slot", worker.slot)
@@ -260,23 +211,20 @@ void Supervisor::onWorkerExit(pid_t pid, int status) {
   if (expected) return;
 
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (pid == reload_waiting_pid_) {
-    reload_waiting_pid_ = -1;
+  if (reload_.waitingFor(pid)) {
     finishReload(false, "a new worker failed to start (" + describeExit(status) + ")");
     return;
   }
-  if (phase_ == Phase::Starting && worker.state == WorkerState::Starting && (code == 78 || code == 3)) {
+  if (phase_ == Phase::Starting && worker.state == WorkerState::Starting &&
+      (code == common::kExitConfig || code == common::kExitWorkerBootFailed)) {
     // A worker that cannot boot with a configuration we validated will not boot on retry either.
     common::logError("worker_boot_failed").field("slot", worker.slot).field("status", describeExit(status));
-    exit_code_ = code == 78 ? 78 : 1;
+    exit_code_ = code == common::kExitConfig ? common::kExitConfig : common::kExitFailure;
     beginStop(false);
     return;
   }
   if (worker.slot >= static_cast<int>(slots_.size())) return;  // slot removed by a reload
-  Slot& slot = slots_[worker.slot];
-  ++slot.restarts;
-  auto delay = slot.respawn.onExit(uptime);
-  slot.respawn_at = Clock::now() + delay;
+  auto delay = slots_[worker.slot].onUnexpectedExit(now, uptime);
   common::logInfo("worker_respawn_scheduled")
       .field("slot", worker.slot)
       .field("delay_ms", static_cast<int64_t>(delay.count()));
@@ -296,7 +244,7 @@ void Supervisor::onChannelReadable(WorkerProcess& worker) {
       worker.channel.close();
       if (worker.state != WorkerState::Draining && !worker.channel_lost) {
         worker.channel_lost = true;
-        worker.kill_at = Clock::now() + kKillSlack;
+        worker.kill_at = channelLostKillAt(Clock::now());
       }
     }
     return;
@@ -307,40 +255,12 @@ void Supervisor::onWorkerMessage(WorkerProcess& worker, const std::string& messa
   worker.last_heartbeat = Clock::now();
   std::string type = common::messageType(message);
   if (type == common::msg::kReady) {
-    if (worker.state != WorkerState::Starting) return;
-    worker.state = WorkerState::Ready;
-    common::logInfo("worker_ready").field("slot", worker.slot).field("worker_pid", static_cast<int64_t>(worker.pid));
-    if (worker.pid == reload_waiting_pid_) {
-      // New before old: only now does the previous worker of this slot stop accepting.
-      reload_waiting_pid_ = -1;
-      for (auto& [pid, other] : workers_) {
-        if (other.slot == worker.slot && other.pid != worker.pid && other.state != WorkerState::Draining) {
-          drainWorker(other, config_.shutdown_grace);
-        }
-      }
-      if (!reload_queue_.empty()) reload_queue_.erase(reload_queue_.begin());
-      reloadStep();
-    }
-    if (phase_ == Phase::Starting && allSlotsReady()) {
-      phase_ = Phase::Running;
-      common::sdNotify("READY=1");
-      common::logInfo("supervisor_ready").field("workers", config_.workers).field("listen", listener_.address());
-    }
-    updateSystemdStatus();
+    onWorkerReady(worker);
   } else if (type == common::msg::kHeartbeat) {
     if (auto beat = common::decodeHeartbeat(message)) {
       worker.counters = std::move(beat->counters);
       // Keep the newest view of the backend across all workers (and beyond their lifetime).
-      const auto& up = beat->upstream;
-      if (up.last_status_at > upstream_.last_status_at) {
-        upstream_.last_status = up.last_status;
-        upstream_.last_status_at = up.last_status_at;
-      }
-      upstream_.last_success_at = std::max(upstream_.last_success_at, up.last_success_at);
-      if (up.rate_limits_at > upstream_.rate_limits_at) {
-        upstream_.rate_limits = up.rate_limits;
-        upstream_.rate_limits_at = up.rate_limits_at;
-      }
+      keepNewest(upstream_, beat->upstream);
     }
   } else if (type == common::msg::kUnauthorized) {
     if (auto generation = common::messageInt(message, "generation")) {
@@ -351,11 +271,25 @@ void Supervisor::onWorkerMessage(WorkerProcess& worker, const std::string& messa
   }
 }
 
-void Supervisor::drainWorker(WorkerProcess& worker, milliseconds grace) {
-  worker.state = WorkerState::Draining;
-  worker.kill_at = Clock::now() + grace + kKillSlack;
-  if (!worker.channel.send(common::encodeDrain(grace.count()))) ::kill(worker.pid, SIGTERM);
-  common::logInfo("worker_drain").field("slot", worker.slot).field("worker_pid", static_cast<int64_t>(worker.pid));
+void Supervisor::onWorkerReady(WorkerProcess& worker) {
+  if (worker.state != WorkerState::Starting) return;
+  worker.state = WorkerState::Ready;
+  common::logInfo("worker_ready").field("slot", worker.slot).field("worker_pid", static_cast<int64_t>(worker.pid));
+  if (reload_.onReady(worker.pid)) {
+    // New before old: only now does the previous worker of this slot stop accepting.
+    for (auto& [pid, other] : workers_) {
+      if (other.slot == worker.slot && other.pid != worker.pid && other.state != WorkerState::Draining) {
+        drainWorker(other, config_.shutdown_grace);
+      }
+    }
+    reloadStep();
+  }
+  if (phase_ == Phase::Starting && allSlotsReady()) {
+    phase_ = Phase::Running;
+    common::sdNotify("READY=1");
+    common::logInfo("supervisor_ready").field("workers", config_.workers).field("listen", listener_.address());
+  }
+  updateSystemdStatus();
 }
 
 void Supervisor::onTimers() {
@@ -364,27 +298,14 @@ void Supervisor::onTimers() {
   // Compare against a fresh clock reading: a deadline meaning "now" is computed after `now` above.
   if (auto deadline = credentials_->nextDeadline(); deadline && *deadline <= Clock::now()) credentials_->onTick();
 
-  for (auto& [pid, worker] : workers_) {
-    bool hung = false;
-    if (worker.state == WorkerState::Ready && now - worker.last_heartbeat > kHeartbeatTimeout) hung = true;
-    if (worker.state == WorkerState::Starting && now - worker.started > kBootTimeout) hung = true;
-    bool overdue = (worker.state == WorkerState::Draining || worker.channel_lost) && now > worker.kill_at;
-    if ((hung || overdue) && !worker.kill_sent) {
-      common::logWarn(hung ? "worker_hung" : "worker_drain_overdue")
-          .field("slot", worker.slot)
-          .field("worker_pid", static_cast<int64_t>(pid));
-      ::kill(pid, SIGKILL);
-      worker.kill_sent = true;
-    }
-  }
+  killOverdueWorkers(now);
 
   if (phase_ != Phase::Stopping) {
     for (size_t i = 0; i < slots_.size(); ++i) {
-      if (slots_[i].respawn_at && *slots_[i].respawn_at <= now) spawnWorker(static_cast<int>(i));
+      if (slots_[i].due(now)) spawnWorker(static_cast<int>(i));
     }
-    if (reload_waiting_pid_ > 0 && now > reload_step_deadline_) {
-      ::kill(reload_waiting_pid_, SIGKILL);  // reaped later; the reload is abandoned
-      reload_waiting_pid_ = -1;
+    if (reload_.timedOut(now)) {
+      ::kill(reload_.waitingPid(), SIGKILL);  // reaped later; the reload is abandoned
       finishReload(false, "a new worker did not become ready in time");
     }
   }
@@ -400,164 +321,38 @@ void Supervisor::onTimers() {
   }
 }
 
-Supervisor::Clock::time_point Supervisor::nextDeadline() const {
-  auto next = Clock::now() + std::chrono::seconds(1);  // heartbeat checks tick at least once a second
-  for (const auto& slot : slots_) {
-    if (slot.respawn_at) next = std::min(next, *slot.respawn_at);
-  }
-  for (const auto& [pid, worker] : workers_) {
-    if ((worker.state == WorkerState::Draining || worker.channel_lost) && !worker.kill_sent) {
-      next = std::min(next, worker.kill_at);
-    }
-  }
-  if (auto deadline = credentials_->nextDeadline()) next = std::min(next, *deadline);
-  if (watchdog_interval_) next = std::min(next, next_watchdog_);
-  return next;
-}
-
-void Supervisor::beginReload() {
-  if (phase_ == Phase::Stopping) return;
-  if (phase_ == Phase::Reloading) {
-    common::logWarn("reload_ignored").field("reason", "a reload is already in progress");
-    return;
-  }
-  auto loaded = common::loadConfig(args_, common::processEnv());
-  if (!loaded) {
-    // A bad edit must not take a serving proxy down: keep the running configuration.
-    common::logError("reload_rejected").field("reason", loaded.error().message);
-    return;
-  }
-  common::Config next = loaded->config;
-  if (next.control_socket != config_.control_socket) {
-    common::logWarn("reload_control_socket_unchanged").field("reason", "CONTROL_SOCKET changes need a restart");
-    next.control_socket = config_.control_socket;
-  }
-  if (listener_.differsFrom(next)) {
-    try {
-      Listener fresh = Listener::open(next);
-      old_listener_ = std::move(listener_);
-      listener_ = std::move(fresh);
-    } catch (const std::exception& e) {
-      common::logError("reload_rejected").field("reason", e.what());
-      return;
-    }
-  }
-  common::Log::configure(next.log_level, next.log_format, "supervisor");
-  // A `codex-sub-proxy login` may have written new credentials since the start.
-  credentials_->reloadStore();
-  common::sdNotify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(common::monotonicMicros()));
-  phase_ = Phase::Reloading;
-  config_ = std::move(next);
-  ++generation_;
-  common::logInfo("reload_begin").field("generation", generation_).field("workers", config_.workers);
-
-  // Slots beyond the new count are drained; the others are replaced one by one, new before old.
+void Supervisor::killOverdueWorkers(Clock::time_point now) {
   for (auto& [pid, worker] : workers_) {
-    if (worker.slot >= config_.workers && worker.state != WorkerState::Draining)
-      drainWorker(worker, config_.shutdown_grace);
-  }
-  slots_.resize(static_cast<size_t>(config_.workers));
-  reload_queue_.clear();
-  for (int i = 0; i < config_.workers; ++i) reload_queue_.push_back(i);
-  reloadStep();
-}
-
-void Supervisor::reloadStep() {
-  if (phase_ != Phase::Reloading) return;
-  if (reload_queue_.empty()) {
-    finishReload(true, "");
-    return;
-  }
-  int slot = reload_queue_.front();
-  spawnWorker(slot);
-  // spawnWorker registers the newest process for the slot; remember it to pair ready -> drain.
-  reload_waiting_pid_ = -1;
-  for (const auto& [pid, worker] : workers_) {
-    if (worker.slot == slot && worker.generation == generation_ && worker.state == WorkerState::Starting) {
-      reload_waiting_pid_ = pid;
-    }
-  }
-  reload_step_deadline_ = Clock::now() + kBootTimeout;
-  if (reload_waiting_pid_ < 0) finishReload(false, "could not start a new worker");
-}
-
-void Supervisor::finishReload(bool ok, const std::string& why) {
-  reload_queue_.clear();
-  if (ok) old_listener_.close();
-  phase_ = Phase::Running;
-  if (ok) {
-    common::logInfo("reload_done").field("generation", generation_);
-  } else {
-    common::logError("reload_failed").field("reason", why).field("generation", generation_);
-  }
-  common::sdNotify("READY=1");
-  updateSystemdStatus();
-}
-
-void Supervisor::beginStop(bool graceful) {
-  bool first = phase_ != Phase::Stopping;
-  phase_ = Phase::Stopping;
-  reload_queue_.clear();
-  reload_waiting_pid_ = -1;
-  if (first) common::sdNotify("STOPPING=1");
-  // Close our copy of the listening socket: once the workers close theirs, new connections are
-  // refused at once instead of waiting in a backlog nobody will accept from.
-  listener_.close();
-  old_listener_.close();
-  if (graceful && !fast_stop_) {
-    common::logInfo("shutdown_graceful").field("grace_ms", static_cast<int64_t>(config_.shutdown_grace.count()));
-    for (auto& [pid, worker] : workers_) {
-      if (worker.state != WorkerState::Draining) drainWorker(worker, config_.shutdown_grace);
-    }
-    if (config_.shutdown_grace > milliseconds(30000)) {
-      auto extend = std::chrono::duration_cast<std::chrono::microseconds>(config_.shutdown_grace + kKillSlack);
-      common::sdNotify("EXTEND_TIMEOUT_USEC=" + std::to_string(extend.count()));
-    }
-    return;
-  }
-  fast_stop_ = true;
-  common::logInfo("shutdown_fast");
-  for (auto& [pid, worker] : workers_) {
-    worker.channel.send(common::encodeSimple(common::msg::kStop));
-    ::kill(pid, SIGQUIT);
-    worker.state = WorkerState::Draining;
-    worker.kill_at = Clock::now() + kFastStopWait;
+    const KillVerdict verdict = killVerdict(worker, now);
+    if (verdict == KillVerdict::Spare) continue;
+    common::logWarn(verdict == KillVerdict::Hung ? "worker_hung" : "worker_drain_overdue")
+        .field("slot", worker.slot)
+        .field("worker_pid", static_cast<int64_t>(pid));
+    ::kill(pid, SIGKILL);
+    worker.kill_sent = true;
   }
 }
 
-common::WorkerCounters Supervisor::metricSeries() const {
-  common::WorkerCounters series = retired_counters_;
-  std::map<std::string, int> by_state;
-  for (const auto& [pid, worker] : workers_) {
-    addCounters(series, worker.counters, true);
-    ++by_state[workerStateName(worker.state)];
-  }
-  for (const char* state : {"starting", "ready", "draining"}) {
-    series[common::seriesKey("workers", std::string("state=\"") + state + "\"")] = by_state[state];
-  }
-  int restarts = 0;
-  for (const auto& slot : slots_) restarts += slot.restarts;
-  series["worker_restarts_total"] = restarts;
-
-  auto credentials = credentials_->statusObject();
-  series[common::seriesKey("credential_refreshes_total", "result=\"ok\"")] =
-      credentials->optValue<Poco::Int64>("refresh_ok", 0);
-  series[common::seriesKey("credential_refreshes_total", "result=\"failed\"")] =
-      credentials->optValue<Poco::Int64>("refresh_failed", 0);
-  if (credentials->has("expires_in_s") && !credentials->isNull("expires_in_s")) {
-    series["credential_expiry_seconds"] = credentials->optValue<Poco::Int64>("expires_in_s", 0);
-  }
-  const std::string& state = credentials_->current().state;
-  for (const char* s : {"ok", "refreshing", "refresh_failing", "needs_login", "no_credentials"}) {
-    series[common::seriesKey("credential_state", std::string("state=\"") + s + "\"")] = state == s ? 1 : 0;
-  }
-  series["credential_generation"] = static_cast<int64_t>(credentials_->current().generation);
-  series[common::seriesKey("build_info", std::string("version=\"") + kVersion + "\"")] = 1;
-  return series;
+SupervisorView Supervisor::view() const {
+  std::vector<int> restarts;
+  for (const SlotSchedule& slot : slots_) restarts.push_back(slot.restarts());
+  return SupervisorView{Clock::now(),
+                        unixMillisNow(),
+                        started_,
+                        ::getpid(),
+                        listener_.fd() >= 0 ? listener_.address() : "closed",
+                        phase_,
+                        generation_,
+                        config_.workers,
+                        workers_,
+                        std::move(restarts),
+                        retired_counters_,
+                        upstream_,
+                        *credentials_};
 }
 
 void Supervisor::pushMetrics() {
-  std::string message = common::encodeMetrics(common::renderPrometheus(metricSeries()));
+  std::string message = common::encodeMetrics(common::renderPrometheus(metricSeries(view())));
   for (auto& [pid, worker] : workers_) {
     if (worker.channel.valid() && worker.state != WorkerState::Draining) worker.channel.send(message);
   }
@@ -573,16 +368,7 @@ void Supervisor::broadcastCredentials() {
   updateSystemdStatus();
 }
 
-bool Supervisor::allSlotsReady() const {
-  for (int slot = 0; slot < static_cast<int>(slots_.size()); ++slot) {
-    bool ready = false;
-    for (const auto& [pid, worker] : workers_) {
-      if (worker.slot == slot && worker.state == WorkerState::Ready) ready = true;
-    }
-    if (!ready) return false;
-  }
-  return true;
-}
+bool Supervisor::allSlotsReady() const { return everySlotReady(workers_, static_cast<int>(slots_.size())); }
 
 void Supervisor::updateSystemdStatus() {
   int ready = 0;
@@ -590,7 +376,8 @@ void Supervisor::updateSystemdStatus() {
     if (worker.state == WorkerState::Ready) ++ready;
   }
   std::string status = "STATUS=" + std::to_string(ready) + "/" + std::to_string(config_.workers) +
-                       " workers ready, credentials " + credentials_->current().state + ", generation " +
+                       " workers ready, credentials " +
+                       std::string(common::credentialStateName(credentials_->current().state)) + ", generation " +
                        std::to_string(generation_);
   if (status != last_status_) {
     common::sdNotify(status);
@@ -599,118 +386,9 @@ void Supervisor::updateSystemdStatus() {
 }
 
 std::string Supervisor::handleControl(const std::string& request) {
-  std::string command;
-  try {
-    Poco::JSON::Parser parser;
-    auto object = parser.parse(request).extract<Poco::JSON::Object::Ptr>();
-    command = object->optValue<std::string>("command", "");
-  } catch (const std::exception&) {  // Poco::Exception derives from std::exception
-    return R"({"ok":false,"error":"malformed control request"})";
-  }
-  if (command == "status") return std::string("{\"ok\":true,\"data\":") + statusJson() + "}";
-  if (command == "reload") {
-    beginReload();
-    return R"({"ok":true,"data":{"message":"reload started"}})";
-  }
-  if (command == "stop") {
-    beginStop(true);
-    return R"({"ok":true,"data":{"message":"graceful stop started"}})";
-  }
-  if (command == "refresh") {
-    credentials_->forceRefresh();
-    return R"({"ok":true,"data":{"message":"credential refresh requested"}})";
-  }
-  return R"J({"ok":false,"error":"unknown command (expected status, reload, refresh or stop)"})J";
-}
-
-std::string Supervisor::statusJson() const {
-  Poco::JSON::Object o;
-  o.set("version", kVersion);
-  o.set("pid", static_cast<int>(::getpid()));
-  o.set("uptime_s", msSince(started_) / 1000);
-  o.set("listen", listener_.fd() >= 0 ? listener_.address() : "closed");
-  const char* phase = "running";
-  if (phase_ == Phase::Starting) phase = "starting";
-  if (phase_ == Phase::Reloading) phase = "reloading";
-  if (phase_ == Phase::Stopping) phase = "stopping";
-  o.set("state", phase);
-  o.set("generation", static_cast<Poco::UInt64>(generation_));
-  o.set("workers_configured", config_.workers);
-
-  common::WorkerCounters totals = retired_counters_;
-  Poco::JSON::Array::Ptr workers = new Poco::JSON::Array;
-  for (const auto& [pid, w] : workers_) {
-    Poco::JSON::Object::Ptr item = new Poco::JSON::Object;
-    item->set("slot", w.slot);
-    item->set("pid", static_cast<int>(pid));
-    item->set("generation", static_cast<Poco::UInt64>(w.generation));
-    item->set("state", workerStateName(w.state));
-    item->set("uptime_s", msSince(w.started) / 1000);
-    // An init-capture, not [&w]: clang 14 (the fuzz build) cannot capture a structured binding.
-    auto counter = [&counters = w.counters](const char* name) {
-      auto it = counters.find(name);
-      return static_cast<Poco::Int64>(it == counters.end() ? 0 : it->second);
-    };
-    item->set("requests", static_cast<Poco::Int64>(requestTotals(w.counters).requests));
-    item->set("active_requests", counter("active_requests"));
-    item->set("active_streams", counter("active_streams"));
-    item->set("restarts", w.slot < static_cast<int>(slots_.size()) ? slots_[w.slot].restarts : 0);
-    item->set("last_heartbeat_ms_ago", msSince(w.last_heartbeat));
-    workers->add(item);
-    addCounters(totals, w.counters, true);
-  }
-  o.set("workers", workers);
-
-  Poco::JSON::Parser parser;
-  o.set("credentials", parser.parse(credentials_->statusJson()));
-
-  Poco::JSON::Object::Ptr upstream = new Poco::JSON::Object;
-  auto timeOrNull = [&upstream](const char* key, int64_t unix_s) {
-    if (unix_s > 0)
-      upstream->set(key, static_cast<Poco::Int64>(unix_s));
-    else
-      upstream->set(key, Poco::Dynamic::Var());
-  };
-  if (upstream_.last_status != 0)
-    upstream->set("last_status", upstream_.last_status);
-  else
-    upstream->set("last_status", Poco::Dynamic::Var());
-  timeOrNull("last_status_at", upstream_.last_status_at);
-  timeOrNull("last_success_at", upstream_.last_success_at);
-  Poco::JSON::Object::Ptr limits = new Poco::JSON::Object;
-  for (const auto& [name, value] : upstream_.rate_limits) limits->set(name, value);
-  upstream->set("rate_limits", limits);
-  timeOrNull("rate_limits_at", upstream_.rate_limits_at);
-  o.set("upstream", upstream);
-
-  Poco::JSON::Object::Ptr total = new Poco::JSON::Object;
-  auto sum = [&totals](const char* name) {
-    auto it = totals.find(name);
-    return static_cast<Poco::Int64>(it == totals.end() ? 0 : it->second);
-  };
-  RequestTotals request_totals = requestTotals(totals);
-  total->set("requests", static_cast<Poco::Int64>(request_totals.requests));
-  total->set("responses_4xx", static_cast<Poco::Int64>(request_totals.status_4xx));
-  total->set("responses_5xx", static_cast<Poco::Int64>(request_totals.status_5xx));
-  total->set("active_requests", sum("active_requests"));
-  total->set("active_streams", sum("active_streams"));
-  o.set("totals", total);
-
-  int restarts = 0;
-  for (const auto& slot : slots_) restarts += slot.restarts;
-  bool creds_ok = credentials_->current().usable(
-      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-  bool healthy = phase_ != Phase::Stopping && allSlotsReady() && creds_ok;
-  o.set("healthy", healthy);
-  Poco::JSON::Array::Ptr problems = new Poco::JSON::Array;
-  if (!allSlotsReady()) problems->add("not every worker slot has a ready worker");
-  if (!creds_ok) problems->add("no usable upstream credentials (" + credentials_->current().state + ")");
-  if (phase_ == Phase::Stopping) problems->add("stopping");
-  o.set("problems", problems);
-  o.set("worker_restarts", restarts);
-  std::ostringstream out;
-  o.stringify(out);
-  return out.str();
+  return dispatchControl(request,
+                         ControlCommands{[this] { return statusReport(view()); }, [this] { beginReload(); },
+                                         [this] { beginStop(true); }, [this] { credentials_->forceRefresh(); }});
 }
 
 }  // namespace cosp::supervisor

@@ -3,7 +3,6 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -12,10 +11,14 @@
 
 #include "common/config/config.h"
 #include "common/ipc/messages.h"
+#include "common/json/json_value.h"
+#include "common/os/exit_codes.h"
 #include "common/os/signals.h"
 #include "supervisor/control_server.h"
 #include "supervisor/listener.h"
+#include "supervisor/reload_sequence.h"
 #include "supervisor/respawn_policy.h"
+#include "supervisor/status_report.h"
 #include "supervisor/worker_process.h"
 
 namespace cosp::supervisor {
@@ -30,6 +33,12 @@ struct StartupConfigError : std::runtime_error {
 // socket, all driven from one single-threaded poll loop (signalfd, worker channels, control
 // clients, timers). It never handles an HTTP request and never blocks: anything slow (the OAuth
 // refresh) runs elsewhere and reports back through a descriptor this loop polls.
+//
+// The decisions it takes on a timer live in pure code with the time as a parameter: respawn
+// back-off (respawn_policy.h), the reload steps (reload_sequence.h), kill and stop deadlines
+// (deadlines.h). What it reports lives in status_report.h, the control commands in
+// ctl_dispatch.h, what a worker is started with in worker_environment.h. The reload and stop
+// transitions are defined in reload_and_stop.cpp.
 class Supervisor {
  public:
   // `args` are the command-line arguments used to (re)load the configuration on HUP.
@@ -38,27 +47,23 @@ class Supervisor {
   Supervisor(common::Config config, std::vector<std::string> args);
   ~Supervisor();
 
-  // Runs until stopped; returns the process exit code (0, 1 or 78).
+  // Runs until stopped; returns the process exit code (common/os/exit_codes.h: 0, 1 or 78).
   int run();
 
  private:
   using Clock = std::chrono::steady_clock;
-  enum class Phase { Starting, Running, Reloading, Stopping };
+  using Phase = SupervisorPhase;
 
-  struct Slot {
-    RespawnPolicy respawn;
-    int restarts = 0;
-    std::optional<Clock::time_point> respawn_at;
-  };
-
-  void spawnWorker(int slot);
+  bool pollOnce(std::vector<pollfd>& fds);
+  pid_t spawnWorker(int slot);
   void onSignal(int signo);
   void reapChildren();
   void onWorkerExit(pid_t pid, int status);
   void onChannelReadable(WorkerProcess& worker);
   void onWorkerMessage(WorkerProcess& worker, const std::string& message);
+  void onWorkerReady(WorkerProcess& worker);
   void onTimers();
-  Clock::time_point nextDeadline() const;
+  void killOverdueWorkers(Clock::time_point now);
 
   void beginReload();
   void reloadStep();
@@ -68,37 +73,30 @@ class Supervisor {
 
   void broadcastCredentials();
   void pushMetrics();
-  common::WorkerCounters metricSeries() const;
   void updateSystemdStatus();
   bool allSlotsReady() const;
+  SupervisorView view() const;
   std::string handleControl(const std::string& request);
-  std::string statusJson() const;
 
   std::vector<std::string> args_;
   common::Config config_;
   uint64_t generation_ = 1;
   Phase phase_ = Phase::Starting;
-  int exit_code_ = 0;
+  int exit_code_ = common::kExitOk;
   bool fast_stop_ = false;
   Clock::time_point started_;
-  Clock::time_point stop_deadline_;
 
   common::SignalFd signals_;
   Listener listener_;
   Listener old_listener_;  // kept until a reload to a new address completes
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<CredentialManager> credentials_;
-  std::string credentials_warning_;
 
-  std::vector<Slot> slots_;
-  std::map<pid_t, WorkerProcess> workers_;
+  std::vector<SlotSchedule> slots_;
+  WorkerMap workers_;
   common::WorkerCounters retired_counters_;  // totals of workers that have exited
   common::UpstreamObservation upstream_;     // the newest backend observation of any worker
-
-  // Reload bookkeeping: slots still to replace, and the new worker we are waiting for.
-  std::vector<int> reload_queue_;
-  pid_t reload_waiting_pid_ = -1;
-  Clock::time_point reload_step_deadline_;
+  ReloadSequence reload_;
 
   std::optional<std::chrono::microseconds> watchdog_interval_;
   Clock::time_point next_watchdog_;

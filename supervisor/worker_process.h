@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "common/ipc/channel.h"
@@ -32,5 +33,11 @@ struct WorkerProcess {
   common::WorkerCounters counters;
   common::UpstreamObservation upstream;
 };
+
+// The live workers by pid.
+using WorkerMap = std::map<pid_t, WorkerProcess>;
+
+// Whether each of the slots 0..slots-1 has a ready worker.
+bool everySlotReady(const WorkerMap& workers, int slots);
 
 }  // namespace cosp::supervisor

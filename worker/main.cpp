@@ -11,6 +11,7 @@
 
 #include "common/ipc/channel.h"
 #include "common/log/log.h"
+#include "common/os/exit_codes.h"
 #include "common/os/signals.h"
 #include "worker/worker_app.h"
 
@@ -32,18 +33,18 @@ int main(int argc, char** argv) {
   if (args.supervisor_pid <= 0) {
     std::fprintf(stderr,
                  "codex-sub-proxy-worker is started by codex-sub-proxy, not by hand; run codex-sub-proxy instead\n");
-    return 2;
+    return cosp::common::kExitWorkerUsage;
   }
   // Die with the supervisor even if it is SIGKILLed: TERM starts our drain. The getppid() check
   // closes the race where the supervisor died before prctl ran.
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (::getppid() != args.supervisor_pid) return 0;
+  if (::getppid() != args.supervisor_pid) return cosp::common::kExitOk;
 
   cosp::common::Log::configure(cosp::common::LogLevel::Info, cosp::common::LogFormat::Json, "worker", args.slot);
   try {
     return cosp::worker::runWorker(args, cosp::common::Channel(cosp::common::UniqueFd(4)), 3);
   } catch (const std::exception& e) {
     cosp::common::logError("worker_fatal").field("error", e.what());
-    return 3;
+    return cosp::common::kExitWorkerBootFailed;
   }
 }

@@ -11,6 +11,7 @@
 #include "common/config/config_codec.h"
 #include "common/ipc/messages.h"
 #include "common/log/log.h"
+#include "common/os/exit_codes.h"
 #include "common/os/signals.h"
 #include "worker/calls/call_handler.h"
 #include "worker/front/front_controller.h"
@@ -24,7 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kHeartbeatInterval{1000};
 constexpr std::chrono::milliseconds kAbortWait{1000};
-constexpr int kExitBootFailure = 3;
 constexpr std::chrono::seconds kTrimEvery{30};
 
 // glibc keeps freed memory in its heaps and raises its mmap threshold after every large free, so
@@ -214,12 +214,12 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
   std::string message;
   if (channel.receive(message, std::chrono::seconds(10)) != common::Channel::Status::Message) {
     common::logError("worker_no_config").field("slot", args.slot);
-    return kExitBootFailure;
+    return common::kExitWorkerBootFailed;
   }
   auto config = common::decodeWorkerConfig(message);
   if (!config) {
     common::logError("worker_bad_config").field("slot", args.slot);
-    return kExitBootFailure;
+    return common::kExitWorkerBootFailed;
   }
   common::Log::configure(config->log_level, config->log_format, "worker", args.slot);
   tuneAllocator();
@@ -233,7 +233,7 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
   auto pool = UpstreamPool::create(upstreamSettings(*config));
   if (!pool) {
     common::logError("worker_upstream_config").field("error", pool.error());
-    return 78;
+    return common::kExitConfig;
   }
   CallHandler calls(ctx, std::move(pool.value()));
   FrontController front(ctx, calls);
@@ -256,7 +256,7 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
   common::logInfo("worker_exit").field("connections", server.acceptedConnections());
   // _exit: skip static destructors while detached connection threads may still be unwinding
   // (docs/ARCHITECTURE.md §6.7, §6.8).
-  ::_exit(0);
+  ::_exit(common::kExitOk);
 }
 
 }  // namespace cosp::worker

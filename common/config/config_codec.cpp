@@ -1,120 +1,166 @@
 #include "common/config/config_codec.h"
 
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
-#include <sstream>
+#include <cstdint>
 
 #include "common/ipc/messages.h"
+#include "common/json/json_parser.h"
+#include "common/json/json_value.h"
+#include "common/json/json_writer.h"
 
 namespace cosp::common {
 
 namespace {
 
-Poco::JSON::Array::Ptr toArray(const std::vector<std::string>& items) {
-  Poco::JSON::Array::Ptr array = new Poco::JSON::Array;
-  for (const auto& item : items) array->add(item);
-  return array;
+void writeList(JsonWriter& w, std::string_view key, const std::vector<std::string>& items) {
+  w.key(key).beginArray();
+  for (const auto& item : items) w.value(item);
+  w.endArray();
 }
 
-std::vector<std::string> fromArray(const Poco::JSON::Array::Ptr& array) {
-  std::vector<std::string> out;
-  if (!array) return out;
-  for (size_t i = 0; i < array->size(); ++i) out.push_back(array->getElement<std::string>(static_cast<unsigned>(i)));
-  return out;
-}
+// Reads the members of a config message. Every scalar member is required and must have the kind
+// the encoder writes; a list that is absent is empty. The first problem makes ok() false.
+class ConfigReader {
+ public:
+  explicit ConfigReader(const JsonValue& object) : object_(object) {}
+  bool ok() const { return ok_; }
+
+  std::string text(std::string_view key) {
+    auto v = jsonString(object_, key);
+    if (!v) ok_ = false;
+    return v ? std::string(*v) : std::string();
+  }
+  bool flag(std::string_view key) {
+    auto v = jsonBool(object_, key);
+    if (!v) ok_ = false;
+    return v.value_or(false);
+  }
+  int64_t int64(std::string_view key) {
+    auto v = jsonInt(object_, key);
+    if (!v) ok_ = false;
+    return v.value_or(0);
+  }
+  uint64_t uint64(std::string_view key) {
+    auto v = jsonUInt(object_, key);
+    if (!v) ok_ = false;
+    return v.value_or(0);
+  }
+  int int32(std::string_view key) { return static_cast<int>(ranged(key, INT32_MIN, INT32_MAX)); }
+  uint16_t port(std::string_view key) { return static_cast<uint16_t>(ranged(key, 0, UINT16_MAX)); }
+  std::chrono::milliseconds millis(std::string_view key) { return std::chrono::milliseconds(int64(key)); }
+  std::vector<std::string> list(std::string_view key) {
+    std::vector<std::string> out;
+    const JsonValue* v = object_.find(key);
+    if (v == nullptr || v->isNull()) return out;
+    const JsonArray* items = v->getArray();
+    if (items == nullptr) {
+      ok_ = false;
+      return out;
+    }
+    for (const JsonValue& item : *items) {
+      auto s = item.stringView();
+      if (!s) ok_ = false;
+      if (s) out.emplace_back(*s);
+    }
+    return out;
+  }
+
+ private:
+  int64_t ranged(std::string_view key, int64_t min, int64_t max) {
+    const int64_t v = int64(key);
+    if (v < min || v > max) ok_ = false;
+    return v;
+  }
+
+  const JsonValue& object_;
+  bool ok_ = true;
+};
 
 }  // namespace
 
+// Members in alphabetical order: the bytes the channel has always carried (see messages.cpp).
 std::string encodeWorkerConfig(const Config& c) {
-  Poco::JSON::Object o;
-  o.set("type", msg::kConfig);
-  o.set("host", c.host);
-  o.set("port", static_cast<int>(c.port));
-  o.set("api_keys", toArray(c.api_keys));
-  o.set("allow_unauthenticated", c.allow_unauthenticated);
-  o.set("account_id", c.account_id);
-  o.set("codex_base_url", c.codex_base_url);
-  o.set("codex_responses_path", c.codex_responses_path);
-  o.set("models", toArray(c.models));
-  o.set("upstream_connect_timeout_ms", static_cast<Poco::Int64>(c.upstream_connect_timeout.count()));
-  o.set("upstream_idle_timeout_ms", static_cast<Poco::Int64>(c.upstream_idle_timeout.count()));
-  o.set("https_proxy", c.https_proxy);
-  o.set("no_proxy", c.no_proxy);
-  o.set("upstream_ca_file", c.upstream_ca_file);
-  o.set("originator", c.originator);
-  o.set("strict_params", c.strict_params);
-  o.set("dropped_params", toArray(c.dropped_params));
-  o.set("reasoning_compat", c.reasoning_compat);
-  o.set("state_dir", c.state_dir);
-  o.set("control_socket", c.control_socket);
-  o.set("workers", c.workers);
-  o.set("worker_threads", c.worker_threads);
-  o.set("max_body_bytes", static_cast<Poco::UInt64>(c.max_body_bytes));
-  o.set("shutdown_grace_ms", static_cast<Poco::Int64>(c.shutdown_grace.count()));
-  o.set("request_head_timeout_ms", static_cast<Poco::Int64>(c.request_head_timeout.count()));
-  o.set("keep_alive_timeout_ms", static_cast<Poco::Int64>(c.keep_alive_timeout.count()));
-  o.set("request_body_timeout_ms", static_cast<Poco::Int64>(c.request_body_timeout.count()));
-  o.set("request_body_min_rate", static_cast<Poco::UInt64>(c.request_body_min_rate));
-  o.set("max_header_bytes", static_cast<Poco::UInt64>(c.max_header_bytes));
-  o.set("max_connections", c.max_connections);
-  o.set("max_connections_per_client", c.max_connections_per_client);
-  o.set("send_timeout_ms", static_cast<Poco::Int64>(c.send_timeout.count()));
-  o.set("request_timeout_ms", static_cast<Poco::Int64>(c.request_timeout.count()));
-  o.set("max_event_bytes", static_cast<Poco::UInt64>(c.max_event_bytes));
-  o.set("log_level", static_cast<int>(c.log_level));
-  o.set("log_format", static_cast<int>(c.log_format));
-  std::ostringstream out;
-  o.stringify(out);
-  return out.str();
+  JsonWriter w;
+  w.beginObject().member("account_id", c.account_id).member("allow_unauthenticated", c.allow_unauthenticated);
+  writeList(w, "api_keys", c.api_keys);
+  w.member("codex_base_url", c.codex_base_url)
+      .member("codex_responses_path", c.codex_responses_path)
+      .member("control_socket", c.control_socket);
+  writeList(w, "dropped_params", c.dropped_params);
+  w.member("host", c.host)
+      .member("https_proxy", c.https_proxy)
+      .member("keep_alive_timeout_ms", static_cast<int64_t>(c.keep_alive_timeout.count()))
+      .member("log_format", static_cast<int>(c.log_format))
+      .member("log_level", static_cast<int>(c.log_level))
+      .member("max_body_bytes", c.max_body_bytes)
+      .member("max_connections", c.max_connections)
+      .member("max_connections_per_client", c.max_connections_per_client)
+      .member("max_event_bytes", c.max_event_bytes)
+      .member("max_header_bytes", c.max_header_bytes);
+  writeList(w, "models", c.models);
+  w.member("no_proxy", c.no_proxy)
+      .member("originator", c.originator)
+      .member("port", static_cast<int>(c.port))
+      .member("reasoning_compat", c.reasoning_compat)
+      .member("request_body_min_rate", c.request_body_min_rate)
+      .member("request_body_timeout_ms", static_cast<int64_t>(c.request_body_timeout.count()))
+      .member("request_head_timeout_ms", static_cast<int64_t>(c.request_head_timeout.count()))
+      .member("request_timeout_ms", static_cast<int64_t>(c.request_timeout.count()))
+      .member("send_timeout_ms", static_cast<int64_t>(c.send_timeout.count()))
+      .member("shutdown_grace_ms", static_cast<int64_t>(c.shutdown_grace.count()))
+      .member("state_dir", c.state_dir)
+      .member("strict_params", c.strict_params)
+      .member("type", msg::kConfig)
+      .member("upstream_ca_file", c.upstream_ca_file)
+      .member("upstream_connect_timeout_ms", static_cast<int64_t>(c.upstream_connect_timeout.count()))
+      .member("upstream_idle_timeout_ms", static_cast<int64_t>(c.upstream_idle_timeout.count()))
+      .member("worker_threads", c.worker_threads)
+      .member("workers", c.workers)
+      .endObject();
+  return w.take();
 }
 
 std::optional<Config> decodeWorkerConfig(const std::string& json) {
-  try {
-    Poco::JSON::Parser parser;
-    auto o = parser.parse(json).extract<Poco::JSON::Object::Ptr>();
-    if (!o || o->optValue<std::string>("type", "") != msg::kConfig) return std::nullopt;
-    Config c;
-    c.host = o->getValue<std::string>("host");
-    c.port = static_cast<uint16_t>(o->getValue<int>("port"));
-    c.api_keys = fromArray(o->getArray("api_keys"));
-    c.allow_unauthenticated = o->getValue<bool>("allow_unauthenticated");
-    c.account_id = o->getValue<std::string>("account_id");
-    c.codex_base_url = o->getValue<std::string>("codex_base_url");
-    c.codex_responses_path = o->getValue<std::string>("codex_responses_path");
-    c.models = fromArray(o->getArray("models"));
-    c.upstream_connect_timeout = std::chrono::milliseconds(o->getValue<Poco::Int64>("upstream_connect_timeout_ms"));
-    c.upstream_idle_timeout = std::chrono::milliseconds(o->getValue<Poco::Int64>("upstream_idle_timeout_ms"));
-    c.https_proxy = o->getValue<std::string>("https_proxy");
-    c.no_proxy = o->getValue<std::string>("no_proxy");
-    c.upstream_ca_file = o->getValue<std::string>("upstream_ca_file");
-    c.originator = o->getValue<std::string>("originator");
-    c.strict_params = o->getValue<bool>("strict_params");
-    c.dropped_params = fromArray(o->getArray("dropped_params"));
-    c.reasoning_compat = o->getValue<std::string>("reasoning_compat");
-    c.state_dir = o->getValue<std::string>("state_dir");
-    c.control_socket = o->getValue<std::string>("control_socket");
-    c.workers = o->getValue<int>("workers");
-    c.worker_threads = o->getValue<int>("worker_threads");
-    c.max_body_bytes = o->getValue<Poco::UInt64>("max_body_bytes");
-    c.shutdown_grace = std::chrono::milliseconds(o->getValue<Poco::Int64>("shutdown_grace_ms"));
-    c.request_head_timeout = std::chrono::milliseconds(o->getValue<Poco::Int64>("request_head_timeout_ms"));
-    c.keep_alive_timeout = std::chrono::milliseconds(o->getValue<Poco::Int64>("keep_alive_timeout_ms"));
-    c.request_body_timeout = std::chrono::milliseconds(o->getValue<Poco::Int64>("request_body_timeout_ms"));
-    c.request_body_min_rate = o->getValue<Poco::UInt64>("request_body_min_rate");
-    c.max_header_bytes = o->getValue<Poco::UInt64>("max_header_bytes");
-    c.max_connections = o->getValue<int>("max_connections");
-    c.max_connections_per_client = o->getValue<int>("max_connections_per_client");
-    c.send_timeout = std::chrono::milliseconds(o->getValue<Poco::Int64>("send_timeout_ms"));
-    c.request_timeout = std::chrono::milliseconds(o->getValue<Poco::Int64>("request_timeout_ms"));
-    c.max_event_bytes = o->getValue<Poco::UInt64>("max_event_bytes");
-    c.log_level = static_cast<LogLevel>(o->getValue<int>("log_level"));
-    c.log_format = static_cast<LogFormat>(o->getValue<int>("log_format"));
-    return c;
-  } catch (const std::exception&) {  // Poco::Exception derives from std::exception
-    return std::nullopt;
-  }
+  auto parsed = parseJsonObject(json);
+  if (!parsed || jsonStringOr(*parsed, "type") != msg::kConfig) return std::nullopt;
+  ConfigReader r(*parsed);
+  Config c;
+  c.host = r.text("host");
+  c.port = r.port("port");
+  c.api_keys = r.list("api_keys");
+  c.allow_unauthenticated = r.flag("allow_unauthenticated");
+  c.account_id = r.text("account_id");
+  c.codex_base_url = r.text("codex_base_url");
+  c.codex_responses_path = r.text("codex_responses_path");
+  c.models = r.list("models");
+  c.upstream_connect_timeout = r.millis("upstream_connect_timeout_ms");
+  c.upstream_idle_timeout = r.millis("upstream_idle_timeout_ms");
+  c.https_proxy = r.text("https_proxy");
+  c.no_proxy = r.text("no_proxy");
+  c.upstream_ca_file = r.text("upstream_ca_file");
+  c.originator = r.text("originator");
+  c.strict_params = r.flag("strict_params");
+  c.dropped_params = r.list("dropped_params");
+  c.reasoning_compat = r.text("reasoning_compat");
+  c.state_dir = r.text("state_dir");
+  c.control_socket = r.text("control_socket");
+  c.workers = r.int32("workers");
+  c.worker_threads = r.int32("worker_threads");
+  c.max_body_bytes = r.uint64("max_body_bytes");
+  c.shutdown_grace = r.millis("shutdown_grace_ms");
+  c.request_head_timeout = r.millis("request_head_timeout_ms");
+  c.keep_alive_timeout = r.millis("keep_alive_timeout_ms");
+  c.request_body_timeout = r.millis("request_body_timeout_ms");
+  c.request_body_min_rate = r.uint64("request_body_min_rate");
+  c.max_header_bytes = r.uint64("max_header_bytes");
+  c.max_connections = r.int32("max_connections");
+  c.max_connections_per_client = r.int32("max_connections_per_client");
+  c.send_timeout = r.millis("send_timeout_ms");
+  c.request_timeout = r.millis("request_timeout_ms");
+  c.max_event_bytes = r.uint64("max_event_bytes");
+  c.log_level = static_cast<LogLevel>(r.int32("log_level"));
+  c.log_format = static_cast<LogFormat>(r.int32("log_format"));
+  if (!r.ok()) return std::nullopt;
+  return c;
 }
 
 }  // namespace cosp::common

@@ -1,161 +1,179 @@
 #include "common/ipc/messages.h"
 
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
+#include "common/json/json_parser.h"
+#include "common/json/json_value.h"
+#include "common/json/json_writer.h"
 
-#include <sstream>
-
+// Every message is written with its members in alphabetical order: the order the channel has
+// always carried (the messages were once built as POCO objects, whose members are sorted), so
+// the bytes on the wire stay what they were. Readers do not depend on the order.
 namespace cosp::common {
 
 namespace {
 
-Poco::JSON::Object::Ptr parseObject(const std::string& json) {
-  try {
-    Poco::JSON::Parser parser;
-    auto value = parser.parse(json);
-    if (value.type() == typeid(Poco::JSON::Object::Ptr)) return value.extract<Poco::JSON::Object::Ptr>();
-  } catch (const std::exception&) {  // Poco::Exception derives from std::exception
+// A member that may be absent (then `fallback`) but must have the right kind when present: a
+// message with a member of another kind is malformed as a whole.
+template <typename T, typename Get>
+bool readOptional(const JsonValue& object, std::string_view key, T fallback, T& out, Get get) {
+  const JsonValue* value = object.find(key);
+  if (value == nullptr) {
+    out = fallback;
+    return true;
   }
-  return nullptr;
+  auto got = get(*value);
+  if (!got) return false;
+  out = static_cast<T>(*got);
+  return true;
 }
 
-std::string stringify(const Poco::JSON::Object& object) {
-  std::ostringstream out;
-  object.stringify(out);
-  return out.str();
+bool readInt(const JsonValue& object, std::string_view key, int64_t& out) {
+  return readOptional<int64_t>(object, key, 0, out, [](const JsonValue& v) { return v.getInt64(); });
+}
+
+bool readString(const JsonValue& object, std::string_view key, std::string_view fallback, std::string& out) {
+  const JsonValue* value = object.find(key);
+  if (value == nullptr) {
+    out = std::string(fallback);
+    return true;
+  }
+  auto text = value->stringView();
+  if (!text) return false;
+  out = std::string(*text);
+  return true;
+}
+
+bool readUpstream(const JsonValue& up, UpstreamObservation& out) {
+  int64_t last_status = 0;
+  if (!readInt(up, "last_status", last_status) || !readInt(up, "last_status_at", out.last_status_at) ||
+      !readInt(up, "last_success_at", out.last_success_at) || !readInt(up, "rate_limits_at", out.rate_limits_at)) {
+    return false;
+  }
+  if (last_status < INT32_MIN || last_status > INT32_MAX) return false;
+  out.last_status = static_cast<int>(last_status);
+  if (const JsonObject* limits = jsonObject(up, "rate_limits")) {
+    for (const JsonMember& m : *limits) {
+      auto value = m.value.stringView();
+      if (!value) return false;
+      out.rate_limits[m.key] = std::string(*value);
+    }
+  }
+  return true;
 }
 
 }  // namespace
 
 bool WorkerCredentials::usable(int64_t now_ms) const {
   if (access_token.empty()) return false;
-  if (state == "needs_login" || state == "no_credentials") return false;
+  if (state == CredentialState::NeedsLogin || state == CredentialState::NoCredentials) return false;
   return expires_at_ms == 0 || expires_at_ms > now_ms;
 }
 
 std::string encodeCredentials(const WorkerCredentials& c) {
-  Poco::JSON::Object o;
-  o.set("type", msg::kCredentials);
-  o.set("generation", static_cast<Poco::UInt64>(c.generation));
-  o.set("state", c.state);
-  o.set("access_token", c.access_token);
-  o.set("account_id", c.account_id);
-  o.set("expires_at_ms", static_cast<Poco::Int64>(c.expires_at_ms));
-  return stringify(o);
+  JsonWriter w;
+  w.beginObject()
+      .member("access_token", c.access_token)
+      .member("account_id", c.account_id)
+      .member("expires_at_ms", c.expires_at_ms)
+      .member("generation", c.generation)
+      .member("state", credentialStateName(c.state))
+      .member("type", msg::kCredentials)
+      .endObject();
+  return w.take();
 }
 
 std::optional<WorkerCredentials> decodeCredentials(const std::string& json) {
-  auto o = parseObject(json);
+  auto o = parseJsonObject(json);
   if (!o) return std::nullopt;
-  try {
-    WorkerCredentials c;
-    c.generation = o->optValue<Poco::UInt64>("generation", 0);
-    c.state = o->optValue<std::string>("state", "no_credentials");
-    c.access_token = o->optValue<std::string>("access_token", "");
-    c.account_id = o->optValue<std::string>("account_id", "");
-    c.expires_at_ms = o->optValue<Poco::Int64>("expires_at_ms", 0);
-    return c;
-  } catch (const Poco::Exception&) {
+  WorkerCredentials c;
+  std::string state;
+  if (!readOptional<uint64_t>(*o, "generation", 0, c.generation, [](const JsonValue& v) { return v.getUInt64(); }) ||
+      !readString(*o, "state", credentialStateName(CredentialState::NoCredentials), state) ||
+      !readString(*o, "access_token", "", c.access_token) || !readString(*o, "account_id", "", c.account_id) ||
+      !readInt(*o, "expires_at_ms", c.expires_at_ms)) {
     return std::nullopt;
   }
+  std::optional<CredentialState> known = parseCredentialState(state);
+  if (!known) return std::nullopt;
+  c.state = *known;
+  return c;
 }
 
 std::string encodeHeartbeat(const WorkerCounters& counters, const UpstreamObservation& upstream) {
-  Poco::JSON::Object o;
-  o.set("type", msg::kHeartbeat);
-  Poco::JSON::Object::Ptr values = new Poco::JSON::Object;
-  for (const auto& [name, value] : counters) values->set(name, static_cast<Poco::Int64>(value));
-  o.set("counters", values);
-  Poco::JSON::Object::Ptr up = new Poco::JSON::Object;
-  up->set("last_status", upstream.last_status);
-  up->set("last_status_at", static_cast<Poco::Int64>(upstream.last_status_at));
-  up->set("last_success_at", static_cast<Poco::Int64>(upstream.last_success_at));
-  up->set("rate_limits_at", static_cast<Poco::Int64>(upstream.rate_limits_at));
-  Poco::JSON::Object::Ptr limits = new Poco::JSON::Object;
-  for (const auto& [name, value] : upstream.rate_limits) limits->set(name, value);
-  up->set("rate_limits", limits);
-  o.set("upstream", up);
-  return stringify(o);
+  JsonWriter w;
+  w.beginObject().key("counters").beginObject();
+  for (const auto& [name, value] : counters) w.member(name, value);  // a std::map: already sorted
+  w.endObject().member("type", msg::kHeartbeat);
+  w.key("upstream")
+      .beginObject()
+      .member("last_status", upstream.last_status)
+      .member("last_status_at", upstream.last_status_at)
+      .member("last_success_at", upstream.last_success_at)
+      .key("rate_limits")
+      .beginObject();
+  for (const auto& [name, value] : upstream.rate_limits) w.member(name, value);
+  w.endObject().member("rate_limits_at", upstream.rate_limits_at).endObject().endObject();
+  return w.take();
 }
 
 std::optional<Heartbeat> decodeHeartbeat(const std::string& json) {
-  auto o = parseObject(json);
+  auto o = parseJsonObject(json);
   if (!o) return std::nullopt;
-  auto values = o->getObject("counters");
-  if (!values) return std::nullopt;
+  const JsonObject* values = jsonObject(*o, "counters");
+  if (values == nullptr) return std::nullopt;
   Heartbeat beat;
-  try {
-    for (const auto& [name, value] : *values) beat.counters[name] = value.convert<Poco::Int64>();
-    if (auto up = o->getObject("upstream")) {
-      beat.upstream.last_status = up->optValue<int>("last_status", 0);
-      beat.upstream.last_status_at = up->optValue<Poco::Int64>("last_status_at", 0);
-      beat.upstream.last_success_at = up->optValue<Poco::Int64>("last_success_at", 0);
-      beat.upstream.rate_limits_at = up->optValue<Poco::Int64>("rate_limits_at", 0);
-      if (auto limits = up->getObject("rate_limits")) {
-        for (const auto& [name, value] : *limits) beat.upstream.rate_limits[name] = value.convert<std::string>();
-      }
-    }
-  } catch (const Poco::Exception&) {
+  for (const JsonMember& m : *values) {
+    auto value = m.value.getInt64();
+    if (!value) return std::nullopt;
+    beat.counters[m.key] = *value;
+  }
+  if (const JsonValue* up = jsonObjectValue(*o, "upstream"); up != nullptr && !readUpstream(*up, beat.upstream)) {
     return std::nullopt;
   }
   return beat;
 }
 
 std::string encodeMetrics(const std::string& prometheus_text) {
-  Poco::JSON::Object o;
-  o.set("type", msg::kMetrics);
-  o.set("text", prometheus_text);
-  return stringify(o);
+  JsonWriter w;
+  w.beginObject().member("text", prometheus_text).member("type", msg::kMetrics).endObject();
+  return w.take();
 }
 
 std::optional<std::string> decodeMetrics(const std::string& json) {
-  auto o = parseObject(json);
-  if (!o || !o->has("text")) return std::nullopt;
-  try {
-    return o->getValue<std::string>("text");
-  } catch (const Poco::Exception&) {
-    return std::nullopt;
-  }
+  auto o = parseJsonObject(json);
+  if (!o) return std::nullopt;
+  auto text = jsonString(*o, "text");
+  if (!text) return std::nullopt;
+  return std::string(*text);
 }
 
 std::string encodeDrain(int64_t grace_ms) {
-  Poco::JSON::Object o;
-  o.set("type", msg::kDrain);
-  o.set("grace_ms", static_cast<Poco::Int64>(grace_ms));
-  return stringify(o);
+  JsonWriter w;
+  w.beginObject().member("grace_ms", grace_ms).member("type", msg::kDrain).endObject();
+  return w.take();
 }
 
 std::string encodeSimple(const char* type) {
-  Poco::JSON::Object o;
-  o.set("type", type);
-  return stringify(o);
+  JsonWriter w;
+  w.beginObject().member("type", type).endObject();
+  return w.take();
 }
 
 std::string encodeUnauthorized(uint64_t generation) {
-  Poco::JSON::Object o;
-  o.set("type", msg::kUnauthorized);
-  o.set("generation", static_cast<Poco::UInt64>(generation));
-  return stringify(o);
+  JsonWriter w;
+  w.beginObject().member("generation", generation).member("type", msg::kUnauthorized).endObject();
+  return w.take();
 }
 
 std::string messageType(const std::string& json) {
-  auto o = parseObject(json);
+  auto o = parseJsonObject(json);
   if (!o) return {};
-  try {
-    return o->optValue<std::string>("type", "");
-  } catch (const Poco::Exception&) {
-    return {};
-  }
+  return jsonStringOr(*o, "type");
 }
 
 std::optional<int64_t> messageInt(const std::string& json, const char* field) {
-  auto o = parseObject(json);
-  if (!o || !o->has(field)) return std::nullopt;
-  try {
-    return o->get(field).convert<Poco::Int64>();
-  } catch (const Poco::Exception&) {
-    return std::nullopt;
-  }
+  auto o = parseJsonObject(json);
+  if (!o) return std::nullopt;
+  return jsonInt(*o, field);
 }
 
 }  // namespace cosp::common

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "common/ipc/credential_state.h"
+
 namespace cosp::common {
 
 // Messages on the supervisor<->worker channel, one JSON object per SEQPACKET datagram, tagged by
@@ -24,7 +26,7 @@ inline constexpr const char* kUnauthorized = "unauthorized";
 // What a worker needs to call the upstream. Never carries the refresh token.
 struct WorkerCredentials {
   uint64_t generation = 0;
-  std::string state = "no_credentials";  // ok | refreshing | refresh_failing | needs_login | no_credentials
+  CredentialState state = CredentialState::NoCredentials;
   std::string access_token;
   std::string account_id;
   int64_t expires_at_ms = 0;  // 0 = unknown
@@ -39,6 +41,9 @@ struct WorkerCredentials {
 using WorkerCounters = std::map<std::string, int64_t>;
 
 std::string encodeCredentials(const WorkerCredentials& credentials);
+// nullopt when malformed, which includes a "state" this build does not know: the supervisor and
+// its workers are always the same build, so that is a bug to refuse, not a newer peer to guess
+// about. A missing state means no_credentials.
 std::optional<WorkerCredentials> decodeCredentials(const std::string& json);
 
 // What a worker last heard from the backend, for `ctl status`: the most recent response status,

@@ -418,4 +418,10 @@ Result<JsonValue, JsonParseError> parseJson(std::string_view text, const JsonPar
   }
 }
 
+std::optional<JsonValue> parseJsonObject(std::string_view text, const JsonParseOptions& options) {
+  auto parsed = parseJson(text, options);
+  if (!parsed.ok() || !parsed.value().isObject()) return std::nullopt;
+  return std::move(parsed).value();
+}
+
 }  // namespace cosp::common

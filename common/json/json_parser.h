@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,5 +34,9 @@ struct JsonParseError {
 };
 
 Result<JsonValue, JsonParseError> parseJson(std::string_view text, const JsonParseOptions& options = {});
+
+// The document when it is a JSON object; nullopt when it is malformed or another kind of value
+// (channel messages, control requests, token endpoint answers, credential files).
+std::optional<JsonValue> parseJsonObject(std::string_view text, const JsonParseOptions& options = {});
 
 }  // namespace cosp::common

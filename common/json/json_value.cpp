@@ -1,5 +1,6 @@
 #include "common/json/json_value.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace cosp::common {
@@ -15,6 +16,26 @@ std::optional<std::int64_t> JsonValue::getInt64() const noexcept {
       // 2^63 is exactly representable; anything >= it does not fit.
       if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
         return static_cast<std::int64_t>(d);
+      }
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<std::uint64_t> JsonValue::getUInt64() const noexcept {
+  switch (kind()) {
+    case Kind::Int:
+      if (*rawInt() < 0) return std::nullopt;
+      return static_cast<std::uint64_t>(*rawInt());
+    case Kind::UInt:
+      return *rawUInt();
+    case Kind::Double: {
+      const double d = *rawDouble();
+      // 2^64 is exactly representable; anything >= it does not fit.
+      if (std::isfinite(d) && std::trunc(d) == d && d >= 0.0 && d < 18446744073709551616.0) {
+        return static_cast<std::uint64_t>(d);
       }
       return std::nullopt;
     }
@@ -117,6 +138,11 @@ std::optional<std::int64_t> jsonInt(const JsonValue& obj, std::string_view key) 
   return v == nullptr ? std::nullopt : v->getInt64();
 }
 
+std::optional<std::uint64_t> jsonUInt(const JsonValue& obj, std::string_view key) noexcept {
+  const JsonValue* v = obj.find(key);
+  return v == nullptr ? std::nullopt : v->getUInt64();
+}
+
 std::optional<bool> jsonBool(const JsonValue& obj, std::string_view key) noexcept {
   const JsonValue* v = obj.find(key);
   return v == nullptr ? std::nullopt : v->getBool();
@@ -135,6 +161,19 @@ const JsonValue* jsonObjectValue(const JsonValue& obj, std::string_view key) noe
 const JsonArray* jsonArray(const JsonValue& obj, std::string_view key) noexcept {
   const JsonValue* v = obj.find(key);
   return v == nullptr ? nullptr : v->getArray();
+}
+
+std::string jsonStringOr(const JsonValue& obj, std::string_view key, std::string_view fallback) {
+  return std::string(jsonString(obj, key).value_or(fallback));
+}
+
+void sortMembersByKey(JsonValue& v) {
+  if (JsonArray* arr = v.getArray()) {
+    for (JsonValue& item : *arr) sortMembersByKey(item);
+  } else if (JsonObject* obj = v.getObject()) {
+    std::stable_sort(obj->begin(), obj->end(), [](const JsonMember& a, const JsonMember& b) { return a.key < b.key; });
+    for (JsonMember& m : *obj) sortMembersByKey(m.value);
+  }
 }
 
 }  // namespace cosp::common

@@ -84,6 +84,8 @@ class JsonValue {
   }
   // Int, UInt that fits, or a Double with an integral value in range.
   std::optional<std::int64_t> getInt64() const noexcept;
+  // A non-negative Int, a UInt, or a Double with a non-negative integral value in range.
+  std::optional<std::uint64_t> getUInt64() const noexcept;
   // Any number, converted (POCO's extract<double> throws on ints; this does not).
   std::optional<double> getDouble() const noexcept;
   const JsonArray* getArray() const noexcept { return std::get_if<JsonArray>(&data_); }
@@ -172,9 +174,16 @@ inline void JsonValue::setUnsigned(unsigned long long v) noexcept {
 const JsonValue* jsonMember(const JsonValue& obj, std::string_view key) noexcept;
 std::optional<std::string_view> jsonString(const JsonValue& obj, std::string_view key) noexcept;
 std::optional<std::int64_t> jsonInt(const JsonValue& obj, std::string_view key) noexcept;
+std::optional<std::uint64_t> jsonUInt(const JsonValue& obj, std::string_view key) noexcept;
 std::optional<bool> jsonBool(const JsonValue& obj, std::string_view key) noexcept;
 const JsonObject* jsonObject(const JsonValue& obj, std::string_view key) noexcept;
 const JsonValue* jsonObjectValue(const JsonValue& obj, std::string_view key) noexcept;
 const JsonArray* jsonArray(const JsonValue& obj, std::string_view key) noexcept;
+// The string member `key` as an owned string, or `fallback` when it is missing or not a string.
+std::string jsonStringOr(const JsonValue& obj, std::string_view key, std::string_view fallback = {});
+
+// Sorts the members of every object in the tree by key (stable: duplicated keys keep their
+// order), for output whose key order must not depend on how the tree was built.
+void sortMembersByKey(JsonValue& v);
 
 }  // namespace cosp::common

@@ -1,13 +1,10 @@
 #include "common/json/json_writer.h"
 
-#include <Poco/JSON/Stringifier.h>
-
 #include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <sstream>
 
 #include "common/json/swar.h"
 
@@ -229,70 +226,6 @@ JsonWriter& JsonWriter::value(const JsonValue& v) {
   return *this;
 }
 
-JsonWriter& JsonWriter::value(const Poco::JSON::Object::Ptr& obj) {
-  if (obj.isNull()) return null();
-  return value(*obj);
-}
-
-JsonWriter& JsonWriter::value(const Poco::JSON::Array::Ptr& arr) {
-  if (arr.isNull()) return null();
-  return value(*arr);
-}
-
-JsonWriter& JsonWriter::value(const Poco::JSON::Object& obj) {
-  // POCO 1.11 exposes insertion order only through getNames() (its ordered key
-  // list is private) and get() returns values by copy, which would clone every
-  // large string. So: names in document order, then a binary search over the
-  // (sorted) map iterators to reach each value by reference.
-  std::vector<Poco::JSON::Object::ConstIterator> sorted;
-  sorted.reserve(obj.size());
-  for (auto it = obj.begin(); it != obj.end(); ++it) sorted.push_back(it);
-  beginObject();
-  for (const std::string& name : obj.getNames()) {
-    auto pos = std::lower_bound(
-        sorted.begin(), sorted.end(), name,
-        [](const Poco::JSON::Object::ConstIterator& it, const std::string& k) { return it->first < k; });
-    if (pos == sorted.end() || (*pos)->first != name) continue;
-    key(name);
-    value((*pos)->second);
-  }
-  return endObject();
-}
-
-JsonWriter& JsonWriter::value(const Poco::JSON::Array& arr) {
-  beginArray();
-  for (auto it = arr.begin(); it != arr.end(); ++it) value(*it);
-  return endArray();
-}
-
-JsonWriter& JsonWriter::value(const Poco::Dynamic::Var& v) {
-  if (v.isEmpty()) return null();
-  const std::type_info& t = v.type();
-  if (t == typeid(std::string)) return value(std::string_view(v.extract<std::string>()));
-  if (t == typeid(Poco::JSON::Object::Ptr)) return value(v.extract<Poco::JSON::Object::Ptr>());
-  if (t == typeid(Poco::JSON::Array::Ptr)) return value(v.extract<Poco::JSON::Array::Ptr>());
-  if (t == typeid(Poco::JSON::Object)) return value(v.extract<Poco::JSON::Object>());
-  if (t == typeid(Poco::JSON::Array)) return value(v.extract<Poco::JSON::Array>());
-  if (t == typeid(bool)) return value(v.extract<bool>());
-  if (t == typeid(double)) return value(v.extract<double>());
-  if (t == typeid(float)) return value(static_cast<double>(v.extract<float>()));
-  try {
-    if (v.isBoolean()) return value(v.convert<bool>());
-    if (v.isInteger()) {
-      if (v.isSigned()) return writeInt(v.convert<Poco::Int64>());
-      return writeUInt(v.convert<Poco::UInt64>());
-    }
-    if (v.isNumeric()) return value(v.convert<double>());
-    if (v.isString()) return value(v.convert<std::string>());
-    // Anything else (DynamicStruct, std::vector<Var>, ...): POCO knows how.
-    std::ostringstream os;
-    Poco::JSON::Stringifier::stringify(v, os);
-    return raw(os.str());
-  } catch (const Poco::Exception&) {
-    return null();  // an unconvertible value has no JSON form
-  }
-}
-
 std::string JsonWriter::take() {
   std::string s = std::move(out_);
   out_.clear();
@@ -307,10 +240,41 @@ std::string toJson(const JsonValue& v) {
   return w.take();
 }
 
-std::string toJson(const Poco::Dynamic::Var& v) {
-  JsonWriter w;
-  w.value(v);
-  return w.take();
+namespace {
+
+void appendPretty(std::string& out, const JsonValue& v, std::size_t indent) {
+  const std::string inner(indent + 2, ' ');
+  if (const JsonObject* obj = v.getObject(); obj != nullptr && !obj->empty()) {
+    out += "{\n";
+    for (std::size_t i = 0; i < obj->size(); ++i) {
+      out += inner;
+      appendJsonString(out, (*obj)[i].key);
+      out += ": ";
+      appendPretty(out, (*obj)[i].value, indent + 2);
+      out += i + 1 < obj->size() ? ",\n" : "\n";
+    }
+    out.append(indent, ' ');
+    out += '}';
+  } else if (const JsonArray* arr = v.getArray(); arr != nullptr && !arr->empty()) {
+    out += "[\n";
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      out += inner;
+      appendPretty(out, (*arr)[i], indent + 2);
+      out += i + 1 < arr->size() ? ",\n" : "\n";
+    }
+    out.append(indent, ' ');
+    out += ']';
+  } else {
+    out += toJson(v);
+  }
+}
+
+}  // namespace
+
+std::string toPrettyJson(const JsonValue& v) {
+  std::string out;
+  appendPretty(out, v, 0);
+  return out;
 }
 
 }  // namespace cosp::common

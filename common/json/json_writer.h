@@ -1,9 +1,5 @@
 #pragma once
 
-#include <Poco/Dynamic/Var.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-
 #include <concepts>
 #include <cstdint>
 #include <string>
@@ -66,11 +62,6 @@ class JsonWriter {
 
   // Whole trees.
   JsonWriter& value(const JsonValue& v);
-  JsonWriter& value(const Poco::Dynamic::Var& v);
-  JsonWriter& value(const Poco::JSON::Object::Ptr& obj);
-  JsonWriter& value(const Poco::JSON::Array::Ptr& arr);
-  JsonWriter& value(const Poco::JSON::Object& obj);
-  JsonWriter& value(const Poco::JSON::Array& arr);
 
   // A value that is already valid JSON text (e.g. another writer's output).
   JsonWriter& raw(std::string_view json);
@@ -99,6 +90,9 @@ class JsonWriter {
 
 // One-call serialisation.
 std::string toJson(const JsonValue& v);
-std::string toJson(const Poco::Dynamic::Var& v);
+
+// For files people read (credentials.json, `login --print`): two spaces per level, one member
+// or element per line, "key": value. Empty containers stay on one line ({} and []).
+std::string toPrettyJson(const JsonValue& v);
 
 }  // namespace cosp::common

@@ -5,8 +5,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/json/json_util.h"
-#include "supervisor/credentials/json_object.h"
+#include "common/json/json_parser.h"
+#include "common/json/json_value.h"
+#include "supervisor/credentials/credential_types.h"
 
 namespace cosp::supervisor {
 
@@ -16,11 +17,11 @@ common::Result<CodexAuthTokens, std::string> loadCodexAuthFile(const std::string
   std::ostringstream buf;
   buf << in.rdbuf();
   if (in.bad()) return "CODEX_AUTH_FILE " + path + ": read error";
-  Poco::JSON::Object::Ptr root = parseJsonObject(buf.str());
+  std::optional<common::JsonValue> root = common::parseJsonObject(buf.str(), kCredentialJsonOptions);
   if (!root) return "CODEX_AUTH_FILE " + path + ": not a JSON object";
-  Poco::JSON::Object::Ptr tokens = common::pocoOptObject(*root, "tokens");
-  if (!tokens) return "CODEX_AUTH_FILE " + path + ": no \"tokens\" object (not a ChatGPT login?)";
-  auto str = [&](const char* key) { return common::pocoOptString(*tokens, key).value_or(std::string()); };
+  const common::JsonValue* tokens = common::jsonObjectValue(*root, "tokens");
+  if (tokens == nullptr) return "CODEX_AUTH_FILE " + path + ": no \"tokens\" object (not a ChatGPT login?)";
+  auto str = [&](const char* key) { return common::jsonStringOr(*tokens, key); };
   CodexAuthTokens t{str("id_token"), str("access_token"), str("refresh_token"), str("account_id")};
   if (t.refresh_token.empty()) return "CODEX_AUTH_FILE " + path + ": tokens.refresh_token is missing";
   return t;

@@ -1,17 +1,7 @@
 #include "supervisor/credentials/credential_manager.h"
 
-#include <Poco/Dynamic/Var.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <condition_variable>
-#include <cstring>
-#include <mutex>
 #include <random>
-#include <sstream>
-#include <system_error>
 
 #include "common/log/log.h"
 #include "common/net/url.h"
@@ -26,9 +16,6 @@ namespace {
 using std::chrono::milliseconds;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
-constexpr milliseconds kShutdownGrace{700};  // let an in-flight refresh land on disk
-constexpr milliseconds kShutdownAbort{300};  // after cancel(): time for the thread to notice
-
 // "abcd...wxyz": enough to tell accounts apart in `ctl status`, not enough to reuse.
 std::string maskAccountId(const std::string& id) {
   if (id.empty()) return {};
@@ -36,11 +23,9 @@ std::string maskAccountId(const std::string& id) {
   return id.substr(0, 4) + "..." + id.substr(id.size() - 4);
 }
 
-Poco::Dynamic::Var nullable(const std::string& s) { return s.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s); }
+common::JsonValue nullable(const std::string& s) { return s.empty() ? common::JsonValue() : common::JsonValue(s); }
 
-Poco::Dynamic::Var nullableInt(int64_t v, bool present) {
-  return present ? Poco::Dynamic::Var(static_cast<Poco::Int64>(v)) : Poco::Dynamic::Var();
-}
+common::JsonValue nullableInt(int64_t v, bool present) { return present ? common::JsonValue(v) : common::JsonValue(); }
 
 std::string unwritableWarning(const std::string& why) {
   return "credentials.json cannot be written (" + why +
@@ -49,199 +34,100 @@ std::string unwritableWarning(const std::string& why) {
 
 }  // namespace
 
-struct CredentialManager::JobInput {
-  std::string auth_base_url;
-  StoredCredentials creds;  // the lineage to refresh (its refresh token is used)
-  std::optional<CredentialStore> store;
-  std::string account_override;
-  int64_t started_ms = 0;  // unix ms when the request went out: expiry is counted from here
-};
-
-struct CredentialManager::JobResult {
-  bool ok = false;
-  StoredCredentials next;  // ok: the new lineage (on disk unless store_error)
-  OAuthFailure failure;    // !ok
-  bool store_attempted = false;
-  std::optional<std::string> store_error;
-};
-
-// Co-owned by the manager and the refresh thread, so a thread detached at shutdown never
-// touches freed memory or writes to a closed (and possibly reused) descriptor.
-struct CredentialManager::Shared {
-  explicit Shared(int fd) : event_fd(fd) {}
-  ~Shared() { ::close(event_fd); }
-  Shared(const Shared&) = delete;
-  Shared& operator=(const Shared&) = delete;
-
-  const int event_fd;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = true;
-  std::optional<JobResult> result;
-};
-
-// The refresh thread. std::thread inherits the creating thread's signal mask; the supervisor
-// blocks its handled signals before starting any thread (ARCHITECTURE §5 #11) and ignores
-// SIGPIPE process-wide (§5 #10), so this thread neither steals signals nor dies on a reset.
-void CredentialManager::runJob(std::shared_ptr<Shared> shared, std::shared_ptr<HttpTransport> transport,
-                               JobInput input) {
-  JobResult result;
-  try {
-    auto outcome = refreshTokens(*transport, input.auth_base_url, input.creds.refresh_token);
-    if (outcome.ok()) {
-      result.ok = true;
-      result.next = applyTokens(input.creds, outcome.value(), input.started_ms, input.account_override);
-      // Persist BEFORE the loop thread hands the new access token out: the server has already
-      // invalidated the old refresh token, so a crash after hand-out but before the write would
-      // strand the service on a dead token.
-      if (input.store) {
-        result.store_attempted = true;
-        result.store_error = input.store->save(result.next);
-      }
-    } else {
-      result.failure = outcome.error();
-    }
-  } catch (const std::exception& e) {
-    result.ok = false;
-    result.failure = OAuthFailure{FailureKind::Transient, 0, {}, std::string("refresh failed: ") + e.what(), {}};
-  } catch (...) {
-    result.ok = false;
-    result.failure = OAuthFailure{FailureKind::Transient, 0, {}, "refresh failed: unknown error", {}};
-  }
-  {
-    std::lock_guard<std::mutex> lock(shared->mu);
-    shared->result = std::move(result);
-    shared->done = true;
-  }
-  shared->cv.notify_all();
-  const uint64_t one = 1;
-  // EAGAIN only when the counter is saturated, in which case the fd is readable anyway.
-  if (::write(shared->event_fd, &one, sizeof one) < 0) {
-  }
-}
-
-common::Result<std::unique_ptr<CredentialManager>, std::string> CredentialManager::create(CredentialSettings settings,
-                                                                                          Clock& clock, Hooks hooks) {
+common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError> CredentialManager::create(
+    CredentialSettings settings, Clock& clock, Hooks hooks) {
+  using Kind = CredentialSetupError::Kind;
   if (auto base = common::parseUrl(settings.auth_base_url); !base.ok()) {
-    return "OPENAI_AUTH_BASE_URL: " + base.error();
+    return CredentialSetupError{Kind::Config, "OPENAI_AUTH_BASE_URL: " + base.error()};
   }
   auto seed = loadCredentialSeed(settings);
-  if (!seed.ok()) return seed.error();
+  if (!seed.ok()) return CredentialSetupError{Kind::Config, seed.error()};
 
   std::shared_ptr<HttpTransport> transport = hooks.transport;
   if (!transport) {
     auto made = makeTransportFor(settings);
-    if (!made.ok()) return made.error();
+    if (!made.ok()) return CredentialSetupError{Kind::Config, made.error()};
     transport = made.value();
   }
   if (!hooks.random01) {
     auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
     hooks.random01 = [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
   }
-  int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0) return std::string("eventfd: ") + std::strerror(errno);
+  auto job = RefreshJob::create(std::move(transport));
+  if (!job.ok()) return CredentialSetupError{Kind::System, job.error()};
 
-  std::unique_ptr<CredentialManager> mgr(new CredentialManager(
-      std::move(settings), clock, std::move(transport), std::move(hooks.random01), std::make_shared<Shared>(fd)));
-  const CredentialSeed& s = seed.value();
-  mgr->config_warning_ = s.warning;
-
-  // SPEC §7: the state file wins over the seed unless the seed's refresh token is not the one
-  // the file descends from (then the operator logged in again / rotated the secret).
-  std::optional<StoredCredentials> stored;
-  if (!mgr->settings_.state_dir.empty()) {
-    mgr->store_.emplace(mgr->settings_.state_dir);
-    auto loaded = mgr->store_->load();
-    if (loaded.ok()) {
-      stored = loaded.value();
-    } else {
-      mgr->load_warning_ = "ignoring unreadable credentials file: " + loaded.error();
-    }
-    auto not_writable = mgr->store_->probeWritable();
-    mgr->store_writable_ = !not_writable;
-    if (not_writable) mgr->store_warning_ = unwritableWarning(*not_writable);
-  } else {
-    mgr->store_warning_ = "no state directory configured; rotated tokens are kept in memory only";
-  }
-
-  const bool stored_usable = stored && !stored->refresh_token.empty();
-  if (stored_usable && (s.creds.seed_hash.empty() || stored->seed_hash == s.creds.seed_hash)) {
-    mgr->creds_ = *stored;
-    mgr->source_ = "state_file";
-  } else if (!s.creds.refresh_token.empty() || !s.creds.access_token.empty()) {
-    mgr->creds_ = s.creds;
-    mgr->source_ = s.source;
-    // Record the seed (and its hash) right away so the next start applies the rule above.
-    if (mgr->store_ && mgr->store_writable_ && !mgr->creds_.refresh_token.empty()) {
-      if (auto err = mgr->store_->save(mgr->creds_)) {
-        mgr->store_writable_ = false;
-        mgr->store_warning_ = unwritableWarning(*err);
-      }
-    }
-  }
-  if (mgr->store_) mgr->store_stamp_ = mgr->store_->stamp();
-  deriveFields(mgr->creds_, mgr->settings_.account_id);
-  mgr->publish();
+  std::unique_ptr<CredentialManager> mgr(
+      new CredentialManager(std::move(settings), clock, std::move(hooks.random01), std::move(job.value())));
+  mgr->adoptStartupCredentials(seed.value());
 
   common::logInfo("credentials_loaded")
       .field("source", mgr->source_.empty() ? std::string("none") : mgr->source_)
-      .field("state", mgr->current_.state)
+      .field("state", common::credentialStateName(mgr->current_.state))
       .field("store_writable", mgr->store_writable_);
   if (std::string warning = mgr->warningText(); !warning.empty()) {
     common::logWarn("credentials_warning").field("warning", warning);
   }
-  return common::Result<std::unique_ptr<CredentialManager>, std::string>(std::move(mgr));
+  return common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError>(std::move(mgr));
 }
 
-CredentialManager::CredentialManager(CredentialSettings settings, Clock& clock,
-                                     std::shared_ptr<HttpTransport> transport, std::function<double()> random01,
-                                     std::shared_ptr<Shared> shared)
+void CredentialManager::adoptStartupCredentials(const CredentialSeed& seed) {
+  config_warning_ = seed.warning;
+  // SPEC §7: the state file wins over the seed unless the seed's refresh token is not the one
+  // the file descends from (then the operator logged in again / rotated the secret).
+  std::optional<StoredCredentials> stored;
+  if (!settings_.state_dir.empty()) {
+    store_.emplace(settings_.state_dir);
+    auto loaded = store_->load();
+    if (loaded.ok()) {
+      stored = loaded.value();
+    } else {
+      load_warning_ = "ignoring unreadable credentials file: " + loaded.error();
+    }
+    auto not_writable = store_->probeWritable();
+    store_writable_ = !not_writable;
+    if (not_writable) store_warning_ = unwritableWarning(*not_writable);
+  } else {
+    store_warning_ = "no state directory configured; rotated tokens are kept in memory only";
+  }
+
+  const bool stored_usable = stored && !stored->refresh_token.empty();
+  if (stored_usable && (seed.creds.seed_hash.empty() || stored->seed_hash == seed.creds.seed_hash)) {
+    creds_ = *stored;
+    source_ = "state_file";
+  } else if (!seed.creds.refresh_token.empty() || !seed.creds.access_token.empty()) {
+    creds_ = seed.creds;
+    source_ = seed.source;
+    // Record the seed (and its hash) right away so the next start applies the rule above.
+    if (store_ && store_writable_ && !creds_.refresh_token.empty()) {
+      if (auto err = store_->save(creds_)) {
+        store_writable_ = false;
+        store_warning_ = unwritableWarning(*err);
+      }
+    }
+  }
+  if (store_) store_stamp_ = store_->stamp();
+  deriveFields(creds_, settings_.account_id);
+  publish();
+}
+
+CredentialManager::CredentialManager(CredentialSettings settings, Clock& clock, std::function<double()> random01,
+                                     std::unique_ptr<RefreshJob> job)
     : settings_(std::move(settings)),
       clock_(clock),
-      transport_(std::move(transport)),
       random01_(std::move(random01)),
-      shared_(std::move(shared)),
+      job_(std::move(job)),
       next_store_poll_(clock_.steadyNow() + settings_.store_poll_interval) {}
 
-CredentialManager::~CredentialManager() {
-  if (!thread_.joinable()) return;
-  bool finished;
-  {
-    std::unique_lock<std::mutex> lock(shared_->mu);
-    finished = shared_->cv.wait_for(lock, kShutdownGrace, [&] { return shared_->done; });
-  }
-  if (!finished) {
-    transport_->cancel();
-    std::unique_lock<std::mutex> lock(shared_->mu);
-    finished = shared_->cv.wait_for(lock, kShutdownAbort, [&] { return shared_->done; });
-  }
-  if (finished) {
-    thread_.join();
-  } else {
-    // Still stuck (e.g. in connect(), which cancel() cannot interrupt). The thread co-owns
-    // everything it touches (shared_, transport_, its input), so letting it run out is safe.
-    thread_.detach();
-  }
-}
+CredentialManager::~CredentialManager() = default;
 
-int CredentialManager::eventFd() const { return shared_->event_fd; }
+int CredentialManager::eventFd() const { return job_->eventFd(); }
 
 void CredentialManager::onEvent() {
-  uint64_t counter = 0;
-  if (::read(shared_->event_fd, &counter, sizeof counter) < 0) {
-    // EAGAIN: spurious wake-up; the result slot below decides.
-  }
-  std::optional<JobResult> result;
-  {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    result.swap(shared_->result);
-  }
-  if (!result) return;
-  if (thread_.joinable()) thread_.join();  // it has delivered; only its return is left
-  applyResult(std::move(*result));
+  std::optional<RefreshOutcome> result = job_->take();
+  if (result) applyResult(std::move(*result));
 }
 
-void CredentialManager::applyResult(JobResult r) {
+void CredentialManager::applyResult(RefreshOutcome r) {
   in_flight_ = false;
   const SteadyTime now = clock_.steadyNow();
   if (r.ok) {
@@ -286,22 +172,23 @@ void CredentialManager::applyResult(JobResult r) {
       .field("retry_in_ms", static_cast<int64_t>(delay.count()));
 }
 
-std::string CredentialManager::computeState() const {
-  if (creds_.refresh_token.empty() && creds_.access_token.empty()) return "no_credentials";
-  if (permanent_failure_) return "needs_login";
-  if (consecutive_failures_ > 0) return "refresh_failing";
-  if (in_flight_ || creds_.access_token.empty()) return "refreshing";  // empty: first refresh is due now
+CredentialState CredentialManager::computeState() const {
+  if (creds_.refresh_token.empty() && creds_.access_token.empty()) return CredentialState::NoCredentials;
+  if (permanent_failure_) return CredentialState::NeedsLogin;
+  if (consecutive_failures_ > 0) return CredentialState::RefreshFailing;
+  // An empty access token: the first refresh is due now.
+  if (in_flight_ || creds_.access_token.empty()) return CredentialState::Refreshing;
   // An access token without a refresh token cannot be renewed: once expired, only a login helps.
   if (creds_.refresh_token.empty() && creds_.expires_at_ms != 0 && creds_.expires_at_ms <= clock_.unixMillis()) {
-    return "needs_login";
+    return CredentialState::NeedsLogin;
   }
-  return "ok";
+  return CredentialState::Ok;
 }
 
 void CredentialManager::publish() {
   WorkerCredentials next;
   next.state = computeState();
-  const bool serving = next.state != "needs_login" && next.state != "no_credentials";
+  const bool serving = next.state != CredentialState::NeedsLogin && next.state != CredentialState::NoCredentials;
   next.access_token = serving ? creds_.access_token : std::string();
   next.account_id = creds_.account_id;
   next.expires_at_ms = creds_.expires_at_ms;
@@ -330,8 +217,7 @@ std::optional<SteadyTime> CredentialManager::refreshDue() const {
 
 bool CredentialManager::pollsStore() const {
   if (!store_ || in_flight_) return false;
-  const std::string& state = current_.state;
-  return state == "needs_login" || state == "no_credentials";
+  return current_.state == CredentialState::NeedsLogin || current_.state == CredentialState::NoCredentials;
 }
 
 std::optional<std::chrono::steady_clock::time_point> CredentialManager::nextDeadline() const {
@@ -341,7 +227,7 @@ std::optional<std::chrono::steady_clock::time_point> CredentialManager::nextDead
   };
   if (pollsStore()) earliest(next_store_poll_);
   // An access-only credential turns needs_login at expiry; wake up to publish that.
-  if (creds_.refresh_token.empty() && creds_.expires_at_ms > 0 && current_.state != "needs_login") {
+  if (creds_.refresh_token.empty() && creds_.expires_at_ms > 0 && current_.state != CredentialState::NeedsLogin) {
     const int64_t wait_ms = std::max<int64_t>(0, creds_.expires_at_ms - clock_.unixMillis());
     earliest(clock_.steadyNow() + milliseconds(wait_ms));
   }
@@ -408,31 +294,19 @@ bool CredentialManager::reloadStore() {
   reactive_at_.reset();
   load_warning_.clear();
   publish();
-  common::logInfo("credentials_reloaded").field("state", current_.state).field("generation", current_.generation);
+  common::logInfo("credentials_reloaded")
+      .field("state", common::credentialStateName(current_.state))
+      .field("generation", current_.generation);
   return true;
 }
 
 void CredentialManager::startRefresh() {
   if (in_flight_ || creds_.refresh_token.empty()) return;
-  if (thread_.joinable()) thread_.join();  // a finished job whose result was already applied
-  {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    shared_->done = false;
-    shared_->result.reset();
-  }
   in_flight_ = true;
   reactive_at_.reset();
-  JobInput input{settings_.auth_base_url, creds_, store_, settings_.account_id, clock_.unixMillis()};
-  try {
-    thread_ = std::thread(&CredentialManager::runJob, shared_, transport_, std::move(input));
-  } catch (const std::system_error& e) {
-    {
-      std::lock_guard<std::mutex> lock(shared_->mu);
-      shared_->done = true;
-    }
-    JobResult failed;
-    failed.failure =
-        OAuthFailure{FailureKind::Transient, 0, {}, std::string("cannot start refresh thread: ") + e.what(), {}};
+  if (auto error = job_->start({settings_.auth_base_url, creds_, store_, settings_.account_id, clock_.unixMillis()})) {
+    RefreshOutcome failed;
+    failed.failure = OAuthFailure{FailureKind::Transient, 0, {}, *error, {}};
     applyResult(std::move(failed));
     return;
   }
@@ -449,36 +323,38 @@ std::string CredentialManager::warningText() const {
   return out;
 }
 
-Poco::JSON::Object::Ptr CredentialManager::statusObject() const {
-  Poco::JSON::Object::Ptr obj = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  const int64_t now_ms = clock_.unixMillis();
-  obj->set("state", current_.state);
-  obj->set("account_id", nullable(maskAccountId(creds_.account_id)));
-  obj->set("expires_at", nullableInt(creds_.expires_at_ms / 1000, creds_.expires_at_ms > 0));
-  obj->set("expires_in_s", nullableInt((creds_.expires_at_ms - now_ms) / 1000, creds_.expires_at_ms > 0));
-  obj->set("last_refresh", nullableInt(creds_.last_refresh_s, creds_.last_refresh_s > 0));
-  obj->set("refresh_ok", static_cast<Poco::UInt64>(refresh_ok_));
-  obj->set("refresh_failed", static_cast<Poco::UInt64>(refresh_failed_));
-  obj->set("consecutive_failures", consecutive_failures_);
-  obj->set("last_error", nullable(last_error_));
-  obj->set("last_error_at", nullableInt(last_error_at_s_, last_error_at_s_ > 0));
-  obj->set("generation", static_cast<Poco::UInt64>(current_.generation));
-  obj->set("refresh_in_flight", in_flight_);
-  std::optional<SteadyTime> due = refreshDue();
-  obj->set("next_refresh_in_s",
-           nullableInt(due ? std::chrono::duration_cast<std::chrono::seconds>(*due - clock_.steadyNow()).count() : 0,
-                       due.has_value()));
-  obj->set("store_writable", store_writable_);
-  obj->set("store_path", store_ ? Poco::Dynamic::Var(store_->path()) : Poco::Dynamic::Var());
-  obj->set("source", nullable(source_));
-  obj->set("warning", nullable(warningText()));
-  return obj;
+CredentialCounters CredentialManager::counters() const {
+  CredentialCounters c;
+  c.refresh_ok = refresh_ok_;
+  c.refresh_failed = refresh_failed_;
+  if (creds_.expires_at_ms > 0) c.expires_in_s = (creds_.expires_at_ms - clock_.unixMillis()) / 1000;
+  return c;
 }
 
-std::string CredentialManager::statusJson() const {
-  std::ostringstream out;
-  statusObject()->stringify(out);
-  return out.str();
+common::JsonValue CredentialManager::status() const {
+  common::JsonValue obj = common::JsonValue::object();
+  const CredentialCounters totals = counters();
+  obj.set("state", common::credentialStateName(current_.state));
+  obj.set("account_id", nullable(maskAccountId(creds_.account_id)));
+  obj.set("expires_at", nullableInt(creds_.expires_at_ms / 1000, creds_.expires_at_ms > 0));
+  obj.set("expires_in_s", nullableInt(totals.expires_in_s.value_or(0), totals.expires_in_s.has_value()));
+  obj.set("last_refresh", nullableInt(creds_.last_refresh_s, creds_.last_refresh_s > 0));
+  obj.set("refresh_ok", totals.refresh_ok);
+  obj.set("refresh_failed", totals.refresh_failed);
+  obj.set("consecutive_failures", consecutive_failures_);
+  obj.set("last_error", nullable(last_error_));
+  obj.set("last_error_at", nullableInt(last_error_at_s_, last_error_at_s_ > 0));
+  obj.set("generation", current_.generation);
+  obj.set("refresh_in_flight", in_flight_);
+  std::optional<SteadyTime> due = refreshDue();
+  obj.set("next_refresh_in_s",
+          nullableInt(due ? std::chrono::duration_cast<std::chrono::seconds>(*due - clock_.steadyNow()).count() : 0,
+                      due.has_value()));
+  obj.set("store_writable", store_writable_);
+  obj.set("store_path", store_ ? common::JsonValue(store_->path()) : common::JsonValue());
+  obj.set("source", nullable(source_));
+  obj.set("warning", nullable(warningText()));
+  return obj;
 }
 
 CredentialSettings credentialSettingsFromConfig(const common::Config& config) {

@@ -1,14 +1,11 @@
 #pragma once
 
-#include <Poco/JSON/Object.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "common/util/result.h"
 #include "supervisor/credential_provider.h"
@@ -16,6 +13,7 @@
 #include "supervisor/credentials/credential_store.h"
 #include "supervisor/credentials/credential_types.h"
 #include "supervisor/credentials/http_transport.h"
+#include "supervisor/credentials/refresh_job.h"
 
 namespace cosp::supervisor {
 
@@ -26,8 +24,9 @@ namespace cosp::supervisor {
 //
 // Threading: every public member except the destructor is called on the supervisor's loop
 // thread. The HTTP exchange and the credentials.json write run on a background thread (one at
-// a time: single flight), so a token endpoint that hangs never blocks the loop; its completion
-// makes eventFd() readable and onEvent() applies the result on the loop thread.
+// a time: single flight; see refresh_job.h), so a token endpoint that hangs never blocks the
+// loop; its completion makes eventFd() readable and onEvent() applies the result on the loop
+// thread.
 //
 // Loop integration:
 //   poll(... eventFd() POLLIN ..., timeout until nextDeadline());
@@ -45,6 +44,18 @@ namespace cosp::supervisor {
 //                    credentials.json is picked up within store_poll_interval, or by
 //                    forceRefresh() / reloadStore())
 //   no_credentials   nothing configured or stored
+// Why CredentialManager::create() failed. The kind decides the supervisor's exit code.
+struct CredentialSetupError {
+  enum class Kind {
+    Config,  // operator input that cannot work: exit 78 (kExitConfig), never restarted by systemd
+    System,  // the process could not get a resource (an eventfd): exit 1, worth a restart
+  };
+  Kind kind = Kind::Config;
+  std::string message;  // names the option or the call; never a token
+};
+
+struct CredentialSeed;
+
 class CredentialManager final : public CredentialProvider {
  public:
   struct Hooks {
@@ -53,18 +64,17 @@ class CredentialManager final : public CredentialProvider {
   };
 
   // Loads credentials per SPEC §7: the state file wins over the configured seed unless the
-  // seed's refresh token differs from the one the file was seeded from. Errors are operator
-  // errors (unreadable CODEX_AUTH_FILE, bad OPENAI_AUTH_BASE_URL / HTTPS_PROXY / NO_PROXY) that
-  // the supervisor reports with exit 78. Starts no thread: the first onTick() does.
-  static common::Result<std::unique_ptr<CredentialManager>, std::string> create(CredentialSettings settings,
-                                                                                Clock& clock, Hooks hooks = {});
+  // seed's refresh token differs from the one the file was seeded from. Errors are mostly operator
+  // errors (unreadable CODEX_AUTH_FILE, bad OPENAI_AUTH_BASE_URL / HTTPS_PROXY / NO_PROXY / CA
+  // file: Kind::Config) that the supervisor reports with exit 78. Starts no thread: the first
+  // onTick() does.
+  static common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError> create(CredentialSettings settings,
+                                                                                         Clock& clock,
+                                                                                         Hooks hooks = {});
 
   CredentialManager(const CredentialManager&) = delete;
   CredentialManager& operator=(const CredentialManager&) = delete;
-  // Returns within about one second even while the token endpoint hangs: it gives an in-flight
-  // refresh a short grace to finish (so a rotated refresh token still reaches the disk), then
-  // aborts the connection and, if the thread is still stuck (e.g. in connect), detaches it;
-  // the thread only touches state it co-owns.
+  // Returns within about one second even while the token endpoint hangs (see ~RefreshJob).
   ~CredentialManager();
 
   int eventFd() const override;
@@ -85,39 +95,35 @@ class CredentialManager final : public CredentialProvider {
   bool reloadStore();
 
   bool refreshInFlight() const { return in_flight_; }
+  CredentialCounters counters() const override;
   // ctl status "credentials" part: state, account_id (masked), expires_at, expires_in_s,
   // last_refresh (unix s), refresh_ok, refresh_failed, consecutive_failures, last_error,
   // generation, store_writable, warning, refresh_in_flight, next_refresh_in_s, source.
   // Never contains a token.
-  Poco::JSON::Object::Ptr statusObject() const;
-  std::string statusJson() const override;
+  common::JsonValue status() const override;
 
   // on_change (CredentialProvider) fires on the loop thread whenever current() changed.
 
  private:
-  struct Shared;
-  struct JobInput;
-  struct JobResult;
-  static void runJob(std::shared_ptr<Shared> shared, std::shared_ptr<HttpTransport> transport, JobInput input);
-
-  CredentialManager(CredentialSettings settings, Clock& clock, std::shared_ptr<HttpTransport> transport,
-                    std::function<double()> random01, std::shared_ptr<Shared> shared);
+  CredentialManager(CredentialSettings settings, Clock& clock, std::function<double()> random01,
+                    std::unique_ptr<RefreshJob> job);
+  // create()'s second half: starts from the state file or from the configured seed (the rule is
+  // spelled out where it is applied).
+  void adoptStartupCredentials(const CredentialSeed& seed);
 
   std::optional<std::chrono::steady_clock::time_point> refreshDue() const;
   bool pollsStore() const;
   void startRefresh();
-  void applyResult(JobResult result);
+  void applyResult(RefreshOutcome result);
   void publish();
-  std::string computeState() const;
+  CredentialState computeState() const;
   std::string warningText() const;
 
   const CredentialSettings settings_;
   Clock& clock_;
-  std::shared_ptr<HttpTransport> transport_;
   std::function<double()> random01_;
-  std::shared_ptr<Shared> shared_;  // eventfd + result slot, co-owned by the refresh thread
+  std::unique_ptr<RefreshJob> job_;
   std::optional<CredentialStore> store_;
-  std::thread thread_;
 
   StoredCredentials creds_;
   std::string source_;

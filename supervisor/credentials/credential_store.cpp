@@ -1,7 +1,6 @@
 #include "supervisor/credentials/credential_store.h"
 
 #include <Poco/DigestEngine.h>
-#include <Poco/JSON/Object.h>
 #include <Poco/SHA2Engine.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,10 +9,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <sstream>
 
-#include "common/json/json_util.h"
-#include "supervisor/credentials/json_object.h"
+#include "common/json/json_parser.h"
+#include "common/json/json_value.h"
+#include "common/json/json_writer.h"
 #include "supervisor/credentials/jwt.h"
 
 namespace cosp::supervisor {
@@ -74,34 +73,31 @@ CredentialStore::CredentialStore(std::string state_dir) : state_dir_(std::move(s
 std::string CredentialStore::path() const { return state_dir_ + "/credentials.json"; }
 
 std::string CredentialStore::serialize(const StoredCredentials& c) {
-  Poco::JSON::Object obj(Poco::JSON_PRESERVE_KEY_ORDER);
+  common::JsonValue obj = common::JsonValue::object();
   obj.set("version", c.version);
   obj.set("refresh_token", c.refresh_token);
   obj.set("access_token", c.access_token);
   if (!c.id_token.empty()) obj.set("id_token", c.id_token);
-  if (c.expires_at_ms > 0) obj.set("expires_at", static_cast<Poco::Int64>(c.expires_at_ms / 1000));
+  if (c.expires_at_ms > 0) obj.set("expires_at", c.expires_at_ms / 1000);
   obj.set("account_id", c.account_id);
-  obj.set("last_refresh", static_cast<Poco::Int64>(c.last_refresh_s));
+  obj.set("last_refresh", c.last_refresh_s);
   obj.set("seed_hash", c.seed_hash);
-  std::ostringstream out;
-  obj.stringify(out, 2);
-  out << '\n';
-  return out.str();
+  return common::toPrettyJson(obj) + "\n";
 }
 
 common::Result<StoredCredentials, std::string> CredentialStore::parse(const std::string& json) {
-  Poco::JSON::Object::Ptr obj = parseJsonObject(json);
+  std::optional<common::JsonValue> obj = common::parseJsonObject(json, kCredentialJsonOptions);
   if (!obj) return std::string("not a JSON object");
   StoredCredentials c;
-  c.version = static_cast<int>(common::pocoOptInt(*obj, "version").value_or(0));
+  c.version = static_cast<int>(common::jsonInt(*obj, "version").value_or(0));
   if (c.version != StoredCredentials::kVersion) return "unsupported version " + std::to_string(c.version);
-  auto str = [&](const char* key) { return common::pocoOptString(*obj, key).value_or(std::string()); };
+  auto str = [&](const char* key) { return common::jsonStringOr(*obj, key); };
   c.refresh_token = str("refresh_token");
   c.access_token = str("access_token");
   c.id_token = str("id_token");
   c.account_id = str("account_id");
-  c.expires_at_ms = normalizeExpiresAtMs(common::pocoOptInt(*obj, "expires_at").value_or(0));
-  c.last_refresh_s = common::pocoOptInt(*obj, "last_refresh").value_or(0);
+  c.expires_at_ms = normalizeExpiresAtMs(common::jsonInt(*obj, "expires_at").value_or(0));
+  c.last_refresh_s = common::jsonInt(*obj, "last_refresh").value_or(0);
   c.seed_hash = str("seed_hash");
   return c;
 }

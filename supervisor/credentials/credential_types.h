@@ -6,8 +6,13 @@
 #include <string>
 
 #include "common/ipc/messages.h"
+#include "common/json/json_parser.h"
 
 namespace cosp::supervisor {
+
+// Token endpoint answers, JWT payloads and credential files are small, nearly flat documents:
+// deeper nesting than this (a hostile or broken server) is refused as malformed.
+inline constexpr common::JsonParseOptions kCredentialJsonOptions{.max_depth = 32};
 
 // The OAuth client id of the Codex CLI, which the ChatGPT token endpoint expects.
 inline constexpr const char* kCodexClientId = "app_EMoamEEZ73f0CkXaXp7hrann";
@@ -41,6 +46,7 @@ struct CredentialSettings {
 
 // What the supervisor pushes to every worker (never the refresh token) is the channel's own
 // message type, common::WorkerCredentials (common/ipc/messages.h).
+using common::CredentialState;
 using common::WorkerCredentials;
 
 // One credential lineage as it lives in memory and in STATE_DIR/credentials.json.

@@ -2,8 +2,9 @@
 
 #include <array>
 
-#include "common/json/json_util.h"
-#include "supervisor/credentials/json_object.h"
+#include "common/json/json_parser.h"
+#include "common/json/json_value.h"
+#include "supervisor/credentials/credential_types.h"
 
 namespace cosp::supervisor {
 
@@ -52,14 +53,14 @@ std::optional<JwtClaims> parseJwtClaims(std::string_view token) {
   if (second == std::string_view::npos) return std::nullopt;
   auto payload = base64UrlDecode(token.substr(first + 1, second - first - 1));
   if (!payload) return std::nullopt;
-  Poco::JSON::Object::Ptr obj = parseJsonObject(*payload);
+  std::optional<common::JsonValue> obj = common::parseJsonObject(*payload, kCredentialJsonOptions);
   if (!obj) return std::nullopt;
   JwtClaims claims;
-  // exp may be an integer or an integral double; pocoOptInt accepts both (ARCHITECTURE §5 #18).
-  claims.exp = common::pocoOptInt(*obj, "exp");
-  if (Poco::JSON::Object::Ptr auth = common::pocoOptObject(*obj, "https://api.openai.com/auth")) {
-    std::optional<std::string> id = common::pocoOptString(*auth, "chatgpt_account_id");
-    if (id && !id->empty()) claims.chatgpt_account_id = std::move(id);
+  // exp may be an integer or an integral double; jsonInt accepts both (ARCHITECTURE §5 #18).
+  claims.exp = common::jsonInt(*obj, "exp");
+  if (const common::JsonValue* auth = common::jsonObjectValue(*obj, "https://api.openai.com/auth")) {
+    std::string id = common::jsonStringOr(*auth, "chatgpt_account_id");
+    if (!id.empty()) claims.chatgpt_account_id = std::move(id);
   }
   return claims;
 }

@@ -1,15 +1,14 @@
 #include "supervisor/credentials/oauth_client.h"
 
-#include <Poco/JSON/Object.h>
 #include <Poco/URI.h>
 
 #include <algorithm>
 #include <cctype>
-#include <sstream>
 
-#include "common/json/json_util.h"
+#include "common/json/json_parser.h"
+#include "common/json/json_value.h"
+#include "common/json/json_writer.h"
 #include "supervisor/credentials/credential_types.h"
-#include "supervisor/credentials/json_object.h"
 
 namespace cosp::supervisor {
 
@@ -17,7 +16,7 @@ namespace {
 
 // Error codes end up in status JSON and logs: keep only a short identifier-like string so a
 // misbehaving server cannot smuggle anything else there.
-std::string sanitizeCode(const std::string& raw) {
+std::string sanitizeCode(std::string_view raw) {
   std::string out;
   for (char c : raw) {
     if (out.size() >= 64) break;
@@ -29,14 +28,14 @@ std::string sanitizeCode(const std::string& raw) {
 }
 
 std::string errorCodeOf(const std::string& body) {
-  Poco::JSON::Object::Ptr obj = parseJsonObject(body);
+  std::optional<common::JsonValue> obj = common::parseJsonObject(body, kCredentialJsonOptions);
   if (!obj) return {};
-  if (const std::string* error = common::pocoString(*obj, "error")) return sanitizeCode(*error);
-  if (Poco::JSON::Object::Ptr inner = common::pocoOptObject(*obj, "error")) {
-    if (const std::string* code = common::pocoString(*inner, "code")) return sanitizeCode(*code);
-    if (const std::string* type = common::pocoString(*inner, "type")) return sanitizeCode(*type);
+  if (auto error = common::jsonString(*obj, "error")) return sanitizeCode(*error);
+  if (const common::JsonValue* inner = common::jsonObjectValue(*obj, "error")) {
+    if (auto code = common::jsonString(*inner, "code")) return sanitizeCode(*code);
+    if (auto type = common::jsonString(*inner, "type")) return sanitizeCode(*type);
   }
-  if (const std::string* code = common::pocoString(*obj, "code")) return sanitizeCode(*code);
+  if (auto code = common::jsonString(*obj, "code")) return sanitizeCode(*code);
   return {};
 }
 
@@ -101,10 +100,8 @@ OAuthFailure classifyTokenError(int status, const std::string& body, const std::
 }
 
 common::Result<OAuthTokens, OAuthFailure> parseTokenResponse(const HttpReply& reply) {
-  Poco::JSON::Object::Ptr obj = parseJsonObject(reply.body);
-  auto str = [&](const char* key) {
-    return obj ? common::pocoOptString(*obj, key).value_or(std::string()) : std::string();
-  };
+  std::optional<common::JsonValue> obj = common::parseJsonObject(reply.body, kCredentialJsonOptions);
+  auto str = [&](const char* key) { return obj ? common::jsonStringOr(*obj, key) : std::string(); };
   OAuthTokens tokens{str("access_token"), str("refresh_token"), str("id_token"), std::nullopt};
   if (tokens.access_token.empty()) {
     OAuthFailure failure;
@@ -112,19 +109,19 @@ common::Result<OAuthTokens, OAuthFailure> parseTokenResponse(const HttpReply& re
     failure.message = "token endpoint returned HTTP " + std::to_string(reply.status) + " without an access_token";
     return failure;
   }
-  tokens.expires_in_s = common::pocoOptInt(*obj, "expires_in");
+  tokens.expires_in_s = common::jsonInt(*obj, "expires_in");
   return tokens;
 }
 
 common::Result<OAuthTokens, OAuthFailure> refreshTokens(HttpTransport& http, const std::string& auth_base_url,
                                                         const std::string& refresh_token) {
-  Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
-  body.set("client_id", kCodexClientId);
-  body.set("grant_type", "refresh_token");
-  body.set("refresh_token", refresh_token);
-  std::ostringstream out;
-  body.stringify(out);
-  return postTokenRequest(http, joinIssuerUrl(auth_base_url, "/oauth/token"), "application/json", out.str());
+  common::JsonWriter body;
+  body.beginObject()
+      .member("client_id", kCodexClientId)
+      .member("grant_type", "refresh_token")
+      .member("refresh_token", refresh_token)
+      .endObject();
+  return postTokenRequest(http, joinIssuerUrl(auth_base_url, "/oauth/token"), "application/json", body.take());
 }
 
 common::Result<OAuthTokens, OAuthFailure> exchangeAuthorizationCode(HttpTransport& http, const std::string& issuer,

@@ -1,7 +1,4 @@
 // codex-sub-proxy-ctl: the operator's view of a running proxy, over the control socket.
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -13,15 +10,20 @@
 
 #include "common/config/config_loader.h"
 #include "common/ipc/control_client.h"
+#include "common/json/json_parser.h"
+#include "common/json/json_value.h"
+#include "common/json/json_writer.h"
+#include "common/os/exit_codes.h"
 #include "common/os/signals.h"
+#include "common/util/result.h"
 #include "common/version.h"
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitDegraded = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitNotRunning = 3;
+using cosp::common::kCtlExitDegraded;
+using cosp::common::kCtlExitHealthy;
+using cosp::common::kCtlExitNotRunning;
+using cosp::common::kCtlExitUsage;
 
 const char* kUsage =
     "Usage: codex-sub-proxy-ctl [--control-socket PATH] [--config FILE] COMMAND\n\n"
@@ -60,138 +62,162 @@ std::string resolveSocket(const std::string& explicit_path, const std::string& c
   return candidates.back();
 }
 
-std::string str(const Poco::JSON::Object::Ptr& o, const char* key) {
-  if (!o || !o->has(key) || o->isNull(key)) return "-";
-  return o->get(key).convert<std::string>();
+// How `status` shows one value: strings as they are, numbers and booleans as JSON writes them.
+std::string display(const cosp::common::JsonValue& v) {
+  if (auto text = v.stringView()) return std::string(*text);
+  return cosp::common::toJson(v);
 }
 
-void printHuman(const Poco::JSON::Object::Ptr& s) {
-  std::ostringstream out;
-  out << "codex-sub-proxy " << str(s, "version") << "  pid " << str(s, "pid") << "  " << str(s, "state") << "  up "
-      << str(s, "uptime_s") << "s  listen " << str(s, "listen") << "  generation " << str(s, "generation") << "\n";
-  out << (s->optValue<bool>("healthy", false) ? "healthy" : "DEGRADED");
-  if (auto problems = s->getArray("problems"); problems && problems->size() > 0) {
-    for (size_t i = 0; i < problems->size(); ++i) out << (i == 0 ? ": " : "; ") << problems->getElement<std::string>(i);
-  }
-  out << "\n\nWORKERS\n";
+// The member as text; "-" when the object or the member is missing or null.
+std::string str(const cosp::common::JsonValue* o, const char* key) {
+  const cosp::common::JsonValue* v = o != nullptr ? o->find(key) : nullptr;
+  if (v == nullptr || v->isNull()) return "-";
+  return display(*v);
+}
+
+void printWorkers(std::ostream& out, const cosp::common::JsonValue& s) {
   out << std::left << std::setw(6) << "slot" << std::setw(9) << "pid" << std::setw(10) << "state" << std::setw(5)
       << "gen" << std::setw(10) << "uptime" << std::setw(10) << "requests" << std::setw(8) << "active" << std::setw(8)
       << "streams"
       << "restarts\n";
-  if (auto workers = s->getArray("workers")) {
-    for (size_t i = 0; i < workers->size(); ++i) {
-      auto w = workers->getObject(static_cast<unsigned>(i));
-      out << std::left << std::setw(6) << str(w, "slot") << std::setw(9) << str(w, "pid") << std::setw(10)
-          << str(w, "state") << std::setw(5) << str(w, "generation") << std::setw(10) << (str(w, "uptime_s") + "s")
-          << std::setw(10) << str(w, "requests") << std::setw(8) << str(w, "active_requests") << std::setw(8)
-          << str(w, "active_streams") << str(w, "restarts") << "\n";
-    }
+  const cosp::common::JsonArray* workers = cosp::common::jsonArray(s, "workers");
+  if (workers == nullptr) return;
+  for (const cosp::common::JsonValue& item : *workers) {
+    const cosp::common::JsonValue* w = item.isObject() ? &item : nullptr;
+    out << std::left << std::setw(6) << str(w, "slot") << std::setw(9) << str(w, "pid") << std::setw(10)
+        << str(w, "state") << std::setw(5) << str(w, "generation") << std::setw(10) << (str(w, "uptime_s") + "s")
+        << std::setw(10) << str(w, "requests") << std::setw(8) << str(w, "active_requests") << std::setw(8)
+        << str(w, "active_streams") << str(w, "restarts") << "\n";
   }
-  auto c = s->getObject("credentials");
+}
+
+// Members of an object, one per line; null members are left out.
+void printMembers(std::ostream& out, const cosp::common::JsonObject* members, int width) {
+  if (members == nullptr) return;
+  for (const auto& [key, value] : *members) {
+    if (value.isNull()) continue;
+    out << "  " << std::left << std::setw(width) << key << display(value) << "\n";
+  }
+}
+
+void printHuman(const cosp::common::JsonValue& s) {
+  using cosp::common::jsonObject;
+  using cosp::common::jsonObjectValue;
+  std::ostringstream out;
+  out << "codex-sub-proxy " << str(&s, "version") << "  pid " << str(&s, "pid") << "  " << str(&s, "state") << "  up "
+      << str(&s, "uptime_s") << "s  listen " << str(&s, "listen") << "  generation " << str(&s, "generation") << "\n";
+  out << (cosp::common::jsonBool(s, "healthy").value_or(false) ? "healthy" : "DEGRADED");
+  if (const cosp::common::JsonArray* problems = cosp::common::jsonArray(s, "problems")) {
+    for (size_t i = 0; i < problems->size(); ++i) out << (i == 0 ? ": " : "; ") << display((*problems)[i]);
+  }
+  out << "\n\nWORKERS\n";
+  printWorkers(out, s);
   out << "\nCREDENTIALS\n";
-  if (c) {
-    for (const auto& [key, value] : *c) {
-      if (value.isEmpty()) continue;
-      out << "  " << std::left << std::setw(22) << key << value.convert<std::string>() << "\n";
-    }
-  }
-  if (auto u = s->getObject("upstream")) {
+  printMembers(out, jsonObject(s, "credentials"), 22);
+  if (const cosp::common::JsonValue* u = jsonObjectValue(s, "upstream")) {
     out << "\nUPSTREAM\n  last status " << str(u, "last_status") << "  at " << str(u, "last_status_at")
         << "  last success " << str(u, "last_success_at") << "\n";
-    if (auto limits = u->getObject("rate_limits"); limits && limits->size() > 0) {
-      for (const auto& [name, value] : *limits) {
-        out << "  " << std::left << std::setw(40) << name << value.convert<std::string>() << "\n";
-      }
-    }
+    printMembers(out, jsonObject(*u, "rate_limits"), 40);
   }
-  auto t = s->getObject("totals");
+  const cosp::common::JsonValue* t = jsonObjectValue(s, "totals");
   out << "\nTOTALS\n  requests " << str(t, "requests") << "  4xx " << str(t, "responses_4xx") << "  5xx "
       << str(t, "responses_5xx") << "  active " << str(t, "active_requests") << "  streams " << str(t, "active_streams")
       << "\n";
   std::cout << out.str();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  cosp::common::ignoreSigpipe();
+struct Options {
   std::string socket_path, config_file, command;
   bool json = false, quiet = false;
+};
+
+// The command line, or the exit code to stop with (--help, --version, a usage error).
+cosp::common::Result<Options, int> parseArguments(int argc, char** argv) {
+  Options o;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&](const char* name) -> std::string {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "codex-sub-proxy-ctl: %s needs a value\n", name);
-        std::exit(kExitUsage);
+        std::exit(kCtlExitUsage);
       }
       return argv[++i];
     };
     if (arg == "--control-socket" || arg == "--socket")
-      socket_path = value("--control-socket");
+      o.socket_path = value("--control-socket");
     else if (arg.rfind("--control-socket=", 0) == 0)
-      socket_path = arg.substr(17);
+      o.socket_path = arg.substr(17);
     else if (arg == "--config")
-      config_file = value("--config");
+      o.config_file = value("--config");
     else if (arg == "--json")
-      json = true;
+      o.json = true;
     else if (arg == "--quiet" || arg == "-q")
-      quiet = true;
+      o.quiet = true;
     else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
-      return kExitOk;
+      return kCtlExitHealthy;
     } else if (arg == "--version") {
       std::cout << "codex-sub-proxy-ctl " << cosp::kVersion << "\n";
-      return kExitOk;
-    } else if (command.empty() && !arg.empty() && arg[0] != '-')
-      command = arg;
+      return kCtlExitHealthy;
+    } else if (o.command.empty() && !arg.empty() && arg[0] != '-')
+      o.command = arg;
     else {
       std::fprintf(stderr, "codex-sub-proxy-ctl: unexpected argument '%s'\n\n%s", arg.c_str(), kUsage);
-      return kExitUsage;
+      return kCtlExitUsage;
     }
   }
-  if (command.empty()) command = "status";
-  if (command != "status" && command != "reload" && command != "refresh" && command != "stop") {
-    std::fprintf(stderr, "codex-sub-proxy-ctl: unknown command '%s'\n\n%s", command.c_str(), kUsage);
-    return kExitUsage;
+  if (o.command.empty()) o.command = "status";
+  if (o.command != "status" && o.command != "reload" && o.command != "refresh" && o.command != "stop") {
+    std::fprintf(stderr, "codex-sub-proxy-ctl: unknown command '%s'\n\n%s", o.command.c_str(), kUsage);
+    return kCtlExitUsage;
   }
+  return o;
+}
 
-  std::string path = resolveSocket(socket_path, config_file);
-  auto reply = cosp::common::controlRequest(path, command, std::chrono::seconds(5));
+// The supervisor's reply to a command, shown as asked; returns the exit code.
+int showReply(const Options& o, const std::string& body) {
+  std::optional<cosp::common::JsonValue> object = cosp::common::parseJsonObject(body);
+  if (!object) {
+    if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: malformed reply from the supervisor\n");
+    return kCtlExitDegraded;
+  }
+  if (!cosp::common::jsonBool(*object, "ok").value_or(false)) {
+    if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: %s\n", str(&*object, "error").c_str());
+    return kCtlExitDegraded;
+  }
+  const cosp::common::JsonValue* data = cosp::common::jsonObjectValue(*object, "data");
+  if (o.command != "status") {
+    if (!o.quiet) std::cout << str(data, "message") << "\n";
+    return kCtlExitHealthy;
+  }
+  bool healthy = data != nullptr && cosp::common::jsonBool(*data, "healthy").value_or(false);
+  if (!o.quiet) {
+    if (o.json) {
+      std::cout << (data != nullptr ? cosp::common::toJson(*data) : "null") << "\n";
+    } else {
+      printHuman(data != nullptr ? *data : cosp::common::JsonValue::object());
+    }
+  }
+  return healthy ? kCtlExitHealthy : kCtlExitDegraded;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cosp::common::ignoreSigpipe();
+  auto options = parseArguments(argc, argv);
+  if (!options.ok()) return options.error();
+  const Options& o = options.value();
+
+  std::string path = resolveSocket(o.socket_path, o.config_file);
+  auto reply = cosp::common::controlRequest(path, o.command, std::chrono::seconds(5));
   if (reply.kind == cosp::common::ControlReply::Kind::NotRunning) {
-    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: not running (%s)\n", reply.error.c_str());
-    return kExitNotRunning;
+    if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: not running (%s)\n", reply.error.c_str());
+    return kCtlExitNotRunning;
   }
   if (reply.kind != cosp::common::ControlReply::Kind::Reply) {
-    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: %s\n", reply.error.c_str());
-    return kExitDegraded;
+    if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: %s\n", reply.error.c_str());
+    return kCtlExitDegraded;
   }
-  Poco::JSON::Object::Ptr object;
-  try {
-    Poco::JSON::Parser parser;
-    object = parser.parse(reply.body).extract<Poco::JSON::Object::Ptr>();
-  } catch (const std::exception&) {  // Poco::Exception derives from std::exception
-  }
-  if (!object) {
-    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: malformed reply from the supervisor\n");
-    return kExitDegraded;
-  }
-  if (!object->optValue<bool>("ok", false)) {
-    if (!quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: %s\n", str(object, "error").c_str());
-    return kExitDegraded;
-  }
-  auto data = object->getObject("data");
-  if (command != "status") {
-    if (!quiet) std::cout << str(data, "message") << "\n";
-    return kExitOk;
-  }
-  bool healthy = data && data->optValue<bool>("healthy", false);
-  if (!quiet) {
-    if (json) {
-      data->stringify(std::cout);
-      std::cout << "\n";
-    } else {
-      printHuman(data);
-    }
-  }
-  return healthy ? kExitOk : kExitDegraded;
+  return showReply(o, reply.body);
 }

@@ -39,7 +39,7 @@ common::ApiError credentialsError(const common::WorkerCredentials& c) {
   std::string message =
       "The proxy has no upstream credentials. Run `codex-sub-proxy login` (or set OPENAI_REFRESH_TOKEN) and "
       "restart or reload the proxy.";
-  if (c.state == "needs_login") {
+  if (c.state == common::CredentialState::NeedsLogin) {
     code = "credentials_expired";
     message = "The ChatGPT login of this proxy expired or was revoked. Run `codex-sub-proxy login` on the proxy host.";
   } else if (!c.access_token.empty()) {

@@ -23,13 +23,17 @@ void handleReady(Exchange& ex) {
   if (ex.ctx.draining.load())
     reason = "draining";
   else if (!credentials->usable(nowMs())) {
-    reason = credentials->state;
-    if (reason == "ok" || reason == "refreshing" || reason.empty()) reason = "no_credentials";
-    if (!credentials->access_token.empty() && credentials->state != "needs_login") reason = "refresh_failing";
+    using common::CredentialState;
+    CredentialState state = credentials->state;
+    if (state == CredentialState::Ok || state == CredentialState::Refreshing) state = CredentialState::NoCredentials;
+    if (!credentials->access_token.empty() && credentials->state != CredentialState::NeedsLogin) {
+      state = CredentialState::RefreshFailing;
+    }
+    reason = common::credentialStateName(state);
   }
   if (reason.empty()) {
     std::string body = "{\"ok\":true,\"credentials\":";
-    common::appendJsonString(body, credentials->state);
+    common::appendJsonString(body, common::credentialStateName(credentials->state));
     body += ",\"generation\":" + std::to_string(credentials->generation);
     if (credentials->expires_at_ms > 0) {
       body += ",\"expires_in_s\":" + std::to_string((credentials->expires_at_ms - nowMs()) / 1000);

@@ -12,7 +12,7 @@ TEST(Channel, CarriesWholeMessagesAndReportsPeerExit) {
   Channel a(std::move(a_fd)), b(std::move(b_fd));
   WorkerCredentials creds;
   creds.generation = 7;
-  creds.state = "ok";
+  creds.state = CredentialState::Ok;
   creds.access_token = "tok";
   creds.account_id = "acct";
   creds.expires_at_ms = 1234;

@@ -8,12 +8,12 @@ TEST(Messages, CredentialsUsability) {
   WorkerCredentials c;
   EXPECT_FALSE(c.usable(1000));
   c.access_token = "t";
-  c.state = "ok";
+  c.state = CredentialState::Ok;
   EXPECT_TRUE(c.usable(1000));
   c.expires_at_ms = 999;
   EXPECT_FALSE(c.usable(1000));
   c.expires_at_ms = 2000;
-  c.state = "needs_login";
+  c.state = CredentialState::NeedsLogin;
   EXPECT_FALSE(c.usable(1000));
   EXPECT_EQ(messageInt(encodeDrain(2500), "grace_ms"), std::optional<int64_t>(2500));
   EXPECT_EQ(messageInt(encodeUnauthorized(9), "generation"), std::optional<int64_t>(9));

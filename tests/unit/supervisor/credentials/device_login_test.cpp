@@ -232,7 +232,7 @@ TEST_F(DeviceLoginTest, TheNewLoginWinsOverAStaleEnvironmentSeedAtNextStart) {
   hooks.transport = std::make_shared<ScriptedTransport>();
   auto mgr = CredentialManager::create(s, clock, hooks);
   ASSERT_TRUE(mgr.ok());
-  EXPECT_EQ(mgr.value()->current().state, "ok");
+  EXPECT_EQ(mgr.value()->current().state, CredentialState::Ok);
   EXPECT_EQ(mgr.value()->current().access_token, fake.issuedAccessTokens().back());
 }
 

@@ -5,6 +5,7 @@
 
 #include <csignal>
 
+#include "common/json/json_writer.h"
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/credential_store.h"
 #include "tests/support/fakes/credential_fakes.h"
@@ -42,13 +43,13 @@ class ManagerOAuthTest : public ::testing::Test {
     CredentialManager::Hooks hooks;
     hooks.random01 = [] { return 1.0; };
     auto created = CredentialManager::create(s, clock, hooks);
-    EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error());
+    EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error().message);
     return created.ok() ? std::move(created.value()) : nullptr;
   }
 
   static Poco::JSON::Object::Ptr status(const CredentialManager& mgr) {
     Poco::JSON::Parser parser;
-    return parser.parse(mgr.statusJson()).extract<Poco::JSON::Object::Ptr>();
+    return parser.parse(common::toJson(mgr.status())).extract<Poco::JSON::Object::Ptr>();
   }
 
   FakeOAuthServer fake;
@@ -63,7 +64,7 @@ TEST_F(ManagerOAuthTest, ThreeConsecutiveRefreshesEachUseThePreviousRefreshToken
 
   mgr->onTick();  // no access token yet: refresh at once
   ASSERT_TRUE(waitAndApply(*mgr));
-  ASSERT_EQ(mgr->current().state, "ok") << mgr->statusJson();
+  ASSERT_EQ(mgr->current().state, CredentialState::Ok) << common::toJson(mgr->status());
   handed_out_refresh.push_back(fake.currentRefreshToken());
 
   mgr->reportUnauthorized(mgr->current().generation);  // reactive
@@ -77,7 +78,7 @@ TEST_F(ManagerOAuthTest, ThreeConsecutiveRefreshesEachUseThePreviousRefreshToken
   ASSERT_TRUE(waitAndApply(*mgr));
   handed_out_refresh.push_back(fake.currentRefreshToken());
 
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   EXPECT_EQ(mgr->current().generation, 3u);
   EXPECT_EQ(fake.receivedRefreshTokens(),
             (std::vector<std::string>{"rt-seed", handed_out_refresh[0], handed_out_refresh[1]}));
@@ -118,14 +119,14 @@ TEST_F(ManagerOAuthTest, AHangingTokenEndpointNeverBlocksTheLoop) {
   for (int i = 0; i < 50; ++i) {
     auto s0 = std::chrono::steady_clock::now();
     mgr->onTick();
-    std::string json = mgr->statusJson();
+    std::string json = common::toJson(mgr->status());
     mgr->nextDeadline();
     mgr->reportUnauthorized(mgr->current().generation);
     mgr->forceRefresh();
     EXPECT_LT(std::chrono::steady_clock::now() - s0, milliseconds(100));
     EXPECT_NE(json.find("\"refresh_in_flight\":true"), std::string::npos);
   }
-  EXPECT_EQ(mgr->current().state, "refreshing");
+  EXPECT_EQ(mgr->current().state, CredentialState::Refreshing);
   EXPECT_EQ(fake.counts().refresh_calls, 1);  // single flight while hanging
 
   auto d0 = std::chrono::steady_clock::now();
@@ -138,12 +139,12 @@ TEST_F(ManagerOAuthTest, ATransientFailureIsRetriedAfterTheBackoff) {
   auto mgr = make(settings());
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "refresh_failing");
+  EXPECT_EQ(mgr->current().state, CredentialState::RefreshFailing);
   EXPECT_EQ(mgr->nextDeadline(), clock.steadyNow() + seconds(1));
   clock.advance(seconds(1));
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   EXPECT_EQ(fake.receivedRefreshTokens(), (std::vector<std::string>{"rt-seed", "rt-seed"}));
 }
 
@@ -152,7 +153,7 @@ TEST_F(ManagerOAuthTest, RateLimitRetryAfterFromTheServer) {
   auto mgr = make(settings());
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "refresh_failing");
+  EXPECT_EQ(mgr->current().state, CredentialState::RefreshFailing);
   // The fake sends Retry-After: 1, equal to the first backoff step; the later of both counts.
   EXPECT_EQ(mgr->nextDeadline(), clock.steadyNow() + seconds(1));
 }
@@ -162,7 +163,7 @@ TEST_F(ManagerOAuthTest, AReusedRefreshTokenMeansNeedsLogin) {
   auto mgr = make(settings());
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "needs_login");
+  EXPECT_EQ(mgr->current().state, CredentialState::NeedsLogin);
   auto st = status(*mgr);
   EXPECT_NE(st->getValue<std::string>("last_error").find("refresh_token_reused"), std::string::npos);
   EXPECT_EQ(fake.counts().refresh_rejected, 1);
@@ -173,7 +174,7 @@ TEST_F(ManagerOAuthTest, InvalidGrantMeansNeedsLogin) {
   auto mgr = make(settings());
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "needs_login");
+  EXPECT_EQ(mgr->current().state, CredentialState::NeedsLogin);
   EXPECT_NE(status(*mgr)->getValue<std::string>("last_error").find("invalid_grant"), std::string::npos);
 }
 
@@ -185,7 +186,7 @@ TEST_F(ManagerOAuthTest, UnreachableEndpointIsTransient) {
   auto mgr = make(s);
   mgr->onTick();
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "refresh_failing");
+  EXPECT_EQ(mgr->current().state, CredentialState::RefreshFailing);
   EXPECT_NE(status(*mgr)->getValue<std::string>("last_error").find("unreachable"), std::string::npos);
 }
 

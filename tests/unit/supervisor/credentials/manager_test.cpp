@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "common/json/json_writer.h"
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/credential_store.h"
 #include "tests/support/fakes/credential_fakes.h"
@@ -40,7 +41,7 @@ class ManagerTest : public ::testing::Test {
     hooks.transport = http;
     hooks.random01 = [jitter] { return jitter; };
     auto created = CredentialManager::create(s, clock, hooks);
-    EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error());
+    EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error().message);
     if (!created.ok()) return nullptr;
     return std::move(created.value());
   }
@@ -67,7 +68,7 @@ class ManagerTest : public ::testing::Test {
 
   static Poco::JSON::Object::Ptr status(const CredentialManager& mgr) {
     Poco::JSON::Parser parser;
-    return parser.parse(mgr.statusJson()).extract<Poco::JSON::Object::Ptr>();
+    return parser.parse(common::toJson(mgr.status())).extract<Poco::JSON::Object::Ptr>();
   }
 
   // Starts a refresh via onTick (expects one to be due) and completes it with `status`/`body`.
@@ -91,7 +92,7 @@ TEST_F(ManagerTest, ProactiveRefreshStartsAtTheMarginAndRotates) {
   s.access_token = jwt(3600);
   auto mgr = make(s);
   ASSERT_TRUE(mgr);
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   EXPECT_EQ(mgr->current().generation, 1u);
   EXPECT_EQ(mgr->current().access_token, s.access_token);
   EXPECT_EQ(mgr->current().account_id, "acct-0123456789");
@@ -104,7 +105,7 @@ TEST_F(ManagerTest, ProactiveRefreshStartsAtTheMarginAndRotates) {
   clock.advance(seconds(1));
   mgr->onTick();
   ASSERT_TRUE(mgr->refreshInFlight());
-  EXPECT_EQ(mgr->current().state, "refreshing");
+  EXPECT_EQ(mgr->current().state, CredentialState::Refreshing);
   EXPECT_EQ(mgr->current().access_token, s.access_token);  // still served meanwhile
   EXPECT_TRUE(mgr->current().usable(clock.unixMillis()));
 
@@ -112,7 +113,7 @@ TEST_F(ManagerTest, ProactiveRefreshStartsAtTheMarginAndRotates) {
   const std::string access1 = jwt(3600, "acct-0123456789", "one");
   http->reply(200, tokenBody(access1, "rt-1"));
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   EXPECT_EQ(mgr->current().generation, 2u);
   EXPECT_EQ(mgr->current().access_token, access1);
   EXPECT_EQ(http->requests()[0].url, "http://auth.test/oauth/token");
@@ -157,12 +158,12 @@ TEST_F(ManagerTest, UnknownExpiryMeansReactiveOnly) {
 
 TEST_F(ManagerTest, WithoutAnAccessTokenTheFirstRefreshIsDueAtOnce) {
   auto mgr = make(baseSettings());
-  EXPECT_EQ(mgr->current().state, "refreshing");
+  EXPECT_EQ(mgr->current().state, CredentialState::Refreshing);
   EXPECT_EQ(mgr->current().generation, 0u);
   EXPECT_FALSE(mgr->current().usable(clock.unixMillis()));
   EXPECT_LE(mgr->nextDeadline(), clock.steadyNow());
   ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 200, tokenBody(jwt(3600), "rt-1")));
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   EXPECT_EQ(mgr->current().generation, 1u);
   EXPECT_TRUE(mgr->current().usable(clock.unixMillis()));
 }
@@ -175,7 +176,7 @@ TEST_F(ManagerTest, TransientFailuresBackOffExponentiallyUpToTheCap) {
   const int64_t expected_ms[] = {1000, 2000, 4000, 8000, 8000, 8000};
   for (int i = 0; i < 6; ++i) {
     ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 500, R"({"error":{"message":"x","type":"server_error"}})"));
-    EXPECT_EQ(mgr->current().state, "refresh_failing");
+    EXPECT_EQ(mgr->current().state, CredentialState::RefreshFailing);
     EXPECT_EQ(mgr->current().access_token, original);  // keeps serving while it is valid
     EXPECT_EQ(mgr->current().generation, 1u);
     EXPECT_EQ(mgr->nextDeadline(), clock.steadyNow() + milliseconds(expected_ms[i])) << i;
@@ -190,7 +191,7 @@ TEST_F(ManagerTest, TransientFailuresBackOffExponentiallyUpToTheCap) {
   EXPECT_EQ(st->getValue<std::string>("last_error"), "token endpoint returned HTTP 500 (server_error)");
 
   ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 200, tokenBody(jwt(3600), "rt-1")));
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   EXPECT_EQ(status(*mgr)->getValue<int>("consecutive_failures"), 0);
   EXPECT_EQ(status(*mgr)->getValue<int>("refresh_ok"), 1);
 }
@@ -208,14 +209,14 @@ TEST_F(ManagerTest, NetworkErrorsAreTransient) {
   ASSERT_TRUE(http->waitForCalls(1));
   http->fail("connection refused");
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "refresh_failing");
+  EXPECT_EQ(mgr->current().state, CredentialState::RefreshFailing);
   EXPECT_NE(status(*mgr)->getValue<std::string>("last_error").find("connection refused"), std::string::npos);
 }
 
 TEST_F(ManagerTest, RetryAfterIsHonoured) {
   auto mgr = make(baseSettings());
   ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 429, R"({"error":{"type":"rate_limit_error"}})", "30"));
-  EXPECT_EQ(mgr->current().state, "refresh_failing");
+  EXPECT_EQ(mgr->current().state, CredentialState::RefreshFailing);
   EXPECT_EQ(mgr->nextDeadline(), clock.steadyNow() + seconds(30));
 }
 
@@ -231,7 +232,7 @@ TEST_F(ManagerTest, PermanentFailureStopsRetryingAndNeedsLogin) {
     auto mgr = make(s);
     const size_t calls = http->calls();
     ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, code, body));
-    EXPECT_EQ(mgr->current().state, "needs_login") << body;
+    EXPECT_EQ(mgr->current().state, CredentialState::NeedsLogin) << body;
     EXPECT_EQ(mgr->current().access_token, "");  // SPEC §7: model calls answer 503
     EXPECT_EQ(mgr->current().generation, 2u);
     EXPECT_FALSE(mgr->current().usable(clock.unixMillis()));
@@ -252,7 +253,7 @@ TEST_F(ManagerTest, ManyUnauthorizedReportsCauseOneRefresh) {
   const uint64_t gen = mgr->current().generation;
   for (int i = 0; i < 100; ++i) mgr->reportUnauthorized(gen);
   ASSERT_TRUE(mgr->refreshInFlight());
-  EXPECT_EQ(mgr->current().state, "refreshing");
+  EXPECT_EQ(mgr->current().state, CredentialState::Refreshing);
   ASSERT_TRUE(http->waitForCalls(1));
   for (int i = 0; i < 100; ++i) mgr->reportUnauthorized(gen);
   http->reply(200, tokenBody(jwt(3600, "acct-0123456789", "new"), "rt-1"));
@@ -297,13 +298,13 @@ TEST_F(ManagerTest, ForceRefreshSkipsBackoffAndRetriesAfterNeedsLogin) {
   ASSERT_TRUE(http->waitForCalls(2));
   http->reply(401, R"({"error":{"code":"refresh_token_reused"}})");
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "needs_login");
+  EXPECT_EQ(mgr->current().state, CredentialState::NeedsLogin);
   mgr->forceRefresh();  // the operator may insist
   ASSERT_TRUE(mgr->refreshInFlight());
   ASSERT_TRUE(http->waitForCalls(3));
   http->reply(200, tokenBody(jwt(3600), "rt-9"));
   ASSERT_TRUE(waitAndApply(*mgr));
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   mgr->forceRefresh();
   mgr->forceRefresh();  // single flight for ctl too
   ASSERT_TRUE(http->waitForCalls(4));
@@ -363,7 +364,7 @@ TEST_F(ManagerTest, StatusNeverContainsTokensAndMasksTheAccount) {
   auto mgr = make(s);
   const std::string access = jwt(3600);
   ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 200, tokenBody(access, "rt-rotated-secret")));
-  const std::string json = mgr->statusJson();
+  const std::string json = common::toJson(mgr->status());
   EXPECT_EQ(json.find("rt-0"), std::string::npos);
   EXPECT_EQ(json.find("rt-rotated-secret"), std::string::npos);
   EXPECT_EQ(json.find(access), std::string::npos);
@@ -414,7 +415,7 @@ TEST_F(ManagerTest, UnwritableStateDirWarnsAndKeepsServingFromMemory) {
   EXPECT_FALSE(st->getValue<bool>("store_writable"));
   EXPECT_NE(st->getValue<std::string>("warning").find("cannot be written"), std::string::npos);
   ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 200, tokenBody(jwt(3600), "rt-1")));
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   st = status(*mgr);
   EXPECT_FALSE(st->getValue<bool>("store_writable"));
   EXPECT_NE(st->getValue<std::string>("warning").find("memory only"), std::string::npos);
@@ -438,7 +439,7 @@ TEST_F(ManagerTest, StateFileWinsUnlessTheSeedChanged) {
   {  // same seed in the environment: the file (rt-1) wins
     auto mgr = make(s);
     EXPECT_EQ(status(*mgr)->getValue<std::string>("source"), "state_file");
-    EXPECT_EQ(mgr->current().state, "ok");
+    EXPECT_EQ(mgr->current().state, CredentialState::Ok);
     mgr->forceRefresh();
     ASSERT_TRUE(http->waitForCalls(2));
     EXPECT_EQ(sentRefreshToken(http->requests()[1]), "rt-1");
@@ -504,19 +505,19 @@ TEST_F(ManagerTest, OperatorErrorsFailCreation) {
   s.codex_auth_file = "/nonexistent/auth.json";
   auto bad_file = CredentialManager::create(s, clock, {http, nullptr});
   ASSERT_FALSE(bad_file.ok());
-  EXPECT_NE(bad_file.error().find("CODEX_AUTH_FILE"), std::string::npos);
+  EXPECT_NE(bad_file.error().message.find("CODEX_AUTH_FILE"), std::string::npos);
 
   CredentialSettings url = baseSettings();
   url.auth_base_url = "ftp://nope";
   auto bad_url = CredentialManager::create(url, clock, {http, nullptr});
   ASSERT_FALSE(bad_url.ok());
-  EXPECT_NE(bad_url.error().find("OPENAI_AUTH_BASE_URL"), std::string::npos);
+  EXPECT_NE(bad_url.error().message.find("OPENAI_AUTH_BASE_URL"), std::string::npos);
 
   CredentialSettings proxy = baseSettings();
   proxy.https_proxy = "socks5://proxy:1080";
   auto bad_proxy = CredentialManager::create(proxy, clock);  // the POCO transport parses the proxy
   ASSERT_FALSE(bad_proxy.ok());
-  EXPECT_NE(bad_proxy.error().find("HTTPS_PROXY"), std::string::npos);
+  EXPECT_NE(bad_proxy.error().message.find("HTTPS_PROXY"), std::string::npos);
 }
 
 TEST_F(ManagerTest, BadCaFileFailsCreation) {
@@ -524,7 +525,20 @@ TEST_F(ManagerTest, BadCaFileFailsCreation) {
   s.ca_file = "/nonexistent/ca.pem";
   auto created = CredentialManager::create(s, clock);
   ASSERT_FALSE(created.ok());
-  EXPECT_NE(created.error().find("/nonexistent/ca.pem"), std::string::npos) << created.error();
+  EXPECT_NE(created.error().message.find("/nonexistent/ca.pem"), std::string::npos) << created.error().message;
+}
+
+TEST_F(ManagerTest, OperatorErrorsAreConfigurationErrors) {
+  CredentialSettings url = baseSettings();
+  url.auth_base_url = "ftp://nope";
+  auto bad_url = CredentialManager::create(url, clock, {http, nullptr});
+  ASSERT_FALSE(bad_url.ok());
+  EXPECT_EQ(bad_url.error().kind, CredentialSetupError::Kind::Config);
+  CredentialSettings ca = baseSettings();
+  ca.ca_file = "/nonexistent/ca.pem";
+  auto bad_ca = CredentialManager::create(ca, clock);
+  ASSERT_FALSE(bad_ca.ok());
+  EXPECT_EQ(bad_ca.error().kind, CredentialSetupError::Kind::Config);
 }
 
 TEST(CredentialSettingsFromConfig, CopiesTheCredentialOptions) {
@@ -560,7 +574,7 @@ TEST_F(ManagerTest, ALoginWrittenByAnotherProcessIsPickedUp) {
   s.state_dir = dir.path();
   auto mgr = make(s);
   ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 401, R"({"error":{"code":"refresh_token_reused"}})"));
-  ASSERT_EQ(mgr->current().state, "needs_login");
+  ASSERT_EQ(mgr->current().state, CredentialState::NeedsLogin);
   EXPECT_EQ(mgr->nextDeadline(), clock.steadyNow() + seconds(5));  // store poll
 
   StoredCredentials login;
@@ -571,10 +585,10 @@ TEST_F(ManagerTest, ALoginWrittenByAnotherProcessIsPickedUp) {
 
   clock.advance(seconds(4));
   mgr->onTick();
-  EXPECT_EQ(mgr->current().state, "needs_login");
+  EXPECT_EQ(mgr->current().state, CredentialState::NeedsLogin);
   clock.advance(seconds(1));
   mgr->onTick();
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   EXPECT_EQ(mgr->current().access_token, login.access_token);
   EXPECT_EQ(mgr->current().account_id, "acct-login-0001");
   EXPECT_EQ(mgr->current().generation, 1u);  // never had a token before: "" -> the login's
@@ -608,25 +622,25 @@ TEST_F(ManagerTest, AccessTokenWithoutRefreshTokenServesUntilExpiry) {
   s.refresh_token.clear();
   s.access_token = jwt(100);
   auto mgr = make(s);
-  EXPECT_EQ(mgr->current().state, "ok");
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
   EXPECT_EQ(mgr->nextDeadline(), clock.steadyNow() + seconds(100));
   clock.advance(seconds(100));
   mgr->onTick();
-  EXPECT_EQ(mgr->current().state, "needs_login");
+  EXPECT_EQ(mgr->current().state, CredentialState::NeedsLogin);
   EXPECT_EQ(http->calls(), 0u);
 
   s.access_token = jwt(100);
   auto mgr2 = make(s);
-  EXPECT_EQ(mgr2->current().state, "ok");
+  EXPECT_EQ(mgr2->current().state, CredentialState::Ok);
   mgr2->reportUnauthorized(mgr2->current().generation);
-  EXPECT_EQ(mgr2->current().state, "needs_login");
+  EXPECT_EQ(mgr2->current().state, CredentialState::NeedsLogin);
 }
 
 TEST_F(ManagerTest, NothingConfigured) {
   CredentialSettings s = baseSettings();
   s.refresh_token.clear();
   auto mgr = make(s);
-  EXPECT_EQ(mgr->current().state, "no_credentials");
+  EXPECT_EQ(mgr->current().state, CredentialState::NoCredentials);
   EXPECT_EQ(mgr->current().generation, 0u);
   EXPECT_FALSE(mgr->nextDeadline().has_value());
   mgr->forceRefresh();

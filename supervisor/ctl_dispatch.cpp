@@ -1,0 +1,34 @@
+#include "supervisor/ctl_dispatch.h"
+
+#include <optional>
+
+#include "common/json/json_parser.h"
+#include "common/json/json_writer.h"
+
+namespace cosp::supervisor {
+
+std::string dispatchControl(std::string_view request, const ControlCommands& commands) {
+  std::optional<common::JsonValue> object = common::parseJsonObject(request);
+  if (!object) return R"({"ok":false,"error":"malformed control request"})";
+  const std::string command = common::jsonStringOr(*object, "command");
+  if (command == "status") {
+    common::JsonWriter reply;
+    reply.beginObject().member("ok", true).member("data", commands.status()).endObject();
+    return reply.take();
+  }
+  if (command == "reload") {
+    commands.reload();
+    return R"({"ok":true,"data":{"message":"reload started"}})";
+  }
+  if (command == "stop") {
+    commands.stop();
+    return R"({"ok":true,"data":{"message":"graceful stop started"}})";
+  }
+  if (command == "refresh") {
+    commands.refresh();
+    return R"({"ok":true,"data":{"message":"credential refresh requested"}})";
+  }
+  return R"J({"ok":false,"error":"unknown command (expected status, reload, refresh or stop)"})J";
+}
+
+}  // namespace cosp::supervisor
