@@ -18,7 +18,7 @@ namespace cosp::supervisor {
 namespace {
 
 // Non-blocking on purpose: every worker polls this shared descriptor and the losers of an accept
-// race must get EAGAIN instead of sleeping inside accept() (ARCHITECTURE §5 #1).
+// race must get EAGAIN instead of sleeping inside accept() (docs/ARCHITECTURE.md §6.1).
 void makeNonBlocking(int fd) {
   int flags = ::fcntl(fd, F_GETFL);
   ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
@@ -78,7 +78,7 @@ Listener Listener::open(const common::Config& config) {
     if (!fd) continue;
     int one = 1;
     // SO_REUSEADDR lets a restarted supervisor bind while old connections sit in TIME_WAIT. Never
-    // SO_REUSEPORT: one shared socket gives the kernel one queue for all workers (ARCH §1.2).
+    // SO_REUSEPORT: one shared socket gives the kernel one queue for all workers (docs/ARCHITECTURE.md §1).
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd.get(), 4096) != 0) {
       last_error = std::strerror(errno);

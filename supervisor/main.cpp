@@ -37,7 +37,7 @@ int serve(const cosp::common::LoadedConfig& loaded, const std::vector<std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Before any thread exists (§5 #10, #11): SIGPIPE ignored, the signals the loop consumes
+  // Before any thread exists (docs/ARCHITECTURE.md §6.10, §6.11): SIGPIPE ignored, the signals the loop consumes
   // through signalfd blocked, so no POCO or OpenSSL thread can ever receive them.
   cosp::common::ignoreSigpipe();
   cosp::common::blockSignals({SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD});

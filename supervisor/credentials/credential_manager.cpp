@@ -72,7 +72,7 @@ common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError> Credent
 
 void CredentialManager::adoptStartupCredentials(const CredentialSeed& seed) {
   config_warning_ = seed.warning;
-  // SPEC §7: the state file wins over the seed unless the seed's refresh token is not the one
+  // README.md, "Which wins at start": the state file wins over the seed unless the seed's refresh token is not the one
   // the file descends from (then the operator logged in again / rotated the secret).
   std::optional<StoredCredentials> stored;
   if (!settings_.state_dir.empty()) {

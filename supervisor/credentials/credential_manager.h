@@ -63,11 +63,10 @@ class CredentialManager final : public CredentialProvider {
     std::function<double()> random01;          // jitter source in [0,1); null: a seeded PRNG
   };
 
-  // Loads credentials per SPEC §7: the state file wins over the configured seed unless the
-  // seed's refresh token differs from the one the file was seeded from. Errors are mostly operator
-  // errors (unreadable CODEX_AUTH_FILE, bad OPENAI_AUTH_BASE_URL / HTTPS_PROXY / NO_PROXY / CA
-  // file: Kind::Config) that the supervisor reports with exit 78. Starts no thread: the first
-  // onTick() does.
+  // Loads credentials as README.md says (Credentials and login, "Which wins at start"): the state file wins over the
+  // configured seed unless the seed's refresh token differs from the one the file was seeded from. Errors are mostly
+  // operator errors (unreadable CODEX_AUTH_FILE, bad OPENAI_AUTH_BASE_URL / HTTPS_PROXY / NO_PROXY / CA file:
+  // Kind::Config) that the supervisor reports with exit 78. Starts no thread: the first onTick() does.
   static common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError> create(CredentialSettings settings,
                                                                                          Clock& clock,
                                                                                          Hooks hooks = {});

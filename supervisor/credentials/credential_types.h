@@ -17,7 +17,7 @@ inline constexpr common::JsonParseOptions kCredentialJsonOptions{.max_depth = 32
 // The OAuth client id of the Codex CLI, which the ChatGPT token endpoint expects.
 inline constexpr const char* kCodexClientId = "app_EMoamEEZ73f0CkXaXp7hrann";
 
-// Operator input for the credential subsystem (from env / flags / config file; see SPEC §2).
+// Operator input for the credential subsystem (from env / flags / config file; see README.md, Configuration).
 struct CredentialSettings {
   std::string refresh_token;                              // OPENAI_REFRESH_TOKEN (seed)
   std::string access_token;                               // OPENAI_ACCESS_TOKEN

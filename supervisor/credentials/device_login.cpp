@@ -213,7 +213,7 @@ int runDeviceLogin(const CredentialSettings& settings, bool print_json, std::ost
   }
 
   // Record the configured seed's hash: the fresh file must win over a stale OPENAI_REFRESH_TOKEN
-  // at the next start (SPEC §7 start-up rule).
+  // at the next start (README.md, "Which wins at start").
   StoredCredentials base;
   if (auto seed = loadCredentialSeed(settings); seed.ok()) base.seed_hash = seed->creds.seed_hash;
   return handOver(applyTokens(base, tokens.value(), clock.unixMillis(), settings.account_id), settings, print_json, err,

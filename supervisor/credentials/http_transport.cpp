@@ -55,7 +55,7 @@ class PocoHttpTransport final : public HttpTransport {
         config.password = proxy->password;
         session->setProxyConfig(config);
       }
-      // POCO trap (ARCHITECTURE §5 #14): timeouts only apply at connect(), so set them first.
+      // docs/ARCHITECTURE.md §6.14: timeouts only apply at connect(), so set them first.
       session->setTimeout(toTimespan(options_.connect_timeout), toTimespan(options_.io_timeout),
                           toTimespan(options_.io_timeout));
 

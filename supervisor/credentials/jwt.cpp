@@ -56,7 +56,7 @@ std::optional<JwtClaims> parseJwtClaims(std::string_view token) {
   std::optional<common::JsonValue> obj = common::parseJsonObject(*payload, kCredentialJsonOptions);
   if (!obj) return std::nullopt;
   JwtClaims claims;
-  // exp may be an integer or an integral double; jsonInt accepts both (ARCHITECTURE §5 #18).
+  // exp may be an integer or an integral double; jsonInt accepts both (docs/ARCHITECTURE.md §6.18).
   claims.exp = common::jsonInt(*obj, "exp");
   if (const common::JsonValue* auth = common::jsonObjectValue(*obj, "https://api.openai.com/auth")) {
     std::string id = common::jsonStringOr(*auth, "chatgpt_account_id");

@@ -70,8 +70,8 @@ RefreshJob::~RefreshJob() {
 int RefreshJob::eventFd() const { return shared_->event_fd; }
 
 // The refresh thread. std::thread inherits the creating thread's signal mask; the supervisor
-// blocks its handled signals before starting any thread (ARCHITECTURE §5 #11) and ignores
-// SIGPIPE process-wide (§5 #10), so this thread neither steals signals nor dies on a reset.
+// blocks its handled signals before starting any thread (docs/ARCHITECTURE.md §6.11) and ignores
+// SIGPIPE process-wide (§6.10), so this thread neither steals signals nor dies on a reset.
 void RefreshJob::run(std::shared_ptr<Shared> shared, std::shared_ptr<HttpTransport> transport, RefreshInput input) {
   RefreshOutcome result;
   try {

@@ -15,7 +15,7 @@ namespace cosp::worker {
 // strict mode); unknown chat fields are treated the same way. A field whose
 // value is null counts as absent. Never throws (except std::bad_alloc).
 //
-// Mapping notes beyond the SPEC table:
+// Mapping notes beyond the README table (Model calls):
 //  - function tools without "strict" get strict:false: the Responses API
 //    defaults to strict:true, Chat Completions to false;
 //  - function tools without "parameters" get an empty object schema;

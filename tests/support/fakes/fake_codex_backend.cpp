@@ -313,7 +313,7 @@ std::optional<std::string> RecordedRequest::header(std::string_view name) const 
 
 FakeCodexBackend::FakeCodexBackend(FakeBackendOptions options)
     : options_(std::move(options)), default_scenario_(options_.default_scenario) {
-  // Writes to a vanished client must not kill the test process (POCO trap 10).
+  // Writes to a vanished client must not kill the test process (docs/ARCHITECTURE.md §6.10).
   std::signal(SIGPIPE, SIG_IGN);
   tls_ = !options_.tls_cert_file.empty() && !options_.tls_key_file.empty();
   const Poco::Net::SocketAddress address(options_.host, options_.port);
@@ -339,7 +339,7 @@ FakeCodexBackend::FakeCodexBackend(FakeBackendOptions options)
   params->setKeepAlive(true);
   params->setKeepAliveTimeout(Poco::Timespan(options_.keep_alive_timeout.count() * 1000));
   params->setTimeout(Poco::Timespan(30, 0));
-  // POCO trap 7: a private pool, never ThreadPool::defaultPool().
+  // docs/ARCHITECTURE.md §6.7: a private pool, never ThreadPool::defaultPool().
   pool_ = std::make_unique<Poco::ThreadPool>(2, options_.max_threads + 2, 5);
   server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(this), *pool_, socket, params);
   server_->start();
@@ -546,7 +546,7 @@ void FakeCodexBackend::setEvents(std::size_t index, int events) {
 }
 
 void FakeCodexBackend::handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
-  // POCO trap 5: nothing may escape a handler.
+  // docs/ARCHITECTURE.md §6.5: nothing may escape a handler.
   try {
     std::string body;
     Poco::StreamCopier::copyToString(request.stream(), body);

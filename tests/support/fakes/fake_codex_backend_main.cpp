@@ -34,7 +34,7 @@ int usage(const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::signal(SIGPIPE, SIG_IGN);  // POCO trap 10
+  std::signal(SIGPIPE, SIG_IGN);  // docs/ARCHITECTURE.md §6.10
   cosp::test::FakeBackendOptions options;
   bool ignore_stdin = false;
   for (int i = 1; i < argc; ++i) {
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Block the stop signals before any thread exists (POCO trap 11) and take them
+  // Block the stop signals before any thread exists (docs/ARCHITECTURE.md §6.11) and take them
   // through a signalfd in the main loop.
   sigset_t mask;
   sigemptyset(&mask);

@@ -39,7 +39,7 @@ bool parseInt(const char* text, long long min, long long max, long long& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // ARCHITECTURE §5 #10/#11: ignore SIGPIPE, and block TERM/INT before any POCO thread exists so
+  // docs/ARCHITECTURE.md §6.10/§6.11: ignore SIGPIPE, and block TERM/INT before any POCO thread exists so
   // they are only ever consumed here, through the signalfd.
   std::signal(SIGPIPE, SIG_IGN);
   sigset_t mask;

@@ -307,7 +307,7 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       : state_(std::move(state)), owner_(owner) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
-    // ARCHITECTURE §5 #5: only Poco::Exception is caught by POCO itself; nothing may escape.
+    // docs/ARCHITECTURE.md §6.5: only Poco::Exception is caught by POCO itself; nothing may escape.
     Reply reply;
     try {
       std::string body;
@@ -375,7 +375,7 @@ FakeOAuthServer::FakeOAuthServer(Options options) : state_(std::make_shared<Stat
   params->setMaxThreads(16);
   params->setMaxQueued(64);
   params->setKeepAliveTimeout(Poco::Timespan(2, 0));
-  // Own pool (ARCHITECTURE §5 #7): never the default pool, which dies at static destruction.
+  // Own pool (docs/ARCHITECTURE.md §6.7): never the default pool, which dies at static destruction.
   pool_ = std::make_unique<Poco::ThreadPool>(2, 16, 5);
   server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(state_, this), *pool_, socket, params);
   server_->start();

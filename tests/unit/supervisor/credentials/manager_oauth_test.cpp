@@ -24,7 +24,7 @@ using test::FakeOAuthServer;
 
 class ManagerOAuthTest : public ::testing::Test {
  protected:
-  void SetUp() override { std::signal(SIGPIPE, SIG_IGN); }  // as both mains do (ARCHITECTURE §5 #10)
+  void SetUp() override { std::signal(SIGPIPE, SIG_IGN); }  // as both mains do (docs/ARCHITECTURE.md §6.10)
 
   CredentialSettings settings() {
     CredentialSettings s;

@@ -233,7 +233,7 @@ TEST_F(ManagerTest, PermanentFailureStopsRetryingAndNeedsLogin) {
     const size_t calls = http->calls();
     ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, code, body));
     EXPECT_EQ(mgr->current().state, CredentialState::NeedsLogin) << body;
-    EXPECT_EQ(mgr->current().access_token, "");  // SPEC §7: model calls answer 503
+    EXPECT_EQ(mgr->current().access_token, "");  // needs_login: model calls answer 503
     EXPECT_EQ(mgr->current().generation, 2u);
     EXPECT_FALSE(mgr->current().usable(clock.unixMillis()));
     EXPECT_FALSE(mgr->nextDeadline().has_value());

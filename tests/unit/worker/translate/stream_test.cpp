@@ -104,7 +104,7 @@ std::string finishReasonOf(const std::vector<std::string>& chunks) {
   return reason;
 }
 
-// Shape rules shared by every successful chat stream (SPEC §6).
+// Shape rules shared by every successful chat stream (README.md, Model calls).
 void expectWellFormedStream(const std::vector<std::string>& chunks, bool include_usage) {
   ASSERT_GE(chunks.size(), 3u);
   EXPECT_EQ(chunks.back(), "[DONE]");
