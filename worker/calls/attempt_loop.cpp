@@ -34,7 +34,7 @@ AttemptResult clientLeft() {
   return r;
 }
 
-common::ApiError credentialsError(const common::WorkerCredentials& c) {
+[[gnu::noinline]] common::ApiError credentialsError(const common::WorkerCredentials& c) {
   std::string code = "no_credentials";
   std::string message =
       "The proxy has no upstream credentials. Run `codex-sub-proxy login` (or set OPENAI_REFRESH_TOKEN) and "
@@ -52,7 +52,7 @@ common::ApiError credentialsError(const common::WorkerCredentials& c) {
                           std::nullopt, code,           std::make_pair(std::string("Retry-After"), std::string("5"))};
 }
 
-common::ApiError failureError(const UpstreamFailure& f) {
+[[gnu::noinline]] common::ApiError failureError(const UpstreamFailure& f) {
   if (f.isTimeout()) return upstreamTimeoutError();
   if (f.kind == UpstreamFailure::Kind::InvalidRequest) {
     // The upstream writer refused a header (checkForwardedHeader stops a client's bad one before):
@@ -68,7 +68,7 @@ common::ApiError failureError(const UpstreamFailure& f) {
 // The upstream's x-codex-* headers (rate-limit windows, ...) go back on every response, and
 // into the worker's observation for `ctl status`; only well-formed ones (a bare CR or a NUL from
 // the backend would otherwise reach the client's response head), and only so many.
-void forwardCodexHeaders(Exchange& ex, const UpstreamResponseHead& head) {
+[[gnu::noinline]] void forwardCodexHeaders(Exchange& ex, const UpstreamResponseHead& head) {
   const CodexHeaderSelection codex = selectCodexHeaders(head.headers);
   if (codex.dropped > 0) {
     common::logDebug("upstream_headers_dropped")
@@ -89,37 +89,44 @@ AttemptResult AttemptLoop::run(UpstreamCall& up, UpstreamEvents::Framing framing
   credentials_ = call_.worker.credentials.get();
   if (!credentials_->usable(unixMillis())) return failed(credentialsError(*credentials_));
   for (;;) {
-    if (Step step = attempt(up, framing)) return std::move(*step);
+    std::unique_ptr<UpstreamExchange> ok;
+    if (Step step = send(up, ok)) return std::move(*step);
+    if (!ok) continue;  // retry
+    if (Step step = readFirstEvents(std::move(ok), up, framing)) return std::move(*step);
   }
 }
 
-AttemptLoop::Step AttemptLoop::attempt(UpstreamCall& up, UpstreamEvents::Framing framing) {
+// Sends one attempt. A 200 is left in `ok`; anything else is answered here (a final Step, or empty
+// for a retry).
+AttemptLoop::Step AttemptLoop::send(UpstreamCall& up, std::unique_ptr<UpstreamExchange>& ok) {
   if (call_.deadline.expired()) return failed(call_.deadline_error);
   UpstreamRequestSpec spec = requestSpec(up);
   auto sent = pool_.send(spec);
   up.request.body = std::move(spec.body);  // kept for a retry
-  WorkerMetrics& metrics = call_.worker.metrics;
-  if (!sent) {
-    const UpstreamFailure& failure = sent.error();
-    if (failure.kind == UpstreamFailure::Kind::Cancelled) {
-      metrics.recordClientDisconnect();
-      return clientLeft();  // nobody to answer
-    }
-    metrics.recordUpstreamFailure(toString(failure.kind));
-    AttemptOutcome outcome;
-    outcome.failure = failure.kind;
-    if (retryAfter(outcome)) return std::nullopt;
-    common::logWarn("upstream_failed").field("request_id", call_.ex.request_id).field("kind", toString(failure.kind));
-    return failed(call_.deadline.expired() ? call_.deadline_error : failureError(failure));
-  }
+  if (!sent) return sendFailed(sent.error());
   std::unique_ptr<UpstreamExchange> upstream = std::move(sent.value());
   const UpstreamResponseHead& head = upstream->head();
   call_.ex.upstream_status = head.status;
-  metrics.recordUpstreamStatus(head.status);
+  call_.worker.metrics.recordUpstreamStatus(head.status);
   forwardCodexHeaders(call_.ex, head);
   if (head.status == 401 && !refreshed_) return refreshAfterUnauthorized(*upstream);
   if (head.status != 200) return failedStatus(*upstream);
-  return readFirstEvents(std::move(upstream), up, framing);
+  ok = std::move(upstream);
+  return std::nullopt;
+}
+
+[[gnu::noinline]] AttemptLoop::Step AttemptLoop::sendFailed(const UpstreamFailure& failure) {
+  WorkerMetrics& metrics = call_.worker.metrics;
+  if (failure.kind == UpstreamFailure::Kind::Cancelled) {
+    metrics.recordClientDisconnect();
+    return clientLeft();  // nobody to answer
+  }
+  metrics.recordUpstreamFailure(toString(failure.kind));
+  AttemptOutcome outcome;
+  outcome.failure = failure.kind;
+  if (retryAfter(outcome)) return std::nullopt;
+  common::logWarn("upstream_failed").field("request_id", call_.ex.request_id).field("kind", toString(failure.kind));
+  return failed(call_.deadline.expired() ? call_.deadline_error : failureError(failure));
 }
 
 UpstreamRequestSpec AttemptLoop::requestSpec(UpstreamCall& up) {
@@ -140,7 +147,7 @@ UpstreamRequestSpec AttemptLoop::requestSpec(UpstreamCall& up) {
 }
 
 // Asks the supervisor for a refresh (single flight there) and tries again with what it sends.
-AttemptLoop::Step AttemptLoop::refreshAfterUnauthorized(UpstreamExchange& upstream) {
+[[gnu::noinline]] AttemptLoop::Step AttemptLoop::refreshAfterUnauthorized(UpstreamExchange& upstream) {
   const CallDeadline& deadline = call_.deadline;
   upstream.readAll(kErrorBodyCap, deadline.cap(milliseconds(2000)));
   call_.worker.channel.send(common::encodeUnauthorized(credentials_->generation));
@@ -152,7 +159,7 @@ AttemptLoop::Step AttemptLoop::refreshAfterUnauthorized(UpstreamExchange& upstre
   return std::nullopt;
 }
 
-AttemptLoop::Step AttemptLoop::failedStatus(UpstreamExchange& upstream) {
+[[gnu::noinline]] AttemptLoop::Step AttemptLoop::failedStatus(UpstreamExchange& upstream) {
   const UpstreamResponseHead& head = upstream.head();
   const std::string body = upstream.readAll(kErrorBodyCap, call_.deadline.cap(milliseconds(5000)));
   common::ApiError error = mapUpstreamError(head.status, head.header("Content-Type").value_or(""), body, unixSeconds());
@@ -189,13 +196,7 @@ AttemptLoop::Step AttemptLoop::readFirstEvents(std::unique_ptr<UpstreamExchange>
   }
   if (!first.empty() && isFailureEvent(first.front())) {
     events->abort();
-    call_.stream_gauge.reset();
-    common::ApiError error = mapStreamFailure(std::string_view(first.front().data), unixSeconds());
-    AttemptOutcome outcome;
-    outcome.status = 200;
-    if (error.code && *error.code == "server_is_overloaded") outcome.error_code = "server_is_overloaded";
-    if (retryAfter(outcome)) return std::nullopt;
-    return failed(std::move(error));
+    return failureEvent(first.front());
   }
   // Past a first event that is not a failure nothing is retried: the request body (a whole
   // conversation, often hundreds of KB) need not live as long as the stream.
@@ -205,6 +206,17 @@ AttemptLoop::Step AttemptLoop::readFirstEvents(std::unique_ptr<UpstreamExchange>
   r.events = std::move(events);
   r.first_events = std::move(first);
   return r;
+}
+
+// A failure reported as the 200 stream's first event: retried like a status when it says so.
+[[gnu::noinline]] AttemptLoop::Step AttemptLoop::failureEvent(const SseEvent& event) {
+  call_.stream_gauge.reset();
+  common::ApiError error = mapStreamFailure(std::string_view(event.data), unixSeconds());
+  AttemptOutcome outcome;
+  outcome.status = 200;
+  if (error.code && *error.code == "server_is_overloaded") outcome.error_code = "server_is_overloaded";
+  if (retryAfter(outcome)) return std::nullopt;
+  return failed(std::move(error));
 }
 
 bool AttemptLoop::retryAfter(AttemptOutcome outcome) {

@@ -44,11 +44,17 @@ class AttemptLoop {
   AttemptResult run(UpstreamCall& up, UpstreamEvents::Framing framing);
 
  private:
-  using Step = std::optional<AttemptResult>;  // what one attempt decided; empty: try again
-  Step attempt(UpstreamCall& up, UpstreamEvents::Framing framing);
+  // What one step of an attempt decided; empty: go on (try again, or read the 200 it got).
+  using Step = std::optional<AttemptResult>;
+  // The steps are called one after another from run(), never nested, and what only failures need
+  // is kept out of line: a held stream's thread keeps every stack page the deepest call touched,
+  // so each KiB of frame on this path costs a KiB per held stream (bench/README.md).
+  Step send(UpstreamCall& up, std::unique_ptr<UpstreamExchange>& ok);
+  Step sendFailed(const UpstreamFailure& failure);
   Step refreshAfterUnauthorized(UpstreamExchange& upstream);
   Step failedStatus(UpstreamExchange& upstream);
   Step readFirstEvents(std::unique_ptr<UpstreamExchange> upstream, UpstreamCall& up, UpstreamEvents::Framing framing);
+  Step failureEvent(const SseEvent& event);
   // After a retryable outcome: waits the back-off unless the client leaves or the retry budget is
   // spent; true when the call should try again.
   bool retryAfter(AttemptOutcome outcome);

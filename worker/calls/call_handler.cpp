@@ -58,6 +58,8 @@ void CallHandler::handle(Exchange& ex, CallApi api) {
     sendError(ex, *started.error);
     return;
   }
+  // Sinks on the heap and the pump called from here, not from a helper: this frame stays small, and
+  // a held stream's thread keeps every stack page it once wrote (kReadChunk in upstream_connection.cpp).
   auto sink = makeSink(call, api, request, std::move(chat), *started.events);
   pumpEvents(call, *started.events, started.first_events, *sink);
 }

@@ -48,25 +48,6 @@ Status joinText(const JsonValue* content, const std::string& param, std::string&
   return std::nullopt;
 }
 
-// Text of a user message for the session id (validated later).
-std::string userText(const JsonValue& msg) {
-  const JsonValue* content = msg.find("content");
-  if (content == nullptr) return {};
-  if (const auto s = content->stringView()) return std::string(*s);
-  std::string out;
-  if (const JsonArray* parts = content->getArray()) {
-    for (const JsonValue& part : *parts) {
-      const auto type = common::jsonString(part, "type");
-      const auto text = common::jsonString(part, "text");
-      if (type && isTextPartType(*type) && text) {
-        if (!out.empty()) out.push_back('\n');
-        out.append(*text);
-      }
-    }
-  }
-  return out;
-}
-
 // The input items of one request's messages. Tool calls and their results are paired by id; a
 // legacy function call has none, so it gets a made-up one that the next "function" message of the
 // same name takes back.
@@ -350,7 +331,7 @@ Status readChatInstructions(const JsonArray& messages, std::string& instructions
     } else if (*role == "user") {
       if (!have_user) {
         have_user = true;
-        first_user_text = userText(msg);
+        first_user_text = detail::contentText(msg, isTextPartType);
       }
     } else if (*role != "assistant" && *role != "tool" && *role != "function") {
       return invalidValue(mp + ".role",

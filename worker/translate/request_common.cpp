@@ -169,6 +169,24 @@ std::optional<common::ApiError> FieldPolicy::drop(std::string_view key, Upstream
   return std::nullopt;
 }
 
+std::string contentText(const common::JsonValue& message, bool (*is_text)(std::string_view type)) {
+  const common::JsonValue* content = message.find("content");
+  if (content == nullptr) return {};
+  if (const auto s = content->stringView()) return std::string(*s);
+  std::string out;
+  if (const common::JsonArray* parts = content->getArray()) {
+    for (const common::JsonValue& part : *parts) {
+      const auto type = common::jsonString(part, "type");
+      const auto text = common::jsonString(part, "text");
+      if (type && is_text(*type) && text) {
+        if (!out.empty()) out.push_back('\n');
+        out.append(*text);
+      }
+    }
+  }
+  return out;
+}
+
 std::string sessionIdFor(std::string_view instructions, std::string_view first_user_text) {
   Poco::SHA1Engine sha;
   static constexpr std::string_view kDomain = "codex-sub-proxy session v1\n";

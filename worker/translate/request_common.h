@@ -61,6 +61,10 @@ class FieldPolicy {
 // the same across turns of one conversation.
 std::string sessionIdFor(std::string_view instructions, std::string_view first_user_text);
 
+// The text of a message for the session id: its string content, or the `text` of its parts whose
+// type `is_text` accepts, joined by newlines. Validated elsewhere; anything else is skipped.
+std::string contentText(const common::JsonValue& message, bool (*is_text)(std::string_view type));
+
 // Error builders with OpenAI's wording style.
 common::ApiError missingParam(const std::string& param);
 common::ApiError invalidType(const std::string& param, std::string_view expected);

@@ -27,24 +27,6 @@ bool isUserMessage(const JsonValue& item) {
   return !type || *type == "message";
 }
 
-std::string messageText(const JsonValue& item) {
-  const JsonValue* content = item.find("content");
-  if (content == nullptr) return {};
-  if (const auto s = content->stringView()) return std::string(*s);
-  std::string out;
-  if (const JsonArray* parts = content->getArray()) {
-    for (const JsonValue& part : *parts) {
-      const auto type = common::jsonString(part, "type");
-      const auto text = common::jsonString(part, "text");
-      if (type && (*type == "input_text" || *type == "text") && text) {
-        if (!out.empty()) out.push_back('\n');
-        out.append(*text);
-      }
-    }
-  }
-  return out;
-}
-
 class ResponsesNormalizer {
  public:
   ResponsesNormalizer(JsonValue& root, const TranslateOptions& options) : root_(root), policy_(options) {}
@@ -159,7 +141,8 @@ class ResponsesNormalizer {
     } else {
       for (const JsonValue& item : *input->getArray()) {
         if (item.isObject() && isUserMessage(item)) {
-          first_user_text_ = messageText(item);
+          first_user_text_ =
+              detail::contentText(item, [](std::string_view t) { return t == "input_text" || t == "text"; });
           break;
         }
       }

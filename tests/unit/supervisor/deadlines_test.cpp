@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/unit/supervisor/manual_clock.h"
+#include "tests/support/fakes/fake_clock.h"
 
 namespace cosp::supervisor {
 namespace {
@@ -12,7 +12,7 @@ namespace {
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using testing_support::ManualClock;
+using test::FakeClock;
 
 WorkerProcess worker(WorkerState state, TimePoint started) {
   WorkerProcess w;
@@ -23,7 +23,7 @@ WorkerProcess worker(WorkerState state, TimePoint started) {
 }
 
 TEST(Deadlines, AReadyWorkerSilentPastTheHeartbeatTimeoutIsHung) {
-  ManualClock clock;
+  FakeClock clock;
   WorkerProcess w = worker(WorkerState::Ready, clock.steadyNow());
   clock.advance(seconds(15));
   EXPECT_EQ(killVerdict(w, clock.steadyNow()), KillVerdict::Spare);  // exactly the timeout: not yet
@@ -34,7 +34,7 @@ TEST(Deadlines, AReadyWorkerSilentPastTheHeartbeatTimeoutIsHung) {
 }
 
 TEST(Deadlines, AWorkerNotReadyPastTheBootTimeoutIsHung) {
-  ManualClock clock;
+  FakeClock clock;
   WorkerProcess w = worker(WorkerState::Starting, clock.steadyNow());
   clock.advance(kBootTimeout);
   EXPECT_EQ(killVerdict(w, clock.steadyNow()), KillVerdict::Spare);
@@ -45,7 +45,7 @@ TEST(Deadlines, AWorkerNotReadyPastTheBootTimeoutIsHung) {
 }
 
 TEST(Deadlines, ADrainingWorkerIsKilledAfterGracePlusSlack) {
-  ManualClock clock;
+  FakeClock clock;
   WorkerProcess w = worker(WorkerState::Draining, clock.steadyNow());
   w.kill_at = drainKillAt(clock.steadyNow(), seconds(30));
   EXPECT_EQ(w.kill_at, clock.steadyNow() + seconds(35));
@@ -60,7 +60,7 @@ TEST(Deadlines, ADrainingWorkerIsKilledAfterGracePlusSlack) {
 }
 
 TEST(Deadlines, AWorkerWhoseChannelClosedIsKilledAfterTheSlack) {
-  ManualClock clock;
+  FakeClock clock;
   WorkerProcess w = worker(WorkerState::Ready, clock.steadyNow());
   EXPECT_FALSE(pendingKillAt(w).has_value());
   w.channel_lost = true;
@@ -72,12 +72,12 @@ TEST(Deadlines, AWorkerWhoseChannelClosedIsKilledAfterTheSlack) {
 }
 
 TEST(Deadlines, FastStopKillsAfterTwoSeconds) {
-  ManualClock clock;
+  FakeClock clock;
   EXPECT_EQ(fastStopKillAt(clock.steadyNow()), clock.steadyNow() + seconds(2));
 }
 
 TEST(Deadlines, NextWakeIsTheEarliestDeadlineAndAtMostOneTickAway) {
-  ManualClock clock;
+  FakeClock clock;
   const TimePoint now = clock.steadyNow();
   std::vector<SlotSchedule> slots(2);
   WorkerMap workers;

@@ -5,17 +5,17 @@
 #include <gtest/gtest.h>
 
 #include "supervisor/deadlines.h"
-#include "tests/unit/supervisor/manual_clock.h"
+#include "tests/support/fakes/fake_clock.h"
 
 namespace cosp::supervisor {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using testing_support::ManualClock;
+using test::FakeClock;
 
 TEST(ReloadSequence, ReplacesSlotsInOrderOneAtATime) {
-  ManualClock clock;
+  FakeClock clock;
   ReloadSequence reload(kBootTimeout);
   EXPECT_FALSE(reload.nextSlot().has_value());
   reload.begin(3);
@@ -42,7 +42,7 @@ TEST(ReloadSequence, ReplacesSlotsInOrderOneAtATime) {
 }
 
 TEST(ReloadSequence, ANewWorkerNotReadyInTimeAbandonsTheReload) {
-  ManualClock clock;
+  FakeClock clock;
   ReloadSequence reload(kBootTimeout);
   reload.begin(2);
   reload.started(700, clock.steadyNow());
@@ -57,7 +57,7 @@ TEST(ReloadSequence, ANewWorkerNotReadyInTimeAbandonsTheReload) {
 }
 
 TEST(ReloadSequence, BeginStartsOverAndAStopClearsIt) {
-  ManualClock clock;
+  FakeClock clock;
   ReloadSequence reload(milliseconds(250));
   reload.begin(2);
   reload.started(800, clock.steadyNow());

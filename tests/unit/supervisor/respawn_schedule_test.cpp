@@ -3,17 +3,17 @@
 #include <gtest/gtest.h>
 
 #include "supervisor/respawn_policy.h"
-#include "tests/unit/supervisor/manual_clock.h"
+#include "tests/support/fakes/fake_clock.h"
 
 namespace cosp::supervisor {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using testing_support::ManualClock;
+using test::FakeClock;
 
 TEST(SlotSchedule, NothingIsDueUntilAWorkerDies) {
-  ManualClock clock;
+  FakeClock clock;
   SlotSchedule slot;
   EXPECT_FALSE(slot.respawnAt().has_value());
   EXPECT_FALSE(slot.due(clock.steadyNow()));
@@ -21,7 +21,7 @@ TEST(SlotSchedule, NothingIsDueUntilAWorkerDies) {
 }
 
 TEST(SlotSchedule, FirstDeathIsReplacedAtOnceThenBackOffDoubles) {
-  ManualClock clock;
+  FakeClock clock;
   SlotSchedule slot;
   EXPECT_EQ(slot.onUnexpectedExit(clock.steadyNow(), milliseconds(500)), milliseconds(0));
   EXPECT_EQ(slot.respawnAt(), clock.steadyNow());
@@ -44,7 +44,7 @@ TEST(SlotSchedule, FirstDeathIsReplacedAtOnceThenBackOffDoubles) {
 }
 
 TEST(SlotSchedule, BackOffIsCappedAndAStableRunResetsIt) {
-  ManualClock clock;
+  FakeClock clock;
   SlotSchedule slot;
   for (int i = 0; i < 30; ++i) slot.onUnexpectedExit(clock.steadyNow(), milliseconds(10));
   EXPECT_EQ(slot.onUnexpectedExit(clock.steadyNow(), milliseconds(10)), RespawnPolicy::kMaxBackoff);
@@ -55,7 +55,7 @@ TEST(SlotSchedule, BackOffIsCappedAndAStableRunResetsIt) {
 }
 
 TEST(SlotSchedule, FailedSpawnIsRetriedWithoutCountingARestart) {
-  ManualClock clock;
+  FakeClock clock;
   SlotSchedule slot;
   slot.onSpawnFailed(clock.steadyNow());
   EXPECT_EQ(slot.respawnAt(), clock.steadyNow());  // the first attempt is retried at once

@@ -5,7 +5,7 @@
 
 #include "common/json/json_writer.h"
 #include "common/version.h"
-#include "tests/unit/supervisor/manual_clock.h"
+#include "tests/support/fakes/fake_clock.h"
 
 namespace cosp::supervisor {
 namespace {
@@ -18,7 +18,7 @@ using common::jsonObjectValue;
 using common::jsonString;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using testing_support::ManualClock;
+using test::FakeClock;
 
 class FixedCredentials final : public CredentialProvider {
  public:
@@ -79,7 +79,7 @@ class StatusReportTest : public ::testing::Test {
                           workers,           restarts,           retired, upstream, credentials};
   }
 
-  ManualClock clock;
+  FakeClock clock;
   std::chrono::steady_clock::time_point started;
   WorkerMap workers;
   std::vector<int> restarts{0, 3};
