@@ -99,7 +99,7 @@ AttemptResult AttemptLoop::run(UpstreamCall& up, UpstreamEvents::Framing framing
 // Sends one attempt. A 200 is left in `ok`; anything else is answered here (a final Step, or empty
 // for a retry).
 AttemptLoop::Step AttemptLoop::send(UpstreamCall& up, std::unique_ptr<UpstreamExchange>& ok) {
-  if (call_.deadline.expired()) return failed(call_.deadline_error);
+  if (call_.deadline.expired()) return failed(call_.deadlineError());
   UpstreamRequestSpec spec = requestSpec(up);
   auto sent = pool_.send(spec);
   up.request.body = std::move(spec.body);  // kept for a retry
@@ -126,7 +126,7 @@ AttemptLoop::Step AttemptLoop::send(UpstreamCall& up, std::unique_ptr<UpstreamEx
   outcome.failure = failure.kind;
   if (retryAfter(outcome)) return std::nullopt;
   common::logWarn("upstream_failed").field("request_id", call_.ex.request_id).field("kind", toString(failure.kind));
-  return failed(call_.deadline.expired() ? call_.deadline_error : failureError(failure));
+  return failed(call_.deadline.expired() ? call_.deadlineError() : failureError(failure));
 }
 
 UpstreamRequestSpec AttemptLoop::requestSpec(UpstreamCall& up) {
@@ -152,7 +152,7 @@ UpstreamRequestSpec AttemptLoop::requestSpec(UpstreamCall& up) {
   upstream.readAll(kErrorBodyCap, deadline.cap(milliseconds(2000)));
   call_.worker.channel.send(common::encodeUnauthorized(credentials_->generation));
   auto newer = call_.worker.credentials.waitNewer(credentials_->generation, deadline.capPoint(kCredentialWait));
-  if (deadline.expired()) return failed(call_.deadline_error);
+  if (deadline.expired()) return failed(call_.deadlineError());
   if (!newer || !newer->usable(unixMillis())) return failed(mapUpstreamError(401, "", "", unixSeconds()));
   credentials_ = std::move(newer);
   refreshed_ = true;
@@ -191,7 +191,7 @@ AttemptLoop::Step AttemptLoop::readFirstEvents(std::unique_ptr<UpstreamExchange>
     // The deadline is checked once the first events are delivered (event_pump.cpp).
     if (first.empty() && !events->ended() && !events->stopped() && call_.deadline.expired()) {
       common::logWarn("request_timeout").field("request_id", call_.ex.request_id);
-      events->stop(call_.deadline_error);
+      events->stop(call_.deadlineError());
     }
   }
   if (!first.empty() && isFailureEvent(first.front())) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 
 #include "common/error/api_error.h"
@@ -34,9 +35,13 @@ struct CallContext {
   // A non-streaming call shows nothing until it ends, so it gets an overall budget
   // (REQUEST_TIMEOUT); a stream shows progress and is bounded by the upstream idle timeout.
   CallDeadline deadline;
-  common::ApiError deadline_error;
+  std::chrono::milliseconds request_timeout;
   // Engaged from the upstream's 200 to the end of a streaming call.
   std::optional<StreamGauge> stream_gauge;
+
+  // The answer once `deadline` passed; built only then (it is a few allocations, and most calls
+  // never need it).
+  common::ApiError deadlineError() const;
 };
 
 }  // namespace cosp::worker

@@ -13,17 +13,19 @@ namespace cosp::worker {
 
 namespace {
 
-std::unique_ptr<OutputSink> makeSink(CallContext& call, CallApi api, const UpstreamRequest& up, ChatStreamOptions chat,
+std::unique_ptr<OutputSink> makeSink(CallContext& call, CallApi api, bool stream, ChatStreamOptions chat,
                                      UpstreamEvents& events) {
-  if (!up.client_stream) {
+  if (!stream) {
     return std::make_unique<CollectSink>(call.ex, api, std::move(chat),
                                          static_cast<std::size_t>(call.worker.config.max_event_bytes));
   }
-  if (api == CallApi::Chat) return std::make_unique<ChatStreamSink>(call.ex, call.client, std::move(chat));
-  return std::make_unique<RelaySink>(call.ex, call.client, events.bytes());
+  if (events.keepsBytes()) return std::make_unique<RelaySink>(call.ex, call.client, events.bytes());
+  return std::make_unique<ChatStreamSink>(call.ex, call.client, std::move(chat));
 }
 
 }  // namespace
+
+common::ApiError CallContext::deadlineError() const { return requestTimeoutError(request_timeout.count()); }
 
 CallHandler::CallHandler(WorkerContext& ctx, std::unique_ptr<UpstreamPool> pool) : ctx_(ctx), pool_(std::move(pool)) {
   if (!ctx_.config.dropped_params.empty()) options_.dropped_fields = ctx_.config.dropped_params;
@@ -45,12 +47,13 @@ void CallHandler::handle(Exchange& ex, CallApi api) {
                    ctx_,
                    client,
                    request.client_stream ? CallDeadline() : CallDeadline::after(ctx_.config.request_timeout),
-                   requestTimeoutError(ctx_.config.request_timeout.count()),
+                   ctx_.config.request_timeout,
                    std::nullopt};
   ChatStreamOptions chat{newChatCompletionId(),     unixSeconds(),      request.model, request.include_usage,
                          options_.reasoning_compat, request.json_output};
-  const auto framing = api == CallApi::Responses && request.client_stream ? UpstreamEvents::Framing::KeepBytes
-                                                                          : UpstreamEvents::Framing::EventsOnly;
+  // A Responses stream is relayed byte for byte, so its framing keeps the bytes (RelaySink).
+  const bool relay = api == CallApi::Responses && request.client_stream;
+  const auto framing = relay ? UpstreamEvents::Framing::KeepBytes : UpstreamEvents::Framing::EventsOnly;
 
   AttemptResult started = AttemptLoop(call, *pool_, retry_).run(*up, framing);
   if (started.end == AttemptResult::End::ClientLeft) return;
@@ -60,7 +63,7 @@ void CallHandler::handle(Exchange& ex, CallApi api) {
   }
   // Sinks on the heap and the pump called from here, not from a helper: this frame stays small, and
   // a held stream's thread keeps every stack page it once wrote (kReadChunk in upstream_connection.cpp).
-  auto sink = makeSink(call, api, request, std::move(chat), *started.events);
+  auto sink = makeSink(call, api, request.client_stream, std::move(chat), *started.events);
   pumpEvents(call, *started.events, started.first_events, *sink);
 }
 

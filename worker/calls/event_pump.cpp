@@ -28,7 +28,7 @@ PumpEnd pumpEvents(CallContext& call, UpstreamEvents& events, std::vector<SseEve
     }
     if (!events.ended() && !events.stopped() && call.deadline.expired()) {
       common::logWarn("request_timeout").field("request_id", call.ex.request_id);
-      events.stop(call.deadline_error);
+      events.stop(call.deadlineError());
     }
     if (events.ended() || events.stopped()) break;
   }

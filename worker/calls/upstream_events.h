@@ -37,6 +37,7 @@ class UpstreamEvents {
   // Why the upstream ended without finishing: a read error or the reason given to stop().
   const std::optional<common::ApiError>& endReason() const { return end_reason_; }
 
+  bool keepsBytes() const { return relay_.has_value(); }
   // Framing::KeepBytes: the bytes of whole events not yet written to the client.
   std::string& bytes() { return relay_->ready(); }
 
