@@ -2,7 +2,13 @@
 
 #include <arpa/inet.h>
 
+#include "common/codex/fingerprint.h"
+
 namespace cosp::common {
+
+std::string Config::codexClientVersion() const {
+  return codex_client_version.empty() ? std::string(kCheckedCodexVersion) : codex_client_version;
+}
 
 std::string Config::listenAddress() const {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);

@@ -29,6 +29,8 @@ struct Config {
   std::string auth_base_url = "https://auth.openai.com";
   std::string codex_auth_file;
   std::chrono::seconds refresh_margin{300};
+  // How long a model call waits for a refresh in flight when no usable access token is held.
+  std::chrono::milliseconds credentials_wait{15000};
 
   // Upstream
   std::string codex_base_url = "https://chatgpt.com/backend-api/codex";
@@ -40,6 +42,7 @@ struct Config {
   std::string no_proxy;
   std::string upstream_ca_file;
   std::string originator = "codex_cli_rs";
+  std::string codex_client_version;  // empty = kCheckedCodexVersion (common/codex/fingerprint.h)
   bool strict_params = false;
   std::vector<std::string> dropped_params;  // empty = the built-in list
   std::string reasoning_compat = "none";    // none | reasoning_content | think-tags
@@ -71,6 +74,8 @@ struct Config {
   std::string config_file;  // where the INI values came from, if any
 
   std::string listenAddress() const;
+  // The Codex version presented upstream: CODEX_CLIENT_VERSION, else kCheckedCodexVersion.
+  std::string codexClientVersion() const;
 };
 
 bool isLoopbackHost(const std::string& host);

@@ -83,8 +83,10 @@ std::string encodeWorkerConfig(const Config& c) {
   w.beginObject().member("account_id", c.account_id).member("allow_unauthenticated", c.allow_unauthenticated);
   writeList(w, "api_keys", c.api_keys);
   w.member("codex_base_url", c.codex_base_url)
+      .member("codex_client_version", c.codex_client_version)
       .member("codex_responses_path", c.codex_responses_path)
-      .member("control_socket", c.control_socket);
+      .member("control_socket", c.control_socket)
+      .member("credentials_wait_ms", static_cast<int64_t>(c.credentials_wait.count()));
   writeList(w, "dropped_params", c.dropped_params);
   w.member("host", c.host)
       .member("https_proxy", c.https_proxy)
@@ -131,6 +133,8 @@ std::optional<Config> decodeWorkerConfig(const std::string& json) {
   c.account_id = r.text("account_id");
   c.codex_base_url = r.text("codex_base_url");
   c.codex_responses_path = r.text("codex_responses_path");
+  c.codex_client_version = r.text("codex_client_version");
+  c.credentials_wait = r.millis("credentials_wait_ms");
   c.models = r.list("models");
   c.upstream_connect_timeout = r.millis("upstream_connect_timeout_ms");
   c.upstream_idle_timeout = r.millis("upstream_idle_timeout_ms");

@@ -6,7 +6,9 @@
 #include <fstream>
 #include <thread>
 
+#include "common/codex/fingerprint.h"
 #include "common/config/config_sources.h"
+#include "common/util/http_syntax.h"
 #include "common/util/strings.h"
 
 namespace cosp::common {
@@ -156,9 +158,10 @@ class ConfigReader {
     if (auto e = urlOption("codex-base-url", c_.codex_base_url)) return e;
     if (auto v = get("codex-responses-path")) {
       c_.codex_responses_path = trim(v->value);
-      if (c_.codex_responses_path.empty() || c_.codex_responses_path[0] != '/') {
-        return invalidValue("codex-responses-path", *v, "must start with '/'");
-      }
+      if (c_.codex_responses_path.empty()) return invalidValue("codex-responses-path", *v, "must not be empty");
+      // The original project joined base and path whichever of them carried the '/', and its
+      // .env files do both (CODEX_BASE_URL=…/codex/ with CODEX_RESPONSES_PATH=responses).
+      if (c_.codex_responses_path[0] != '/') c_.codex_responses_path.insert(0, 1, '/');
     }
     if (auto v = get("models")) {
       c_.models = splitList(v->value);
@@ -188,6 +191,7 @@ class ConfigReader {
     }
     milliseconds margin = c_.refresh_margin;
     if (auto e = durationOption("refresh-margin", milliseconds(0), margin)) return e;
+    if (auto e = durationOption("credentials-wait", milliseconds(0), c_.credentials_wait)) return e;
     c_.refresh_margin = std::chrono::duration_cast<std::chrono::seconds>(margin);
     return std::nullopt;
   }
@@ -211,6 +215,13 @@ class ConfigReader {
     if (auto v = get("originator")) {
       c_.originator = trim(v->value);
       if (c_.originator.empty()) return invalidValue("originator", *v, "must not be empty");
+      if (!isToken(c_.originator)) return invalidValue("originator", *v, "must be an HTTP token");
+    }
+    if (auto v = get("codex-client-version")) {
+      c_.codex_client_version = trim(v->value);
+      if (!c_.codex_client_version.empty() && !isCodexVersion(c_.codex_client_version)) {
+        return invalidValue("codex-client-version", *v, "expected a Codex release such as 0.169.0");
+      }
     }
     return std::nullopt;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "common/codex/fingerprint.h"
 #include "common/log/log.h"
 #include "common/net/url.h"
 #include "supervisor/credentials/credential_seed.h"
@@ -370,6 +371,10 @@ CredentialSettings credentialSettingsFromConfig(const common::Config& config) {
   s.https_proxy = config.https_proxy;
   s.no_proxy = config.no_proxy;
   s.ca_file = config.upstream_ca_file;
+  const common::CodexFingerprint fingerprint = common::codexFingerprint(config.originator, config.codexClientVersion());
+  s.user_agent = fingerprint.user_agent;
+  s.originator = fingerprint.originator;
+  s.codex_version = fingerprint.version;
   return s;
 }
 

@@ -29,6 +29,9 @@ struct CredentialSettings {
   std::string codex_auth_file;                            // CODEX_AUTH_FILE; empty = none
   std::chrono::seconds refresh_margin{300};               // REFRESH_MARGIN
   std::string https_proxy, no_proxy, ca_file;
+  // The client fingerprint every call to the token and device endpoints presents, as the Codex
+  // CLI's own login does (common/codex/fingerprint.h); empty = a bare product User-Agent.
+  std::string user_agent, originator, codex_version;
 
   // Tuning knobs with production defaults; tests shrink them.
   std::chrono::milliseconds backoff_base{1000};       // first retry after a transient failure

@@ -64,7 +64,9 @@ class PocoHttpTransport final : public HttpTransport {
       request.setContentType(content_type);
       request.setContentLength(static_cast<std::streamsize>(body.size()));
       request.set("Accept", "application/json");
-      request.set("User-Agent", "codex-sub-proxy");
+      request.set("User-Agent", options_.user_agent);
+      if (!options_.originator.empty()) request.set("originator", options_.originator);
+      if (!options_.codex_version.empty()) request.set("version", options_.codex_version);
       request.setKeepAlive(false);
 
       std::ostream& out = session->sendRequest(request);  // connects (and handshakes)
@@ -165,6 +167,9 @@ common::Result<std::shared_ptr<HttpTransport>, std::string> makeTransportFor(con
   options.ca_file = settings.ca_file;
   options.connect_timeout = settings.http_connect_timeout;
   options.io_timeout = settings.http_timeout;
+  if (!settings.user_agent.empty()) options.user_agent = settings.user_agent;
+  options.originator = settings.originator;
+  options.codex_version = settings.codex_version;
   return makePocoHttpTransport(std::move(options));
 }
 

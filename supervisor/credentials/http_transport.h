@@ -35,6 +35,9 @@ struct HttpTransportOptions {
   std::string ca_file;      // empty = system CA store
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds io_timeout{30000};
+  std::string user_agent = "codex-sub-proxy";  // the client fingerprint (common/codex/fingerprint.h)
+  std::string originator;                      // empty = header not sent
+  std::string codex_version;                   // `version` header; empty = not sent
 };
 
 // POCO HTTPClientSession / HTTPSClientSession based transport; one connection per call (the

@@ -27,7 +27,10 @@ std::unique_ptr<OutputSink> makeSink(CallContext& call, CallApi api, bool stream
 
 common::ApiError CallContext::deadlineError() const { return requestTimeoutError(request_timeout.count()); }
 
-CallHandler::CallHandler(WorkerContext& ctx, std::unique_ptr<UpstreamPool> pool) : ctx_(ctx), pool_(std::move(pool)) {
+CallHandler::CallHandler(WorkerContext& ctx, std::unique_ptr<UpstreamPool> pool)
+    : ctx_(ctx),
+      pool_(std::move(pool)),
+      fingerprint_(common::codexFingerprint(ctx.config.originator, ctx.config.codexClientVersion())) {
   if (!ctx_.config.dropped_params.empty()) options_.dropped_fields = ctx_.config.dropped_params;
   options_.strict = ctx_.config.strict_params;
   options_.reasoning_compat = parseReasoningCompat(ctx_.config.reasoning_compat).value_or(ReasoningCompat::None);
@@ -36,7 +39,7 @@ CallHandler::CallHandler(WorkerContext& ctx, std::unique_ptr<UpstreamPool> pool)
 CallHandler::~CallHandler() = default;
 
 void CallHandler::handle(Exchange& ex, CallApi api) {
-  auto up = buildUpstreamCall(ex, api, options_);
+  auto up = buildUpstreamCall(ex, api, options_, CallExtras{&fingerprint_, nullptr});
   if (!up) {
     sendError(ex, up.error());
     return;

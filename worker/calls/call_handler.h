@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "common/codex/fingerprint.h"
 #include "worker/calls/call_context.h"
 #include "worker/translate/translate_types.h"
 #include "worker/upstream/retry_policy.h"
@@ -28,6 +29,7 @@ class CallHandler {
   WorkerContext& ctx_;
   std::unique_ptr<UpstreamPool> pool_;
   TranslateOptions options_;
+  common::CodexFingerprint fingerprint_;  // built once: uname and the configured version
   RetryPolicy retry_;
 };
 

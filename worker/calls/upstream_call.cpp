@@ -1,6 +1,5 @@
 #include "worker/calls/upstream_call.h"
 
-#include "common/version.h"
 #include "worker/translate/chat_request.h"
 #include "worker/translate/dropped_fields_header.h"
 #include "worker/translate/responses_request.h"
@@ -14,7 +13,7 @@ namespace {
 // not allow is the client's 400 here, not a write the upstream client refuses later (a 502).
 common::Result<std::string> clientSessionId(const HttpRequest& request) {
   std::string session;
-  for (const char* name : {"session_id", "session-id", "x-session-id"}) {
+  for (const char* name : {"session-id", "session_id", "x-session-id"}) {
     if (!request.has(name)) continue;
     std::string value = request.get(name);
     if (auto bad = checkForwardedHeader(name, value)) return *bad;
@@ -23,16 +22,47 @@ common::Result<std::string> clientSessionId(const HttpRequest& request) {
   return session;
 }
 
-common::Result<HeaderList> fixedHeaders(const Exchange& ex, const UpstreamRequest& up) {
-  HeaderList fixed = {{"Content-Type", "application/json"},
-                      {"Accept", "text/event-stream"},
-                      {"User-Agent", std::string(kProductName) + "/" + kVersion},
-                      {"originator", ex.ctx.config.originator}};
-  auto session = clientSessionId(ex.request);
-  if (!session) return session.error();
-  fixed.emplace_back("session_id", session->empty() ? up.session_id : *session);
+bool isResponsesLite(const HttpRequest& request) {
+  return request.has("x-openai-internal-codex-responses-lite") &&
+         headerNameEquals(request.get("x-openai-internal-codex-responses-lite"), "true");
+}
+
+// The client fingerprint (README.md, The client fingerprint): the proxy's, unless the caller is a
+// Codex client itself, whose body shape belongs to its own version.
+common::Result<bool> addFingerprint(HeaderList& fixed, const HttpRequest& request,
+                                    const common::CodexFingerprint& ours) {
+  const std::string user_agent = request.has("User-Agent") ? request.get("User-Agent") : std::string();
+  if (!common::isCodexClientUserAgent(user_agent)) {
+    fixed.emplace_back("User-Agent", ours.user_agent);
+    fixed.emplace_back("originator", ours.originator);
+    fixed.emplace_back("version", ours.version);
+    return true;
+  }
+  if (auto bad = checkForwardedHeader("User-Agent", user_agent)) return *bad;
+  fixed.emplace_back("User-Agent", user_agent);
+  for (const auto& [name, fallback] :
+       {std::pair{"originator", &ours.originator}, std::pair{"version", &ours.version}}) {
+    if (!request.has(name)) {
+      fixed.emplace_back(name, *fallback);
+      continue;
+    }
+    std::string value = request.get(name);
+    if (auto bad = checkForwardedHeader(name, value)) return *bad;
+    fixed.emplace_back(name, std::move(value));
+  }
+  return true;
+}
+
+common::Result<HeaderList> fixedHeaders(const Exchange& ex, const UpstreamRequest& up,
+                                        const common::CodexFingerprint& fingerprint) {
+  HeaderList fixed = {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}};
+  if (auto added = addFingerprint(fixed, ex.request, fingerprint); !added) return added.error();
+  // The backend derives prompt-cache affinity from `session-id` (the current CLI's name); older
+  // deployments read `session_id`, so both carry the one id.
+  fixed.emplace_back("session-id", up.session_id);
+  fixed.emplace_back("session_id", up.session_id);
   for (const auto& [name, value] : ex.request) {
-    if (!isCodexHeaderName(name) && !headerNameEquals(name, "x-client-request-id")) continue;
+    if (!isForwardedRequestHeader(name)) continue;
     if (auto bad = checkForwardedHeader(name, value)) return *bad;
     fixed.emplace_back(name, value);
   }
@@ -41,11 +71,18 @@ common::Result<HeaderList> fixedHeaders(const Exchange& ex, const UpstreamReques
 
 }  // namespace
 
-common::Result<UpstreamCall> buildUpstreamCall(Exchange& ex, CallApi api, const TranslateOptions& options) {
+common::Result<UpstreamCall> buildUpstreamCall(Exchange& ex, CallApi api, const TranslateOptions& options,
+                                               const CallExtras& extras) {
+  auto session = clientSessionId(ex.request);
+  if (!session) return session.error();
   auto body = ex.request.readBody(ex.ctx.config.max_body_bytes);
   if (!body) return body.error();
-  auto translated =
-      api == CallApi::Chat ? translateChatRequest(*body, options) : normalizeResponsesRequest(*body, options);
+  CallHints hints;
+  hints.client_session_id = *session;
+  hints.responses_lite = isResponsesLite(ex.request);
+  hints.catalog = extras.catalog;
+  auto translated = api == CallApi::Chat ? translateChatRequest(*body, options, hints)
+                                         : normalizeResponsesRequest(*body, options, hints);
   if (!translated) return translated.error();
   body->clear();
   body->shrink_to_fit();  // a conversation can be megabytes; only the translated copy lives on
@@ -56,7 +93,7 @@ common::Result<UpstreamCall> buildUpstreamCall(Exchange& ex, CallApi api, const 
   if (up.dropped_total > 0) {
     ex.response.set("x-codex-sub-proxy-dropped", droppedFieldsHeader(up.dropped, up.dropped_total));
   }
-  auto headers = fixedHeaders(ex, up);
+  auto headers = fixedHeaders(ex, up, *extras.fingerprint);
   if (!headers) return headers.error();
   return UpstreamCall{std::move(up), std::move(*headers)};
 }

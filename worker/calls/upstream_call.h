@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/codex/fingerprint.h"
 #include "common/util/result.h"
 #include "worker/calls/call_context.h"
 #include "worker/translate/translate_types.h"
@@ -14,12 +15,20 @@ struct UpstreamCall {
   HeaderList fixed_headers;
 };
 
+// What the worker lends every call: its fingerprint and its current model catalog.
+struct CallExtras {
+  const common::CodexFingerprint* fingerprint = nullptr;  // never null
+  const common::ModelCatalog* catalog = nullptr;          // null = efforts not checked
+};
+
 // Stage 1 of a model call: reads the client's body, translates it (chat) or normalises it
-// (responses), and assembles the fixed upstream headers: content type, the proxy's User-Agent and
-// originator, the session id (the client's own, else one derived from the conversation) and the
-// client's x-codex-* and x-client-request-id headers. Records the model and stream flag on the
+// (responses), and assembles the fixed upstream headers: content type, the client fingerprint
+// (ours, or a Codex caller's own), the session id as `session-id` and `session_id` (the client's
+// own, else the body's prompt_cache_key, else one derived from the conversation) and the client
+// headers the rules forward (isForwardedRequestHeader). Records the model and stream flag on the
 // exchange, and the x-codex-sub-proxy-dropped header on the response. An error is the client's
 // (400, 413, ...): nothing was sent upstream.
-common::Result<UpstreamCall> buildUpstreamCall(Exchange& ex, CallApi api, const TranslateOptions& options);
+common::Result<UpstreamCall> buildUpstreamCall(Exchange& ex, CallApi api, const TranslateOptions& options,
+                                               const CallExtras& extras);
 
 }  // namespace cosp::worker

@@ -187,12 +187,15 @@ class ChatTranslator {
 
 }  // namespace
 
-common::Result<UpstreamRequest> translateChatRequest(std::string_view body, const TranslateOptions& options) {
+common::Result<UpstreamRequest> translateChatRequest(std::string_view body, const TranslateOptions& options,
+                                                     const CallHints& hints) {
   try {
     auto parsed = detail::parseRequestObject(body);
     if (!parsed.ok()) return parsed.takeError();
     ChatTranslator translator(parsed.value(), options);
-    return translator.run(body.size());
+    auto result = translator.run(body.size());
+    if (result && !hints.client_session_id.empty()) result->session_id = std::string(hints.client_session_id);
+    return result;
   } catch (const std::exception&) {
     // Only std::bad_alloc can get here; a bad request must never become a crash.
     return ApiError::internal("The request could not be translated (out of memory).");

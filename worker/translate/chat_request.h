@@ -24,6 +24,7 @@ namespace cosp::worker {
 //  - "custom" tools, tool calls and outputs map to their Responses forms;
 //  - a "reasoning" object (sent by some clients) is merged; reasoning_effort
 //    wins over reasoning.effort, which wins over a model suffix.
-common::Result<UpstreamRequest> translateChatRequest(std::string_view body, const TranslateOptions& options);
+common::Result<UpstreamRequest> translateChatRequest(std::string_view body, const TranslateOptions& options,
+                                                     const CallHints& hints = {});
 
 }  // namespace cosp::worker

@@ -212,12 +212,15 @@ class ResponsesNormalizer {
 
 }  // namespace
 
-common::Result<UpstreamRequest> normalizeResponsesRequest(std::string_view body, const TranslateOptions& options) {
+common::Result<UpstreamRequest> normalizeResponsesRequest(std::string_view body, const TranslateOptions& options,
+                                                          const CallHints& hints) {
   try {
     auto parsed = detail::parseRequestObject(body);
     if (!parsed.ok()) return parsed.takeError();
     ResponsesNormalizer normalizer(parsed.value(), options);
-    return normalizer.run(body.size());
+    auto result = normalizer.run(body.size());
+    if (result && !hints.client_session_id.empty()) result->session_id = std::string(hints.client_session_id);
+    return result;
   } catch (const std::exception&) {
     return ApiError::internal("The request could not be normalised (out of memory).");
   }

@@ -16,6 +16,7 @@ namespace cosp::worker {
 // field pass through untouched and in the client's key order. A top-level null
 // counts as absent. previous_response_id is refused: the backend is stateless.
 // Never throws (except std::bad_alloc).
-common::Result<UpstreamRequest> normalizeResponsesRequest(std::string_view body, const TranslateOptions& options);
+common::Result<UpstreamRequest> normalizeResponsesRequest(std::string_view body, const TranslateOptions& options,
+                                                          const CallHints& hints = {});
 
 }  // namespace cosp::worker

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/catalog/model_catalog.h"
+
 namespace cosp::worker {
 
 // How reasoning summaries reach a Chat Completions client (REASONING_COMPAT in README.md, Configuration).
@@ -33,6 +35,16 @@ struct TranslateOptions {
   static std::vector<std::string> defaultDroppedFields();
 };
 
+// What one call brings besides its body: facts from its headers and the worker's current catalog.
+struct CallHints {
+  // The client's session id (session-id / session_id / x-session-id header); empty = none.
+  std::string_view client_session_id;
+  // x-openai-internal-codex-responses-lite: true: the body's shape is the client's (README.md, Model calls).
+  bool responses_lite = false;
+  // The served models and their efforts; null = no catalog (efforts are then not checked).
+  const common::ModelCatalog* catalog = nullptr;
+};
+
 struct UpstreamRequest {
   std::string body;            // JSON for the Codex backend (store:false, stream:true, ...)
   std::string model;           // the model id the client asked for (before suffix stripping)
@@ -46,7 +58,9 @@ struct UpstreamRequest {
   bool client_stream = false;  // client asked for stream:true
   bool include_usage = false;  // chat stream_options.include_usage
   bool json_output = false;    // response_format / text.format asks for JSON
-  std::string session_id;      // stable id from instructions + first user message
+  // One id per conversation: the client's session header, else the body's prompt_cache_key, else a
+  // stable hash of instructions + first user message.
+  std::string session_id;
 };
 
 // Token counts of a finished response, for the client's usage object and for logs.

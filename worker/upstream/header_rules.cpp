@@ -9,6 +9,11 @@ namespace cosp::worker {
 namespace {
 
 constexpr std::string_view kCodexPrefix = "x-codex-";
+constexpr std::string_view kOpenAiPrefix = "x-openai-";
+
+bool hasPrefix(std::string_view name, std::string_view prefix) {
+  return name.size() > prefix.size() && headerNameEquals(name.substr(0, prefix.size()), prefix);
+}
 
 }  // namespace
 
@@ -16,8 +21,12 @@ bool isHeaderToken(std::string_view name) { return common::isToken(name); }
 
 bool isSafeHeaderValue(std::string_view value) { return common::isFieldValue(value); }
 
-bool isCodexHeaderName(std::string_view name) {
-  return name.size() > kCodexPrefix.size() && headerNameEquals(name.substr(0, kCodexPrefix.size()), kCodexPrefix);
+bool isCodexHeaderName(std::string_view name) { return hasPrefix(name, kCodexPrefix); }
+
+bool isForwardedRequestHeader(std::string_view name) {
+  return hasPrefix(name, kCodexPrefix) || hasPrefix(name, kOpenAiPrefix) || headerNameEquals(name, "thread-id") ||
+         headerNameEquals(name, "x-client-request-id") ||
+         headerNameEquals(name, "x-responsesapi-include-timing-metrics");
 }
 
 CodexHeaderSelection selectCodexHeaders(const HeaderList& upstream_headers, const CodexHeaderLimits& limits) {

@@ -22,6 +22,13 @@ bool isSafeHeaderValue(std::string_view value);
 // "x-codex-<something>", case-insensitive.
 bool isCodexHeaderName(std::string_view name);
 
+// A client request header forwarded upstream unchanged (README.md, Model calls: upstream headers):
+// x-codex-*, x-openai-* (Responses-Lite, subagent, ...), thread-id, x-client-request-id and
+// x-responsesapi-include-timing-metrics. Never the client's credentials (Authorization, x-api-key,
+// ChatGPT-Account-ID: a Codex CLI logged in to ChatGPT sends its own account's), cookies or
+// hop-by-hop headers: none of those match. The session headers and the fingerprint are set apart.
+bool isForwardedRequestHeader(std::string_view name);
+
 // Caps on the backend's x-codex-* headers copied onto every client response (rate-limit windows:
 // about a dozen short ones in practice).
 struct CodexHeaderLimits {

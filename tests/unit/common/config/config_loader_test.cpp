@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "common/codex/fingerprint.h"
 #include "common/config/config_codec.h"
 #include "tests/support/harness/temp_dir.h"
 
@@ -69,6 +70,30 @@ TEST(ConfigLoader, PrecedenceFlagOverEnvOverFile) {
   EXPECT_EQ(from_flag->config.port, 4003);
 }
 
+// The original project's .env files join base and path either way round.
+TEST(ConfigLoader, ResponsesPathWithoutSlashIsJoinedAsTheOriginalDid) {
+  auto env = base();
+  env["CODEX_BASE_URL"] = "https://chatgpt.com/backend-api/codex/";
+  env["CODEX_RESPONSES_PATH"] = "responses";
+  auto r = loadConfig({}, envOf(env));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->config.codex_responses_path, "/responses");
+}
+
+TEST(ConfigLoader, CodexClientVersionDefaultsToTheCheckedRelease) {
+  auto r = loadConfig({}, envOf(base()));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->config.codexClientVersion(), std::string(cosp::common::kCheckedCodexVersion));
+  EXPECT_EQ(r->config.credentials_wait, std::chrono::milliseconds(15000));
+  auto env = base();
+  env["CODEX_CLIENT_VERSION"] = "0.170.1-alpha.2";
+  env["CREDENTIALS_WAIT"] = "3s";
+  auto set = loadConfig({}, envOf(env));
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->config.codexClientVersion(), "0.170.1-alpha.2");
+  EXPECT_EQ(set->config.credentials_wait, std::chrono::milliseconds(3000));
+}
+
 TEST(ConfigLoader, InvalidValuesNameTheOption) {
   struct Case {
     std::string env, value, expect;
@@ -84,7 +109,11 @@ TEST(ConfigLoader, InvalidValuesNameTheOption) {
       {"LOG_FORMAT", "xml", "LOG_FORMAT"},
       {"OPENAI_EXPIRES_AT", "soon", "OPENAI_EXPIRES_AT"},
       {"REASONING_COMPAT", "maybe", "REASONING_COMPAT"},
-      {"CODEX_RESPONSES_PATH", "responses", "CODEX_RESPONSES_PATH"},
+      {"CODEX_RESPONSES_PATH", " ", "CODEX_RESPONSES_PATH"},
+      {"CODEX_CLIENT_VERSION", "latest", "CODEX_CLIENT_VERSION"},
+      {"CODEX_CLIENT_VERSION", "0.169", "CODEX_CLIENT_VERSION"},
+      {"CREDENTIALS_WAIT", "soon", "CREDENTIALS_WAIT"},
+      {"CODEX_ORIGINATOR", "codex cli", "CODEX_ORIGINATOR"},
   };
   for (const auto& c : cases) {
     auto env = base();

@@ -49,6 +49,19 @@ TEST(HeaderRules, CodexNamesNeedTheirPrefixAndSomethingAfterIt) {
   EXPECT_FALSE(isCodexHeaderName("content-type"));
 }
 
+TEST(HeaderRules, ForwardedRequestHeadersAreTheCodexOnesNeverCredentialsOrCookies) {
+  for (const char* name :
+       {"x-codex-turn-state", "X-Codex-Window-Id", "x-openai-internal-codex-responses-lite", "x-openai-subagent",
+        "thread-id", "Thread-Id", "x-client-request-id", "x-responsesapi-include-timing-metrics"}) {
+    EXPECT_TRUE(isForwardedRequestHeader(name)) << name;
+  }
+  for (const char* name : {"Authorization", "x-api-key", "ChatGPT-Account-ID", "chatgpt-account-id", "Cookie",
+                           "Connection", "Transfer-Encoding", "Host", "User-Agent", "session-id", "x-openai-",
+                           "x-codex-", "thread-ids", "x-forwarded-for"}) {
+    EXPECT_FALSE(isForwardedRequestHeader(name)) << name;
+  }
+}
+
 TEST(HeaderRules, OnlyWellFormedCodexHeadersAreSelected) {
   const HeaderList upstream = {{"Content-Type", "text/event-stream"},
                                {"x-codex-primary-used-percent", "7"},
