@@ -10,6 +10,7 @@
 #include <future>
 #include <thread>
 
+#include "common/codex/fingerprint.h"
 #include "tests/support/fakes/fake_codex_backend.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
@@ -78,8 +79,14 @@ TEST(ModelRoutes, UpstreamSeesTranslatedRequestAndHeaders) {
   EXPECT_EQ(header(seen, "originator"), "codex_cli_rs");
   EXPECT_EQ(header(seen, "Accept"), "text/event-stream");
   EXPECT_EQ(header(seen, "session_id"), "sess-9");
+  EXPECT_EQ(header(seen, "session-id"), "sess-9");
   EXPECT_EQ(header(seen, "x-codex-turn-metadata"), "t1");
-  EXPECT_EQ(header(seen, "User-Agent").rfind("codex-sub-proxy/", 0), 0u);
+  // The Codex CLI's fingerprint, naming the proxy where the CLI names its terminal.
+  EXPECT_EQ(header(seen, "version"), std::string(cosp::common::kCheckedCodexVersion));
+  EXPECT_EQ(
+      header(seen, "User-Agent").rfind("codex_cli_rs/" + std::string(cosp::common::kCheckedCodexVersion) + " (", 0),
+      0u);
+  EXPECT_NE(header(seen, "User-Agent").find(") codex-sub-proxy/"), std::string::npos);
   auto body = parse(seen.body);
   EXPECT_FALSE(body->getValue<bool>("store"));
   EXPECT_TRUE(body->getValue<bool>("stream"));
