@@ -34,10 +34,10 @@ TEST(HoldBack, LifecycleAndMetadataAreHeldOutputCommitsFailuresFail) {
     EXPECT_EQ(holdBackRole(named(type)), HoldBackRole::Hold) << type;
     EXPECT_EQ(holdBackRole(unnamed(type)), HoldBackRole::Hold) << type;
   }
-  for (const char* type : {"response.output_item.added", "response.output_text.delta",
-                           "response.reasoning_summary_text.delta", "response.function_call_arguments.delta",
-                           "response.content_part.added", "response.output_text.done", "response.completed",
-                           "response.incomplete"}) {
+  for (const char* type :
+       {"response.output_item.added", "response.output_text.delta", "response.reasoning_summary_text.delta",
+        "response.function_call_arguments.delta", "response.content_part.added", "response.output_text.done",
+        "response.completed", "response.incomplete"}) {
     EXPECT_EQ(holdBackRole(named(type)), HoldBackRole::Output) << type;
     EXPECT_EQ(holdBackRole(unnamed(type)), HoldBackRole::Output) << type;
   }

@@ -33,8 +33,9 @@ TEST(CookieJar, OnlyTheCloudflareNamesAreAllowed) {
 TEST(CookieJar, KeepsAllowedCookiesAndSendsThemBackAsOneHeader) {
   CookieJar jar;
   jar.storeFrom({{"Content-Type", "text/event-stream"},
-                 {"Set-Cookie", "__cf_bm=abc.DEF-123; path=/; expires=Fri, 24-Oct-25 10:30:00 GMT; domain=.chatgpt.com; "
-                                "HttpOnly; Secure; SameSite=None"},
+                 {"Set-Cookie",
+                  "__cf_bm=abc.DEF-123; path=/; expires=Fri, 24-Oct-25 10:30:00 GMT; domain=.chatgpt.com; "
+                  "HttpOnly; Secure; SameSite=None"},
                  {"set-cookie", "_cfuvid=u1-xyz; path=/; domain=.chatgpt.com; HttpOnly; Secure; SameSite=None"},
                  {"Set-Cookie", "oai-did=1234; path=/"},
                  {"Set-Cookie", "__Secure-next-auth.session-token=secret; path=/"}},
@@ -68,10 +69,10 @@ TEST(CookieJar, MaxAgeZeroOrAPastExpiresRemovesTheCookie) {
 
 TEST(CookieJar, MalformedOrOverlongCookiesAreIgnored) {
   CookieJar jar;
-  EXPECT_FALSE(jar.store("__cf_bm", kNow));                   // no '='
-  EXPECT_FALSE(jar.store("__cf_bm=a b", kNow));               // a space inside the value
-  EXPECT_FALSE(jar.store("__cf_bm=a,b", kNow));               // a comma
-  EXPECT_FALSE(jar.store("__cf_bm=a\rCookie: x=1", kNow));    // header injection
+  EXPECT_FALSE(jar.store("__cf_bm", kNow));                 // no '='
+  EXPECT_FALSE(jar.store("__cf_bm=a b", kNow));             // a space inside the value
+  EXPECT_FALSE(jar.store("__cf_bm=a,b", kNow));             // a comma
+  EXPECT_FALSE(jar.store("__cf_bm=a\rCookie: x=1", kNow));  // header injection
   EXPECT_FALSE(jar.store(std::string("__cf_bm=a\0b", 11), kNow));
   EXPECT_FALSE(jar.store("__cf_bm=" + std::string(CookieJar::kMaxValueBytes + 1, 'v'), kNow));
   EXPECT_FALSE(jar.store("cf_chl_" + std::string(CookieJar::kMaxNameBytes, 'n') + "=1", kNow));
