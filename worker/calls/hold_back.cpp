@@ -1,6 +1,5 @@
 #include "worker/calls/hold_back.h"
 
-
 namespace cosp::worker {
 
 namespace {

@@ -12,7 +12,7 @@
 
 namespace cosp::worker {
 
-// The Cloudflare cookies of one worker's upstream (README.md, Model calls: upstream request). The
+// The Cloudflare cookies of one worker's upstream (README.md, Model calls: Upstream headers). The
 // backend sits behind Cloudflare, which sets bot-management and load-balancer cookies and
 // challenges clients that never send them back; the Codex CLI keeps exactly these in a jar, so
 // the proxy does too. Only the allow-listed names (`__cf_bm`, `__cflb`, `__cfruid`, `_cfuvid`,

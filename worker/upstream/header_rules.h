@@ -39,7 +39,7 @@ struct CodexHeaderSelection {
 // header is ignored (and not counted).
 CodexHeaderSelection selectCodexHeaders(const HeaderList& upstream_headers, const CodexHeaderLimits& limits = {});
 
-// The backend's response headers that reach the client (README.md, Model calls: response headers):
+// The backend's response headers that reach the client (README.md, Model calls: Upstream headers):
 // every x-codex-* (as selectCodexHeaders), `x-reasoning-included` (the Codex CLI's context meter),
 // `openai-model` (a server-side reroute), `x-models-etag` (the CLI re-reads the catalog when it
 // changes), and the backend's `x-request-id`, renamed `x-upstream-request-id` so the client's own
