@@ -58,9 +58,10 @@ std::unique_ptr<FakeCodexBackend> makeBackend() {
   backend->addTranscript("usage_after_created",
                          kCreated + failedEvent(R"({"code":"usage_limit_reached","message":"You've hit your usage )"
                                                 R"(limit.","resets_in_seconds":120,"plan_type":"plus"})"));
-  backend->addTranscript("not_included_after_created",
-                         kCreated + kMetadata +
-                             errorEvent(R"("error":{"type":"usage_not_included","message":"Codex is not in this plan."})"));
+  backend->addTranscript(
+      "not_included_after_created",
+      kCreated + kMetadata +
+          errorEvent(R"("error":{"type":"usage_not_included","message":"Codex is not in this plan."})"));
   backend->addTranscript(
       "capacity_after_created",
       kCreated + errorEvent(R"("code":"server_error","message":"Selected model is at capacity. Please try a )"
@@ -340,14 +341,13 @@ TEST(HeldBack, ForwardedResponseHeadersAndTheCookieJar) {
     ASSERT_EQ(requests.size(), 4u);
     EXPECT_EQ(requests[0].find("\r\nCookie:"), std::string::npos) << requests[0];
     for (std::size_t i = 1; i < requests.size(); ++i) {
-      EXPECT_NE(requests[i].find("\r\nCookie: __cf_bm=bm.value-1; _cfuvid=uv.1\r\n"), std::string::npos)
-          << requests[i];
+      EXPECT_NE(requests[i].find("\r\nCookie: __cf_bm=bm.value-1; _cfuvid=uv.1\r\n"), std::string::npos) << requests[i];
       EXPECT_EQ(requests[i].find("oai-session"), std::string::npos);
     }
   }
   // The log line of each request names the backend's request id.
-  EXPECT_TRUE(eventually([&] { return proxy.stderrText().find("\"upstream_request_id\":\"req_upstream_7f3a\"") !=
-                                      std::string::npos; },
-                         5s))
+  EXPECT_TRUE(eventually(
+      [&] { return proxy.stderrText().find("\"upstream_request_id\":\"req_upstream_7f3a\"") != std::string::npos; },
+      5s))
       << proxy.stderrText();
 }
