@@ -28,6 +28,7 @@ struct Exchange {
   std::string model;
   bool stream = false;
   int upstream_status = 0;
+  std::string upstream_request_id;  // the backend's x-request-id (header_rules.h), for the log line
   int64_t ttfb_us = -1;
   int64_t bytes_out = 0;
 };

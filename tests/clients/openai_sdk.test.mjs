@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
-import { APIError, AuthenticationError, InternalServerError, RateLimitError } from 'openai';
+import { APIError, AuthenticationError, BadRequestError, InternalServerError, RateLimitError } from 'openai';
 
 import { ACCESS_TOKEN, loadJsonFixture, loadSseFixture, scenario, startStack } from './harness.mjs';
 
@@ -274,10 +274,14 @@ describe('openai SDK through codex-sub-proxy', () => {
     );
   });
 
-  test('9. mid-stream response.failed on a streamed chat: iterating throws APIError', TEST_TIMEOUT, async () => {
-    const failed = loadSseFixture('failed');
-    assert.equal(failed.error?.code, 'server_error', 'failed.sse carries the error');
-    const stream = await client.chat.completions.create({ model: MODEL, messages: chatMessages('failed'), stream: true });
+  test('9. mid-stream response.failed on a streamed chat: the text so far, then APIError', TEST_TIMEOUT, async () => {
+    const failed = loadSseFixture('failed_after_output');
+    assert.equal(failed.error?.code, 'server_error', 'failed_after_output.sse carries the error');
+    const stream = await client.chat.completions.create({
+      model: MODEL,
+      messages: chatMessages('failed_after_output'),
+      stream: true,
+    });
     const seen = [];
     await assert.rejects(
       (async () => {
@@ -290,7 +294,7 @@ describe('openai SDK through codex-sub-proxy', () => {
         return true;
       },
     );
-    assert.equal(seen.map((c) => c.choices[0]?.delta?.content ?? '').join(''), '');
+    assert.equal(seen.map((c) => c.choices[0]?.delta?.content ?? '').join(''), failed.text);
     assert.ok(seen.every((c) => !c.choices[0]?.finish_reason), 'no finish_reason before the error');
   });
 
@@ -313,16 +317,21 @@ describe('openai SDK through codex-sub-proxy', () => {
     assert.ok(seen.every((c) => !c.choices[0]?.finish_reason), 'no finish_reason before the error');
   });
 
-  test('9c. upstream error event on a streamed chat: APIError with its code', TEST_TIMEOUT, async () => {
+  test('9c. an error event before any output: BadRequestError 400 with its code, no stream', TEST_TIMEOUT, async () => {
+    // The backend sends response.created first, then the error; the proxy holds the first events
+    // back, so the failure is a real status.
     const errorEvent = loadSseFixture('error_event');
     assert.equal(errorEvent.error?.type, 'error');
-    const stream = await client.chat.completions.create({ model: MODEL, messages: chatMessages('error_event'), stream: true });
-    await assert.rejects(collect(stream), (err) => {
-      assert.ok(err instanceof APIError, `got ${err?.constructor?.name}: ${err?.message}`);
-      assert.equal(err.code, errorEvent.error.code);
-      assert.equal(err.error.message, errorEvent.error.message);
-      return true;
-    });
+    await assert.rejects(
+      client.chat.completions.create({ model: MODEL, messages: chatMessages('error_event'), stream: true }),
+      (err) => {
+        assert.ok(err instanceof BadRequestError, `got ${err?.constructor?.name}: ${err?.message}`);
+        assert.equal(err.status, 400);
+        assert.equal(err.code, errorEvent.error.code);
+        assert.equal(err.error.message, errorEvent.error.message);
+        return true;
+      },
+    );
   });
 
   test('10. the upstream receives a correctly translated chat request with tools', TEST_TIMEOUT, async () => {

@@ -350,12 +350,14 @@ TEST_F(Abuse, PerClientCapClosesTheFourthConnectionAtOnce) {
 
 TEST_F(Abuse, HealthzIsAnsweredWhileEveryThreadHoldsAStream) {
   ASSERT_NO_FATAL_FAILURE(start({{"WORKER_THREADS", "4"}}));
-  const std::string held_stream = R"({"model":"gpt-5.5","stream":true,"input":"hold [[scenario:stall:60]]"})";
+  const std::string held_stream =
+      R"({"model":"gpt-5.5","stream":true,"input":"hold [[scenario:output_first+stall:60]]"})";
   std::vector<std::unique_ptr<RawClient>> held;
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<RawClient>(port()));
     ASSERT_TRUE(held.back()->send(requestBytes("POST", "/v1/responses", held_stream)));
-    ASSERT_TRUE(held.back()->readUntil("response.created", 5000ms)) << "stream " << i << ": " << describe(*held.back());
+    ASSERT_TRUE(held.back()->readUntil("response.output_item.added", 5000ms))
+        << "stream " << i << ": " << describe(*held.back());
   }
   ASSERT_TRUE(backend_->waitForRequests(4, 5s));
   for (int round = 0; round < 3; ++round) {
@@ -853,8 +855,8 @@ TEST_F(Abuse, FiftyClientsHangingUpMidStreamCloseTheirUpstreamsQuickly) {
   std::vector<std::unique_ptr<RawClient>> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.push_back(std::make_unique<RawClient>(port()));
-    ASSERT_TRUE(
-        clients.back()->send(requestBytes("POST", "/v1/chat/completions", chatBody("x [[scenario:stall:30]]", true))));
+    ASSERT_TRUE(clients.back()->send(
+        requestBytes("POST", "/v1/chat/completions", chatBody("x [[scenario:output_first+stall:30]]", true))));
   }
   for (int i = 0; i < kClients; ++i) {
     ASSERT_TRUE(clients[i]->readUntil("HTTP/1.1 200", 5000ms)) << "client " << i << ": " << describe(*clients[i]);

@@ -19,7 +19,9 @@ namespace {
 
 constexpr int kWorkers = 2;
 constexpr int kThreadsPerWorker = 4;  // WORKER_THREADS' minimum
-const std::string kHeldStream = R"({"model":"gpt-5.5","stream":true,"input":"hold [[scenario:stall:60]]"})";
+// Output first: the proxy commits at once (nothing held back), then the upstream goes silent.
+const std::string kHeldStream =
+    R"({"model":"gpt-5.5","stream":true,"input":"hold [[scenario:output_first+stall:60]]"})";
 
 // Per-worker active streams from `ctl status` (heartbeats, once a second).
 std::vector<int> activeStreamsPerWorker(ProxyProcess& proxy) {
@@ -53,7 +55,8 @@ TEST(Capacity, AFullWorkerLeavesConnectionsToTheOthersAndResumesWithRoom) {
   for (int i = 0; i < kWorkers * kThreadsPerWorker; ++i) {
     held.push_back(std::make_unique<RawClient>(proxy.port()));
     ASSERT_TRUE(held.back()->post("/v1/responses", kHeldStream));
-    ASSERT_TRUE(held.back()->readUntil("response.created")) << "stream " << i << ": " << held.back()->received();
+    ASSERT_TRUE(held.back()->readUntil("response.output_item.added"))
+        << "stream " << i << ": " << held.back()->received();
   }
   ASSERT_TRUE(backend.waitForRequests(kWorkers * kThreadsPerWorker, 5s));
   ASSERT_TRUE(
@@ -77,7 +80,7 @@ TEST(Capacity, AFullWorkerLeavesConnectionsToTheOthersAndResumesWithRoom) {
     held[closed]->close();
     ASSERT_TRUE(backend.waitForClientClose(closed, 5s).has_value()) << "the proxy kept the upstream of a closed client";
     ++closed;
-    served = eventually([&] { return waiting.readUntil("response.created"); }, 2s);
+    served = eventually([&] { return waiting.readUntil("response.output_item.added"); }, 2s);
   }
   ASSERT_TRUE(served) << "the waiting connection was never served: " << waiting.received();
   EXPECT_LE(closed, static_cast<std::size_t>(kThreadsPerWorker + 1));

@@ -111,7 +111,8 @@ TEST(ModelRoutes, ClientDisconnectClosesTheUpstreamWithinOneSecond) {
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   RawClient client(proxy.port());
-  ASSERT_TRUE(client.post("/v1/chat/completions", chatBody("hi [[scenario:stall:30]]", true)));
+  // A stream that has begun (output first: nothing held back), then a silent upstream.
+  ASSERT_TRUE(client.post("/v1/chat/completions", chatBody("hi [[scenario:output_first+stall:30]]", true)));
   ASSERT_TRUE(backend->waitForRequests(1, 5s));
   ASSERT_TRUE(client.readUntil("200 OK")) << client.received();
   auto closed_at = std::chrono::steady_clock::now();
@@ -120,13 +121,22 @@ TEST(ModelRoutes, ClientDisconnectClosesTheUpstreamWithinOneSecond) {
   ASSERT_TRUE(upstream_closed.has_value()) << "the proxy kept the upstream stream open";
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*upstream_closed - closed_at).count();
   EXPECT_LT(ms, 1000) << "upstream closed " << ms << " ms after the client left";
-  // Non-streaming requests are watched too.
+  // Non-streaming requests are watched too, and so is a stream still held back before its output.
   RawClient quiet(proxy.port());
   ASSERT_TRUE(quiet.post("/v1/responses", R"({"model":"gpt-5.5","input":"x [[scenario:stall:30]]"})"));
   ASSERT_TRUE(backend->waitForRequests(2, 5s));
   closed_at = std::chrono::steady_clock::now();
   quiet.close();
   upstream_closed = backend->waitForClientClose(1, 5s);
+  ASSERT_TRUE(upstream_closed.has_value());
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(*upstream_closed - closed_at).count(), 1000);
+  RawClient held(proxy.port());
+  ASSERT_TRUE(held.post("/v1/responses", R"({"model":"gpt-5.5","stream":true,"input":"x [[scenario:stall:30]]"})"));
+  ASSERT_TRUE(backend->waitForRequests(3, 5s));
+  EXPECT_EQ(held.readSome(200), RawClient::Read::Timeout) << "a held stream sent something: " << held.received();
+  closed_at = std::chrono::steady_clock::now();
+  held.close();
+  upstream_closed = backend->waitForClientClose(2, 5s);
   ASSERT_TRUE(upstream_closed.has_value());
   EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(*upstream_closed - closed_at).count(), 1000);
 }
@@ -175,9 +185,10 @@ TEST(ModelRoutes, ErrorsBeforeTheFirstByteGetMappedStatuses) {
   EXPECT_EQ(failing.status, 502);
   EXPECT_EQ(backend->requestCount(), 3u) << "a 5xx before the first byte is retried twice";
 
-  // A failure after the stream started is an error event, and the stream ends without [DONE].
+  // A failure after the stream's first output is an error event, and the stream ends without [DONE].
   backend->reset();
-  auto failed_late = httpRequest(port, "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:failed]]", true));
+  auto failed_late =
+      httpRequest(port, "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:failed_after_output]]", true));
   EXPECT_EQ(failed_late.status, 200);
   EXPECT_NE(failed_late.body.find("data: {\"error\":"), std::string::npos) << failed_late.body;
   EXPECT_EQ(failed_late.body.find("[DONE]"), std::string::npos);
@@ -206,10 +217,14 @@ TEST(ModelRoutes, UpstreamIdleTimeoutEndsTheStreamWithAnError) {
   ProxyProcess proxy(proxyEnv(*backend, {{"UPSTREAM_IDLE_TIMEOUT", "1s"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  auto streamed =
-      httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:stall:30]]", true));
+  auto streamed = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {},
+                              chatBody("x [[scenario:output_first+stall:30]]", true));
   EXPECT_EQ(streamed.status, 200);
   EXPECT_NE(streamed.body.find("data: {\"error\":"), std::string::npos) << streamed.body;
+  // Silent before any output: nothing was sent yet, so the client gets a timeout status.
+  auto held = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:stall:30]]", true));
+  EXPECT_EQ(held.status, 504) << held.body;
+  EXPECT_NE(held.body.find("\"code\":\"upstream_timeout\""), std::string::npos) << held.body;
   auto collected =
       httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chatBody("x [[scenario:stall:30]]", false));
   EXPECT_GE(collected.status, 502);

@@ -5,8 +5,8 @@
 
 #include "common/log/log.h"
 #include "common/util/strings.h"
+#include "worker/calls/hold_back.h"
 #include "worker/calls/wall_clock.h"
-#include "worker/sse/event_kind.h"
 #include "worker/sse/sse_writer.h"
 #include "worker/translate/upstream_error.h"
 #include "worker/upstream/header_rules.h"
@@ -65,22 +65,25 @@ AttemptResult clientLeft() {
   return upstreamUnavailableError(toString(f.kind));
 }
 
-// The upstream's x-codex-* headers (rate-limit windows, ...) go back on every response, and
-// into the worker's observation for `ctl status`; only well-formed ones (a bare CR or a NUL from
-// the backend would otherwise reach the client's response head), and only so many.
-[[gnu::noinline]] void forwardCodexHeaders(Exchange& ex, const UpstreamResponseHead& head) {
-  const CodexHeaderSelection codex = selectCodexHeaders(head.headers);
-  if (codex.dropped > 0) {
+// The upstream's x-codex-* headers (rate-limit windows, ...), x-reasoning-included, openai-model,
+// x-models-etag and its x-request-id (as x-upstream-request-id) go back on every response; the
+// x-codex-* ones also into the worker's observation for `ctl status`. Only well-formed ones (a
+// bare CR or a NUL from the backend would otherwise reach the client's response head), and only
+// so many (header_rules.h).
+[[gnu::noinline]] void forwardResponseHeaders(Exchange& ex, const UpstreamResponseHead& head) {
+  const ForwardedHeaderSelection selected = selectForwardedHeaders(head.headers);
+  if (selected.dropped > 0) {
     common::logDebug("upstream_headers_dropped")
         .field("request_id", ex.request_id)
-        .field("count", static_cast<uint64_t>(codex.dropped));
+        .field("count", static_cast<uint64_t>(selected.dropped));
   }
-  std::map<std::string, std::string> seen;
-  for (const auto& [name, value] : codex.headers) {
+  std::map<std::string, std::string> codex;
+  for (const auto& [name, value] : selected.headers) {
     ex.response.set(name, value);
-    seen[common::toLower(name)] = value;
+    if (isCodexHeaderName(name)) codex[common::toLower(name)] = value;
   }
-  ex.ctx.metrics.observeUpstream(head.status, seen);
+  ex.upstream_request_id = selected.upstream_request_id;
+  ex.ctx.metrics.observeUpstream(head.status, codex);
 }
 
 }  // namespace
@@ -92,7 +95,7 @@ AttemptResult AttemptLoop::run(UpstreamCall& up, UpstreamEvents::Framing framing
     std::unique_ptr<UpstreamExchange> ok;
     if (Step step = send(up, ok)) return std::move(*step);
     if (!ok) continue;  // retry
-    if (Step step = readFirstEvents(std::move(ok), up, framing)) return std::move(*step);
+    if (Step step = holdBack(std::move(ok), up, framing)) return std::move(*step);
   }
 }
 
@@ -108,7 +111,7 @@ AttemptLoop::Step AttemptLoop::send(UpstreamCall& up, std::unique_ptr<UpstreamEx
   const UpstreamResponseHead& head = upstream->head();
   call_.ex.upstream_status = head.status;
   call_.worker.metrics.recordUpstreamStatus(head.status);
-  forwardCodexHeaders(call_.ex, head);
+  forwardResponseHeaders(call_.ex, head);
   if (head.status == 401 && !refreshed_) return refreshAfterUnauthorized(*upstream);
   if (head.status != 200) return failedStatus(*upstream);
   ok = std::move(upstream);
@@ -162,66 +165,115 @@ UpstreamRequestSpec AttemptLoop::requestSpec(UpstreamCall& up) {
 [[gnu::noinline]] AttemptLoop::Step AttemptLoop::failedStatus(UpstreamExchange& upstream) {
   const UpstreamResponseHead& head = upstream.head();
   const std::string body = upstream.readAll(kErrorBodyCap, call_.deadline.cap(milliseconds(5000)));
-  common::ApiError error = mapUpstreamError(head.status, head.header("Content-Type").value_or(""), body, unixSeconds());
+  const std::optional<std::int64_t> retry_after = parseRetryAfter(head.header("Retry-After").value_or(""));
+  common::ApiError error =
+      mapUpstreamError(head.status, head.header("Content-Type").value_or(""), body, unixSeconds(), retry_after);
   AttemptOutcome outcome;
   outcome.status = head.status;
-  if (body.find("server_is_overloaded") != std::string::npos) outcome.error_code = "server_is_overloaded";
+  if (error.code) outcome.error_code = *error.code;  // server_is_overloaded, model_at_capacity: retried
+  if (retry_after) outcome.retry_after = std::chrono::seconds(*retry_after);
   if (retryAfter(outcome)) return std::nullopt;
   return failed(std::move(error));
 }
 
-// Reads the 200 stream up to its first event. A failure reported as that event is a failed
-// attempt (retried like a status); anything else starts the answer.
-AttemptLoop::Step AttemptLoop::readFirstEvents(std::unique_ptr<UpstreamExchange> upstream, UpstreamCall& up,
-                                               UpstreamEvents::Framing framing) {
+// Reads the 200 stream while HoldBack says hold: a failure event before the first output is a
+// failed attempt (retried like a status), and so is a stream that ends or is cut before it; the
+// first output, a full hold or the end of the window starts the answer with what was held.
+AttemptLoop::Step AttemptLoop::holdBack(std::unique_ptr<UpstreamExchange> upstream, UpstreamCall& up,
+                                        UpstreamEvents::Framing framing) {
   if (up.request.client_stream) call_.stream_gauge.emplace(call_.worker.metrics);
+  HoldBack hold(HoldBack::Clock::now());
   auto events = std::make_unique<UpstreamEvents>(
       std::move(upstream), framing, static_cast<std::size_t>(call_.worker.config.max_event_bytes), call_.ex.request_id);
-  std::vector<SseEvent> first;
-  const SseParser::Callback keep = [&first](SseEvent&& e) { first.push_back(std::move(e)); };
-  while (first.empty() && !events->ended() && !events->stopped()) {
-    const ReadStatus status =
-        events->read(call_.deadline.cap(call_.client.slice(SseWriter::kLongestWait)), call_.client.hangupFd(), keep);
+  std::vector<SseEvent> held;
+  // Framing::KeepBytes: the relay's bytes of the held events, unchanged and in order. Moved out of
+  // the relay after every read, so holding does not count against its MAX_EVENT_BYTES cap.
+  std::string held_bytes;
+  const SseParser::Callback keep = [&hold, &held](SseEvent&& e) {
+    if (hold.verdict() == HoldVerdict::Fail) return;  // past the failure: dropped with the attempt
+    hold.onEvent(e);
+    held.push_back(std::move(e));
+  };
+  while (hold.verdict() == HoldVerdict::Hold && !events->ended() && !events->stopped()) {
+    const auto wait = std::min(call_.deadline.cap(call_.client.slice(SseWriter::kLongestWait)),
+                               std::max(hold.timeLeft(HoldBack::Clock::now()), milliseconds(1)));
+    const ReadStatus status = events->read(wait, call_.client.hangupFd(), keep);
+    if (events->keepsBytes()) {
+      held_bytes += events->bytes();
+      events->bytes().clear();
+    }
     if (status == ReadStatus::Timeout && call_.client.gone()) {
       events->abort();  // the upstream sees FIN now, not when it next writes
       call_.worker.metrics.recordClientDisconnect();
       common::logInfo("client_disconnected").field("request_id", call_.ex.request_id);
       return clientLeft();
     }
-    // The deadline is checked once the first events are delivered (event_pump.cpp).
-    if (first.empty() && !events->ended() && !events->stopped() && call_.deadline.expired()) {
+    hold.onTime(HoldBack::Clock::now());
+    // Once committed, the deadline is checked by the pump (event_pump.cpp).
+    if (hold.verdict() == HoldVerdict::Hold && !events->ended() && !events->stopped() && call_.deadline.expired()) {
       common::logWarn("request_timeout").field("request_id", call_.ex.request_id);
       events->stop(call_.deadlineError());
     }
   }
-  if (!first.empty() && isFailureEvent(first.front())) {
+  if (hold.verdict() == HoldVerdict::Fail) {
     events->abort();
-    return failureEvent(first.front());
+    return failureEvent(held.back());
   }
-  // Past a first event that is not a failure nothing is retried: the request body (a whole
-  // conversation, often hundreds of KB) need not live as long as the stream.
-  if (!first.empty()) std::string().swap(up.request.body);
+  if (hold.verdict() == HoldVerdict::Hold) {
+    events->abort();
+    return endedBeforeOutput(*events);
+  }
+  if (hold.commitReason() != HoldBack::CommitReason::Output) {
+    common::logDebug("hold_back_committed")
+        .field("request_id", call_.ex.request_id)
+        .field("reason", toString(hold.commitReason()))
+        .field("events", static_cast<uint64_t>(hold.heldEvents()));
+  }
+  // Past the commit nothing is retried: the request body (a whole conversation, often hundreds
+  // of KB) need not live as long as the stream.
+  std::string().swap(up.request.body);
+  if (events->keepsBytes()) {
+    held_bytes += events->bytes();
+    events->bytes().swap(held_bytes);
+  }
   AttemptResult r;
   r.end = AttemptResult::End::Started;
   r.events = std::move(events);
-  r.first_events = std::move(first);
+  r.first_events = std::move(held);
   return r;
 }
 
-// A failure reported as the 200 stream's first event: retried like a status when it says so.
+// A failure reported before the first output: retried when it says so (an overload, the model
+// at capacity, a 5xx-class failure), else the client gets the status it maps to.
 [[gnu::noinline]] AttemptLoop::Step AttemptLoop::failureEvent(const SseEvent& event) {
   call_.stream_gauge.reset();
   common::ApiError error = mapStreamFailure(std::string_view(event.data), unixSeconds());
+  common::logInfo("upstream_failed_before_output")
+      .field("request_id", call_.ex.request_id)
+      .field("status", error.status)
+      .field("code", error.code.value_or(""));
   AttemptOutcome outcome;
-  outcome.status = 200;
-  if (error.code && *error.code == "server_is_overloaded") outcome.error_code = "server_is_overloaded";
+  outcome.status = error.status;
+  if (error.code) outcome.error_code = *error.code;
   if (retryAfter(outcome)) return std::nullopt;
+  return failed(std::move(error));
+}
+
+// The stream ended, or was cut (an event too large, the deadline), with nothing to show: an error
+// before the first byte. A silence as long as the idle timeout is a timeout (504) here.
+[[gnu::noinline]] AttemptLoop::Step AttemptLoop::endedBeforeOutput(const UpstreamEvents& events) {
+  call_.stream_gauge.reset();
+  common::ApiError error = events.endReason().value_or(upstreamTruncatedError());
+  if (error.code && *error.code == "upstream_idle_timeout") error = upstreamTimeoutError();
+  common::logWarn("upstream_ended_before_output")
+      .field("request_id", call_.ex.request_id)
+      .field("code", error.code.value_or(""));
   return failed(std::move(error));
 }
 
 bool AttemptLoop::retryAfter(AttemptOutcome outcome) {
   if (!retry_.shouldRetry(outcome, retries_)) return false;
-  if (call_.client.goneWithin(call_.deadline.cap(retry_.delayFor(retries_)))) return false;
+  if (call_.client.goneWithin(call_.deadline.cap(retry_.delayFor(outcome, retries_)))) return false;
   ++retries_;
   call_.worker.metrics.recordUpstreamRetry();
   return true;

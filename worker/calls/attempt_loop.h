@@ -17,10 +17,10 @@ namespace cosp::worker {
 struct AttemptResult {
   enum class End { Started, Failed, ClientLeft };
   End end = End::Failed;
-  // Started: the upstream's 200 stream, read up to (and including) the read that brought its
-  // first event, or to its end when it ended without one.
+  // Started: the upstream's 200 stream, read up to (and including) the read that made the hold
+  // back commit (hold_back.h). With Framing::KeepBytes its bytes() hold every byte read so far.
   std::unique_ptr<UpstreamEvents> events;
-  // Started: the events of those reads, not yet delivered to anyone.
+  // Started: the events of those reads (the held ones first), not yet delivered to anyone.
   std::vector<SseEvent> first_events;
   // Failed: the answer for the client; nothing has been written to it yet.
   std::optional<common::ApiError> error;
@@ -29,13 +29,15 @@ struct AttemptResult {
 // Stage 2 of a model call: everything that happens before the first byte reaches the client, so
 // every failure here can still become a real HTTP status or a retry. Each attempt sends the
 // request with the current credentials, asks the supervisor for a refresh on a 401 (once per
-// call), maps a non-200 status to an OpenAI error, and on a 200 reads up to the first event: a
-// failure reported as the first event (`server_is_overloaded` in a 200 stream) is retried like a
-// status. Retries follow RetryPolicy's back-off, within the call's deadline and only while the
-// client waits.
+// call), maps a non-200 status to an OpenAI error, and on a 200 holds the stream back
+// (hold_back.h): response.created, response.in_progress and the other lifecycle events are read
+// and kept, nothing is written, until the first output event or kHoldBackWindow. A failure event
+// before that (`server_is_overloaded`, `context_length_exceeded`, ... after response.created) is
+// a failed attempt, retried like a status or answered with the status it maps to; a stream that
+// ends before output is one too. Retries follow RetryPolicy's back-off, within the call's deadline
+// and only while the client waits.
 //
-// This is the place for what decides before the first byte: holding back handshake events until
-// the first output, and failing over to another account.
+// This is the place for what decides before the first byte, failing over to another account too.
 class AttemptLoop {
  public:
   AttemptLoop(CallContext& call, UpstreamPool& pool, const RetryPolicy& retry)
@@ -53,8 +55,9 @@ class AttemptLoop {
   Step sendFailed(const UpstreamFailure& failure);
   Step refreshAfterUnauthorized(UpstreamExchange& upstream);
   Step failedStatus(UpstreamExchange& upstream);
-  Step readFirstEvents(std::unique_ptr<UpstreamExchange> upstream, UpstreamCall& up, UpstreamEvents::Framing framing);
+  Step holdBack(std::unique_ptr<UpstreamExchange> upstream, UpstreamCall& up, UpstreamEvents::Framing framing);
   Step failureEvent(const SseEvent& event);
+  Step endedBeforeOutput(const UpstreamEvents& events);
   // After a retryable outcome: waits the back-off unless the client leaves or the retry budget is
   // spent; true when the call should try again.
   bool retryAfter(AttemptOutcome outcome);

@@ -135,6 +135,7 @@ void FrontController::handle(HttpRequest& request, HttpResponse& response) {
   if (!ex.model.empty()) line.field("model", ex.model);
   if (ex.route.route == Route::ChatCompletions || ex.route.route == Route::Responses) line.field("stream", ex.stream);
   if (ex.upstream_status != 0) line.field("upstream_status", ex.upstream_status);
+  if (!ex.upstream_request_id.empty()) line.field("upstream_request_id", ex.upstream_request_id);
   if (model_route && ex.ttfb_us >= 0) line.field("ttfb_ms", static_cast<double>(ex.ttfb_us) / 1000.0);
   line.field("duration_ms", static_cast<double>(duration.count()) / 1000.0).field("bytes", ex.bytes_out);
 }

@@ -22,6 +22,8 @@ struct ErrorInfo {
   std::optional<std::string> plan_type;
   std::optional<std::int64_t> resets_at;
   std::optional<std::int64_t> resets_in_seconds;
+  // An in-stream failure's own `status` / `status_code` (an HTTP status), when it has one.
+  std::optional<std::int64_t> status;
   bool json = false;
 
   bool is(std::string_view name) const { return (type && *type == name) || (code && *code == name); }
@@ -51,6 +53,16 @@ void readFields(const JsonValue& obj, ErrorInfo& info, bool with_type = true) {
   if (!info.plan_type) info.plan_type = str(obj, "plan_type");
   if (!info.resets_at) info.resets_at = common::jsonInt(obj, "resets_at");
   if (!info.resets_in_seconds) info.resets_in_seconds = common::jsonInt(obj, "resets_in_seconds");
+}
+
+// A numeric `status` or `status_code` that is an HTTP error status. (response.failed has a string
+// `status`, "failed": not one.)
+void readStatus(const JsonValue& obj, ErrorInfo& info) {
+  for (const char* key : {"status_code", "status"}) {
+    if (info.status) return;
+    const auto v = common::jsonInt(obj, key);
+    if (v && *v >= 400 && *v <= 599) info.status = v;
+  }
 }
 
 // {"error":{...}}, {"detail":"..."} (FastAPI style), {"detail":{...}}, or flat fields.
@@ -147,8 +159,11 @@ ApiError make(int status, std::string type, std::string message, std::optional<s
   return e;
 }
 
-ApiError usageLimit(const ErrorInfo& info, std::int64_t now) {
-  const auto retry = retryAfterSeconds(info, now);
+// A usage limit: error.type and error.code are both usage_limit_reached, because the Codex CLI
+// reads `type` to tell a usage limit from another 429.
+ApiError usageLimit(const ErrorInfo& info, std::int64_t now, std::optional<std::int64_t> header = std::nullopt) {
+  const auto retry =
+      header ? std::optional<std::int64_t>(std::max<std::int64_t>(*header, 1)) : retryAfterSeconds(info, now);
   std::string message = info.message.value_or("The ChatGPT usage limit for this account has been reached.");
   std::string detail;
   if (info.plan_type) detail = "plan: " + *info.plan_type;
@@ -157,19 +172,59 @@ ApiError usageLimit(const ErrorInfo& info, std::int64_t now) {
     detail += "resets in " + humanDuration(*retry);
   }
   if (!detail.empty()) message += " (" + detail + ")";
-  ApiError e = make(429, "rate_limit_error", std::move(message), std::string("usage_limit_reached"));
+  ApiError e = make(429, "usage_limit_reached", std::move(message), std::string("usage_limit_reached"));
   setRetryAfter(e, retry);
   return e;
 }
 
+bool messageHas(const ErrorInfo& info, std::string_view needle) {
+  if (!info.message) return false;
+  std::string lower = *info.message;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower.find(needle) != std::string::npos;
+}
+
 bool isOverloaded(const ErrorInfo& info) {
   if (info.is("server_is_overloaded") || info.is("overloaded") || info.is("slow_down")) return true;
-  if (info.message) {
-    std::string lower = *info.message;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    return lower.find("overloaded") != std::string::npos;
-  }
-  return false;
+  return messageHas(info, "overloaded");
+}
+
+// "Selected model is at capacity. Please try a different model." comes with varying codes (or
+// none): the message is what identifies it.
+bool isAtCapacity(const ErrorInfo& info) { return info.is("model_at_capacity") || messageHas(info, "at capacity"); }
+
+// cyber_policy, content_policy_violation, ...: the backend refuses this request; its message says why.
+bool isPolicyRefusal(const ErrorInfo& info) {
+  const auto has = [](const std::optional<std::string>& s) { return s && s->find("policy") != std::string::npos; };
+  return has(info.code) || has(info.type);
+}
+
+// The backend's Retry-After header wins; then the body's reset fields, then a "try again in" in
+// its message.
+std::optional<std::int64_t> retryHint(const ErrorInfo& info, std::int64_t now, std::optional<std::int64_t> header) {
+  if (header) return std::max<std::int64_t>(*header, 1);
+  if (auto s = retryAfterSeconds(info, now)) return s;
+  return retryFromMessage(info.message);
+}
+
+ApiError atCapacity(const ErrorInfo& info, std::int64_t now, std::optional<std::int64_t> header) {
+  ApiError e = make(503, "upstream_error", info.message.value_or("The selected model is at capacity."),
+                    std::string("model_at_capacity"));
+  setRetryAfter(e, retryHint(info, now, header).value_or(5));
+  return e;
+}
+
+ApiError overloaded(const ErrorInfo& info, std::int64_t now, std::optional<std::int64_t> header) {
+  ApiError e = make(503, "upstream_error", info.message.value_or("The Codex backend is overloaded."),
+                    std::string("server_is_overloaded"));
+  setRetryAfter(e, retryHint(info, now, header).value_or(5));
+  return e;
+}
+
+ApiError usageNotIncluded(const ErrorInfo& info) {
+  return make(403, "permission_error",
+              info.message.value_or("This ChatGPT plan does not include Codex; retrying cannot help."),
+              std::string("usage_not_included"));
 }
 
 std::string withUpstreamMessage(std::string base, const ErrorInfo& info) {
@@ -177,23 +232,21 @@ std::string withUpstreamMessage(std::string base, const ErrorInfo& info) {
   return base;
 }
 
-}  // namespace
-
-ApiError mapUpstreamError(int status, std::string_view content_type, std::string_view body,
-                          std::int64_t now_unix_seconds) {
-  const bool html = looksLikeHtml(content_type, body);
-  const ErrorInfo info = html ? ErrorInfo{} : errorInfoFromBody(body);
-
+// One HTTP error status with what its body said -> the client's error. `in_stream`: the status
+// came inside a failure event (its `status` field), so the backend itself answered: a 403 there
+// is no Cloudflare challenge.
+ApiError mapStatus(int status, bool html, const ErrorInfo& info, std::int64_t now, std::optional<std::int64_t> header,
+                   bool in_stream) {
+  if (info.is("usage_not_included") && status >= 400 && status < 500) return usageNotIncluded(info);
   if (info.is("usage_limit_reached") && (status == 429 || status == 404 || status == 403)) {
-    return usageLimit(info, now_unix_seconds);
+    return usageLimit(info, now, header);
   }
+  if (!html && isAtCapacity(info)) return atCapacity(info, now, header);
   if (status == 429) {
     ApiError e =
         make(429, "rate_limit_error", info.message.value_or("The Codex backend is rate limiting this account."),
              info.code.value_or("rate_limit_exceeded"));
-    auto retry = retryAfterSeconds(info, now_unix_seconds);
-    if (!retry) retry = retryFromMessage(info.message);
-    setRetryAfter(e, retry);
+    setRetryAfter(e, retryHint(info, now, header));
     return e;
   }
   if (status == 401) {
@@ -202,7 +255,7 @@ ApiError mapUpstreamError(int status, std::string_view content_type, std::string
                 "Run 'codex-sub-proxy login' if this persists.",
                 std::string("upstream_auth_error"));
   }
-  if (html || status == 403) {
+  if (html || (status == 403 && !in_stream)) {
     if (html || !info.message) {
       return make(502, "upstream_error",
                   "The Codex backend answered HTTP " + std::to_string(status) + (html ? " with an HTML page" : "") +
@@ -214,14 +267,7 @@ ApiError mapUpstreamError(int status, std::string_view content_type, std::string
     return make(502, "upstream_error", withUpstreamMessage("The Codex backend refused the request (403)", info),
                 info.code.value_or("upstream_forbidden"));
   }
-  if (status == 503 && isOverloaded(info)) {
-    ApiError e = make(503, "upstream_error", info.message.value_or("The Codex backend is overloaded."),
-                      std::string("server_is_overloaded"));
-    auto retry = retryAfterSeconds(info, now_unix_seconds);
-    if (!retry) retry = retryFromMessage(info.message);
-    setRetryAfter(e, retry.value_or(5));
-    return e;
-  }
+  if (status == 503 && isOverloaded(info)) return overloaded(info, now, header);
   if (status >= 500) {
     return make(502, "upstream_error",
                 withUpstreamMessage("The Codex backend failed with HTTP " + std::to_string(status), info),
@@ -232,14 +278,16 @@ ApiError mapUpstreamError(int status, std::string_view content_type, std::string
       return make(404, "invalid_request_error", info.message.value_or("The model does not exist."),
                   std::string("model_not_found"), std::string("model"));
     }
-    return make(502, "upstream_error",
-                "The Codex backend answered 404 Not Found; check CODEX_BASE_URL and CODEX_RESPONSES_PATH.",
-                std::string("upstream_not_found"));
+    if (!in_stream) {
+      return make(502, "upstream_error",
+                  "The Codex backend answered 404 Not Found; check CODEX_BASE_URL and CODEX_RESPONSES_PATH.",
+                  std::string("upstream_not_found"));
+    }
   }
   if (status >= 400) {
     // 400 and the rest of 4xx: the client's request was refused; pass the reason on.
     const int out = status == 422 ? 400 : status;
-    return make(out, "invalid_request_error",
+    return make(out, status == 403 ? "permission_error" : "invalid_request_error",
                 info.message.value_or("The Codex backend rejected the request (HTTP " + std::to_string(status) + ")."),
                 info.code, info.param);
   }
@@ -248,40 +296,66 @@ ApiError mapUpstreamError(int status, std::string_view content_type, std::string
               std::string("upstream_error"));
 }
 
+}  // namespace
+
+std::optional<std::int64_t> parseRetryAfter(std::string_view value) {
+  // delta-seconds only (RFC 9110 §10.2.3); an HTTP-date is left to the body's reset fields.
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (value.empty() || value.size() > 9) return std::nullopt;
+  std::int64_t seconds = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seconds = seconds * 10 + (c - '0');
+  }
+  return seconds;
+}
+
+ApiError mapUpstreamError(int status, std::string_view content_type, std::string_view body,
+                          std::int64_t now_unix_seconds, std::optional<std::int64_t> retry_after_header) {
+  const bool html = looksLikeHtml(content_type, body);
+  const ErrorInfo info = html ? ErrorInfo{} : errorInfoFromBody(body);
+  return mapStatus(status, html, info, now_unix_seconds, retry_after_header, /*in_stream=*/false);
+}
+
 ApiError mapStreamFailureJson(const JsonValue& event, std::int64_t now_unix_seconds) {
   ErrorInfo info;
   if (event.isObject()) {
     // response.failed: {"type":"response.failed","response":{"error":{...}}}
     if (const JsonValue* resp = common::jsonObjectValue(event, "response")) {
-      if (const JsonValue* e = common::jsonObjectValue(*resp, "error")) readFields(*e, info);
+      if (const JsonValue* e = common::jsonObjectValue(*resp, "error")) {
+        readFields(*e, info);
+        readStatus(*e, info);
+      }
     }
     // error event: {"type":"error","code","message","param"} or {"type":"error","error":{...}}
-    if (const JsonValue* e = common::jsonObjectValue(event, "error")) readFields(*e, info);
+    if (const JsonValue* e = common::jsonObjectValue(event, "error")) {
+      readFields(*e, info);
+      readStatus(*e, info);
+    }
     readFields(event, info, /*with_type=*/false);
+    readStatus(event, info);
   }
-  const std::string message = info.message.value_or("The Codex backend reported a failure mid-response.");
+  if (!info.message) info.message = "The Codex backend reported a failure mid-response.";
+  // The event's own HTTP status wins over what its code would map to.
+  if (info.status) return mapStatus(static_cast<int>(*info.status), false, info, now_unix_seconds, {}, true);
+  const std::string& message = *info.message;
+  if (isAtCapacity(info)) return atCapacity(info, now_unix_seconds, std::nullopt);
   if (info.is("usage_limit_reached")) return usageLimit(info, now_unix_seconds);
   if (info.is("rate_limit_exceeded") || info.is("insufficient_quota")) {
     // is() matched the code, or the type when there is no code (never *info.type unchecked: the
     // first case of this branch has a code and no type).
     std::string code = info.code ? *info.code : info.type.value_or("rate_limit_exceeded");
     ApiError e = make(429, "rate_limit_error", message, std::move(code));
-    auto retry = retryAfterSeconds(info, now_unix_seconds);
-    if (!retry) retry = retryFromMessage(info.message);
-    setRetryAfter(e, retry);
+    setRetryAfter(e, retryHint(info, now_unix_seconds, std::nullopt));
     return e;
   }
   if (info.is("context_length_exceeded")) {
     return make(400, "invalid_request_error", message, std::string("context_length_exceeded"), info.param);
   }
-  if (isOverloaded(info)) {
-    ApiError e = make(503, "upstream_error", message, std::string("server_is_overloaded"));
-    setRetryAfter(e, retryFromMessage(info.message).value_or(5));
-    return e;
-  }
-  if (info.is("usage_not_included")) {
-    return make(403, "permission_error", message, std::string("usage_not_included"));
-  }
+  if (isOverloaded(info)) return overloaded(info, now_unix_seconds, std::nullopt);
+  if (info.is("usage_not_included")) return usageNotIncluded(info);
+  if (isPolicyRefusal(info)) return make(400, "invalid_request_error", message, info.code ? info.code : info.type);
   const bool invalid =
       (info.code && info.code->starts_with("invalid")) || (info.type && *info.type == "invalid_request_error");
   if (invalid) return make(400, "invalid_request_error", message, info.code, info.param);

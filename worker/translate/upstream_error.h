@@ -12,25 +12,39 @@ namespace cosp::worker {
 
 // Upstream HTTP error received before any byte went to the client -> the error
 // the client gets (README.md, Model calls: Errors):
-//   400 (and other 4xx)             -> same status, the upstream's message
-//   429, or 404 usage_limit_reached -> 429 rate_limit_error, code usage_limit_reached
-//                                      (or the upstream code), Retry-After from
-//                                      resets_at (needs now) / resets_in_seconds
-//   401                             -> 503 upstream_error / upstream_auth_error
-//   403 or an HTML body             -> 502 naming a possible Cloudflare challenge
-//   503 server_is_overloaded        -> 503 with Retry-After
-//   other 5xx                       -> 502 upstream_error naming the status
-//   404 otherwise                   -> 502 (wrong CODEX_BASE_URL / path), unless the
-//                                      upstream says model_not_found (-> 404)
-// ApiError.header carries {"Retry-After", seconds} when known. Upstream messages
-// are passed on (capped at 1000 bytes); HTML bodies never are.
+//   4xx usage_not_included             -> 403 permission_error (a plan without Codex: permanent)
+//   429, or 404 usage_limit_reached    -> 429, error.type and error.code both usage_limit_reached,
+//                                         Retry-After from resets_in_seconds / resets_at (needs now)
+//   "... at capacity" (any status)     -> 503 model_at_capacity with Retry-After (default 5)
+//   429 otherwise                      -> 429 rate_limit_error (the upstream code)
+//   401                                -> 503 upstream_error / upstream_auth_error
+//   403 or an HTML body                -> 502 naming a possible Cloudflare challenge
+//   503 server_is_overloaded           -> 503 with Retry-After (default 5)
+//   other 5xx                          -> 502 upstream_error naming the status
+//   404 otherwise                      -> 502 (wrong CODEX_BASE_URL / path), unless the
+//                                         upstream says model_not_found (-> 404)
+//   400 and other 4xx                  -> the same status with the upstream's message
+// ApiError.header carries {"Retry-After", seconds} when known; the backend's own Retry-After
+// header (`retry_after_header`, parsed with parseRetryAfter) wins over the body's reset fields.
+// Upstream messages are passed on (capped at 1000 bytes); HTML bodies never are.
 common::ApiError mapUpstreamError(int status, std::string_view content_type, std::string_view body,
-                                  std::int64_t now_unix_seconds);
+                                  std::int64_t now_unix_seconds,
+                                  std::optional<std::int64_t> retry_after_header = std::nullopt);
 
-// A response.failed or error event (its SSE data) -> the client error. Codes:
-// rate_limit_exceeded / usage_limit_reached / insufficient_quota -> 429,
-// context_length_exceeded / invalid_* -> 400, server_is_overloaded / slow_down
-// -> 503, usage_not_included -> 403, anything else -> 502 upstream_error.
+// A Retry-After header value in delta-seconds; nullopt for anything else (an HTTP-date included).
+std::optional<std::int64_t> parseRetryAfter(std::string_view value);
+
+// A response.failed or error event (its SSE data) -> the client error. A numeric `status` or
+// `status_code` in the event (or its error object) wins: the event maps as that HTTP status
+// would (above; a 403 there is the backend's own, not Cloudflare's). Otherwise by code:
+//   "... at capacity" in the message (any code)         -> 503 model_at_capacity, Retry-After
+//   usage_limit_reached                                 -> 429 usage_limit_reached, Retry-After
+//   rate_limit_exceeded / insufficient_quota            -> 429 rate_limit_error
+//   context_length_exceeded / invalid_*                 -> 400
+//   server_is_overloaded / slow_down / "overloaded"     -> 503 server_is_overloaded, Retry-After
+//   usage_not_included                                  -> 403 (permanent)
+//   cyber_policy and other *policy* codes               -> 400 with the backend's message
+//   anything else                                       -> 502 upstream_error (the code kept)
 // Unparseable data gives a generic 502.
 common::ApiError mapStreamFailure(std::string_view event_data, std::int64_t now_unix_seconds = 0);
 common::ApiError mapStreamFailureJson(const common::JsonValue& event, std::int64_t now_unix_seconds = 0);

@@ -44,6 +44,43 @@ CodexHeaderSelection selectCodexHeaders(const HeaderList& upstream_headers, cons
   return out;
 }
 
+namespace {
+
+// The named response headers forwarded besides x-codex-*, and the name each gets at the client.
+struct NamedHeader {
+  std::string_view upstream;
+  std::string_view client;
+};
+constexpr NamedHeader kNamedResponseHeaders[] = {
+    {"x-reasoning-included", "x-reasoning-included"},
+    {"openai-model", "openai-model"},
+    {"x-models-etag", "x-models-etag"},
+    {"x-request-id", "x-upstream-request-id"},
+};
+
+}  // namespace
+
+ForwardedHeaderSelection selectForwardedHeaders(const HeaderList& upstream_headers, const CodexHeaderLimits& limits) {
+  CodexHeaderSelection codex = selectCodexHeaders(upstream_headers, limits);
+  ForwardedHeaderSelection out;
+  out.headers = std::move(codex.headers);
+  out.dropped = codex.dropped;
+  for (const NamedHeader& named : kNamedResponseHeaders) {
+    for (const auto& [name, value] : upstream_headers) {
+      if (!headerNameEquals(name, named.upstream)) continue;
+      // The first one only: a repeated header would otherwise be set twice.
+      if (!value.empty() && value.size() <= kMaxNamedResponseHeaderBytes && isSafeHeaderValue(value)) {
+        out.headers.emplace_back(std::string(named.client), value);
+        if (named.client == "x-upstream-request-id") out.upstream_request_id = value;
+      } else {
+        ++out.dropped;
+      }
+      break;
+    }
+  }
+  return out;
+}
+
 std::optional<common::ApiError> checkForwardedHeader(std::string_view name, std::string_view value) {
   if (isHeaderToken(name) && isSafeHeaderValue(value)) return std::nullopt;
   const std::string header(name);

@@ -46,6 +46,24 @@ struct CodexHeaderSelection {
 // header is ignored (and not counted).
 CodexHeaderSelection selectCodexHeaders(const HeaderList& upstream_headers, const CodexHeaderLimits& limits = {});
 
+// The backend's response headers that reach the client (README.md, Model calls: Upstream headers):
+// every x-codex-* (as selectCodexHeaders), `x-reasoning-included` (the Codex CLI's context meter),
+// `openai-model` (a server-side reroute), `x-models-etag` (the CLI re-reads the catalog when it
+// changes), and the backend's `x-request-id`, renamed `x-upstream-request-id` so the client's own
+// x-request-id stays the proxy's. Nothing else crosses: never Set-Cookie (the Cloudflare cookies
+// stay in the worker's jar, cookie_jar.h), never framing or connection headers.
+struct ForwardedHeaderSelection {
+  HeaderList headers;               // for the client's response, in upstream order (x-codex-* first)
+  std::string upstream_request_id;  // the backend's x-request-id when well-formed (for the log line)
+  std::size_t dropped = 0;          // candidates refused: not a token, unsafe value, too long, over max_count
+};
+
+// The other named headers are short: a request id, a model name, an ETag.
+inline constexpr std::size_t kMaxNamedResponseHeaderBytes = 256;
+
+ForwardedHeaderSelection selectForwardedHeaders(const HeaderList& upstream_headers,
+                                                const CodexHeaderLimits& limits = {});
+
 // A client request header that is forwarded upstream (session id, x-codex-*, x-client-request-id):
 // nullopt when its name and value may be sent, else the 400 invalid_request_error naming it (param = the
 // header name) - the client's mistake, never a 502 from the upstream writer refusing it.

@@ -23,7 +23,8 @@ RetryPolicy::RetryPolicy(RetryOptions options, Uniform01 rng) : options_(options
 
 bool RetryPolicy::isRetryable(const AttemptOutcome& o) {
   if (o.client_bytes_sent) return false;
-  if (o.error_code == "server_is_overloaded") return true;
+  // "Selected model is at capacity" passes like an overload (upstream_error.h maps both).
+  if (o.error_code == "server_is_overloaded" || o.error_code == "model_at_capacity") return true;
   if (o.failure) {
     switch (*o.failure) {
       case UpstreamFailure::Kind::ConnectFailed:
@@ -57,6 +58,13 @@ std::chrono::milliseconds RetryPolicy::delayFor(int retry_index) const {
   const double u = std::clamp(rng_(), 0.0, 1.0);
   const double factor = 1.0 - options_.jitter + 2.0 * options_.jitter * u;
   return std::chrono::milliseconds(static_cast<long long>(std::llround(std::max(0.0, nominal * factor))));
+}
+
+std::chrono::milliseconds RetryPolicy::delayFor(const AttemptOutcome& outcome, int retry_index) const {
+  if (outcome.retry_after && *outcome.retry_after < kLongestRetryAfter) {
+    return std::max(std::chrono::milliseconds(*outcome.retry_after), std::chrono::milliseconds(0));
+  }
+  return delayFor(retry_index);
 }
 
 }  // namespace cosp::worker

@@ -15,12 +15,16 @@ struct AttemptOutcome {
   std::optional<UpstreamFailure::Kind> failure;
   // The response status when a head arrived (0 otherwise).
   int status = 0;
-  // An error code found before any client byte: the JSON error body's
-  // error.code/error.type, or the code of an SSE `error` / `response.failed`
-  // event seen before anything was relayed (e.g. "server_is_overloaded").
+  // The code of the client error an upstream error body, or an SSE `error` /
+  // `response.failed` event seen before anything was relayed, maps to
+  // (mapUpstreamError / mapStreamFailure): "server_is_overloaded" and
+  // "model_at_capacity" are retried whatever the status. For such an event,
+  // `status` is the status it maps to, so a 5xx-class failure is retried too.
   std::string_view error_code;
   // True once ANY byte went to the client: nothing is retried after that.
   bool client_bytes_sent = false;
+  // The backend's Retry-After header, when it sent one.
+  std::optional<std::chrono::seconds> retry_after;
 };
 
 struct RetryOptions {
@@ -32,7 +36,7 @@ struct RetryOptions {
 
 // Pure retry decisions (README.md, Model calls: Errors): retry before the first client byte only, on
 // connect-class errors, a reset before the head, 5xx (except 501/505, which are
-// permanent), and `server_is_overloaded`; back off 200 ms, 400 ms, ... with
+// permanent), `server_is_overloaded` and `model_at_capacity`; back off 200 ms, 400 ms, ... with
 // jitter. Thread-safe when the injected RNG is.
 class RetryPolicy {
  public:
@@ -48,6 +52,11 @@ class RetryPolicy {
   // The wait before retry number `retry_index` (0-based): base * 2^index,
   // capped at max_delay, times a factor in [1 - jitter, 1 + jitter).
   std::chrono::milliseconds delayFor(int retry_index) const;
+  // The same, unless the backend asked for a Retry-After shorter than kLongestRetryAfter: then
+  // exactly that (a longer one is not waited for: the back-off applies).
+  std::chrono::milliseconds delayFor(const AttemptOutcome& outcome, int retry_index) const;
+
+  static constexpr std::chrono::seconds kLongestRetryAfter{5};
 
   const RetryOptions& options() const { return options_; }
 

@@ -49,9 +49,10 @@ constexpr std::size_t kSeparateBodyBytes = 64 * 1024;
 
 // The request line, headers and (when smaller than kSeparateBodyBytes) body of `spec`, checked
 // for injection. Built once: a stale-connection retry sends the same bytes again.
+// `cookie`: the jar's Cookie header value ("" for none).
 common::Result<std::string, UpstreamFailure> requestBytes(const common::Url& base,
                                                           const std::optional<common::ProxyEndpoint>& proxy,
-                                                          const UpstreamRequestSpec& spec) {
+                                                          const UpstreamRequestSpec& spec, std::string_view cookie) {
   if (!isHeaderToken(spec.method)) {  // RFC 9110 §9.1: a method is a token too
     return makeFailure(UpstreamFailure::Kind::InvalidRequest, "invalid request method");
   }
@@ -85,6 +86,11 @@ common::Result<std::string, UpstreamFailure> requestBytes(const common::Url& bas
     request += name;
     request += ": ";
     request += value;
+    request += "\r\n";
+  }
+  if (!cookie.empty()) {  // checked when stored (cookie_jar.cpp): cookie-octets only
+    request += "Cookie: ";
+    request += cookie;
     request += "\r\n";
   }
   const bool send_length = !spec.body.empty() || headerNameEquals(spec.method, "POST") ||
@@ -201,7 +207,8 @@ PoolStats UpstreamPool::stats() const {
 void UpstreamPool::closeIdle() { core_->closeAll(false); }
 
 common::Result<std::unique_ptr<UpstreamExchange>, UpstreamFailure> UpstreamPool::send(const UpstreamRequestSpec& spec) {
-  const auto request = requestBytes(base_, proxy_, spec);
+  // The caller never sets a Cookie (a client's is not forwarded); the jar's are this worker's.
+  const auto request = requestBytes(base_, proxy_, spec, cookies_.cookieHeader(std::chrono::system_clock::now()));
   if (!request) return request.error();
   const std::string_view separate_body =
       spec.body.size() >= kSeparateBodyBytes ? std::string_view(spec.body) : std::string_view();
@@ -257,6 +264,7 @@ common::Result<std::unique_ptr<UpstreamExchange>, UpstreamFailure> UpstreamPool:
       return head.error();
     }
 
+    cookies_.storeFrom(head->headers, std::chrono::system_clock::now());
     auto framing = bodyFramingFor(spec.method, *head);
     if (!framing) {
       conn->close();

@@ -12,6 +12,7 @@
 #include "common/net/proxy_rules.h"
 #include "common/net/url.h"
 #include "common/util/result.h"
+#include "worker/upstream/cookie_jar.h"
 #include "worker/upstream/http_response_parser.h"
 #include "worker/upstream/upstream_types.h"
 
@@ -99,6 +100,8 @@ class UpstreamExchange {
 //    fresh connection (the classic stale keep-alive race: the server closed the
 //    idle connection before it read our request). Fresh connections are never
 //    retried here; that is RetryPolicy's job, before the first client byte.
+//  - The Cloudflare cookies the origin sets (CookieJar) are kept and sent back as one Cookie
+//    header on every later request of the pool, i.e. of the worker.
 //  - SIGPIPE is ignored process-wide on construction (docs/ARCHITECTURE.md §6.10: OpenSSL
 //    writes cannot pass MSG_NOSIGNAL).
 class UpstreamPool {
@@ -128,6 +131,7 @@ class UpstreamPool {
   const common::Url& baseUrl() const { return base_; }
   // The proxy this pool uses for its origin, if any.
   const std::optional<common::ProxyEndpoint>& proxy() const { return proxy_; }
+  CookieJar& cookies() { return cookies_; }
 
  private:
   UpstreamSettings settings_;
@@ -136,6 +140,7 @@ class UpstreamPool {
   Poco::Net::Context::Ptr tls_;
   std::string key_;
   std::shared_ptr<detail::PoolCore> core_;
+  CookieJar cookies_;
 };
 
 }  // namespace cosp::worker

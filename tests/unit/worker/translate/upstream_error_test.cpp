@@ -25,7 +25,8 @@ TEST(MapUpstreamError, UsageLimit429PrefersResetsInSeconds) {
   const auto e =
       mapUpstreamError(429, "application/json", readFixture("responses/usage_limit_429.json"), kResetsAt - 1800);
   EXPECT_EQ(e.status, 429);
-  EXPECT_EQ(e.type, "rate_limit_error");
+  // type and code both: the Codex CLI reads `type` to tell a usage limit from another 429.
+  EXPECT_EQ(e.type, "usage_limit_reached");
   EXPECT_EQ(e.code.value_or(""), "usage_limit_reached");
   EXPECT_EQ(retryAfter(e), "3600");
   EXPECT_NE(e.message.find("The usage limit has been reached"), std::string::npos) << e.message;
@@ -61,6 +62,56 @@ TEST(MapUpstreamError, UsageLimitOn404IsAlso429) {
   EXPECT_EQ(e.status, 429);
   EXPECT_EQ(e.code.value_or(""), "usage_limit_reached");
   EXPECT_EQ(retryAfter(e), "3600");
+}
+
+TEST(MapUpstreamError, TheBackendsRetryAfterHeaderWinsOverTheBodysResetFields) {
+  const std::string body = readFixture("responses/usage_limit_429.json");
+  auto e = mapUpstreamError(429, "application/json", body, kResetsAt - 1800, parseRetryAfter("120"));
+  EXPECT_EQ(e.status, 429);
+  EXPECT_EQ(retryAfter(e), "120");
+  e = mapUpstreamError(429, "application/json", body, kResetsAt - 1800,
+                       parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT"));
+  EXPECT_EQ(retryAfter(e), "3600");  // an HTTP-date is not read: the body's hint stays
+  e = mapUpstreamError(429, "application/json", R"({"error":{"message":"slow down","code":"rate_limit_exceeded"}})", 0,
+                       parseRetryAfter(" 7 "));
+  EXPECT_EQ(retryAfter(e), "7");
+  e = mapUpstreamError(503, "application/json", readFixture("responses/overloaded_503.json"), 0, parseRetryAfter("2"));
+  EXPECT_EQ(retryAfter(e), "2");
+}
+
+TEST(MapUpstreamError, ParseRetryAfterReadsDeltaSecondsOnly) {
+  EXPECT_EQ(parseRetryAfter("0"), 0);
+  EXPECT_EQ(parseRetryAfter("30"), 30);
+  EXPECT_EQ(parseRetryAfter("\t30 "), 30);
+  EXPECT_FALSE(parseRetryAfter("").has_value());
+  EXPECT_FALSE(parseRetryAfter("-1").has_value());
+  EXPECT_FALSE(parseRetryAfter("1.5").has_value());
+  EXPECT_FALSE(parseRetryAfter("99999999999").has_value());
+  EXPECT_FALSE(parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT").has_value());
+}
+
+TEST(MapUpstreamError, UsageNotIncludedIsAPermanent403) {
+  for (int status : {429, 403, 400}) {
+    const auto e =
+        mapUpstreamError(status, "application/json",
+                         R"({"error":{"type":"usage_not_included","message":"Your plan does not include Codex."}})", 0);
+    EXPECT_EQ(e.status, 403) << status;
+    EXPECT_EQ(e.type, "permission_error");
+    EXPECT_EQ(e.code.value_or(""), "usage_not_included");
+    EXPECT_EQ(e.message, "Your plan does not include Codex.");
+    EXPECT_FALSE(e.header.has_value());
+  }
+}
+
+TEST(MapUpstreamError, ModelAtCapacityIs503WithRetryAfterWhateverTheStatus) {
+  for (int status : {400, 429, 500, 503}) {
+    const auto e = mapUpstreamError(
+        status, "application/json",
+        R"({"error":{"message":"Selected model is at capacity. Please try a different model.","code":"x"}})", 0);
+    EXPECT_EQ(e.status, 503) << status;
+    EXPECT_EQ(e.code.value_or(""), "model_at_capacity");
+    EXPECT_EQ(retryAfter(e), "5");
+  }
 }
 
 TEST(MapUpstreamError, Plain429) {
@@ -191,6 +242,17 @@ TEST(MapStreamFailure, Codes) {
       // fuzz_sse with libstdc++ assertions: the first case, a code and no type, dereferenced the
       // empty type.)
       {R"({"type":"error","error":{"type":"rate_limit_exceeded","message":"m"}})", 429, "rate_limit_exceeded"},
+      {R"({"type":"response.failed","response":{"error":{"code":"usage_limit_reached","message":"u","resets_in_seconds":90}}})",
+       429, "usage_limit_reached"},
+      {R"({"type":"response.failed","response":{"error":{"code":"cyber_policy","message":"This request was flagged."}}})",
+       400, "cyber_policy"},
+      {R"({"type":"error","error":{"type":"invalid_request_error","code":"content_policy_violation","message":"no"}})",
+       400, "content_policy_violation"},
+      // At capacity is recognised by its message, whatever the code says.
+      {R"({"type":"error","code":"server_error","message":"Selected model is at capacity. Please try a different model."})",
+       503, "model_at_capacity"},
+      {R"({"type":"response.failed","response":{"error":{"message":"The model is at capacity."}}})", 503,
+       "model_at_capacity"},
   };
   for (const Case& c : cases) {
     const auto e = mapStreamFailure(c.data);
@@ -200,6 +262,38 @@ TEST(MapStreamFailure, Codes) {
   }
   EXPECT_EQ(retryAfter(mapStreamFailure(cases[0].data)), "20");
   EXPECT_EQ(retryAfter(mapStreamFailure(cases[9].data)), "60");
+  EXPECT_EQ(retryAfter(mapStreamFailure(cases[13].data)), "90");
+  EXPECT_EQ(retryAfter(mapStreamFailure(cases[16].data)), "5");
+  EXPECT_EQ(mapStreamFailure(cases[13].data).type, "usage_limit_reached");
+  EXPECT_EQ(mapStreamFailure(cases[14].data).message, "This request was flagged.");
+  EXPECT_EQ(mapStreamFailure(cases[5].data).status, 403);  // usage_not_included: permanent
+}
+
+TEST(MapStreamFailure, AStatusInTheEventWins) {
+  // The same code, a different status: the event's own status decides, mapped as that HTTP status.
+  auto e = mapStreamFailure(R"({"type":"error","status":429,"code":"rate_limit_exceeded","message":"m"})");
+  EXPECT_EQ(e.status, 429);
+  e = mapStreamFailure(R"({"type":"error","status_code":400,"code":"server_error","message":"bad input"})");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.message, "bad input");
+  e = mapStreamFailure(R"({"type":"error","error":{"status":503,"code":"server_is_overloaded","message":"busy"}})");
+  EXPECT_EQ(e.status, 503);
+  EXPECT_EQ(e.code.value_or(""), "server_is_overloaded");
+  EXPECT_EQ(retryAfter(e), "5");
+  e = mapStreamFailure(R"({"type":"error","status":500,"code":"context_length_exceeded","message":"m"})");
+  EXPECT_EQ(e.status, 502);  // a 5xx maps as an HTTP 5xx would
+  // In a stream a 403 is the backend's own refusal, not a Cloudflare challenge.
+  e = mapStreamFailure(R"({"type":"error","status":403,"code":"forbidden_thing","message":"not for you"})");
+  EXPECT_EQ(e.status, 403);
+  EXPECT_EQ(e.message, "not for you");
+  e = mapStreamFailure(R"({"type":"error","status":429,"error":{"type":"usage_not_included","message":"no"}})");
+  EXPECT_EQ(e.status, 403);
+  // response.failed's "status":"failed" is no HTTP status; out-of-range numbers are ignored.
+  e = mapStreamFailure(
+      R"({"type":"response.failed","response":{"status":"failed","error":{"code":"context_length_exceeded","message":"c"}}})");
+  EXPECT_EQ(e.status, 400);
+  e = mapStreamFailure(R"({"type":"error","status":200,"code":"context_length_exceeded","message":"c"})");
+  EXPECT_EQ(e.status, 400);
 }
 
 TEST(ErrorJson, EnvelopesAndResponsesErrorEvent) {

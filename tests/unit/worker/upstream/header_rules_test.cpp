@@ -94,6 +94,38 @@ TEST(HeaderRules, AtMostMaxCountCodexHeadersAreSelected) {
   EXPECT_EQ(three.dropped, 37u);
 }
 
+TEST(HeaderRules, TheNamedResponseHeadersAreForwardedAndTheRequestIdRenamed) {
+  const HeaderList upstream = {{"Content-Type", "text/event-stream"},
+                               {"X-Request-Id", "req_8f3a"},
+                               {"x-codex-primary-used-percent", "7"},
+                               {"Set-Cookie", "__cf_bm=abc; path=/"},
+                               {"OpenAI-Model", "gpt-5.5-2026-08-01"},
+                               {"x-reasoning-included", "true"},
+                               {"x-models-etag", "W/\"c0ffee\""},
+                               {"openai-model", "second-one-ignored"},
+                               {"x-openai-other", "1"},
+                               {"Transfer-Encoding", "chunked"}};
+  const ForwardedHeaderSelection s = selectForwardedHeaders(upstream);
+  EXPECT_EQ(s.headers, (HeaderList{{"x-codex-primary-used-percent", "7"},
+                                   {"x-reasoning-included", "true"},
+                                   {"openai-model", "gpt-5.5-2026-08-01"},
+                                   {"x-models-etag", "W/\"c0ffee\""},
+                                   {"x-upstream-request-id", "req_8f3a"}}));
+  EXPECT_EQ(s.upstream_request_id, "req_8f3a");
+  EXPECT_EQ(s.dropped, 0u);
+}
+
+TEST(HeaderRules, IllFormedOrOverlongNamedResponseHeadersAreDropped) {
+  const HeaderList upstream = {{"x-request-id", "a\rInjected: 1"},
+                               {"openai-model", std::string(kMaxNamedResponseHeaderBytes + 1, 'm')},
+                               {"x-models-etag", ""},
+                               {"x-reasoning-included", std::string(kMaxNamedResponseHeaderBytes, 't')}};
+  const ForwardedHeaderSelection s = selectForwardedHeaders(upstream);
+  EXPECT_EQ(s.headers, (HeaderList{{"x-reasoning-included", std::string(kMaxNamedResponseHeaderBytes, 't')}}));
+  EXPECT_EQ(s.upstream_request_id, "");
+  EXPECT_EQ(s.dropped, 3u);
+}
+
 TEST(HeaderRules, AForwardedClientHeaderWithAControlCharacterIsA400NamingIt) {
   EXPECT_FALSE(checkForwardedHeader("session_id", "3f1c-abc"));
   EXPECT_FALSE(checkForwardedHeader("x-codex-beta", "a b\tc \xc3\xa9"));

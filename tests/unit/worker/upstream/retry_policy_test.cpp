@@ -56,6 +56,15 @@ TEST(RetryPolicyTest, RetriesServerIsOverloadedWhateverTheStatus) {
   EXPECT_TRUE(p.shouldRetry(status(429, "server_is_overloaded"), 0));
 }
 
+TEST(RetryPolicyTest, RetriesModelAtCapacityLikeAnOverload) {
+  RetryPolicy p;
+  EXPECT_TRUE(p.shouldRetry(status(200, "model_at_capacity"), 0));
+  EXPECT_TRUE(p.shouldRetry(status(400, "model_at_capacity"), 1));
+  EXPECT_FALSE(p.shouldRetry(status(400, "model_at_capacity"), 2));  // the budget still applies
+  EXPECT_FALSE(p.shouldRetry(status(403, "usage_not_included"), 0));
+  EXPECT_FALSE(p.shouldRetry(status(400, "context_length_exceeded"), 0));
+}
+
 TEST(RetryPolicyTest, NothingAfterTheFirstClientByte) {
   RetryPolicy p;
   AttemptOutcome o = status(503, "server_is_overloaded");
@@ -95,6 +104,19 @@ TEST(RetryPolicyTest, DelayIsCapped) {
   EXPECT_EQ(p.delayFor(2).count(), 800);
   EXPECT_EQ(p.delayFor(3).count(), 1000);
   EXPECT_EQ(p.delayFor(40).count(), 1000);
+}
+
+TEST(RetryPolicyTest, ABackendRetryAfterShorterThanFiveSecondsIsTheDelay) {
+  RetryPolicy p(RetryOptions{2, std::chrono::milliseconds(200), std::chrono::milliseconds(5000), 0.0},
+                [] { return 0.5; });
+  AttemptOutcome o = status(503, "server_is_overloaded");
+  EXPECT_EQ(p.delayFor(o, 1).count(), 400);  // none: the back-off
+  o.retry_after = std::chrono::seconds(2);
+  EXPECT_EQ(p.delayFor(o, 1).count(), 2000);
+  o.retry_after = std::chrono::seconds(0);
+  EXPECT_EQ(p.delayFor(o, 1).count(), 0);
+  o.retry_after = std::chrono::seconds(5);  // not shorter than 5 s: the back-off again
+  EXPECT_EQ(p.delayFor(o, 1).count(), 400);
 }
 
 TEST(RetryPolicyTest, DefaultRngStaysInJitterBand) {

@@ -1,0 +1,96 @@
+#include "worker/calls/hold_back.h"
+
+namespace cosp::worker {
+
+namespace {
+
+bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool endsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+}  // namespace
+
+std::string_view eventType(const SseEvent& event) {
+  if (!event.event.empty()) return event.event;
+  // The backend puts "type" first; a scan is enough here, as in event_kind.cpp.
+  const std::string_view data = event.data;
+  const std::size_t key = data.find("\"type\"");
+  if (key == std::string_view::npos) return {};
+  std::size_t i = key + 6;
+  while (i < data.size() && isSpace(data[i])) ++i;
+  if (i >= data.size() || data[i] != ':') return {};
+  ++i;
+  while (i < data.size() && isSpace(data[i])) ++i;
+  if (i >= data.size() || data[i] != '"') return {};
+  const std::size_t begin = i + 1;
+  const std::size_t end = data.find('"', begin);
+  if (end == std::string_view::npos) return {};
+  return data.substr(begin, end - begin);
+}
+
+HoldBackRole holdBackRole(const SseEvent& event) {
+  const std::string_view type = eventType(event);
+  if (type == "error" || type == "response.failed") return HoldBackRole::Failure;
+  if (type == "response.completed" || type == "response.incomplete") return HoldBackRole::Output;
+  if (startsWith(type, "response.output_item.") || startsWith(type, "response.content_part.") ||
+      startsWith(type, "response.output_text.") || endsWith(type, ".delta")) {
+    return HoldBackRole::Output;
+  }
+  return HoldBackRole::Hold;
+}
+
+HoldVerdict HoldBack::onEvent(const SseEvent& event) {
+  if (verdict_ != HoldVerdict::Hold) return verdict_;
+  switch (holdBackRole(event)) {
+    case HoldBackRole::Failure:
+      verdict_ = HoldVerdict::Fail;
+      return verdict_;
+    case HoldBackRole::Output:
+      return commit(CommitReason::Output);
+    case HoldBackRole::Hold:
+      break;
+  }
+  ++events_;
+  bytes_ += event.event.size() + event.data.size() + event.id.size();
+  if (events_ > limits_.max_events) return commit(CommitReason::TooMany);
+  if (bytes_ > limits_.max_bytes) return commit(CommitReason::TooLarge);
+  return verdict_;
+}
+
+HoldVerdict HoldBack::onTime(Clock::time_point now) {
+  if (verdict_ == HoldVerdict::Hold && now >= commit_at_) return commit(CommitReason::Window);
+  return verdict_;
+}
+
+std::chrono::milliseconds HoldBack::timeLeft(Clock::time_point now) const {
+  if (now >= commit_at_) return std::chrono::milliseconds(0);
+  // Rounded up: a wait that ends just before the window would only come back for nothing.
+  return std::chrono::ceil<std::chrono::milliseconds>(commit_at_ - now);
+}
+
+HoldVerdict HoldBack::commit(CommitReason reason) {
+  verdict_ = HoldVerdict::Commit;
+  reason_ = reason;
+  return verdict_;
+}
+
+const char* toString(HoldBack::CommitReason reason) {
+  switch (reason) {
+    case HoldBack::CommitReason::None:
+      return "none";
+    case HoldBack::CommitReason::Output:
+      return "output";
+    case HoldBack::CommitReason::Window:
+      return "window";
+    case HoldBack::CommitReason::TooMany:
+      return "too_many_events";
+    case HoldBack::CommitReason::TooLarge:
+      return "too_many_bytes";
+  }
+  return "none";
+}
+
+}  // namespace cosp::worker
