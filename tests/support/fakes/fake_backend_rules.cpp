@@ -37,7 +37,9 @@ std::vector<long> versionParts(std::string_view v) {
 
 bool looksLikeVersion(std::string_view v) { return !v.empty() && isDigit(v.front()) && !versionParts(v).empty(); }
 
-Rejection reject(std::string rule, std::string_view message) { return Rejection{400, detailBody(message), std::move(rule)}; }
+Rejection reject(std::string rule, std::string_view message) {
+  return Rejection{400, detailBody(message), std::move(rule)};
+}
 
 std::optional<Rejection> checkBody(const JsonValue& body, bool responses_lite) {
   const auto stream = common::jsonBool(body, "stream");
@@ -86,12 +88,25 @@ bool hasSystemItem(const JsonValue& body) {
 
 }  // namespace
 
-const std::vector<std::string_view> kRejectedFields = {
-    "max_output_tokens", "max_tokens",        "max_completion_tokens",  "temperature",       "top_p",
-    "metadata",          "user",              "safety_identifier",      "prompt_cache_retention",
-    "truncation",        "stream_options",    "frequency_penalty",      "presence_penalty",  "seed",
-    "logprobs",          "top_logprobs",      "logit_bias",             "context_management",
-    "prompt_cache_options"};
+const std::vector<std::string_view> kRejectedFields = {"max_output_tokens",
+                                                       "max_tokens",
+                                                       "max_completion_tokens",
+                                                       "temperature",
+                                                       "top_p",
+                                                       "metadata",
+                                                       "user",
+                                                       "safety_identifier",
+                                                       "prompt_cache_retention",
+                                                       "truncation",
+                                                       "stream_options",
+                                                       "frequency_penalty",
+                                                       "presence_penalty",
+                                                       "seed",
+                                                       "logprobs",
+                                                       "top_logprobs",
+                                                       "logit_bias",
+                                                       "context_management",
+                                                       "prompt_cache_options"};
 
 BackendRules BackendRules::none() {
   BackendRules r;

@@ -86,13 +86,15 @@ TEST(FakeBackendRealism, VersionGateByHeaderAndUserAgent) {
   Client c(backend->origin());
   auto refused = c.model(acceptedBody("gpt-5.5"));
   EXPECT_EQ(refused.status, 400);
-  EXPECT_EQ(refused.body,
-            R"({"detail":"The 'gpt-5.5' model requires a newer version of Codex. Please upgrade to the latest app or CLI and try again."})");
+  EXPECT_EQ(
+      refused.body,
+      R"({"detail":"The 'gpt-5.5' model requires a newer version of Codex. Please upgrade to the latest app or CLI and try again."})");
   EXPECT_EQ(backend->request(0)->rejected_by, "version_gate");
   EXPECT_EQ(c.model(acceptedBody("gpt-5.5"), {{"version", "0.100.0"}}).status, 400);
   EXPECT_EQ(c.model(acceptedBody("gpt-5.5"), {{"version", "0.169.0"}}).status, 200);
-  EXPECT_EQ(c.model(acceptedBody("gpt-5.6-sol"), {{"User-Agent", "codex_exec/0.169.0 (Linux 6.1; x86_64) xterm"}}).status,
-            200);
+  EXPECT_EQ(
+      c.model(acceptedBody("gpt-5.6-sol"), {{"User-Agent", "codex_exec/0.169.0 (Linux 6.1; x86_64) xterm"}}).status,
+      200);
   EXPECT_EQ(backend->request(3)->rejected_by, "");
   backend->setRules([] {
     BackendRules r;

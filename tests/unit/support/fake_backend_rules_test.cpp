@@ -30,8 +30,9 @@ std::optional<Rejection> check(const std::string& body, std::optional<std::strin
 }
 
 std::string body(const std::string& model, const std::string& extra = "") {
-  return R"({"model":")" + model + R"(","instructions":"","store":false,"stream":true,)"
-                                   R"("input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}])" +
+  return R"({"model":")" + model +
+         R"(","instructions":"","store":false,"stream":true,)"
+         R"("input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}])" +
          extra + "}";
 }
 
