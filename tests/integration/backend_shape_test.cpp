@@ -275,6 +275,10 @@ TEST_P(InStreamFailure, IsAnsweredBeforeTheFirstByteWithItsMappedStatus) {
     if (*c.code) {
       EXPECT_EQ(str(error, {"error", "code"}), c.code) << r.body;
     }
+    if (c.status == 400) {  // a refusal keeps the backend's words
+      const std::string code = std::string(c.scenario).substr(std::string(c.scenario).find(':') + 1);
+      EXPECT_EQ(str(error, {"error", "message"}), failureBody(code).message);
+    }
     if (c.retry_after) {
       EXPECT_FALSE(r.header("retry-after").empty());
     }
@@ -296,11 +300,11 @@ INSTANTIATE_TEST_SUITE_P(
                       InStreamCase{"fail:at_capacity_no_code", 503, "", true, true},
                       InStreamCase{"fail:context_length_exceeded", 400, "context_length_exceeded", false, false},
                       InStreamCase{"error-event:context_length_exceeded", 400, "context_length_exceeded", false, false},
-                      InStreamCase{"fail:rate_limit_exceeded", 429, "", false, true},
+                      InStreamCase{"fail:rate_limit_exceeded", 429, "", false, false},
                       InStreamCase{"fail:usage_not_included", 403, "", false, false},
                       InStreamCase{"fail:cyber_policy", 400, "", false, false},
                       // A status in the event wins over the code's own mapping.
-                      InStreamCase{"error-event:server_error:429", 429, "", false, true}));
+                      InStreamCase{"error-event:server_error:429", 429, "", false, false}));
 
 TEST(BackendShape, InStreamUsageLimitIs429WithRetryAfterAndTypeAndCode) {
   auto backend = makeBackend();
