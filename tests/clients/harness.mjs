@@ -140,7 +140,11 @@ function baseEnv() {
 async function startFake(logDir, deadlineMs) {
   const bin = path.join(binDir(), 'fake-codex-backend');
   // stdin stays a pipe: the fake exits on EOF there, so it cannot outlive this process.
-  const child = spawn(bin, ['--host', '127.0.0.1', '--port', '0', '--fixtures', fixturesDir()], {
+  // The fake behaves like the real backend except for its prompt cache: these tests compare the
+  // usage the SDK sees with the fixtures' own (tests/integration/backend_shape_test.cpp covers
+  // caching by session).
+  const args = ['--host', '127.0.0.1', '--port', '0', '--fixtures', fixturesDir(), '--no-session-cache'];
+  const child = spawn(bin, args, {
     env: baseEnv(),
     stdio: ['pipe', 'pipe', fs.openSync(path.join(logDir, 'fake.stderr.log'), 'w')],
   });

@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "common/net/tls_context.h"
+#include "tests/support/fakes/fake_backend_wire.h"
 
 namespace cosp::test {
 
@@ -157,6 +158,31 @@ void sendJson(Poco::Net::HTTPServerResponse& response, int status, const std::st
   response.send() << json;
 }
 
+// What every answer of the backend carries besides its body: a request id and, like Cloudflare in
+// front of the real one, a bot-management cookie (plus a ChatGPT cookie a client must not keep).
+struct Decoration {
+  std::string request_id;
+  std::vector<std::string> cookies;
+};
+
+Decoration makeDecoration(bool cookies, const std::string& domain) {
+  Decoration d;
+  d.request_id = randomUuid();
+  if (cookies) {
+    const auto now = std::chrono::system_clock::now();
+    const auto unix_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    d.cookies.push_back(
+        cfBmCookie(randomHex(43) + "-" + std::to_string(unix_s) + "-1.0.1.1-" + randomHex(24), domain, now));
+    d.cookies.push_back(puidCookie("user-" + randomHex(24), domain, now));
+  }
+  return d;
+}
+
+void applyDecoration(Poco::Net::HTTPServerResponse& response, const Decoration& d) {
+  response.set("x-request-id", d.request_id);
+  for (const auto& c : d.cookies) response.add("Set-Cookie", c);
+}
+
 std::string fakeError(const std::string& message) {
   return "{\"error\":{\"message\":\"" + jsonEscape(message) + "\",\"type\":\"fake_backend_error\"}}";
 }
@@ -254,6 +280,27 @@ common::Result<Scenario, std::string> parseScenario(std::string_view spec) {
       auto n = parseNumber(arg);
       if (!n || *n <= 0) return "scenario: bad byte count in '" + std::string(token) + "'";
       sc.huge_event_bytes = static_cast<std::size_t>(*n);
+    } else if (key == "fail" || key == "error-event" || key == "fail-after-output") {
+      const auto c2 = arg.find(':');
+      const std::string_view code = arg.substr(0, c2);
+      if (code.empty()) return "scenario: missing error code in '" + std::string(token) + "'";
+      for (char c : code) {
+        if (!isNameChar(c)) return "scenario: bad error code in '" + std::string(token) + "'";
+      }
+      FailureSpec f;
+      f.kind = key == "error-event" ? FailureSpec::Kind::ErrorEvent : FailureSpec::Kind::ResponseFailed;
+      f.after_output = key == "fail-after-output";
+      f.code = std::string(code);
+      if (c2 != std::string_view::npos) {
+        auto status = parseNumber(arg.substr(c2 + 1));
+        if (!status || *status < 100 || *status > 599) return "scenario: bad status in '" + std::string(token) + "'";
+        f.status = static_cast<int>(*status);
+      }
+      sc.failure = std::move(f);
+    } else if (key == "first") {
+      auto n = parseNumber(arg);
+      if (!n) return "scenario: bad count in '" + std::string(token) + "'";
+      sc.first = static_cast<int>(*n);
     } else if (token == "echo") {
       sc.echo = true;
     } else if (token == "conn-close") {
@@ -311,8 +358,11 @@ std::optional<std::string> RecordedRequest::header(std::string_view name) const 
 // ---------------------------------------------------------------------------
 // FakeCodexBackend
 
+std::string FakeBackendOptions::defaultCatalogFile() { return COSP_FAKE_DEFAULT_CATALOG; }
+
 FakeCodexBackend::FakeCodexBackend(FakeBackendOptions options)
-    : options_(std::move(options)), default_scenario_(options_.default_scenario) {
+    : options_(std::move(options)), default_scenario_(options_.default_scenario), rules_(options_.rules) {
+  setCatalog(options_.catalog_file.empty() ? std::string() : readFile(options_.catalog_file).value_or(""));
   // Writes to a vanished client must not kill the test process (docs/ARCHITECTURE.md §6.10).
   std::signal(SIGPIPE, SIG_IGN);
   tls_ = !options_.tls_cert_file.empty() && !options_.tls_key_file.empty();
@@ -380,6 +430,66 @@ void FakeCodexBackend::rejectToken(const std::string& access_token) {
   rejected_tokens_.insert(access_token);
 }
 
+bool FakeCodexBackend::isRejectedBearer(const std::string& authorization) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return authorization.rfind("Bearer ", 0) == 0 && rejected_tokens_.count(authorization.substr(7)) > 0;
+}
+
+BackendRules FakeCodexBackend::rules() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return rules_;
+}
+
+void FakeCodexBackend::setRules(BackendRules rules) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rules_ = std::move(rules);
+}
+
+void FakeCodexBackend::setCatalog(std::string json) {
+  if (json.empty()) json = "{\"models\":[]}";
+  auto slugs = catalogSlugs(json);
+  auto etag = etagOf(json);
+  std::lock_guard<std::mutex> lock(mu_);
+  catalog_ = std::move(json);
+  catalog_etag_ = std::move(etag);
+  catalog_slugs_ = std::move(slugs);
+}
+
+std::string FakeCodexBackend::catalog() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return catalog_;
+}
+
+std::string FakeCodexBackend::catalogEtag() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return catalog_etag_;
+}
+
+void FakeCodexBackend::failCatalog(int status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  catalog_fail_status_ = status;
+}
+
+std::vector<RecordedRequest> FakeCodexBackend::catalogRequests() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return catalog_requests_;
+}
+
+std::size_t FakeCodexBackend::catalogRequestCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return catalog_requests_.size();
+}
+
+bool FakeCodexBackend::waitForCatalogRequests(std::size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return catalog_requests_.size() >= n; });
+}
+
+std::string FakeCodexBackend::catalogPath() const {
+  const auto slash = options_.path.rfind('/');
+  return (slash == std::string::npos ? std::string() : options_.path.substr(0, slash)) + "/models";
+}
+
 void FakeCodexBackend::setDefaultScenario(std::string spec) {
   std::lock_guard<std::mutex> lock(mu_);
   default_scenario_ = std::move(spec);
@@ -436,6 +546,9 @@ bool FakeCodexBackend::waitForResponseDone(std::size_t index, std::chrono::milli
 void FakeCodexBackend::reset() {
   std::lock_guard<std::mutex> lock(mu_);
   requests_.clear();
+  catalog_requests_.clear();
+  seen_sessions_.clear();
+  spec_uses_.clear();
   sni_.clear();
   alpn_.clear();
 }
@@ -460,11 +573,12 @@ void FakeCodexBackend::recordAlpn(std::string offered) {
   alpn_.push_back(std::move(offered));
 }
 
-std::string FakeCodexBackend::requestsJson() const {
-  std::lock_guard<std::mutex> lock(mu_);
+namespace {
+
+std::string recordsJson(const std::vector<RecordedRequest>& records) {
   std::string out = "[";
-  for (std::size_t i = 0; i < requests_.size(); ++i) {
-    const RecordedRequest& r = requests_[i];
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const RecordedRequest& r = records[i];
     if (i) out += ',';
     out += "{\"index\":" + std::to_string(r.index) + ",\"method\":\"" + jsonEscape(r.method) + "\",\"uri\":\"" +
            jsonEscape(r.uri) + "\",\"path\":\"" + jsonEscape(r.path) + "\",\"headers\":{";
@@ -475,8 +589,13 @@ std::string FakeCodexBackend::requestsJson() const {
       out += "\"" + jsonEscape(name) + "\":\"" + jsonEscape(r.headers[h].second) + "\"";
     }
     out += "},\"body\":\"" + jsonEscape(r.body) + "\",\"connection\":\"" + jsonEscape(r.connection) +
-           "\",\"scenario\":\"" + jsonEscape(r.scenario) + "\",\"events_sent\":" + std::to_string(r.events_sent) +
-           ",\"completed\":" + (r.completed ? "true" : "false") +
+           "\",\"scenario\":\"" + jsonEscape(r.scenario) + "\",\"rejected_by\":\"" + jsonEscape(r.rejected_by) +
+           "\",\"response_request_id\":\"" + jsonEscape(r.response_request_id) + "\",\"set_cookies\":[";
+    for (std::size_t c = 0; c < r.set_cookies.size(); ++c) {
+      if (c) out += ',';
+      out += "\"" + jsonEscape(r.set_cookies[c]) + "\"";
+    }
+    out += "],\"events_sent\":" + std::to_string(r.events_sent) + ",\"completed\":" + (r.completed ? "true" : "false") +
            ",\"client_closed\":" + (r.client_closed ? "true" : "false") + ",\"client_closed_after_ms\":";
     if (r.client_closed_at) {
       out += std::to_string(
@@ -489,6 +608,12 @@ std::string FakeCodexBackend::requestsJson() const {
   out += "]";
   return out;
 }
+
+}  // namespace
+
+std::string FakeCodexBackend::requestsJson() const { return recordsJson(requests()); }
+
+std::string FakeCodexBackend::catalogRequestsJson() const { return recordsJson(catalogRequests()); }
 
 std::string FakeCodexBackend::statsJson() const {
   std::size_t requests = 0;
@@ -555,6 +680,8 @@ void FakeCodexBackend::handle(Poco::Net::HTTPServerRequest& request, Poco::Net::
       serveControl(request.getMethod(), path, body, response);
     } else if (path == options_.path && request.getMethod() == "POST") {
       serveScenario(request, response, std::move(body));
+    } else if (path == catalogPath() && request.getMethod() == "GET" && rules().catalog) {
+      serveCatalog(request, response);
     } else {
       sendJson(response, 404, fakeError("no route for " + request.getMethod() + " " + path));
     }
@@ -584,21 +711,97 @@ void FakeCodexBackend::serveControl(const std::string& method, const std::string
     }
     setDefaultScenario(spec);
     sendJson(response, 200, "{\"ok\":true}");
+  } else if (path == "/__fake/catalog-requests" && method == "GET") {
+    sendJson(response, 200, catalogRequestsJson());
+  } else if (path == "/__fake/options" && method == "POST") {
+    std::string error;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      error = applyRulesJson(rules_, body);
+    }
+    sendJson(response, error.empty() ? 200 : 400, error.empty() ? "{\"ok\":true}" : fakeError(error));
+  } else if (path == "/__fake/catalog" && method == "POST") {
+    if (catalogSlugs(body).empty()) {
+      sendJson(response, 400, fakeError("the catalog must be {\"models\":[{\"slug\":...},...]}"));
+      return;
+    }
+    setCatalog(body);
+    sendJson(response, 200, "{\"ok\":true,\"etag\":\"" + jsonEscape(catalogEtag()) + "\"}");
+  } else if (path == "/__fake/catalog-status" && method == "POST") {
+    auto status = parseNumber(trim(body));
+    if (!status || (*status != 0 && (*status < 100 || *status > 599))) {
+      sendJson(response, 400, fakeError("the body must be a status (100-599) or 0"));
+      return;
+    }
+    failCatalog(static_cast<int>(*status));
+    sendJson(response, 200, "{\"ok\":true}");
   } else {
     sendJson(response, 404, fakeError("unknown control endpoint"));
   }
 }
 
-void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
-                                     std::string body) {
-  std::string spec;
-  std::string bearer = request.get("Authorization", "");
-  bool rejected = false;
+void FakeCodexBackend::serveCatalog(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+  RecordedRequest rec;
+  rec.method = request.getMethod();
+  rec.uri = request.getURI();
+  rec.path = Poco::URI(request.getURI()).getPath();
+  for (const auto& [k, v] : request) rec.headers.emplace_back(k, v);
+  rec.connection = request.clientAddress().toString();
+  rec.received_at = Clock::now();
+  const BackendRules rules = this->rules();
+  const Decoration deco = makeDecoration(rules.cookies, options_.cookie_domain);
+  rec.response_request_id = deco.request_id;
+  rec.set_cookies = deco.cookies;
+
+  const std::string authorization = request.get("Authorization", "");
+  std::string catalog, etag;
+  int fail_status = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    rejected = bearer.rfind("Bearer ", 0) == 0 && rejected_tokens_.count(bearer.substr(7)) > 0;
+    catalog = catalog_;
+    etag = catalog_etag_;
+    fail_status = catalog_fail_status_;
   }
-  if (rejected) {
+  int status = 200;
+  std::string body = catalog;
+  if (authorization.rfind("Bearer ", 0) != 0 || authorization.size() <= 7) {
+    status = 401;
+    body = fakeError("Missing bearer authentication in header");
+  } else if (isRejectedBearer(authorization)) {
+    status = 401;
+    body = resolveBody("unauthorized_401.json").value_or(fakeError("token expired"));
+  } else if (fail_status != 0) {
+    status = fail_status;
+    body = fakeError("fake catalog failure " + std::to_string(fail_status));
+  } else if (request.get("If-None-Match", "") == etag) {
+    status = 304;
+  }
+  rec.scenario = "catalog:" + std::to_string(status);
+  rec.completed = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rec.index = catalog_requests_.size();
+    catalog_requests_.push_back(rec);
+  }
+  cv_.notify_all();
+
+  applyDecoration(response, deco);
+  if (status == 200 || status == 304) response.set("ETag", etag);
+  if (status == 304) {
+    response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NOT_MODIFIED);
+    response.setContentLength(0);
+    response.send();
+    return;
+  }
+  sendJson(response, status, body);
+}
+
+void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                                     std::string body) {
+  const BackendRules rules = this->rules();
+  std::string spec;
+  const bool token_rejected = isRejectedBearer(request.get("Authorization", ""));
+  if (token_rejected) {
     spec = "status:401:unauthorized_401.json";  // like the real backend with an expired token
   } else if (request.has("x-fake-scenario")) {
     spec = std::string(trim(request.get("x-fake-scenario")));
@@ -609,6 +812,26 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
     spec = default_scenario_;
   }
 
+  auto optionalHeader = [&](const std::string& name) {
+    return request.has(name) ? std::optional<std::string>(request.get(name)) : std::nullopt;
+  };
+  std::optional<Rejection> refusal;
+  if (!token_rejected) {
+    std::set<std::string> slugs;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      slugs = catalog_slugs_;
+    }
+    RuleInput in;
+    in.body = body;
+    in.version_header = optionalHeader("version");
+    in.user_agent = optionalHeader("User-Agent");
+    in.responses_lite = iequals(trim(request.get("x-openai-internal-codex-responses-lite", "")), "true");
+    in.catalog_slugs = &slugs;
+    refusal = checkRequest(rules, in);
+  }
+
+  const Decoration deco = makeDecoration(rules.cookies, options_.cookie_domain);
   RecordedRequest rec;
   rec.method = request.getMethod();
   rec.uri = request.getURI();
@@ -617,6 +840,9 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
   rec.body = body;
   rec.connection = request.clientAddress().toString();
   rec.scenario = spec;
+  rec.rejected_by = refusal ? refusal->rule : std::string();
+  rec.response_request_id = deco.request_id;
+  rec.set_cookies = deco.cookies;
   rec.received_at = Clock::now();
   std::size_t index;
   {
@@ -626,6 +852,13 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
     requests_.push_back(rec);
   }
   cv_.notify_all();
+  applyDecoration(response, deco);
+
+  if (refusal) {
+    sendJson(response, refusal->status, refusal->body);
+    markCompleted(index, 0);
+    return;
+  }
 
   auto parsed = parseScenario(spec);
   if (!parsed) {
@@ -634,6 +867,17 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
     return;
   }
   Scenario sc = std::move(parsed.value());
+  if (sc.first) {
+    int uses = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      uses = ++spec_uses_[spec];
+    }
+    if (uses > *sc.first) {  // the failure is over: serve the transcript
+      sc.status.reset();
+      sc.failure.reset();
+    }
+  }
   auto& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket();
 
   // Waits up to `d` while watching the client; true = the client went away.
@@ -693,8 +937,14 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
     return;
   }
 
+  const std::string model = modelOf(body).value_or("gpt-5.5");
+  std::optional<std::string> transcript;
   std::string name = sc.transcript;
-  if (name.empty()) {
+  if (sc.failure) {
+    const auto now_s =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    transcript = failureTranscript(*sc.failure, model, now_s);
+  } else if (name.empty()) {
     std::string fallback;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -703,19 +953,37 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
     auto def = parseScenario(fallback);
     name = def && !def->transcript.empty() ? def->transcript : "text";
   }
-  auto transcript = resolveTranscript(name);
+  if (!transcript) transcript = resolveTranscript(name);
   if (!transcript) {
     sendJson(response, 500, fakeError("unknown transcript '" + name + "'"));
     markCompleted(index, 0);
     return;
   }
-  const std::vector<std::string> events = splitSseEvents(*transcript);
+  std::vector<std::string> events = splitSseEvents(*transcript);
+
+  // The backend derives prompt-cache affinity from `session-id`: a session's first request
+  // caches nothing, its later ones find the prompt cached.
+  const auto session = optionalHeader("session-id");
+  if (rules.session_cache && session) {
+    bool repeat = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      repeat = !seen_sessions_.insert(*session).second;
+    }
+    for (auto& ev : events) {
+      if (ev.find("\"type\":\"response.completed\"") == std::string::npos) continue;
+      ev = withCachedTokens(ev, repeat ? inputTokensOf(ev).value_or(0) : 0);
+    }
+  }
 
   response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
   response.setContentType("text/event-stream");
   response.set("Cache-Control", "no-cache");
   response.set("x-codex-primary-used-percent", "7");
   response.set("x-codex-primary-window-minutes", "300");
+  response.set("openai-model", model);
+  if (includesEncryptedReasoning(body)) response.set("x-reasoning-included", "true");
+  if (rules.catalog) response.set("x-models-etag", catalogEtag());
   response.set("x-fake-request-index", std::to_string(index));
 
   auto render = [](const std::string& ev) { return ": t=" + std::to_string(monotonicMicros()) + "\n" + ev + "\n\n"; };

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "common/util/result.h"
+#include "tests/support/fakes/fake_backend_failures.h"
+#include "tests/support/fakes/fake_backend_rules.h"
 
 namespace Poco {
 class ThreadPool;
@@ -29,15 +31,40 @@ namespace cosp::test {
 
 // A stand-in for the ChatGPT Codex Responses backend, on 127.0.0.1, for unit and
 // integration tests (in-process through this class, out-of-process through the
-// `fake-codex-backend` program).
+// `fake-codex-backend` program). By default it behaves like the real backend as
+// ../shared/BACKEND.md describes it (summarised in tests/README.md); every such
+// behaviour is a BackendRules switch (fake_backend_rules.h), also settable by the
+// program's flags and POST /__fake/options.
 //
-// POST {path} replays an SSE transcript. The scenario is chosen per request by
-//   1. the request header `x-fake-scenario: <spec>`, else
-//   2. the LAST `[[scenario:<spec>]]` marker in the request body (put it in the
-//      last user message when headers cannot be set through the proxy), else
-//   3. the default scenario (option, `--default-scenario`, POST /__fake/scenario).
+// POST {path} (the model call), in this order:
+//   1. a token given to rejectToken() gets 401 (unauthorized_401.json);
+//   2. the rules (fake_backend_rules.h): body checks (`stream` true, `store` false,
+//      `instructions` present unless `x-openai-internal-codex-responses-lite: true`,
+//      no rejected field, no nested `prompt_cache_breakpoint`), no `role:"system"`
+//      item, a model the catalog knows, and the version gate for gated models
+//      (`version` header, else a `codex_*/<v>` User-Agent, at least 0.150.0).
+//      A refusal is 400 `{"detail":"…"}` and RecordedRequest::rejected_by names it;
+//   3. the scenario, chosen per request by
+//      a. the request header `x-fake-scenario: <spec>`, else
+//      b. the LAST `[[scenario:<spec>]]` marker in the request body (put it in the
+//         last user message when headers cannot be set through the proxy), else
+//      c. the default scenario (option, `--default-scenario`, POST /__fake/scenario).
 // <spec> is a list of tokens joined by '+' or ',':
 //   <name>                 transcript: inline (addTranscript) or <fixtures>/<name>.sse
+//   fail:<code>[:<status>] a 200 stream: response.created, response.in_progress,
+//                          codex.rate_limits, then response.failed with
+//                          response.error {code, message, ...} (fake_backend_failures.h
+//                          lists the codes with real-looking messages: server_is_overloaded,
+//                          context_length_exceeded, usage_limit_reached (with resets_at,
+//                          resets_in_seconds), rate_limit_exceeded, insufficient_quota,
+//                          usage_not_included, cyber_policy, server_error, at_capacity,
+//                          at_capacity_no_code); <status> goes into the event as "status"
+//   error-event:<code>[:<status>]  the same, ending with an `error` event
+//                          {"type":"error","code","message"[,"status"]}
+//   fail-after-output:<code>[:<status>]  the same as fail:, after one output_text delta
+//                          (a failure after the first byte)
+//   first:<n>              the status/fail tokens apply to the first <n> requests that carry
+//                          this exact spec; later ones get the transcript (retry tests)
 //   status:<code>[:<body>] reply <code> with the body <body> (inline via addBody,
 //                          else the fixture file; .json/.html pick the content type)
 //   stall[:<s>]            send the head and the first event, then go silent for
@@ -58,8 +85,28 @@ namespace cosp::test {
 // Every event is preceded by an SSE comment `: t=<CLOCK_MONOTONIC microseconds>`
 // stamped just before it is written (latency benchmarks).
 //
+// Every answer carries `x-request-id: <uuid>` and (rules.cookies) two Set-Cookie headers,
+// `__cf_bm=<random>; path=/; expires=…; domain=.chatgpt.com; HttpOnly; Secure; SameSite=None`
+// and a `_puid=…` one that is not on the Cloudflare allow-list; both recorded per request. A 200
+// stream also carries `openai-model: <model>`, `x-models-etag: <catalog ETag>`,
+// `x-reasoning-included: true` when `include` asks for reasoning.encrypted_content, and the
+// quota headers `x-codex-primary-used-percent: 7`, `x-codex-primary-window-minutes: 300`.
+// Session cache (rules.session_cache): with a `session-id` header, the first request of that id
+// reports `cached_tokens` 0 in `response.completed`, every later one the whole `input_tokens`;
+// without the header the transcript's usage is left as written.
+//
+// GET {base}/models[?client_version=V] (base = path without its last segment): the model
+// catalog (default tests/fixtures/catalog/models.json) as 200 JSON with an `ETag`; 304 when
+// `If-None-Match` equals it; 401 without a Bearer token or with a rejected one; the status set
+// by failCatalog() / POST /__fake/catalog-status; 404 when rules.catalog is off. Recorded apart
+// from the model calls (catalogRequests()), so requestCount() counts model calls only.
+//
 // Control endpoints (not recorded): GET /__fake/requests (JSON array),
-// GET /__fake/stats, POST /__fake/reset, POST /__fake/scenario (body = default spec).
+// GET /__fake/catalog-requests, GET /__fake/stats, POST /__fake/reset,
+// POST /__fake/scenario (body = default spec), POST /__fake/options (a JSON object of
+// BackendRules fields, see applyRulesJson; {"all":false} turns every rule off),
+// POST /__fake/catalog (body = the new catalog), POST /__fake/catalog-status (body = a status
+// to fail the catalog with, 0 = serve it).
 //
 // Every request to {path} is recorded, including whether and when the client
 // closed the connection before the response was complete (checked every 10 ms
@@ -74,7 +121,18 @@ struct FakeBackendOptions {
   std::string tls_key_file;
   int max_threads = 64;
   std::chrono::milliseconds keep_alive_timeout{10000};
+  BackendRules rules;                               // the real backend's behaviour, each on by default
+  std::string catalog_file = defaultCatalogFile();  // GET {base}/models; unreadable = an empty catalog
+  std::string cookie_domain = ".chatgpt.com";
+
+  // <source>/tests/fixtures/catalog/models.json of this build.
+  static std::string defaultCatalogFile();
 };
+
+// A minimal body the real backend accepts (gpt-5.4 is not version-gated), for tests of the
+// transport that do not care about the body.
+inline constexpr const char* kAcceptedCodexBody =
+    R"({"model":"gpt-5.4","instructions":"","input":[],"store":false,"stream":true})";
 
 struct RecordedRequest {
   std::size_t index = 0;
@@ -83,8 +141,11 @@ struct RecordedRequest {
   std::string path;  // path only
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::string connection;  // client ip:port: one value per TCP connection
-  std::string scenario;    // the spec that was applied
+  std::string connection;                // client ip:port: one value per TCP connection
+  std::string scenario;                  // the spec that was applied
+  std::string rejected_by;               // the BackendRules rule that refused it ("" = none)
+  std::string response_request_id;       // the x-request-id the fake answered with
+  std::vector<std::string> set_cookies;  // the Set-Cookie values it answered with
   std::chrono::steady_clock::time_point received_at{};
   int events_sent = 0;
   bool completed = false;      // the whole response was written
@@ -109,6 +170,8 @@ struct Scenario {
   std::optional<std::size_t> huge_event_bytes;
   bool echo = false;
   bool connection_close = false;
+  std::optional<FailureSpec> failure;  // fail: / error-event: / fail-after-output:
+  std::optional<int> first;            // first:<n>
 };
 
 // Pure helpers, exposed for tests.
@@ -143,6 +206,19 @@ class FakeCodexBackend {
   void setDefaultScenario(std::string spec);
   // Requests bearing this access token get 401 (an expired or revoked token), whatever the scenario.
   void rejectToken(const std::string& access_token);
+  BackendRules rules() const;
+  void setRules(BackendRules rules);
+
+  // The model catalog served at GET {base}/models.
+  void setCatalog(std::string json);
+  std::string catalog() const;
+  std::string catalogEtag() const;
+  // Answer catalog requests with this status (a JSON error body); 0 = serve the catalog.
+  void failCatalog(int status);
+  std::vector<RecordedRequest> catalogRequests() const;
+  std::size_t catalogRequestCount() const;
+  bool waitForCatalogRequests(std::size_t n, std::chrono::milliseconds timeout) const;
+  std::string catalogRequestsJson() const;
 
   std::vector<RecordedRequest> requests() const;
   std::optional<RecordedRequest> request(std::size_t index) const;
@@ -172,6 +248,9 @@ class FakeCodexBackend {
   void serveScenario(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response, std::string body);
   void serveControl(const std::string& method, const std::string& path, const std::string& body,
                     Poco::Net::HTTPServerResponse& response);
+  void serveCatalog(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
+  bool isRejectedBearer(const std::string& authorization) const;
+  std::string catalogPath() const;
   std::optional<std::string> resolveTranscript(const std::string& name) const;
   std::optional<std::string> resolveBody(const std::string& name) const;
   void markClosed(std::size_t index);
@@ -192,6 +271,14 @@ class FakeCodexBackend {
   std::map<std::string, std::string> bodies_;
   std::string default_scenario_;
   std::set<std::string> rejected_tokens_;
+  BackendRules rules_;
+  std::string catalog_;
+  std::string catalog_etag_;
+  std::set<std::string> catalog_slugs_;
+  int catalog_fail_status_ = 0;
+  std::vector<RecordedRequest> catalog_requests_;
+  std::set<std::string> seen_sessions_;
+  std::map<std::string, int> spec_uses_;  // for first:<n>
   std::vector<std::string> sni_;
   std::vector<std::string> alpn_;
 };

@@ -4,6 +4,14 @@
 //   fake-codex-backend [--port N] [--host 127.0.0.1] [--fixtures DIR]
 //                      [--path /backend-api/codex/responses] [--default-scenario SPEC]
 //                      [--tls-cert FILE --tls-key FILE] [--keep-alive-ms N] [--ignore-stdin]
+//                      [--catalog FILE] [--cookie-domain DOMAIN]
+//                      [--min-codex-version V] [--gated-models M1,M2*,...]
+//                      [--no-version-gate] [--allow-system-role] [--no-body-checks]
+//                      [--allow-unknown-models] [--no-cookies] [--no-session-cache]
+//                      [--no-catalog] [--lenient]
+//
+// The rules (fake_backend_rules.h) are those of the real backend, each on by default; the
+// --no-*/--allow-* flags turn one off, --lenient all of them (the fake as it was before them).
 //
 // Prints "LISTENING <port>" on stdout once bound, then runs until SIGTERM/SIGINT
 // or EOF on stdin (so a test harness that dies takes the fake with it); with
@@ -27,7 +35,10 @@ namespace {
 int usage(const char* argv0) {
   std::cerr << "usage: " << argv0
             << " [--port N] [--host ADDR] [--fixtures DIR] [--path PATH] [--default-scenario SPEC]"
-               " [--tls-cert FILE --tls-key FILE] [--keep-alive-ms N] [--ignore-stdin]\n";
+               " [--tls-cert FILE --tls-key FILE] [--keep-alive-ms N] [--ignore-stdin]"
+               " [--catalog FILE] [--cookie-domain DOMAIN] [--min-codex-version V] [--gated-models LIST]"
+               " [--no-version-gate] [--allow-system-role] [--no-body-checks] [--allow-unknown-models]"
+               " [--no-cookies] [--no-session-cache] [--no-catalog] [--lenient]\n";
   return 2;
 }
 
@@ -65,6 +76,37 @@ int main(int argc, char** argv) {
       options.keep_alive_timeout = std::chrono::milliseconds(std::strtol(v.c_str(), nullptr, 10));
     } else if (arg == "--ignore-stdin") {
       ignore_stdin = true;
+    } else if (arg == "--catalog" && value(v)) {
+      options.catalog_file = v;
+    } else if (arg == "--cookie-domain" && value(v)) {
+      options.cookie_domain = v;
+    } else if (arg == "--min-codex-version" && value(v)) {
+      options.rules.min_codex_version = v;
+    } else if (arg == "--gated-models" && value(v)) {
+      options.rules.gated_models.clear();
+      for (std::size_t start = 0; start <= v.size();) {
+        const auto comma = v.find(',', start);
+        const std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!item.empty()) options.rules.gated_models.push_back(item);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    } else if (arg == "--no-version-gate") {
+      options.rules.version_gate = false;
+    } else if (arg == "--allow-system-role") {
+      options.rules.reject_system_role = false;
+    } else if (arg == "--no-body-checks") {
+      options.rules.body_checks = false;
+    } else if (arg == "--allow-unknown-models") {
+      options.rules.reject_unknown_models = false;
+    } else if (arg == "--no-cookies") {
+      options.rules.cookies = false;
+    } else if (arg == "--no-session-cache") {
+      options.rules.session_cache = false;
+    } else if (arg == "--no-catalog") {
+      options.rules.catalog = false;
+    } else if (arg == "--lenient") {
+      options.rules = cosp::test::BackendRules::none();
     } else {
       return usage(argv[0]);
     }

@@ -89,7 +89,7 @@ TEST(FakeBackendTest, FixturesDirectoryIsUsedAndUnknownNamesFail) {
   worker::UpstreamPool pool(s);
   worker::UpstreamRequestSpec spec;
   spec.path = "/responses";
-  spec.body = "{}";
+  spec.body = kAcceptedCodexBody;
   {
     auto ex = pool.send(spec);  // default scenario
     ASSERT_TRUE(ex) << ex.error().message;
@@ -131,7 +131,7 @@ TEST(FakeBackendTest, ReplaysEverySharedFixture) {
     const std::string ext = entry.path().extension().string();
     worker::UpstreamRequestSpec spec;
     spec.path = "/responses";
-    spec.body = "{}";
+    spec.body = kAcceptedCodexBody;
     const std::string content = readFile(entry.path().string());
     if (ext == ".sse") {
       spec.headers = {{"x-fake-scenario", entry.path().stem().string()}};
@@ -186,8 +186,9 @@ TEST(FakeBackendProgramTest, ListensRecordsResetsAndExitsOnStdinEof) {
   s.base_url = "http://127.0.0.1:" + std::to_string(port);
   worker::UpstreamPool pool(s);
   {
-    auto ex =
-        pool.send(request("POST", "/backend-api/codex/responses", "{\"input\":\"please [[scenario:text+delay:1]]\"}"));
+    auto ex = pool.send(request("POST", "/backend-api/codex/responses",
+                                R"({"model":"gpt-5.4","instructions":"","store":false,"stream":true,)"
+                                R"("input":"please [[scenario:text+delay:1]]"})"));
     ASSERT_TRUE(ex) << ex.error().message;
     EXPECT_NE((*ex)->readAll(4096, 3s).find("response.completed"), std::string::npos);
   }
@@ -204,7 +205,7 @@ TEST(FakeBackendProgramTest, ListensRecordsResetsAndExitsOnStdinEof) {
     ASSERT_TRUE(ex);
     EXPECT_EQ((*ex)->head().status, 200);
     (*ex)->readAll(4096, 3s);
-    auto err = pool.send(request("POST", "/backend-api/codex/responses", "{}"));
+    auto err = pool.send(request("POST", "/backend-api/codex/responses", kAcceptedCodexBody));
     ASSERT_TRUE(err);
     EXPECT_EQ((*err)->head().status, 503);
     (*err)->readAll(4096, 3s);

@@ -63,7 +63,7 @@ class CallDeadlineThroughPoolTest : public ::testing::Test {
     UpstreamRequestSpec s;
     s.path = "/responses";
     s.headers = {{"x-fake-scenario", scenario}};
-    s.body = "{}";
+    s.body = test::kAcceptedCodexBody;
     s.head_timeout = std::max(deadline.cap(30000ms), 1ms);  // as the handler sets it
     return s;
   }

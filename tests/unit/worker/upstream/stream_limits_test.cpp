@@ -38,7 +38,7 @@ class StreamLimitsTest : public ::testing::Test {
     UpstreamRequestSpec s;
     s.path = "/responses";
     s.headers = {{"x-fake-scenario", scenario}};
-    s.body = "{}";
+    s.body = test::kAcceptedCodexBody;
     auto ex = pool.send(s);
     EXPECT_TRUE(ex) << ex.error().message;
     return ex ? std::move(ex.value()) : nullptr;

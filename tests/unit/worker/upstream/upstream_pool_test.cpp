@@ -74,7 +74,11 @@ ReadResult readToEnd(UpstreamExchange& ex, std::chrono::milliseconds slice = 50m
 class UpstreamPoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    backend_ = std::make_unique<FakeCodexBackend>();
+    // The transport is under test, with bodies chosen for it (echoed bytes, scenario markers):
+    // the real backend's body rules are not (tests/unit/support covers them).
+    test::FakeBackendOptions options;
+    options.rules = test::BackendRules::none();
+    backend_ = std::make_unique<FakeCodexBackend>(options);
     backend_->addTranscript("text", kText);
   }
 

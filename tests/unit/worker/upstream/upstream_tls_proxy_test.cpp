@@ -68,7 +68,7 @@ class TlsProxyTest : public ::testing::Test {
     UpstreamRequestSpec s;
     s.path = "/responses";
     s.headers = {{"Content-Type", "application/json"}, {"x-fake-scenario", scenario}};
-    s.body = "{}";
+    s.body = test::kAcceptedCodexBody;
     return s;
   }
 
