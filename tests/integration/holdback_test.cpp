@@ -54,6 +54,8 @@ std::string errorEvent(const std::string& fields) {
 std::unique_ptr<FakeCodexBackend> makeBackend() {
   FakeBackendOptions options;
   options.fixtures_dir = fixturePath("responses");
+  // The held bytes are compared with the transcripts: usage as written, not rewritten per session.
+  options.rules.session_cache = false;
   auto backend = std::make_unique<FakeCodexBackend>(options);
   backend->addTranscript("usage_after_created",
                          kCreated + failedEvent(R"({"code":"usage_limit_reached","message":"You've hit your usage )"
