@@ -32,6 +32,8 @@ class CredentialProvider {
   virtual void onTick() = 0;
   virtual const common::WorkerCredentials& current() const = 0;
   virtual void reportUnauthorized(uint64_t generation) = 0;
+  // A worker's model call found no usable token in `generation` and waits for the next one.
+  virtual void reportRefreshNeeded(uint64_t generation) = 0;
   virtual void forceRefresh() = 0;
   virtual CredentialCounters counters() const = 0;
   virtual common::JsonValue status() const = 0;  // a JSON object for `ctl status`, never containing a secret

@@ -143,7 +143,12 @@ common::JsonValue statusReport(const SupervisorView& view) {
   o.set("totals", totalsReport(totals));
 
   const bool stopping = view.phase == SupervisorPhase::Stopping;
-  const bool slots_ready = everySlotReady(view.workers, static_cast<int>(view.slot_restarts.size()));
+  const int slots = static_cast<int>(view.slot_restarts.size());
+  const int ready_slots = readySlots(view.workers, slots);
+  const bool slots_ready = ready_slots == slots;
+  o.set("workers_ready", ready_slots);
+  // The first thing `ctl status` prints (README.md, Operations): "3/3 workers ready".
+  o.set("headline", std::to_string(ready_slots) + "/" + std::to_string(slots) + " workers ready");
   const common::WorkerCredentials& credentials = view.credentials.current();
   const bool creds_ok = credentials.usable(view.unix_ms);
   o.set("healthy", !stopping && slots_ready && creds_ok);

@@ -266,6 +266,10 @@ void Supervisor::onWorkerMessage(WorkerProcess& worker, const std::string& messa
     if (auto generation = common::messageInt(message, "generation")) {
       credentials_->reportUnauthorized(static_cast<uint64_t>(*generation));
     }
+  } else if (type == common::msg::kRefreshNeeded) {
+    if (auto generation = common::messageInt(message, "generation")) {
+      credentials_->reportRefreshNeeded(static_cast<uint64_t>(*generation));
+    }
   } else {
     common::logWarn("worker_message_unknown").field("slot", worker.slot);
   }

@@ -37,6 +37,9 @@ struct WorkerProcess {
 // The live workers by pid.
 using WorkerMap = std::map<pid_t, WorkerProcess>;
 
+// How many of the slots 0..slots-1 have a ready worker (during a reload a slot may have two: it
+// counts once).
+int readySlots(const WorkerMap& workers, int slots);
 // Whether each of the slots 0..slots-1 has a ready worker.
 bool everySlotReady(const WorkerMap& workers, int slots);
 

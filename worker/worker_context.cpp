@@ -88,4 +88,21 @@ std::shared_ptr<const common::WorkerCredentials> CredentialsCache::waitNewer(
   return current_;
 }
 
+std::shared_ptr<const common::WorkerCredentials> CredentialsCache::waitChanged(
+    const std::shared_ptr<const common::WorkerCredentials>& seen,
+    std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait_until(lock, deadline, [&] { return current_ != seen; });
+  return current_;
+}
+
+bool CredentialsCache::claimRefreshRequest(uint64_t generation, std::chrono::steady_clock::time_point now,
+                                           std::chrono::milliseconds interval) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (requested_generation_ == generation && now < requested_at_ + interval) return false;
+  requested_generation_ = generation;
+  requested_at_ = now;
+  return true;
+}
+
 }  // namespace cosp::worker

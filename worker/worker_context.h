@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "common/config/config.h"
 #include "common/ipc/channel.h"
@@ -44,7 +45,8 @@ class WorkerMetrics {
 };
 
 // The latest upstream credentials pushed by the supervisor. Readers get an immutable snapshot;
-// a handler that saw a 401 can wait (with a deadline) for a newer generation.
+// a handler that saw a 401 can wait (with a deadline) for a newer generation, and a call that
+// found no usable token for any change (worker/calls/credentials_wait.h).
 class CredentialsCache {
  public:
   std::shared_ptr<const common::WorkerCredentials> get() const;
@@ -52,11 +54,24 @@ class CredentialsCache {
   // The credentials once their generation exceeds `generation`, or nullptr at the deadline.
   std::shared_ptr<const common::WorkerCredentials> waitNewer(uint64_t generation,
                                                              std::chrono::steady_clock::time_point deadline) const;
+  // The credentials once the supervisor sent anything after `seen` (a new token, or only a new
+  // state such as needs_login), or `seen` again at the deadline.
+  std::shared_ptr<const common::WorkerCredentials> waitChanged(
+      const std::shared_ptr<const common::WorkerCredentials>& seen,
+      std::chrono::steady_clock::time_point deadline) const;
+  // Whether this worker should ask the supervisor for a refresh of `generation` now: the first
+  // time for a generation, then at most once per `interval` (a transient failure leaves the
+  // generation as it was; the supervisor needs to hear again that calls still wait). However
+  // many calls wait, the supervisor hears from each worker that rarely.
+  bool claimRefreshRequest(uint64_t generation, std::chrono::steady_clock::time_point now,
+                           std::chrono::milliseconds interval);
 
  private:
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::shared_ptr<const common::WorkerCredentials> current_ = std::make_shared<common::WorkerCredentials>();
+  std::optional<uint64_t> requested_generation_;
+  std::chrono::steady_clock::time_point requested_at_{};
 };
 
 // Everything a request handler may use, shared by all handler threads of one worker.

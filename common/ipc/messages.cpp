@@ -164,6 +164,12 @@ std::string encodeUnauthorized(uint64_t generation) {
   return w.take();
 }
 
+std::string encodeRefreshNeeded(uint64_t generation) {
+  JsonWriter w;
+  w.beginObject().member("generation", generation).member("type", msg::kRefreshNeeded).endObject();
+  return w.take();
+}
+
 std::string messageType(const std::string& json) {
   auto o = parseJsonObject(json);
   if (!o) return {};

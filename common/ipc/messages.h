@@ -11,7 +11,7 @@ namespace cosp::common {
 
 // Messages on the supervisor<->worker channel, one JSON object per SEQPACKET datagram, tagged by
 // "type". Supervisor -> worker: config (always first), credentials, drain, stop.
-// Worker -> supervisor: ready, heartbeat, unauthorized.
+// Worker -> supervisor: ready, heartbeat, unauthorized, refresh_needed.
 namespace msg {
 inline constexpr const char* kConfig = "config";
 inline constexpr const char* kCredentials = "credentials";
@@ -21,6 +21,10 @@ inline constexpr const char* kMetrics = "metrics";
 inline constexpr const char* kReady = "ready";
 inline constexpr const char* kHeartbeat = "heartbeat";
 inline constexpr const char* kUnauthorized = "unauthorized";
+// A model call found no usable access token (expired, or not refreshed yet) and waits for the
+// next generation: the supervisor refreshes now unless one is in flight or the last attempt is
+// under a second old (README.md, "Credentials and login").
+inline constexpr const char* kRefreshNeeded = "refresh_needed";
 }  // namespace msg
 
 // What a worker needs to call the upstream. Never carries the refresh token.
@@ -71,6 +75,7 @@ std::optional<std::string> decodeMetrics(const std::string& json);
 std::string encodeDrain(int64_t grace_ms);
 std::string encodeSimple(const char* type);
 std::string encodeUnauthorized(uint64_t generation);
+std::string encodeRefreshNeeded(uint64_t generation);
 
 // The "type" of a message, or empty when it is not a JSON object with a string type.
 std::string messageType(const std::string& json);

@@ -186,6 +186,11 @@ CredentialState CredentialManager::computeState() const {
   return CredentialState::Ok;
 }
 
+bool CredentialManager::tokenServes() const {
+  if (creds_.access_token.empty()) return false;
+  return creds_.expires_at_ms == 0 || creds_.expires_at_ms > clock_.unixMillis();
+}
+
 void CredentialManager::publish() {
   WorkerCredentials next;
   next.state = computeState();
@@ -203,9 +208,13 @@ void CredentialManager::publish() {
 std::optional<SteadyTime> CredentialManager::refreshDue() const {
   if (in_flight_ || permanent_failure_ || creds_.refresh_token.empty()) return std::nullopt;
   const SteadyTime now = clock_.steadyNow();
-  if (consecutive_failures_ > 0 && retry_at_) return *retry_at_;  // backoff governs
-  if (creds_.access_token.empty()) return now;                    // nothing to serve: refresh at once
+  if (consecutive_failures_ > 0 && retry_at_) {
+    // The backoff governs, but calls waiting for a token (none serves) cut it short.
+    return demand_at_ ? std::min(*retry_at_, *demand_at_) : *retry_at_;
+  }
+  if (creds_.access_token.empty()) return now;  // nothing to serve: refresh at once
   std::optional<SteadyTime> due = reactive_at_;
+  if (demand_at_ && (!due || *demand_at_ < *due)) due = demand_at_;
   if (creds_.expires_at_ms > 0) {
     const int64_t wall_due_ms =
         creds_.expires_at_ms - std::chrono::duration_cast<milliseconds>(settings_.refresh_margin).count();
@@ -266,6 +275,21 @@ void CredentialManager::reportUnauthorized(uint64_t generation) {
   startRefresh();
 }
 
+void CredentialManager::reportRefreshNeeded(uint64_t generation) {
+  if (generation != current_.generation) return;  // a newer token is on its way to that worker
+  if (in_flight_ || permanent_failure_ || creds_.refresh_token.empty()) return;  // single flight / login only
+  if (tokenServes()) return;  // the proactive schedule has it; the worker's clock was a hair ahead
+  const SteadyTime now = clock_.steadyNow();
+  const SteadyTime earliest = last_attempt_ ? *last_attempt_ + settings_.min_demand_interval : now;
+  if (now >= earliest) {
+    startRefresh();
+    return;
+  }
+  // Too soon after the last attempt (a token endpoint failing fast must not be hammered by every
+  // waiting call): onTick() starts it then.
+  demand_at_ = earliest;
+}
+
 void CredentialManager::forceRefresh() {
   if (in_flight_) return;
   if (reloadStore()) return;
@@ -293,6 +317,7 @@ bool CredentialManager::reloadStore() {
   consecutive_failures_ = 0;
   retry_at_.reset();
   reactive_at_.reset();
+  demand_at_.reset();
   load_warning_.clear();
   publish();
   common::logInfo("credentials_reloaded")
@@ -305,6 +330,8 @@ void CredentialManager::startRefresh() {
   if (in_flight_ || creds_.refresh_token.empty()) return;
   in_flight_ = true;
   reactive_at_.reset();
+  demand_at_.reset();
+  last_attempt_ = clock_.steadyNow();
   if (auto error = job_->start({settings_.auth_base_url, creds_, store_, settings_.account_id, clock_.unixMillis()})) {
     RefreshOutcome failed;
     failed.failure = OAuthFailure{FailureKind::Transient, 0, {}, *error, {}};

@@ -86,6 +86,12 @@ class CredentialManager final : public CredentialProvider {
   // A worker saw HTTP 401 with the token of `generation`. Stale generations and reports while a
   // refresh is in flight or backing off are ignored (single flight).
   void reportUnauthorized(uint64_t generation) override;
+  // A worker's calls wait for a usable token of a generation newer than `generation` (the held
+  // one expired, or none was refreshed yet). Starts a refresh at once when none is in flight and
+  // the last attempt began more than min_demand_interval ago, else at that moment, overriding a
+  // transient back-off; ignored for a stale generation, while the token still serves, or when
+  // only a login helps (needs_login, no refresh token).
+  void reportRefreshNeeded(uint64_t generation) override;
   // `ctl refresh`: adopt a newer credentials.json if there is one, else refresh now (ignoring
   // the backoff timer, and retrying even in needs_login). No-op while a refresh is in flight.
   void forceRefresh() override;
@@ -116,6 +122,8 @@ class CredentialManager final : public CredentialProvider {
   void applyResult(RefreshOutcome result);
   void publish();
   CredentialState computeState() const;
+  // The held access token can still be used (held and not known to be expired).
+  bool tokenServes() const;
   std::string warningText() const;
 
   const CredentialSettings settings_;
@@ -131,8 +139,10 @@ class CredentialManager final : public CredentialProvider {
   bool in_flight_ = false;
   bool permanent_failure_ = false;
   int consecutive_failures_ = 0;
-  std::optional<std::chrono::steady_clock::time_point> retry_at_;     // backoff after a failure
-  std::optional<std::chrono::steady_clock::time_point> reactive_at_;  // deferred reactive refresh
+  std::optional<std::chrono::steady_clock::time_point> retry_at_;      // backoff after a failure
+  std::optional<std::chrono::steady_clock::time_point> reactive_at_;   // deferred reactive refresh
+  std::optional<std::chrono::steady_clock::time_point> demand_at_;     // deferred refresh for waiting calls
+  std::optional<std::chrono::steady_clock::time_point> last_attempt_;  // when the last refresh began
   std::optional<std::chrono::steady_clock::time_point> last_success_;
   std::chrono::steady_clock::time_point next_store_poll_{};
   std::optional<CredentialStore::FileStamp> store_stamp_;

@@ -42,6 +42,11 @@ struct CredentialSettings {
   // A 401 for a token younger than this does not trigger another refresh right away (a backend
   // that rejects every fresh token must not turn workers' 401s into a refresh storm).
   std::chrono::milliseconds min_reactive_interval{10000};
+  // A worker whose calls wait for a token (none usable: expired, or not refreshed yet) starts a
+  // refresh at once unless one is in flight or the last attempt began less than this long ago;
+  // then the refresh starts when this much has passed, even inside a transient back-off (the
+  // back-off only spaces retries while the current token still serves).
+  std::chrono::milliseconds min_demand_interval{1000};
   // While there is nothing usable (needs_login / no_credentials), how often credentials.json is
   // checked for a login written by `codex-sub-proxy login` from another process.
   std::chrono::milliseconds store_poll_interval{5000};

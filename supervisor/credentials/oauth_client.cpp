@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
+#include <vector>
 
 #include "common/json/json_parser.h"
 #include "common/json/json_value.h"
@@ -27,16 +29,35 @@ std::string sanitizeCode(std::string_view raw) {
   return out;
 }
 
-std::string errorCodeOf(const std::string& body) {
+// Every error code the body names, in the shapes seen in the wild: {"error":"…"} (OAuth),
+// {"error":{"code":…,"type":…}} (OpenAI), {"code":…}; the most specific first.
+std::vector<std::string> errorCodesOf(const std::string& body) {
+  std::vector<std::string> codes;
   std::optional<common::JsonValue> obj = common::parseJsonObject(body, kCredentialJsonOptions);
-  if (!obj) return {};
-  if (auto error = common::jsonString(*obj, "error")) return sanitizeCode(*error);
+  if (!obj) return codes;
+  auto add = [&codes](std::optional<std::string_view> raw) {
+    if (!raw) return;
+    std::string code = sanitizeCode(*raw);
+    if (!code.empty()) codes.push_back(std::move(code));
+  };
+  add(common::jsonString(*obj, "error"));
   if (const common::JsonValue* inner = common::jsonObjectValue(*obj, "error")) {
-    if (auto code = common::jsonString(*inner, "code")) return sanitizeCode(*code);
-    if (auto type = common::jsonString(*inner, "type")) return sanitizeCode(*type);
+    add(common::jsonString(*inner, "code"));
+    add(common::jsonString(*inner, "type"));
   }
-  if (auto code = common::jsonString(*obj, "code")) return sanitizeCode(*code);
-  return {};
+  add(common::jsonString(*obj, "code"));
+  return codes;
+}
+
+// The refresh token (or the account behind it) is dead: retrying cannot help, only a new login
+// (README.md, "Credentials and login"). Refresh tokens are single-use, so a second holder of the
+// same token (another replica, the Codex CLI on the same auth.json) gets one of the reuse codes.
+bool isPermanentCode(const std::string& code) {
+  static constexpr std::string_view kPermanentCodes[] = {
+      "invalid_grant",        "invalid_refresh_token",     "refresh_token_expired",
+      "refresh_token_reused", "refresh_token_invalidated", "token_expired",
+      "token_revoked",        "account_deactivated"};
+  return std::find(std::begin(kPermanentCodes), std::end(kPermanentCodes), code) != std::end(kPermanentCodes);
 }
 
 std::optional<std::chrono::milliseconds> parseRetryAfter(const std::string& value) {
@@ -87,12 +108,16 @@ std::string joinIssuerUrl(const std::string& base, const std::string& path) {
 OAuthFailure classifyTokenError(int status, const std::string& body, const std::string& retry_after) {
   OAuthFailure failure;
   failure.http_status = status;
-  failure.code = errorCodeOf(body);
-  static const char* const kPermanentCodes[] = {"invalid_grant", "refresh_token_expired", "refresh_token_reused",
-                                                "refresh_token_invalidated"};
-  bool permanent_code = std::any_of(std::begin(kPermanentCodes), std::end(kPermanentCodes),
-                                    [&](const char* code) { return failure.code == code; });
-  failure.kind = (status == 401 || permanent_code) ? FailureKind::Permanent : FailureKind::Transient;
+  const std::vector<std::string> codes = errorCodesOf(body);
+  // The code shown is the permanent one when any is (an OAuth "error":"invalid_request" beside a
+  // "code":"refresh_token_reused" must not hide the reuse), else the most specific.
+  auto permanent = std::find_if(codes.begin(), codes.end(), isPermanentCode);
+  if (permanent != codes.end()) {
+    failure.code = *permanent;
+  } else if (!codes.empty()) {
+    failure.code = codes.front();
+  }
+  failure.kind = (status == 401 || permanent != codes.end()) ? FailureKind::Permanent : FailureKind::Transient;
   if (status == 429 || status == 503) failure.retry_after = parseRetryAfter(retry_after);
   failure.message = "token endpoint returned HTTP " + std::to_string(status);
   if (!failure.code.empty()) failure.message += " (" + failure.code + ")";

@@ -20,7 +20,7 @@ struct OAuthTokens {
 
 enum class FailureKind {
   Transient,  // network, 5xx, 429, unexpected answers: retry with backoff
-  Permanent,  // the refresh token is dead (401, invalid_grant, refresh_token_*): log in again
+  Permanent,  // the refresh token is dead (401, invalid_grant, refresh_token_*, …): log in again
 };
 
 struct OAuthFailure {
@@ -34,10 +34,12 @@ struct OAuthFailure {
 // Base URL without trailing slashes + path.
 std::string joinIssuerUrl(const std::string& base, const std::string& path);
 
-// Classifies a non-2xx answer of the token endpoint. Permanent: HTTP 401, or an error code
-// invalid_grant / refresh_token_expired / refresh_token_reused / refresh_token_invalidated in
-// any of the shapes seen in the wild ({"error":{"code":…}}, {"error":"…"}, {"code":…}).
-// Everything else (5xx, 429, 403 from a CDN, …) is transient.
+// Classifies a non-2xx answer of the token endpoint. Permanent: HTTP 401 (any body), or any
+// status whose body names invalid_grant, invalid_refresh_token, refresh_token_expired,
+// refresh_token_reused, refresh_token_invalidated, token_expired, token_revoked or
+// account_deactivated in any of the shapes seen in the wild ({"error":"…"},
+// {"error":{"code":…}} or its "type", {"code":…}). Everything else (5xx, 429, 403 from a CDN, …)
+// is transient.
 OAuthFailure classifyTokenError(int status, const std::string& body, const std::string& retry_after);
 
 // Parses a 2xx token response; a missing access_token is a (transient) failure.

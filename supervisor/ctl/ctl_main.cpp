@@ -106,6 +106,10 @@ void printHuman(const cosp::common::JsonValue& s) {
   std::ostringstream out;
   out << "codex-sub-proxy " << str(&s, "version") << "  pid " << str(&s, "pid") << "  " << str(&s, "state") << "  up "
       << str(&s, "uptime_s") << "s  listen " << str(&s, "listen") << "  generation " << str(&s, "generation") << "\n";
+  // The headline: "3/3 workers ready, healthy" (or "DEGRADED: " and what is wrong).
+  if (const cosp::common::JsonValue* headline = s.find("headline"); headline != nullptr && !headline->isNull()) {
+    out << display(*headline) << ", ";
+  }
   out << (cosp::common::jsonBool(s, "healthy").value_or(false) ? "healthy" : "DEGRADED");
   if (const cosp::common::JsonArray* problems = cosp::common::jsonArray(s, "problems")) {
     for (size_t i = 0; i < problems->size(); ++i) out << (i == 0 ? ": " : "; ") << display((*problems)[i]);

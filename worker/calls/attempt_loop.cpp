@@ -5,6 +5,7 @@
 
 #include "common/log/log.h"
 #include "common/util/strings.h"
+#include "worker/calls/credentials_wait.h"
 #include "worker/calls/hold_back.h"
 #include "worker/calls/wall_clock.h"
 #include "worker/sse/sse_writer.h"
@@ -42,7 +43,7 @@ AttemptResult clientLeft() {
   if (c.state == common::CredentialState::NeedsLogin) {
     code = "credentials_expired";
     message = "The ChatGPT login of this proxy expired or was revoked. Run `codex-sub-proxy login` on the proxy host.";
-  } else if (!c.access_token.empty()) {
+  } else if (c.state != common::CredentialState::NoCredentials) {  // expired, or not refreshed yet
     code = "credentials_expired";
     message =
         "The upstream access token expired and could not be refreshed yet; retry shortly. If this persists, "
@@ -89,8 +90,11 @@ AttemptResult clientLeft() {
 }  // namespace
 
 AttemptResult AttemptLoop::run(UpstreamCall& up, UpstreamEvents::Framing framing) {
-  credentials_ = call_.worker.credentials.get();
-  if (!credentials_->usable(unixMillis())) return failed(credentialsError(*credentials_));
+  credentials_ = credentialsForCall(call_);  // waits out a refresh in flight (credentials_wait.h)
+  if (!credentials_->usable(unixMillis()))
+    return call_.client.isGone()
+               ? clientLeft()
+               : failed(call_.deadline.expired() ? call_.deadlineError() : credentialsError(*credentials_));
   for (;;) {
     std::unique_ptr<UpstreamExchange> ok;
     if (Step step = send(up, ok)) return std::move(*step);

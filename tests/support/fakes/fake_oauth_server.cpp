@@ -147,6 +147,7 @@ struct FakeOAuthServer::State {
   Mode mode = Mode::Ok;
   int mode_remaining = -1;
   std::chrono::milliseconds hang{0};
+  std::chrono::milliseconds delay{0};  // before every /oauth/token answer, whatever the mode
 
   std::string current_refresh_token;
   std::set<std::string> retired_refresh_tokens;
@@ -203,6 +204,10 @@ struct FakeOAuthServer::State {
     }
 
     Mode m = takeMode();
+    if (delay.count() > 0) {
+      cv.wait_for(lock, delay, [&] { return stopping; });
+      if (stopping) return Reply{503, openAiError("shutting down", "server_error", ""), {}};
+    }
     if (m == Mode::Hang) {
       cv.wait_for(lock, hang, [&] { return stopping; });
       if (stopping) return Reply{503, openAiError("shutting down", "server_error", ""), {}};
@@ -407,6 +412,11 @@ void FakeOAuthServer::setMode(Mode mode, int times, std::chrono::milliseconds ha
   state_->hang = hang;
 }
 
+void FakeOAuthServer::setDelay(std::chrono::milliseconds delay) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->delay = delay;
+}
+
 void FakeOAuthServer::setDevicePendingPolls(int polls) {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->options.device_pending_polls = polls;
@@ -461,6 +471,7 @@ std::string FakeOAuthServer::applyModeJson(const std::string& json) {
       state_->mode_remaining = it->second == Mode::Ok ? -1 : obj->optValue<int>("times", -1);
       state_->hang = std::chrono::milliseconds(obj->optValue<Poco::Int64>("hang_ms", 0));
     }
+    if (obj->has("delay_ms")) state_->delay = std::chrono::milliseconds(obj->getValue<Poco::Int64>("delay_ms"));
     if (obj->has("pending_polls")) state_->options.device_pending_polls = obj->getValue<int>("pending_polls");
     if (obj->has("access_ttl_s")) state_->options.access_ttl_s = obj->getValue<Poco::Int64>("access_ttl_s");
     if (obj->has("refresh_token")) state_->current_refresh_token = obj->getValue<std::string>("refresh_token");

@@ -29,10 +29,11 @@ namespace cosp::test {
 //                                            {authorization_code, code_challenge, code_verifier}
 //   GET  /__fake/state                       counts, current refresh token, issued access tokens
 //   POST /__fake/mode                        {"mode":"ok|fail_500|fail_429|invalid_grant|hang",
-//                                             "times":N, "hang_ms":M, "pending_polls":K,
+//                                             "times":N, "hang_ms":M, "delay_ms":D, "pending_polls":K,
 //                                             "refresh_token":"…", "access_ttl_s":S}
 // Failure modes apply to /oauth/token. Hang = wait hang_ms (or until stop()), then answer
-// normally. Thread-safe.
+// normally. Delay = wait delay_ms before every /oauth/token answer, whatever the mode (a slow
+// endpoint that then fails, e.g. with invalid_grant). Thread-safe.
 class FakeOAuthServer {
  public:
   static constexpr const char* kClientId = "app_EMoamEEZ73f0CkXaXp7hrann";
@@ -60,6 +61,8 @@ class FakeOAuthServer {
 
   // `times`: how many /oauth/token requests get this mode before it reverts to Ok; -1 = all.
   void setMode(Mode mode, int times = -1, std::chrono::milliseconds hang = std::chrono::milliseconds(0));
+  // Every /oauth/token answer (whatever the mode) comes this much later (or at stop()); 0 = none.
+  void setDelay(std::chrono::milliseconds delay);
   void setDevicePendingPolls(int polls);
   void setCurrentRefreshToken(const std::string& token);
   std::string currentRefreshToken() const;

@@ -28,6 +28,7 @@ class FixedCredentials final : public CredentialProvider {
   void onTick() override {}
   const common::WorkerCredentials& current() const override { return current_; }
   void reportUnauthorized(uint64_t) override {}
+  void reportRefreshNeeded(uint64_t) override {}
   void forceRefresh() override {}
   CredentialCounters counters() const override { return counters_; }
   common::JsonValue status() const override {
@@ -98,6 +99,8 @@ TEST_F(StatusReportTest, ReportsWorkersTotalsAndHealth) {
   EXPECT_EQ(jsonInt(s, "generation"), 2);
   EXPECT_EQ(jsonInt(s, "workers_configured"), 2);
   EXPECT_EQ(jsonInt(s, "worker_restarts"), 3);
+  EXPECT_EQ(jsonInt(s, "workers_ready"), 2);
+  EXPECT_EQ(jsonString(s, "headline"), "2/2 workers ready");
   EXPECT_EQ(jsonBool(s, "healthy"), true);
   ASSERT_NE(jsonArray(s, "problems"), nullptr);
   EXPECT_TRUE(jsonArray(s, "problems")->empty());
@@ -133,7 +136,11 @@ TEST_F(StatusReportTest, ReportsWorkersTotalsAndHealth) {
 
 TEST_F(StatusReportTest, MembersAreSortedByKey) {
   const std::string json = common::toJson(statusReport(view()));
-  EXPECT_EQ(json.rfind(R"({"credentials":{"account_id":null,"state":"ok"},"generation":2,"healthy":true,)", 0), 0u)
+  EXPECT_EQ(
+      json.rfind(
+          R"({"credentials":{"account_id":null,"state":"ok"},"generation":2,"headline":"2/2 workers ready","healthy":true,)",
+          0),
+      0u)
       << json;
   EXPECT_NE(json.find(R"("workers":[{"active_requests":1,"active_streams":1,"generation":2,)"), std::string::npos)
       << json;
@@ -146,9 +153,22 @@ TEST_F(StatusReportTest, ProblemsNameWhatIsMissing) {
   const common::JsonValue s = statusReport(view(SupervisorPhase::Stopping));
   EXPECT_EQ(jsonBool(s, "healthy"), false);
   EXPECT_EQ(jsonString(s, "state"), "stopping");
+  EXPECT_EQ(jsonInt(s, "workers_ready"), 1);
+  EXPECT_EQ(jsonString(s, "headline"), "1/2 workers ready");
   EXPECT_EQ(
       common::toJson(*s.find("problems")),
       R"J(["not every worker slot has a ready worker","no usable upstream credentials (needs_login)","stopping"])J");
+}
+
+TEST_F(StatusReportTest, HeadlineCountsSlotsNotProcesses) {
+  // During a reload a slot has its old and its new worker, both ready: the slot counts once.
+  addWorker(103, 1, WorkerState::Ready, {});
+  common::JsonValue s = statusReport(view(SupervisorPhase::Reloading));
+  EXPECT_EQ(jsonString(s, "headline"), "2/2 workers ready");
+  workers.at(101).state = WorkerState::Draining;
+  s = statusReport(view(SupervisorPhase::Reloading));
+  EXPECT_EQ(jsonInt(s, "workers_ready"), 1);
+  EXPECT_EQ(jsonString(s, "headline"), "1/2 workers ready");
 }
 
 TEST_F(StatusReportTest, MetricSeriesSumWorkersAndNameTheStates) {

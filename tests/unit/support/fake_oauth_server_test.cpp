@@ -131,6 +131,22 @@ TEST(FakeOAuthServer, HangDelaysTheAnswer) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, milliseconds(300));
 }
 
+TEST(FakeOAuthServer, DelayPrecedesEveryAnswerWhateverTheMode) {
+  FakeOAuthServer fake;
+  fake.setDelay(milliseconds(300));
+  fake.setMode(FakeOAuthServer::Mode::InvalidGrant, 1);
+  auto t0 = std::chrono::steady_clock::now();
+  Answer slow_failure = request(fake.port(), "POST", "/oauth/token", refreshBody("rt-seed"));
+  EXPECT_EQ(slow_failure.status, 400);
+  EXPECT_NE(slow_failure.body.find("invalid_grant"), std::string::npos);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, milliseconds(300));
+  // Set over the control endpoint too; 0 turns it off.
+  ASSERT_EQ(request(fake.port(), "POST", "/__fake/mode", R"({"delay_ms":0})").status, 200);
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(request(fake.port(), "POST", "/oauth/token", refreshBody("rt-seed")).status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(300));
+}
+
 TEST(FakeOAuthServer, StopWakesAHangingRequestPromptly) {
   auto fake = std::make_unique<FakeOAuthServer>();
   fake->setMode(FakeOAuthServer::Mode::Hang, 1, std::chrono::seconds(60));

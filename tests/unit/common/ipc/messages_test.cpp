@@ -19,3 +19,10 @@ TEST(Messages, CredentialsUsability) {
   EXPECT_EQ(messageInt(encodeUnauthorized(9), "generation"), std::optional<int64_t>(9));
   EXPECT_EQ(messageType("[1]"), "");
 }
+
+TEST(Messages, RefreshNeededCarriesTheGeneration) {
+  const std::string message = encodeRefreshNeeded(7);
+  EXPECT_EQ(message, R"({"generation":7,"type":"refresh_needed"})");
+  EXPECT_EQ(messageType(message), msg::kRefreshNeeded);
+  EXPECT_EQ(messageInt(message, "generation"), std::optional<int64_t>(7));
+}

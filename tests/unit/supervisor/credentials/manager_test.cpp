@@ -659,5 +659,149 @@ TEST_F(ManagerTest, DestructorDoesNotWaitForAHungRefresh) {
   EXPECT_LT(took, milliseconds(1500));
 }
 
+// Calls waiting for a token (README.md, "Credentials and login"): a worker's refresh_needed
+// report starts a refresh at once when none is in flight and the last attempt began more than
+// min_demand_interval (1 s) ago.
+
+TEST_F(ManagerTest, AnExpiredTokenAtStartIsRefreshedAtOnceAndNotServed) {
+  CredentialSettings s = baseSettings();
+  s.access_token = jwt(-100);
+  auto mgr = make(s);
+  EXPECT_FALSE(mgr->current().usable(clock.unixMillis()));
+  EXPECT_LE(mgr->nextDeadline(), clock.steadyNow());
+  // Every worker's waiting calls report before the first tick: one refresh.
+  for (int i = 0; i < 20; ++i) mgr->reportRefreshNeeded(mgr->current().generation);
+  ASSERT_TRUE(mgr->refreshInFlight());
+  mgr->onTick();
+  ASSERT_TRUE(http->waitForCalls(1));
+  http->reply(200, tokenBody(jwt(3600, "acct-0123456789", "fresh"), "rt-1"));
+  ASSERT_TRUE(waitAndApply(*mgr));
+  EXPECT_EQ(http->calls(), 1u);
+  EXPECT_EQ(mgr->current().generation, 2u);
+  EXPECT_TRUE(mgr->current().usable(clock.unixMillis()));
+}
+
+TEST_F(ManagerTest, ATokenExpiringWithinTheMarginAtStartIsRefreshedAtOnceAndServedMeanwhile) {
+  CredentialSettings s = baseSettings();
+  s.access_token = jwt(60);  // inside the 300 s margin
+  auto mgr = make(s);
+  EXPECT_TRUE(mgr->current().usable(clock.unixMillis()));
+  EXPECT_LE(mgr->nextDeadline(), clock.steadyNow());
+  ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 200, tokenBody(jwt(3600, "acct-0123456789", "fresh"), "rt-1")));
+  EXPECT_EQ(mgr->current().generation, 2u);
+}
+
+TEST_F(ManagerTest, RefreshNeededWithinASecondOfTheLastAttemptWaitsForTheSecond) {
+  CredentialSettings s = baseSettings();
+  s.access_token = jwt(-100);
+  s.backoff_base = seconds(8);
+  s.backoff_cap = seconds(60);
+  auto mgr = make(s);
+  const auto first_attempt = clock.steadyNow();
+  ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 500, ""));  // fails fast
+  EXPECT_EQ(mgr->current().state, CredentialState::RefreshFailing);
+  EXPECT_EQ(mgr->nextDeadline(), first_attempt + seconds(8));  // nobody waits: the backoff governs
+
+  clock.advance(milliseconds(300));
+  mgr->reportRefreshNeeded(mgr->current().generation);
+  EXPECT_FALSE(mgr->refreshInFlight());
+  EXPECT_EQ(mgr->nextDeadline(), first_attempt + seconds(1));  // the back-off is overridden
+  clock.advance(milliseconds(699));
+  mgr->onTick();
+  EXPECT_FALSE(mgr->refreshInFlight());
+  clock.advance(milliseconds(1));
+  mgr->onTick();
+  ASSERT_TRUE(mgr->refreshInFlight());
+  const auto second_attempt = clock.steadyNow();
+  mgr->reportRefreshNeeded(mgr->current().generation);  // in flight: nothing more
+  ASSERT_TRUE(http->waitForCalls(2));
+  http->reply(503, "");
+  ASSERT_TRUE(waitAndApply(*mgr));
+  EXPECT_EQ(mgr->nextDeadline(), second_attempt + seconds(16));  // 2nd failure, nobody waiting (yet)
+
+  // More than a second after the last attempt began: at once.
+  clock.advance(milliseconds(1500));
+  mgr->reportRefreshNeeded(mgr->current().generation);
+  ASSERT_TRUE(mgr->refreshInFlight());
+  ASSERT_TRUE(http->waitForCalls(3));
+  http->reply(200, tokenBody(jwt(3600, "acct-0123456789", "fresh"), "rt-1"));
+  ASSERT_TRUE(waitAndApply(*mgr));
+  EXPECT_EQ(mgr->current().state, CredentialState::Ok);
+  EXPECT_EQ(mgr->current().generation, 2u);
+  EXPECT_EQ(http->calls(), 3u);
+}
+
+TEST_F(ManagerTest, RefreshNeededDoesNotOverrideTheBackoffWhileTheTokenServes) {
+  CredentialSettings s = baseSettings();
+  s.access_token = jwt(30);  // inside the margin: due now, valid for 30 s more
+  s.backoff_base = seconds(8);
+  s.backoff_cap = seconds(600);
+  auto mgr = make(s);
+  const auto t0 = clock.steadyNow();
+  ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 500, ""));
+  clock.advance(seconds(2));
+  mgr->reportRefreshNeeded(mgr->current().generation);  // the token still serves
+  EXPECT_FALSE(mgr->refreshInFlight());
+  EXPECT_EQ(mgr->nextDeadline(), t0 + seconds(8));
+  clock.advance(seconds(6));
+  ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 500, ""));  // at t0+8 s: next in 16 s
+  clock.advance(seconds(16));
+  ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 500, ""));  // at t0+24 s: next in 32 s
+  EXPECT_EQ(mgr->nextDeadline(), t0 + seconds(56));
+
+  // At t0+31 s the token has expired: a waiting call cuts the back-off short.
+  clock.advance(seconds(7));
+  EXPECT_FALSE(mgr->current().usable(clock.unixMillis()));
+  mgr->reportRefreshNeeded(mgr->current().generation);
+  ASSERT_TRUE(mgr->refreshInFlight());
+  ASSERT_TRUE(http->waitForCalls(4));
+  http->reply(200, tokenBody(jwt(3600, "acct-0123456789", "fresh"), "rt-1"));
+  ASSERT_TRUE(waitAndApply(*mgr));
+  EXPECT_TRUE(mgr->current().usable(clock.unixMillis()));
+}
+
+TEST_F(ManagerTest, RefreshNeededIsIgnoredWhenStaleOrWhenOnlyALoginHelps) {
+  CredentialSettings s = baseSettings();
+  s.access_token = jwt(-100);
+  auto mgr = make(s);
+  mgr->reportRefreshNeeded(mgr->current().generation + 1);  // not a generation this manager has
+  mgr->reportRefreshNeeded(mgr->current().generation - 1);
+  EXPECT_FALSE(mgr->refreshInFlight());
+
+  ASSERT_NO_FATAL_FAILURE(completeRefresh(*mgr, 400, R"({"error":"invalid_grant"})"));
+  EXPECT_EQ(mgr->current().state, CredentialState::NeedsLogin);
+  clock.advance(seconds(5));
+  mgr->reportRefreshNeeded(mgr->current().generation);
+  EXPECT_FALSE(mgr->refreshInFlight());
+  EXPECT_FALSE(mgr->nextDeadline().has_value());
+
+  // An expired access token without a refresh token: nothing to refresh with.
+  CredentialSettings access_only = baseSettings();
+  access_only.refresh_token.clear();
+  access_only.access_token = jwt(-1);
+  auto mgr2 = make(access_only);
+  mgr2->reportRefreshNeeded(mgr2->current().generation);
+  EXPECT_FALSE(mgr2->refreshInFlight());
+  EXPECT_EQ(http->calls(), 1u);
+}
+
+TEST_F(ManagerTest, EveryPermanentCodeEndsInNeedsLogin) {
+  for (const char* code : {"invalid_refresh_token", "token_expired", "token_revoked", "account_deactivated"}) {
+    CredentialSettings s = baseSettings();
+    s.access_token = jwt(-100);
+    auto mgr = make(s);
+    const size_t calls = http->calls();
+    ASSERT_NO_FATAL_FAILURE(completeRefresh(
+        *mgr, 400, std::string(R"({"error":{"type":"invalid_request_error","code":")") + code + "\"}}"));
+    EXPECT_EQ(mgr->current().state, CredentialState::NeedsLogin) << code;
+    EXPECT_EQ(status(*mgr)->getValue<std::string>("last_error"),
+              std::string("token endpoint returned HTTP 400 (") + code + ")");
+    clock.advance(hours(1));
+    mgr->onTick();
+    mgr->reportRefreshNeeded(mgr->current().generation);
+    EXPECT_EQ(http->calls(), calls + 1) << "no retry after " << code;
+  }
+}
+
 }  // namespace
 }  // namespace cosp::supervisor

@@ -33,6 +33,46 @@ TEST(ClassifyTokenError, PermanentCases) {
             FailureKind::Permanent);
 }
 
+// Every code the backend was seen to answer for a dead refresh token or account, in each shape it
+// may come in, with a status that alone would be transient: the code decides.
+TEST(ClassifyTokenError, EveryPermanentCodeInEveryShape) {
+  const char* const codes[] = {"invalid_grant",        "invalid_refresh_token",     "refresh_token_expired",
+                               "refresh_token_reused", "refresh_token_invalidated", "token_expired",
+                               "token_revoked",        "account_deactivated"};
+  for (const std::string code : codes) {
+    const std::string shapes[] = {
+        R"({"error":")" + code + R"(","error_description":"x"})",
+        R"({"error":{"message":"x","type":"invalid_request_error","param":null,"code":")" + code + R"("}})",
+        R"({"error":{"message":"x","type":")" + code + R"("}})",
+        R"({"code":")" + code + R"(","message":"x"})",
+    };
+    for (const std::string& body : shapes) {
+      for (int status : {400, 403}) {
+        OAuthFailure f = classifyTokenError(status, body, "");
+        EXPECT_EQ(f.kind, FailureKind::Permanent) << status << " " << body;
+        EXPECT_EQ(f.code, code) << body;
+        EXPECT_EQ(f.message, "token endpoint returned HTTP " + std::to_string(status) + " (" + code + ")");
+      }
+    }
+  }
+}
+
+TEST(ClassifyTokenError, APermanentCodeIsNotHiddenByAGenericOne) {
+  // An OAuth-style "error" beside the specific code: the specific one decides and is shown.
+  OAuthFailure f = classifyTokenError(400, R"({"error":"invalid_request","code":"refresh_token_reused"})", "");
+  EXPECT_EQ(f.kind, FailureKind::Permanent);
+  EXPECT_EQ(f.code, "refresh_token_reused");
+  f = classifyTokenError(400, R"({"error":{"type":"invalid_request_error","code":"token_revoked"}})", "");
+  EXPECT_EQ(f.kind, FailureKind::Permanent);
+  EXPECT_EQ(f.code, "token_revoked");
+}
+
+TEST(ClassifyTokenError, Any401IsPermanent) {
+  for (const char* body : {"", "<html>nope</html>", R"({"error":"invalid_request"})", R"({"error":{"code":"x"}})"}) {
+    EXPECT_EQ(classifyTokenError(401, body, "").kind, FailureKind::Permanent) << body;
+  }
+}
+
 TEST(ClassifyTokenError, TransientCases) {
   auto server = classifyTokenError(500, R"({"error":{"message":"boom","type":"server_error"}})", "");
   EXPECT_EQ(server.kind, FailureKind::Transient);
@@ -44,6 +84,10 @@ TEST(ClassifyTokenError, TransientCases) {
   EXPECT_EQ(classifyTokenError(403, "<html>challenge</html>", "").kind, FailureKind::Transient);
   EXPECT_EQ(classifyTokenError(502, "", "").kind, FailureKind::Transient);
   EXPECT_EQ(classifyTokenError(400, R"({"error":"invalid_request"})", "").kind, FailureKind::Transient);
+  // A code that merely contains a permanent one is not it.
+  EXPECT_EQ(classifyTokenError(400, R"({"code":"invalid_grant_type_hint"})", "").kind, FailureKind::Transient);
+  EXPECT_EQ(classifyTokenError(500, R"({"error":{"code":"server_error","type":"token_expired_cache"}})", "").kind,
+            FailureKind::Transient);
 }
 
 TEST(ClassifyTokenError, CodeIsSanitised) {
