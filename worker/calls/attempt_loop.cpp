@@ -18,8 +18,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr milliseconds kHeadPollSlice{200};     // how often a wait for the upstream head checks the client
-constexpr milliseconds kCredentialWait{15000};  // for a refreshed token after an upstream 401
+constexpr milliseconds kHeadPollSlice{200};  // how often a wait for the upstream head checks the client
 constexpr std::size_t kErrorBodyCap = 64 * 1024;
 
 AttemptResult failed(common::ApiError error) {
@@ -158,7 +157,8 @@ UpstreamRequestSpec AttemptLoop::requestSpec(UpstreamCall& up) {
   const CallDeadline& deadline = call_.deadline;
   upstream.readAll(kErrorBodyCap, deadline.cap(milliseconds(2000)));
   call_.worker.channel.send(common::encodeUnauthorized(credentials_->generation));
-  auto newer = call_.worker.credentials.waitNewer(credentials_->generation, deadline.capPoint(kCredentialWait));
+  auto newer = call_.worker.credentials.waitNewer(credentials_->generation,
+                                                  deadline.capPoint(call_.worker.config.credentials_wait));
   if (deadline.expired()) return failed(call_.deadlineError());
   if (!newer || !newer->usable(unixMillis())) return failed(mapUpstreamError(401, "", "", unixSeconds()));
   credentials_ = std::move(newer);
