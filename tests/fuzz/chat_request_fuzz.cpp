@@ -24,7 +24,7 @@ using cosp::worker::TranslateOptions;
 // that are not Chat Completions fields, and keys the client duplicated (chat reports every removed
 // occurrence, so an earlier "service_tier":"auto" is dropped while a later "flex" is forwarded).
 std::set<std::string> exemptions(std::string_view body) {
-  std::set<std::string> out = {"instructions", "input", "text"};
+  std::set<std::string> out = {"instructions", "input", "text", "include"};
   auto parsed = cosp::common::parseJson(body);
   if (!parsed.ok() || !parsed.value().isObject()) return out;
   std::set<std::string_view> seen;

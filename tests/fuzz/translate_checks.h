@@ -46,8 +46,8 @@ inline bool isSessionId(std::string_view id) {
 
 // What every upstream body has, whatever the route: one JSON object, each top-level key once,
 // model = the suffix-stripped model, instructions a string, input an array, store:false,
-// stream:true, and none of the dropped fields. Exceptions: store is rewritten to false rather than
-// removed, and `exempt` names members a dropped field may share a name with: ones the translator
+// stream:true, prompt_cache_key = the session id, and none of the dropped fields. Exceptions: store is rewritten to
+// false rather than removed, and `exempt` names members a dropped field may share a name with: ones the translator
 // writes itself (chat has no "input" field, say, so a client's is dropped while the upstream body
 // has its own), or a duplicated key of which only some occurrences were dropped.
 inline common::JsonValue checkUpstream(const worker::UpstreamRequest& req, const std::set<std::string>& exempt = {}) {
@@ -67,7 +67,10 @@ inline common::JsonValue checkUpstream(const worker::UpstreamRequest& req, const
     FUZZ_CHECK(dropped.insert(name).second);
     FUZZ_CHECK(name == "store" || exempt.count(name) != 0 || body.find(name) == nullptr);
   }
-  FUZZ_CHECK(isSessionId(req.session_id));
+  // Without a session header the session id is the client's prompt_cache_key, else the stable
+  // hash; either way the body carries it as prompt_cache_key.
+  FUZZ_CHECK(!req.session_id.empty());
+  FUZZ_CHECK(common::jsonString(body, "prompt_cache_key") == std::string_view(req.session_id));
   return body;
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "worker/translate/body_rewrites.h"
 #include "worker/translate/request_common.h"
 
 namespace cosp::worker::detail {
@@ -159,11 +160,15 @@ class ChatInputWriter {
     }
     if (*type == "input_text" || *type == "input_image" || *type == "input_file") {
       // Already in Responses form (some clients mix the two APIs): pass through,
-      // with the same data URL normalisation.
+      // with the same data URL normalisation, without a prompt_cache_breakpoint.
       if (*type == "input_image") {
         if (JsonValue* u = part.find("image_url")) normalizeImageUrlValue(*u);
       }
-      w_.value(part);
+      if (part.find(kPromptCacheBreakpoint) != nullptr) {
+        writeObjectWithout(part, kPromptCacheBreakpoint, w_);
+      } else {
+        w_.value(part);
+      }
       return std::nullopt;
     }
     return ApiError::unsupported("Unsupported content part type '" + std::string(*type) + "'.", pp + ".type");
@@ -338,6 +343,20 @@ Status readChatInstructions(const JsonArray& messages, std::string& instructions
                           "expected one of 'system', 'developer', 'user', 'assistant', "
                           "'tool' or 'function', got '" +
                               std::string(*role) + "'.");
+    }
+  }
+  return std::nullopt;
+}
+
+Status dropChatPartBreakpoints(const JsonArray& messages, FieldPolicy& policy, UpstreamRequest& request) {
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const JsonArray* parts = common::jsonArray(messages[i], "content");
+    if (parts == nullptr) continue;
+    for (std::size_t j = 0; j < parts->size(); ++j) {
+      const JsonValue* breakpoint = (*parts)[j].find(kPromptCacheBreakpoint);
+      if (breakpoint == nullptr || breakpoint->isNull()) continue;
+      const std::string param = at(at("messages", i) + ".content", j) + "." + std::string(kPromptCacheBreakpoint);
+      if (auto e = policy.drop(kPromptCacheBreakpoint, request, param)) return e;
     }
   }
   return std::nullopt;

@@ -10,6 +10,7 @@
 #include "common/error/api_error.h"
 #include "common/json/json_value.h"
 #include "common/json/json_writer.h"
+#include "worker/translate/request_common.h"
 
 namespace cosp::worker::detail {
 
@@ -19,6 +20,12 @@ namespace cosp::worker::detail {
 // first invalid message.
 std::optional<common::ApiError> readChatInstructions(const common::JsonArray& messages, std::string& instructions,
                                                      std::string& first_user_text);
+
+// Names every prompt_cache_breakpoint of a message's content parts (the backend rejects the field)
+// in `request`'s dropped fields, or returns the strict-mode 400 naming the first. writeChatInput
+// leaves them out.
+std::optional<common::ApiError> dropChatPartBreakpoints(const common::JsonArray& messages, FieldPolicy& policy,
+                                                        UpstreamRequest& request);
 
 // Writes the Responses input items of the user, assistant, tool and function messages (the items
 // only: the caller opens and closes the array). Runs after readChatInstructions, which checked the

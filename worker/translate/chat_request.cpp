@@ -3,6 +3,7 @@
 #include <array>
 
 #include "common/json/json_writer.h"
+#include "worker/translate/body_rewrites.h"
 #include "worker/translate/chat_messages.h"
 #include "worker/translate/chat_response_options.h"
 #include "worker/translate/chat_tools.h"
@@ -56,7 +57,8 @@ bool isKnownChatField(std::string_view key) {
 // chat_response_options.cpp).
 class ChatTranslator {
  public:
-  ChatTranslator(JsonValue& root, const TranslateOptions& options) : root_(root), options_(options), policy_(options) {}
+  ChatTranslator(JsonValue& root, const TranslateOptions& options, const CallHints& hints)
+      : root_(root), options_(options), hints_(hints), policy_(options) {}
 
   common::Result<UpstreamRequest> run(std::size_t body_size) {
     if (auto e = checkModelAndMessages()) return *e;
@@ -64,6 +66,15 @@ class ChatTranslator {
     if (auto e = dropRemovedFields()) return *e;
     JsonArray& messages = *root_.find("messages")->getArray();
     if (auto e = detail::readChatInstructions(messages, instructions_, first_user_text_)) return *e;
+    if (auto e = detail::dropChatPartBreakpoints(messages, policy_, req_)) return *e;
+    std::string_view effort_param;
+    std::optional<std::string> effort = detail::chatEffort(root_, model_.effort, effort_param);
+    if (effort) {
+      if (auto e = detail::checkEffort(*effort, effort_param, model_.base, hints_.catalog, policy_, req_)) return *e;
+    }
+    const JsonValue* cache_key = present(root_, "prompt_cache_key");
+    req_.session_id = detail::chooseSessionId(hints_, cache_key != nullptr ? cache_key->stringView() : std::nullopt,
+                                              instructions_, first_user_text_);
     // The output is about as big as the input (images dominate): one allocation.
     w_.reserve(body_size + 1024);
     w_.beginObject();
@@ -75,9 +86,17 @@ class ChatTranslator {
     if (auto e = detail::writeChatTools(root_, w_)) return *e;
     if (auto e = detail::writeChatToolChoice(root_, w_)) return *e;
     if (const JsonValue* p = present(root_, "parallel_tool_calls")) w_.key("parallel_tool_calls").value(*p);
-    detail::writeChatReasoning(root_, model_.effort, options_.reasoning_compat, req_.json_output, w_);
+    if (detail::writeChatReasoning(root_, effort, options_.reasoning_compat, req_.json_output, w_)) {
+      // The reasoning of a tool loop survives store:false only encrypted (README.md, Model calls).
+      detail::writeIncludeWithEncryptedReasoning(nullptr, w_);
+    }
     if (auto e = detail::writeChatText(root_, w_)) return *e;
-    if (const JsonValue* k = present(root_, "prompt_cache_key")) w_.key("prompt_cache_key").value(*k);
+    // The client's key, else the session id: the backend keys prompt caching on it.
+    if (cache_key != nullptr && !cache_key->stringView()->empty()) {
+      w_.key("prompt_cache_key").value(*cache_key);
+    } else {
+      w_.key("prompt_cache_key").value(req_.session_id);
+    }
     if (const JsonValue* t = present(root_, "service_tier"); t != nullptr && policy_.keepServiceTier(*t)) {
       w_.key("service_tier").value(*t);
     }
@@ -85,7 +104,6 @@ class ChatTranslator {
     w_.key("stream").value(true);
     w_.endObject();
     req_.body = w_.take();
-    req_.session_id = detail::sessionIdFor(instructions_, first_user_text_);
     return std::move(req_);
   }
 
@@ -96,7 +114,7 @@ class ChatTranslator {
     if (!model->isString()) return invalidType("model", "a string");
     if (model->stringView()->empty()) return invalidValue("model", "must not be empty.");
     req_.model = std::string(*model->stringView());
-    model_ = detail::splitModelSuffix(req_.model);
+    model_ = splitModelSuffix(req_.model, hints_.catalog);
     req_.upstream_model = model_.base;
 
     const JsonValue* messages = root_.find("messages");
@@ -177,9 +195,10 @@ class ChatTranslator {
 
   JsonValue& root_;
   const TranslateOptions& options_;
+  const CallHints& hints_;
   detail::FieldPolicy policy_;
   UpstreamRequest req_;
-  detail::ModelSplit model_;
+  ModelSplit model_;
   std::string instructions_;
   std::string first_user_text_;
   JsonWriter w_;
@@ -192,10 +211,8 @@ common::Result<UpstreamRequest> translateChatRequest(std::string_view body, cons
   try {
     auto parsed = detail::parseRequestObject(body);
     if (!parsed.ok()) return parsed.takeError();
-    ChatTranslator translator(parsed.value(), options);
-    auto result = translator.run(body.size());
-    if (result && !hints.client_session_id.empty()) result->session_id = std::string(hints.client_session_id);
-    return result;
+    ChatTranslator translator(parsed.value(), options, hints);
+    return translator.run(body.size());
   } catch (const std::exception&) {
     // Only std::bad_alloc can get here; a bad request must never become a crash.
     return ApiError::internal("The request could not be translated (out of memory).");

@@ -23,7 +23,12 @@ namespace cosp::worker {
 //  - text parts of system / developer / tool messages are joined with "\n";
 //  - "custom" tools, tool calls and outputs map to their Responses forms;
 //  - a "reasoning" object (sent by some clients) is merged; reasoning_effort
-//    wins over reasoning.effort, which wins over a model suffix.
+//    wins over reasoning.effort, which wins over a model suffix; the effort is
+//    checked against `hints.catalog`, and include gains
+//    reasoning.encrypted_content when the model reasons;
+//  - prompt_cache_key is the client's, else the session id; web_search_preview*
+//    tools become web_search; prompt_cache_breakpoint leaves content parts
+//    (named in `dropped`). The Responses-Lite flag does not apply to chat.
 common::Result<UpstreamRequest> translateChatRequest(std::string_view body, const TranslateOptions& options,
                                                      const CallHints& hints = {});
 

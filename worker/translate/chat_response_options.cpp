@@ -10,22 +10,31 @@ using common::JsonMember;
 using common::JsonValue;
 using common::JsonWriter;
 
-void writeChatReasoning(const JsonValue& request, const std::optional<std::string>& suffix_effort,
-                        ReasoningCompat compat, bool json_output, JsonWriter& w) {
-  const JsonValue* reasoning = present(request, "reasoning");
-  std::optional<std::string_view> effort;
+std::optional<std::string> chatEffort(const JsonValue& request, const std::optional<std::string>& suffix_effort,
+                                      std::string_view& param) {
   if (const JsonValue* e = present(request, "reasoning_effort")) {
-    effort = e->stringView();
-  } else if (reasoning != nullptr) {
-    effort = common::jsonString(*reasoning, "effort");
+    param = "reasoning_effort";
+    return std::string(*e->stringView());  // its type was checked
   }
-  if (!effort && suffix_effort) effort = *suffix_effort;
+  if (const JsonValue* reasoning = present(request, "reasoning")) {
+    if (const auto e = common::jsonString(*reasoning, "effort")) {
+      param = "reasoning.effort";
+      return std::string(*e);
+    }
+  }
+  param = "model";
+  return suffix_effort;
+}
+
+bool writeChatReasoning(const JsonValue& request, const std::optional<std::string>& effort, ReasoningCompat compat,
+                        bool json_output, JsonWriter& w) {
+  const JsonValue* reasoning = present(request, "reasoning");
   std::optional<std::string_view> summary;
   if (reasoning != nullptr) summary = common::jsonString(*reasoning, "summary");
   const bool want_summary =
       compat != ReasoningCompat::None && !json_output && !summary && !(effort && *effort == "none");
   if (want_summary) summary = "auto";
-  if (!effort && !summary && reasoning == nullptr) return;
+  if (!effort && !summary && reasoning == nullptr) return false;
   w.key("reasoning").beginObject();
   if (effort) w.key("effort").value(*effort);
   if (summary) w.key("summary").value(*summary);
@@ -35,6 +44,7 @@ void writeChatReasoning(const JsonValue& request, const std::optional<std::strin
     }
   }
   w.endObject();
+  return effort != "none";
 }
 
 std::optional<common::ApiError> writeChatText(const JsonValue& request, JsonWriter& w) {

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "worker/translate/body_rewrites.h"
 #include "worker/translate/request_common.h"
 
 namespace cosp::worker::detail {
@@ -71,7 +72,7 @@ class ChatToolsWriter {
           for (const JsonMember& m : *custom.getObject()) w_.key(m.key).value(m.value);
           w_.endObject();
         } else {
-          w_.value(tool);  // web_search, local_shell, ...: untouched
+          writeToolRenamingPreview(tool, w_);  // web_search, local_shell, ...: untouched but for the type
         }
       }
     }
@@ -113,7 +114,7 @@ class ChatToolsWriter {
       w_.beginObject().key("type").value(*type).key("name").value(*name).endObject();
       return std::nullopt;
     }
-    w_.value(choice);
+    writeToolRenamingPreview(choice, w_);
     return std::nullopt;
   }
 

@@ -3,7 +3,6 @@
 #include <Poco/SHA1Engine.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 
 #include "common/json/json_parser.h"
@@ -49,6 +48,8 @@ std::vector<std::string> TranslateOptions::defaultDroppedFields() {
           "logprobs",
           "top_logprobs",
           "logit_bias",
+          "context_management",
+          "prompt_cache_options",
           "service_tier"};
 }
 
@@ -71,17 +72,6 @@ common::Result<common::JsonValue> parseRequestObject(std::string_view body) {
                                             std::string("invalid_json"));
   }
   return std::move(parsed).value();
-}
-
-ModelSplit splitModelSuffix(std::string_view model) {
-  static constexpr std::array<std::string_view, 6> kEfforts = {"none", "minimal", "low", "medium", "high", "xhigh"};
-  for (std::string_view effort : kEfforts) {
-    // Needs at least one character before "-<effort>".
-    if (model.size() > effort.size() + 1 && model.ends_with(effort) && model[model.size() - effort.size() - 1] == '-') {
-      return ModelSplit{std::string(model.substr(0, model.size() - effort.size() - 1)), std::string(effort)};
-    }
-  }
-  return ModelSplit{std::string(model), std::nullopt};
 }
 
 namespace {
@@ -154,19 +144,42 @@ bool FieldPolicy::keepServiceTier(const common::JsonValue& value) const {
   return tier && (*tier == "priority" || *tier == "flex");
 }
 
-std::optional<common::ApiError> FieldPolicy::drop(std::string_view key, UpstreamRequest& request) {
+std::optional<common::ApiError> FieldPolicy::drop(std::string_view key, UpstreamRequest& request,
+                                                  std::string_view param) {
   if (options_.strict) {
-    return common::ApiError::unsupported(
-        "Unsupported parameter: '" + std::string(key) +
-            "' is not supported by the Codex backend, and this proxy runs in strict mode "
-            "(it refuses instead of dropping the field).",
-        std::string(key));
+    const std::string name(param.empty() ? key : param);
+    return common::ApiError::unsupported("Unsupported parameter: '" + name +
+                                             "' is not supported by the Codex backend, and this proxy runs in strict "
+                                             "mode (it refuses instead of dropping the field).",
+                                         name);
   }
   // A hash set, not a search of the vector: a search made 100,000 unknown keys cost 11.5 s of CPU.
   if (!dropped_.insert(key).second) return std::nullopt;
   ++request.dropped_total;
   if (request.dropped.size() < UpstreamRequest::kMaxNamedDroppedFields) request.dropped.emplace_back(key);
   return std::nullopt;
+}
+
+std::optional<common::ApiError> checkEffort(std::string& effort, std::string_view param, std::string_view model,
+                                            const common::ModelCatalog* catalog, FieldPolicy& policy,
+                                            UpstreamRequest& request) {
+  const common::CatalogModel* entry = modelLackingEffort(catalog, model, effort);
+  if (entry == nullptr) return std::nullopt;
+  if (policy.strict()) {
+    return common::ApiError::invalidRequest("The model '" + std::string(model) +
+                                                "' does not support reasoning effort '" + effort +
+                                                "'. Supported efforts: " + supportedEffortsText(*entry) + ".",
+                                            std::string(param), std::string("unsupported_value"));
+  }
+  effort = std::string(nearestSupportedEffort(*entry, effort));
+  return policy.drop("reasoning.effort", request);
+}
+
+std::string chooseSessionId(const CallHints& hints, std::optional<std::string_view> prompt_cache_key,
+                            std::string_view instructions, std::string_view first_user_text) {
+  if (!hints.client_session_id.empty()) return std::string(hints.client_session_id);
+  if (prompt_cache_key && !prompt_cache_key->empty()) return std::string(*prompt_cache_key);
+  return sessionIdFor(instructions, first_user_text);
 }
 
 std::string contentText(const common::JsonValue& message, bool (*is_text)(std::string_view type)) {

@@ -12,6 +12,7 @@
 #include "common/error/api_error.h"
 #include "common/json/json_value.h"
 #include "common/util/result.h"
+#include "worker/translate/effort_policy.h"
 #include "worker/translate/translate_types.h"
 
 namespace cosp::worker::detail {
@@ -19,13 +20,6 @@ namespace cosp::worker::detail {
 // Parses a request body: malformed JSON or a non-object is a 400. String values
 // may borrow from `body`, which must outlive the returned document.
 common::Result<common::JsonValue> parseRequestObject(std::string_view body);
-
-// "gpt-5.5-high" -> {"gpt-5.5", "high"}; suffixes: none minimal low medium high xhigh.
-struct ModelSplit {
-  std::string base;
-  std::optional<std::string> effort;
-};
-ModelSplit splitModelSuffix(std::string_view model);
 
 // Rewrites a base64 data URL in place when its payload is URL-safe base64
 // ('-' '_') or lacks '=' padding. Returns true when it changed anything.
@@ -46,15 +40,34 @@ class FieldPolicy {
   // service_tier is kept for "priority" / "flex" only (when listed).
   bool keepServiceTier(const common::JsonValue& value) const;
 
+  bool strict() const { return options_.strict; }
+
   // Records a removed/rewritten field in request.dropped / dropped_total (deduplicated,
-  // first-seen order, constant time per call). In strict mode returns the 400 to send instead.
-  // `key` must outlive this policy: a key of the request document, or a literal.
-  std::optional<common::ApiError> drop(std::string_view key, UpstreamRequest& request);
+  // first-seen order, constant time per call). In strict mode returns the 400 to send instead,
+  // naming `param` (a nested field's path, e.g. "input[2].content[0].prompt_cache_breakpoint"),
+  // or `key` when `param` is empty. `key` must outlive this policy: a key of the request
+  // document, or a literal.
+  std::optional<common::ApiError> drop(std::string_view key, UpstreamRequest& request, std::string_view param = {});
 
  private:
   const TranslateOptions& options_;
   std::unordered_set<std::string_view> dropped_;  // every name recorded so far, named or only counted
 };
+
+// The reasoning effort to send for `effort`, asked for in the field `param` ("reasoning_effort",
+// "reasoning.effort", or "model" for a suffix), on the upstream model `model` (README.md, Model
+// calls: efforts). Unchanged when the catalog allows it or cannot tell. Else: in strict mode the
+// 400 naming the supported efforts; otherwise `effort` becomes the nearest supported one and
+// "reasoning.effort" is recorded as rewritten.
+std::optional<common::ApiError> checkEffort(std::string& effort, std::string_view param, std::string_view model,
+                                            const common::ModelCatalog* catalog, FieldPolicy& policy,
+                                            UpstreamRequest& request);
+
+// The session id of a call (README.md, Model calls: Upstream headers): the client's session
+// header, else the body's non-empty `prompt_cache_key`, else sessionIdFor(instructions, first user
+// text).
+std::string chooseSessionId(const CallHints& hints, std::optional<std::string_view> prompt_cache_key,
+                            std::string_view instructions, std::string_view first_user_text);
 
 // Stable session id (README.md, Model calls: Upstream headers): a name-based (v5-style, SHA-1) UUID of the
 // instructions and the first user message text, so prompt caching keys stay

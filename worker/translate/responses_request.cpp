@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "common/json/json_writer.h"
+#include "worker/translate/body_rewrites.h"
 #include "worker/translate/request_common.h"
 
 namespace cosp::worker {
@@ -29,7 +30,8 @@ bool isUserMessage(const JsonValue& item) {
 
 class ResponsesNormalizer {
  public:
-  ResponsesNormalizer(JsonValue& root, const TranslateOptions& options) : root_(root), policy_(options) {}
+  ResponsesNormalizer(JsonValue& root, const TranslateOptions& options, const CallHints& hints)
+      : root_(root), policy_(options), hints_(hints), lite_(hints.responses_lite) {}
 
   common::Result<UpstreamRequest> run(std::size_t body_size) {
     if (auto e = validate()) return *e;
@@ -45,15 +47,21 @@ class ResponsesNormalizer {
     bool wrote_reasoning = false;
     bool wrote_store = false;
     bool wrote_stream = false;
+    bool wrote_include = false;
+    bool wrote_cache_key = false;
     for (std::size_t i = 0; i < members.size(); ++i) {
       JsonMember& m = members[i];
       if (last[m.key] != i) continue;
       const std::string& key = m.key;
       if (key == "model") {
         w_.key("model").value(model_.base);
-        w_.key("instructions").value(instructions_);
-      } else if (key == "instructions" || key == "previous_response_id") {
-        // instructions were written after model; a null previous_response_id is harmless.
+        // The backend answers "Instructions are required" without them; a Responses-Lite body is
+        // the client's own shape, where an absent or null `instructions` is how it is meant.
+        if (!lite_) w_.key("instructions").value(instructions_);
+      } else if (key == "instructions") {
+        if (lite_) w_.key(key).value(m.value);  // else written after model
+      } else if (key == "previous_response_id") {
+        // a null previous_response_id is harmless (validate() refused any other value).
       } else if (key == "input") {
         if (auto e = writeInput(m.value)) return *e;
       } else if (key == "store") {
@@ -71,6 +79,24 @@ class ResponsesNormalizer {
       } else if (key == "reasoning") {
         writeReasoning(&m.value);
         wrote_reasoning = true;
+      } else if (key == "include" && addsEncryptedReasoning()) {
+        detail::writeIncludeWithEncryptedReasoning(&m.value, w_);
+        wrote_include = true;
+      } else if (key == "prompt_cache_key") {
+        // The client's key; an empty one counts as none and gets the session id.
+        if (client_cache_key_) {
+          w_.key(key).value(m.value);
+        } else {
+          w_.key(key).value(req_.session_id);
+        }
+        wrote_cache_key = true;
+      } else if (key == "tools" && !lite_ && m.value.isArray()) {
+        w_.key(key).beginArray();
+        for (const JsonValue& tool : *m.value.getArray()) detail::writeToolRenamingPreview(tool, w_);
+        w_.endArray();
+      } else if (key == "tool_choice" && !lite_) {
+        w_.key(key);
+        detail::writeToolRenamingPreview(m.value, w_);
       } else if (key == "service_tier" && !policy_.isListed(key)) {
         w_.key(key).value(m.value);
       } else if (key == "service_tier") {
@@ -82,15 +108,17 @@ class ResponsesNormalizer {
       } else if (policy_.isListed(key)) {
         if (auto e = policy_.drop(key, req_)) return *e;
       } else {
-        w_.key(key).value(m.value);  // tools, tool_choice, text, include, ...: untouched
+        w_.key(key).value(m.value);  // text, additional_tools, client_metadata, ...: untouched
       }
     }
     if (!wrote_reasoning && model_.effort) writeReasoning(nullptr);
+    if (!wrote_include && addsEncryptedReasoning()) detail::writeIncludeWithEncryptedReasoning(nullptr, w_);
+    // The session id as the body's prompt_cache_key too: the backend keys prompt caching on it.
+    if (!wrote_cache_key) w_.key("prompt_cache_key").value(req_.session_id);
     if (!wrote_store) w_.key("store").value(false);
     if (!wrote_stream) w_.key("stream").value(true);
     w_.endObject();
     req_.body = w_.take();
-    req_.session_id = detail::sessionIdFor(instructions_, first_user_text_);
     return std::move(req_);
   }
 
@@ -103,7 +131,7 @@ class ResponsesNormalizer {
     if (!model->isString()) return invalidType("model", "a string");
     if (model->stringView()->empty()) return invalidValue("model", "must not be empty.");
     req_.model = std::string(*model->stringView());
-    model_ = detail::splitModelSuffix(req_.model);
+    model_ = splitModelSuffix(req_.model, hints_.catalog);
     req_.upstream_model = model_.base;
 
     if (present(root_, "previous_response_id") != nullptr) {
@@ -126,9 +154,14 @@ class ResponsesNormalizer {
     if (const JsonValue* s = present(root_, "store"); s != nullptr && !s->isBool()) {
       return invalidType("store", "a boolean");
     }
-    if (const JsonValue* r = present(root_, "reasoning"); r != nullptr && !r->isObject()) {
-      return invalidType("reasoning", "an object");
+    if (const JsonValue* k = present(root_, "prompt_cache_key")) {
+      if (!k->isString()) return invalidType("prompt_cache_key", "a string");
+      client_cache_key_ = !k->stringView()->empty();
     }
+    if (const JsonValue* include = present(root_, "include"); include != nullptr && !lite_ && !include->isArray()) {
+      return invalidType("include", "an array of strings");
+    }
+    if (auto e = checkReasoning()) return e;
     if (const JsonValue* text = present(root_, "text")) {
       if (!text->isObject()) return invalidType("text", "an object");
       if (const JsonValue* format = common::jsonObjectValue(*text, "format")) {
@@ -136,19 +169,47 @@ class ResponsesNormalizer {
         req_.json_output = type && (*type == "json_schema" || *type == "json_object");
       }
     }
+    std::string first_user_text;
     if (input->isString()) {
-      first_user_text_ = std::string(*input->stringView());
+      first_user_text = std::string(*input->stringView());
     } else {
       for (const JsonValue& item : *input->getArray()) {
         if (item.isObject() && isUserMessage(item)) {
-          first_user_text_ =
+          first_user_text =
               detail::contentText(item, [](std::string_view t) { return t == "input_text" || t == "text"; });
           break;
         }
       }
     }
+    const JsonValue* cache_key = present(root_, "prompt_cache_key");
+    req_.session_id = detail::chooseSessionId(hints_, cache_key != nullptr ? cache_key->stringView() : std::nullopt,
+                                              instructions_, first_user_text);
     return std::nullopt;
   }
+
+  // The effort to send (reasoning.effort, else the model suffix's), checked against the catalog,
+  // and whether the model reasons at all (a reasoning object or an effort, other than "none").
+  Status checkReasoning() {
+    const JsonValue* reasoning = present(root_, "reasoning");
+    if (reasoning != nullptr && !reasoning->isObject()) return invalidType("reasoning", "an object");
+    std::string_view param = "model";
+    if (const JsonValue* e = reasoning != nullptr ? present(*reasoning, "effort") : nullptr) {
+      if (!e->isString()) return invalidType("reasoning.effort", "a string");
+      effort_ = std::string(*e->stringView());
+      param = "reasoning.effort";
+    } else if (model_.effort) {
+      effort_ = *model_.effort;
+    }
+    if (effort_) {
+      if (auto e = detail::checkEffort(*effort_, param, model_.base, hints_.catalog, policy_, req_)) return e;
+    }
+    reasoning_on_ = (reasoning != nullptr || effort_) && effort_ != "none";
+    return std::nullopt;
+  }
+
+  // Multi-turn tool loops need the reasoning items back, and under store:false only their
+  // encrypted content carries them. A Responses-Lite client asks for what it wants itself.
+  bool addsEncryptedReasoning() const { return reasoning_on_ && !lite_; }
 
   Status writeInput(JsonValue& input) {
     w_.key("input").beginArray();
@@ -166,35 +227,94 @@ class ResponsesNormalizer {
       const auto type = common::jsonString(item, "type");
       // The backend cannot resolve references with store:false (the AI SDK sends them).
       if (type && *type == "item_reference") continue;
-      if (JsonValue* content = item.find("content")) {
-        if (JsonArray* parts = content->getArray()) {
-          for (JsonValue& part : *parts) {
-            const auto ptype = common::jsonString(part, "type");
-            if (ptype && *ptype == "input_image") {
-              if (JsonValue* url = part.find("image_url")) detail::normalizeImageUrlValue(*url);
-            }
-          }
-        }
-      }
-      // Item ids refer to stored items; with store:false the backend rejects them.
-      w_.beginObject();
-      for (const JsonMember& m : *item.getObject()) {
-        if (m.key == "id") continue;
-        w_.key(m.key).value(m.value);
-      }
-      w_.endObject();
+      bool has_breakpoints = false;
+      if (auto e = scanParts(item, k, has_breakpoints)) return e;
+      writeItem(item, type, has_breakpoints);
     }
     w_.endArray();
     return std::nullopt;
   }
 
+  // The content parts of an item (`content`, and the `output` of tool call outputs): image data
+  // URLs normalised in place; prompt_cache_breakpoint, which the backend rejects, found and named.
+  Status scanParts(JsonValue& item, std::size_t k, bool& has_breakpoints) {
+    for (JsonMember& m : *item.getObject()) {
+      if (m.key != "content" && m.key != "output") continue;
+      JsonArray* parts = m.value.getArray();
+      if (parts == nullptr) continue;
+      for (std::size_t j = 0; j < parts->size(); ++j) {
+        JsonValue& part = (*parts)[j];
+        if (!part.isObject()) continue;
+        const auto ptype = common::jsonString(part, "type");
+        if (ptype && *ptype == "input_image") {
+          if (JsonValue* url = part.find("image_url")) detail::normalizeImageUrlValue(*url);
+        }
+        const JsonValue* breakpoint = part.find(detail::kPromptCacheBreakpoint);
+        if (breakpoint == nullptr) continue;
+        has_breakpoints = true;
+        if (breakpoint->isNull()) continue;  // removed, but a null asked for nothing
+        const std::string param =
+            at(at("input", k) + "." + m.key, j) + "." + std::string(detail::kPromptCacheBreakpoint);
+        if (auto e = policy_.drop(detail::kPromptCacheBreakpoint, req_, param)) return e;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // One input item without what the stateless backend rejects. The rewrites here are compatible
+  // ones, so they are not named in x-codex-sub-proxy-dropped and not refused in strict mode (the
+  // same as the item ids and item_reference items, and unlike a removed field whose meaning is
+  // lost): the client cannot avoid them and loses nothing by them.
+  void writeItem(const JsonValue& item, std::optional<std::string_view> type, bool has_breakpoints) {
+    const bool message = !type || *type == "message";
+    const bool reasoning = type && *type == "reasoning";
+    w_.beginObject();
+    for (const JsonMember& m : *item.getObject()) {
+      // Item ids refer to stored items; with store:false the backend rejects them.
+      if (m.key == "id") continue;
+      if (message && m.key == "role" && m.value.stringView() == "system") {
+        // The backend answers "System messages are not allowed"; a developer message means the same.
+        w_.key("role").value("developer");
+        continue;
+      }
+      if (reasoning && m.key == "encrypted_content" && (m.value.isNull() || m.value.stringView() == "")) {
+        continue;  // the backend rejects an empty one; there is nothing to carry over anyway
+      }
+      if (has_breakpoints && (m.key == "content" || m.key == "output") && m.value.isArray()) {
+        w_.key(m.key).beginArray();
+        for (const JsonValue& part : *m.value.getArray()) {
+          if (part.isObject() && part.find(detail::kPromptCacheBreakpoint) != nullptr) {
+            detail::writeObjectWithout(part, detail::kPromptCacheBreakpoint, w_);
+          } else {
+            w_.value(part);
+          }
+        }
+        w_.endArray();
+        continue;
+      }
+      w_.key(m.key).value(m.value);
+    }
+    w_.endObject();
+  }
+
+  // `effort_` replaces the client's effort (the catalog may have mapped it) or, without one, comes
+  // first; every other member passes through.
   void writeReasoning(const JsonValue* reasoning) {
     w_.key("reasoning").beginObject();
     const bool has_effort = reasoning != nullptr && present(*reasoning, "effort") != nullptr;
-    if (!has_effort && model_.effort) w_.key("effort").value(*model_.effort);
+    bool wrote_effort = false;
+    if (!has_effort && effort_) {
+      w_.key("effort").value(*effort_);
+      wrote_effort = true;
+    }
     if (reasoning != nullptr) {
       for (const JsonMember& m : *reasoning->getObject()) {
-        if (m.key == "effort" && m.value.isNull()) continue;  // replaced by the suffix effort
+        if (m.key == "effort") {
+          if (wrote_effort || m.value.isNull() || !effort_) continue;
+          w_.key("effort").value(*effort_);
+          wrote_effort = true;
+          continue;
+        }
         w_.key(m.key).value(m.value);
       }
     }
@@ -203,10 +323,14 @@ class ResponsesNormalizer {
 
   JsonValue& root_;
   detail::FieldPolicy policy_;
+  const CallHints& hints_;
+  const bool lite_;
   UpstreamRequest req_;
-  detail::ModelSplit model_;
+  ModelSplit model_;
   std::string instructions_;
-  std::string first_user_text_;
+  std::optional<std::string> effort_;
+  bool reasoning_on_ = false;
+  bool client_cache_key_ = false;  // a non-empty prompt_cache_key of the client's
   JsonWriter w_;
 };
 
@@ -217,10 +341,8 @@ common::Result<UpstreamRequest> normalizeResponsesRequest(std::string_view body,
   try {
     auto parsed = detail::parseRequestObject(body);
     if (!parsed.ok()) return parsed.takeError();
-    ResponsesNormalizer normalizer(parsed.value(), options);
-    auto result = normalizer.run(body.size());
-    if (result && !hints.client_session_id.empty()) result->session_id = std::string(hints.client_session_id);
-    return result;
+    ResponsesNormalizer normalizer(parsed.value(), options, hints);
+    return normalizer.run(body.size());
   } catch (const std::exception&) {
     return ApiError::internal("The request could not be normalised (out of memory).");
   }

@@ -45,10 +45,21 @@ void checkGolden(const std::string& dir, const std::string& name, bool chat) {
   const TranslateOptions options;
   auto result = chat ? translateChatRequest(request, options) : normalizeResponsesRequest(request, options);
   ASSERT_TRUE(result.ok()) << result.error().message;
-  EXPECT_EQ(canonical(result->body), canonical(readFixture(dir + "/" + name + ".upstream.json")));
+  const std::string upstream_file = dir + "/" + name + ".upstream.json";
+  if (cosp::test::regenerateGoldens()) {
+    cosp::test::writeFixture(upstream_file, common::toPrettyJson(parsed(result->body)) + "\n");
+  }
+  EXPECT_EQ(canonical(result->body), canonical(readFixture(upstream_file)));
   // The body is compact JSON (no pretty printing on the wire).
   EXPECT_EQ(result->body, canonical(result->body));
-  EXPECT_EQ(result->session_id.size(), 36u);
+  // The session id: the client's prompt_cache_key, else the stable hash, which the body then carries.
+  const common::JsonValue sent = parsed(result->body);
+  if (const auto key = common::jsonString(parsed(request), "prompt_cache_key"); key && !key->empty()) {
+    EXPECT_EQ(result->session_id, *key);
+  } else {
+    EXPECT_EQ(result->session_id.size(), 36u);
+  }
+  EXPECT_EQ(common::jsonString(sent, "prompt_cache_key").value_or("<none>"), result->session_id);
   const std::string expect_file = dir + "/" + name + ".expect.json";
   if (!cosp::test::fixtureExists(expect_file)) return;
   const common::JsonValue expect = parsed(readFixture(expect_file));
@@ -378,14 +389,14 @@ TEST(ChatRequest, ExplicitEffortWinsOverModelSuffix) {
 
 TEST(ChatRequest, ModelSuffixes) {
   for (const char* effort : {"none", "minimal", "low", "medium", "high", "xhigh"}) {
-    const auto split = detail::splitModelSuffix(std::string("gpt-5.4-mini-") + effort);
+    const auto split = splitModelSuffix(std::string("gpt-5.4-mini-") + effort);
     EXPECT_EQ(split.base, "gpt-5.4-mini");
     EXPECT_EQ(split.effort.value_or(""), effort);
   }
-  EXPECT_FALSE(detail::splitModelSuffix("gpt-5.4-mini").effort.has_value());
-  EXPECT_FALSE(detail::splitModelSuffix("high").effort.has_value());
-  EXPECT_FALSE(detail::splitModelSuffix("-high").effort.has_value());
-  EXPECT_FALSE(detail::splitModelSuffix("gpt-5.5high").effort.has_value());
+  EXPECT_FALSE(splitModelSuffix("gpt-5.4-mini").effort.has_value());
+  EXPECT_FALSE(splitModelSuffix("high").effort.has_value());
+  EXPECT_FALSE(splitModelSuffix("-high").effort.has_value());
+  EXPECT_FALSE(splitModelSuffix("gpt-5.5high").effort.has_value());
 }
 
 TEST(ChatRequest, Base64DataUrlNormalisation) {
@@ -512,7 +523,8 @@ TEST(ResponsesRequest, DuplicateKeysAreWrittenOnce) {
   auto r = normalizeResponsesRequest(R"({"model":"a","store":true,"input":"x","model":"gpt-5.5","store":false})", {});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->body, R"({"input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"x"}]}],)"
-                     R"("model":"gpt-5.5","instructions":"","store":false,"stream":true})");
+                     R"("model":"gpt-5.5","instructions":"","store":false,"prompt_cache_key":")" +
+                         r->session_id + R"(","stream":true})");
   EXPECT_TRUE(r->dropped.empty());
 }
 
@@ -530,13 +542,29 @@ TEST(ResponsesRequest, FirstUserMessageOfItemsFeedsTheSessionId) {
 
 TEST(TranslateOptions, DefaultDroppedFieldsMatchSpec) {
   const auto list = TranslateOptions::defaultDroppedFields();
-  for (const char* f :
-       {"max_output_tokens", "max_tokens", "max_completion_tokens", "temperature", "top_p", "metadata", "user",
-        "safety_identifier", "prompt_cache_retention", "truncation", "stream_options", "frequency_penalty",
-        "presence_penalty", "seed", "logprobs", "top_logprobs", "logit_bias", "service_tier"}) {
+  for (const char* f : {"max_output_tokens",
+                        "max_tokens",
+                        "max_completion_tokens",
+                        "temperature",
+                        "top_p",
+                        "metadata",
+                        "user",
+                        "safety_identifier",
+                        "prompt_cache_retention",
+                        "truncation",
+                        "stream_options",
+                        "frequency_penalty",
+                        "presence_penalty",
+                        "seed",
+                        "logprobs",
+                        "top_logprobs",
+                        "logit_bias",
+                        "context_management",
+                        "prompt_cache_options",
+                        "service_tier"}) {
     EXPECT_NE(std::find(list.begin(), list.end(), f), list.end()) << f;
   }
-  EXPECT_EQ(list.size(), 18u);
+  EXPECT_EQ(list.size(), 20u);
   EXPECT_EQ(parseReasoningCompat("think-tags"), ReasoningCompat::ThinkTags);
   EXPECT_EQ(parseReasoningCompat("REASONING_CONTENT"), ReasoningCompat::ReasoningContent);
   EXPECT_EQ(parseReasoningCompat("none"), ReasoningCompat::None);
