@@ -11,8 +11,8 @@ namespace cosp::common {
 
 // Reasoning efforts from least to most, as the backend's catalog names them. The order decides
 // which supported effort is "nearest" to one a model lacks (ties go up).
-inline constexpr std::array<std::string_view, 8> kEffortOrder = {"none",   "minimal", "low", "medium",
-                                                                  "high", "xhigh",   "max", "ultra"};
+inline constexpr std::array<std::string_view, 8> kEffortOrder = {"none", "minimal", "low", "medium",
+                                                                 "high", "xhigh",   "max", "ultra"};
 
 // One model of the catalog, as much of it as the proxy itself needs. The backend's entry as it
 // came (every field, for clients that want the Codex shape) is kept in `raw_json`.
@@ -31,7 +31,7 @@ struct ModelCatalog {
   enum class Source { BuiltIn, Backend, Configured };
   Source source = Source::BuiltIn;
   std::vector<CatalogModel> models;
-  std::string etag;              // the backend's ETag, empty otherwise
+  std::string etag;                // the backend's ETag, empty otherwise
   std::int64_t fetched_at_ms = 0;  // unix ms of the fetch that produced it; 0 = never fetched
 
   const CatalogModel* find(std::string_view slug) const {

@@ -12,7 +12,8 @@ TEST(CodexFingerprint, IsShapedLikeTheCliAndNamesTheProxy) {
   const CodexFingerprint f = makeCodexFingerprint("codex_cli_rs", "0.169.0", host);
   EXPECT_EQ(f.originator, "codex_cli_rs");
   EXPECT_EQ(f.version, "0.169.0");
-  EXPECT_EQ(f.user_agent, std::string("codex_cli_rs/0.169.0 (Linux 6.1.0-18-amd64; x86_64) codex-sub-proxy/") + kVersion);
+  EXPECT_EQ(f.user_agent,
+            std::string("codex_cli_rs/0.169.0 (Linux 6.1.0-18-amd64; x86_64) codex-sub-proxy/") + kVersion);
 }
 
 TEST(CodexFingerprint, ThisHostIsHeaderSafe) {
