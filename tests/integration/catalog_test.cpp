@@ -51,16 +51,16 @@ struct SeenRequest {
 };
 
 std::string httpAnswer(int status, const std::string& body, const std::string& extra_headers = {}) {
-  return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\nConnection: close\r\n" + extra_headers + "\r\n" + body;
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n" + extra_headers + "\r\n" + body;
 }
 
 // The backend's catalog endpoint, answered by `answer`; every request is recorded.
 class CatalogBackend {
  public:
   using Answer = std::function<std::string(const SeenRequest&)>;
-  explicit CatalogBackend(Answer answer)
-      : answer_(std::move(answer)), server_([this](int fd, int) { serve(fd); }) {}
+  explicit CatalogBackend(Answer answer) : answer_(std::move(answer)), server_([this](int fd, int) { serve(fd); }) {}
 
   std::string baseUrl() const { return server_.url() + "/backend-api/codex"; }
   std::vector<SeenRequest> requests() const {
@@ -107,7 +107,8 @@ std::vector<std::string> listedIds(int port) {
   if (r.status != 200) return ids;
   Poco::JSON::Parser parser;
   auto data = parser.parse(r.body).extract<Poco::JSON::Object::Ptr>()->getArray("data");
-  for (size_t i = 0; i < data->size(); ++i) ids.push_back(data->getObject(static_cast<unsigned>(i))->getValue<std::string>("id"));
+  for (size_t i = 0; i < data->size(); ++i)
+    ids.push_back(data->getObject(static_cast<unsigned>(i))->getValue<std::string>("id"));
   return ids;
 }
 
@@ -153,10 +154,9 @@ TEST(Catalog, FetchedWithTheTokenAndFingerprintAndServedByEveryWorker) {
 
   // Every worker serves the fetched catalog (each got it pushed, microseconds apart): listed
   // models with their own efforts, no hidden one.
-  const std::vector<std::string> expected = {"gpt-5.6-sol",        "gpt-5.6-sol-low",   "gpt-5.6-sol-medium",
-                                             "gpt-5.6-sol-high",   "gpt-5.6-sol-xhigh", "gpt-5.6-sol-max",
-                                             "gpt-5.6-sol-ultra",  "gpt-5.4-mini",      "gpt-5.4-mini-low",
-                                             "gpt-5.4-mini-high"};
+  const std::vector<std::string> expected = {
+      "gpt-5.6-sol",     "gpt-5.6-sol-low",   "gpt-5.6-sol-medium", "gpt-5.6-sol-high", "gpt-5.6-sol-xhigh",
+      "gpt-5.6-sol-max", "gpt-5.6-sol-ultra", "gpt-5.4-mini",       "gpt-5.4-mini-low", "gpt-5.4-mini-high"};
   EXPECT_TRUE(eventually(
       [&] {
         for (int i = 0; i < 6; ++i) {
@@ -167,8 +167,8 @@ TEST(Catalog, FetchedWithTheTokenAndFingerprintAndServedByEveryWorker) {
       5s));
   EXPECT_EQ(httpRequest(proxy.port(), "GET", "/v1/models/gpt-5.6-sol-ultra").status, 200);
   EXPECT_EQ(httpRequest(proxy.port(), "GET", "/v1/models/gpt-5.4-mini-xhigh").status, 404);  // not its effort
-  EXPECT_EQ(httpRequest(proxy.port(), "GET", "/v1/models/gpt-5.5").status, 404);  // not in this catalog
-  EXPECT_EQ(httpRequest(proxy.port(), "GET", "/v1/models/codex-auto-review").status, 200);  // hidden, callable
+  EXPECT_EQ(httpRequest(proxy.port(), "GET", "/v1/models/gpt-5.5").status, 404);             // not in this catalog
+  EXPECT_EQ(httpRequest(proxy.port(), "GET", "/v1/models/codex-auto-review").status, 200);   // hidden, callable
 
   auto catalog = catalogStatus(proxy);
   ASSERT_TRUE(catalog);
@@ -251,10 +251,9 @@ TEST(Catalog, CodexModelsWinsOverTheCatalog) {
       10s))
       << proxy.stderrText();
   // gpt-5.4-mini takes the catalog's efforts once fetched; the workers get the update.
-  const std::vector<std::string> expected = {"gpt-5.4-mini",     "gpt-5.4-mini-low", "gpt-5.4-mini-high",
-                                             "my-model",         "my-model-none",    "my-model-minimal",
-                                             "my-model-low",     "my-model-medium",  "my-model-high",
-                                             "my-model-xhigh"};
+  const std::vector<std::string> expected = {
+      "gpt-5.4-mini",     "gpt-5.4-mini-low", "gpt-5.4-mini-high", "my-model",      "my-model-none",
+      "my-model-minimal", "my-model-low",     "my-model-medium",   "my-model-high", "my-model-xhigh"};
   std::vector<std::string> ids;
   EXPECT_TRUE(eventually(
       [&] {
@@ -282,10 +281,9 @@ TEST(Catalog, A401RefreshesTheTokenAndTheFreshTokenFetchesAgain) {
     return httpAnswer(200, kCatalog);
   });
   TempDir state;
-  ProxyProcess proxy(env(backend, stale,
-                         {{"OPENAI_REFRESH_TOKEN", "rt-seed"},
-                          {"OPENAI_AUTH_BASE_URL", oauth.baseUrl()},
-                          {"STATE_DIR", state.path()}}));
+  ProxyProcess proxy(env(
+      backend, stale,
+      {{"OPENAI_REFRESH_TOKEN", "rt-seed"}, {"OPENAI_AUTH_BASE_URL", oauth.baseUrl()}, {"STATE_DIR", state.path()}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   ASSERT_TRUE(eventually([&] { return lists(proxy.port(), "gpt-5.6-sol"); }, 15s)) << proxy.stderrText();
