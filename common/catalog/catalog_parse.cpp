@@ -28,6 +28,7 @@ std::vector<std::string> effortsOf(const JsonValue& entry) {
   if (levels == nullptr) return efforts;
   for (const JsonValue& level : *levels) {
     std::optional<std::string_view> name = level.isString() ? level.stringView() : jsonString(level, "effort");
+    if (efforts.size() == kMaxEfforts) break;
     if (!name || !isEffortName(*name)) continue;
     if (std::find(efforts.begin(), efforts.end(), *name) != efforts.end()) continue;
     efforts.emplace_back(*name);
@@ -70,7 +71,9 @@ Result<ParsedCatalog, std::string> parseBackendCatalog(std::string_view body) {
     }
     CatalogModel model;
     model.slug = std::string(*slug);
-    model.display_name = std::string(jsonString(entry, "display_name").value_or(*slug));
+    std::string_view display_name = jsonString(entry, "display_name").value_or(*slug);
+    if (display_name.size() > kMaxDisplayNameBytes) display_name = *slug;
+    model.display_name = std::string(display_name);
     model.efforts = effortsOf(entry);
     if (auto effort = jsonString(entry, "default_reasoning_level"); effort && isEffortName(*effort)) {
       model.default_effort = std::string(*effort);

@@ -11,9 +11,13 @@
 namespace cosp::common {
 
 // Bounds on a backend catalog: a hostile or broken answer cannot make the proxy hold or hand its
-// workers more than this (the whole catalog travels to each worker in one channel message).
-inline constexpr std::size_t kMaxCatalogModels = 256;
+// workers more than this. The whole catalog travels to each worker in one channel message of at
+// most 256 KiB: at these bounds a catalog without its raw entries stays under ~140 KiB (the real
+// one has a dozen or two models with up to eight efforts).
+inline constexpr std::size_t kMaxCatalogModels = 128;
 inline constexpr std::size_t kMaxModelIdBytes = 128;
+inline constexpr std::size_t kMaxDisplayNameBytes = 128;  // longer: the slug is shown instead
+inline constexpr std::size_t kMaxEfforts = 16;            // per model; more are left out
 inline constexpr std::size_t kMaxEffortBytes = 32;
 
 // What parseBackendCatalog() made of an answer.

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "common/catalog/served_catalog.h"
+#include "common/ipc/catalog_message.h"
+#include "common/ipc/channel.h"
 #include "common/json/json_parser.h"
 
 using namespace cosp::common;
@@ -90,6 +92,27 @@ TEST(CatalogParse, RefusesWhatIsNotACatalog) {
     many += (i ? "," : "") + std::string(R"({"slug":"m)") + std::to_string(i) + "\"}";
   many += "]}";
   EXPECT_FALSE(parseBackendCatalog(many).ok());
+  // The bounds keep the largest catalog within one channel message even with hostile members.
+  std::string big = R"({"models":[)";
+  for (size_t i = 0; i < kMaxCatalogModels; ++i) {
+    big += (i ? "," : "") + std::string(R"({"slug":")") + std::string(kMaxModelIdBytes - 4, 'm') +
+           std::to_string(1000 + i) + R"(","display_name":")" + std::string(100000, 'd') +
+           R"(","supported_reasoning_levels":[)";
+    for (int e = 0; e < 100; ++e)
+      big +=
+          (e ? "," : "") + std::string("\"") + std::string(kMaxEffortBytes - 3, 'e') + std::to_string(100 + e) + "\"";
+    big += "]}";
+  }
+  big += "]}";
+  auto bounded = parseBackendCatalog(big);
+  ASSERT_TRUE(bounded.ok()) << bounded.error();
+  EXPECT_EQ(bounded->models[0].efforts.size(), kMaxEfforts);
+  EXPECT_EQ(bounded->models[0].display_name, bounded->models[0].slug);
+  ModelCatalog c;
+  c.models = bounded->models;
+  for (CatalogModel& m : c.models) m.raw_json.clear();
+  EXPECT_LE(encodeCatalog(c).size(), Channel::kMaxMessageBytes);
+
   // The error never quotes the answer.
   auto html = parseBackendCatalog("<html>secret-ish page</html>");
   ASSERT_FALSE(html.ok());
