@@ -5,6 +5,7 @@
 #include "common/config/config_loader.h"
 #include "common/log/log.h"
 #include "common/os/systemd.h"
+#include "supervisor/catalog/catalog_manager.h"
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/deadlines.h"
 #include "supervisor/supervisor.h"
@@ -53,6 +54,7 @@ void Supervisor::beginReload() {
   common::sdNotify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(common::monotonicMicros()));
   phase_ = Phase::Reloading;
   config_ = std::move(next);
+  catalog_->reconfigure(catalogSettingsFromConfig(config_));
   ++generation_;
   common::logInfo("reload_begin").field("generation", generation_).field("workers", config_.workers);
 

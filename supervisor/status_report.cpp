@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/catalog/served_catalog.h"
 #include "common/metrics/prometheus.h"
 #include "common/version.h"
 
@@ -75,6 +76,25 @@ JsonValue upstreamReport(const common::UpstreamObservation& up) {
   return upstream;
 }
 
+JsonValue catalogReport(const CatalogReport& c) {
+  JsonValue catalog = JsonValue::object();
+  auto optional = [](const std::optional<int64_t>& v) { return v ? JsonValue(*v) : JsonValue(); };
+  catalog.set("source", common::catalogSourceName(c.source));
+  catalog.set("models", static_cast<uint64_t>(c.models));
+  catalog.set("backend_models", static_cast<uint64_t>(c.backend_models));
+  catalog.set("fetched_ago_s", optional(c.fetched_ago_s));
+  catalog.set("last_error", c.last_error.empty() ? JsonValue() : JsonValue(c.last_error));
+  catalog.set("last_error_at", c.last_error_at > 0 ? JsonValue(c.last_error_at) : JsonValue());
+  catalog.set("fetches_ok", c.fetches_ok);
+  catalog.set("fetches_not_modified", c.fetches_not_modified);
+  catalog.set("fetches_failed", c.fetches_failed);
+  catalog.set("consecutive_failures", c.consecutive_failures);
+  catalog.set("fetch_in_flight", c.fetch_in_flight);
+  catalog.set("next_fetch_in_s", optional(c.next_fetch_in_s));
+  catalog.set("client_version", c.client_version);
+  return catalog;
+}
+
 JsonValue totalsReport(const common::WorkerCounters& totals) {
   JsonValue total = JsonValue::object();
   RequestTotals request_totals = requestTotals(totals);
@@ -139,6 +159,7 @@ common::JsonValue statusReport(const SupervisorView& view) {
   }
   o.set("workers", std::move(workers));
   o.set("credentials", view.credentials.status());
+  o.set("catalog", catalogReport(view.catalog));
   o.set("upstream", upstreamReport(view.upstream));
   o.set("totals", totalsReport(totals));
 
@@ -190,6 +211,13 @@ common::WorkerCounters metricSeries(const SupervisorView& view) {
     series[common::seriesKey("credential_state", label)] = state == s ? 1 : 0;
   }
   series["credential_generation"] = static_cast<int64_t>(view.credentials.current().generation);
+  for (const auto& [result, count] :
+       {std::pair{"ok", view.catalog.fetches_ok}, std::pair{"not_modified", view.catalog.fetches_not_modified},
+        std::pair{"failed", view.catalog.fetches_failed}}) {
+    series[common::seriesKey("catalog_fetches_total", std::string("result=\"") + result + "\"")] =
+        static_cast<int64_t>(count);
+  }
+  series["catalog_models"] = static_cast<int64_t>(view.catalog.models);
   series[common::seriesKey("build_info", std::string("version=\"") + kVersion + "\"")] = 1;
   return series;
 }

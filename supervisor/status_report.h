@@ -9,6 +9,7 @@
 
 #include "common/ipc/messages.h"
 #include "common/json/json_value.h"
+#include "supervisor/catalog/catalog_report.h"
 #include "supervisor/credential_provider.h"
 #include "supervisor/worker_process.h"
 
@@ -35,6 +36,7 @@ struct SupervisorView {
   const common::WorkerCounters& retired;  // totals of workers that have exited
   const common::UpstreamObservation& upstream;
   const CredentialProvider& credentials;
+  CatalogReport catalog;
 };
 
 // The `ctl status` document; members sorted by key at every level.

@@ -14,6 +14,7 @@
 #include "common/os/spawn.h"
 #include "common/os/systemd.h"
 #include "common/version.h"
+#include "supervisor/catalog/catalog_manager.h"
 #include "supervisor/credentials/clock.h"
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/ctl_dispatch.h"
@@ -54,7 +55,21 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
     throw std::runtime_error(error.message);
   }
   credentials_ = std::move(credentials.value());
-  credentials_->on_change = [this] { broadcastCredentials(); };
+
+  // Its own transport (the same proxy, CA file and fingerprint as the token calls): cancelling a
+  // hung catalog fetch at shutdown must not cut a token refresh short.
+  auto transport = makeTransportFor(credentialSettingsFromConfig(config_));
+  if (!transport.ok()) throw StartupConfigError(transport.error());
+  auto catalog = CatalogManager::create(catalogSettingsFromConfig(config_), transport.value(), RealClock::instance());
+  if (!catalog.ok()) throw std::runtime_error(catalog.error());
+  catalog_ = std::move(catalog.value());
+  catalog_->on_change = [this] { broadcastCatalog(); };
+  catalog_->on_unauthorized = [this](uint64_t generation) { credentials_->reportUnauthorized(generation); };
+  catalog_->onCredentials(credentials_->current());
+  credentials_->on_change = [this] {
+    broadcastCredentials();
+    catalog_->onCredentials(credentials_->current());
+  };
 
   slots_.resize(static_cast<size_t>(config_.workers));
   watchdog_interval_ = common::watchdogInterval();
@@ -92,13 +107,14 @@ bool Supervisor::pollOnce(std::vector<pollfd>& fds) {
   fds.clear();
   fds.push_back({signals_.fd(), POLLIN, 0});
   if (int fd = credentials_->eventFd(); fd >= 0) fds.push_back({fd, POLLIN, 0});
+  fds.push_back({catalog_->eventFd(), POLLIN, 0});
   control_->appendPollFds(fds);
   for (auto& [pid, worker] : workers_) {
     if (worker.channel.valid()) fds.push_back({worker.channel.fd(), POLLIN, 0});
   }
   const auto now = Clock::now();
   const auto wake = nextWake(now, slots_, workers_,
-                             {credentials_->nextDeadline(), reload_.deadline(),
+                             {credentials_->nextDeadline(), catalog_->nextDeadline(), reload_.deadline(),
                               watchdog_interval_ ? std::optional(next_watchdog_) : std::nullopt});
   auto wait = std::chrono::duration_cast<milliseconds>(wake - now);
   int timeout = static_cast<int>(std::clamp<int64_t>(wait.count(), 0, kLoopTick.count()));
@@ -113,6 +129,8 @@ bool Supervisor::pollOnce(std::vector<pollfd>& fds) {
       while (auto signo = signals_.read()) onSignal(*signo);
     } else if (pfd.fd == credentials_->eventFd()) {
       credentials_->onEvent();
+    } else if (pfd.fd == catalog_->eventFd()) {
+      catalog_->onEvent();
     } else if (control_->handle(pfd.fd, pfd.revents)) {
       // handled by the control server
     } else {
@@ -154,6 +172,7 @@ pid_t Supervisor::spawnWorker(int slot) {
   // configuration is always the first message a worker sees.
   worker.channel.send(common::encodeWorkerConfig(config_));
   worker.channel.send(common::encodeCredentials(credentials_->current()));
+  worker.channel.send(catalog_->message());
   workers_.emplace(pid, std::move(worker));
   slots_[slot].onSpawned();
   common::logInfo("worker_spawned")
@@ -301,6 +320,7 @@ void Supervisor::onTimers() {
   control_->expire(now);
   // Compare against a fresh clock reading: a deadline meaning "now" is computed after `now` above.
   if (auto deadline = credentials_->nextDeadline(); deadline && *deadline <= Clock::now()) credentials_->onTick();
+  if (auto deadline = catalog_->nextDeadline(); deadline && *deadline <= Clock::now()) catalog_->onTick();
 
   killOverdueWorkers(now);
 
@@ -352,7 +372,8 @@ SupervisorView Supervisor::view() const {
                         std::move(restarts),
                         retired_counters_,
                         upstream_,
-                        *credentials_};
+                        *credentials_,
+                        catalog_->report()};
 }
 
 void Supervisor::pushMetrics() {
@@ -370,6 +391,14 @@ void Supervisor::broadcastCredentials() {
     }
   }
   updateSystemdStatus();
+}
+
+void Supervisor::broadcastCatalog() {
+  for (auto& [pid, worker] : workers_) {
+    if (worker.channel.valid() && !worker.channel.send(catalog_->message())) {
+      common::logWarn("catalog_send_failed").field("slot", worker.slot);
+    }
+  }
 }
 
 bool Supervisor::allSlotsReady() const { return everySlotReady(workers_, static_cast<int>(slots_.size())); }

@@ -24,6 +24,7 @@
 namespace cosp::supervisor {
 
 class CredentialManager;
+class CatalogManager;
 
 struct StartupConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -32,7 +33,8 @@ struct StartupConfigError : std::runtime_error {
 // The master process: owns the listening socket, the workers, the credentials and the control
 // socket, all driven from one single-threaded poll loop (signalfd, worker channels, control
 // clients, timers). It never handles an HTTP request and never blocks: anything slow (the OAuth
-// refresh) runs elsewhere and reports back through a descriptor this loop polls.
+// refresh, the model catalog fetch) runs elsewhere and reports back through a descriptor this
+// loop polls.
 //
 // The decisions it takes on a timer live in pure code with the time as a parameter: respawn
 // back-off (respawn_policy.h), the reload steps (reload_sequence.h), kill and stop deadlines
@@ -72,6 +74,7 @@ class Supervisor {
   void drainWorker(WorkerProcess& worker, std::chrono::milliseconds grace);
 
   void broadcastCredentials();
+  void broadcastCatalog();
   void pushMetrics();
   void updateSystemdStatus();
   bool allSlotsReady() const;
@@ -91,6 +94,7 @@ class Supervisor {
   Listener old_listener_;  // kept until a reload to a new address completes
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<CredentialManager> credentials_;
+  std::unique_ptr<CatalogManager> catalog_;  // fetched with credentials_' token, pushed to workers
 
   std::vector<SlotSchedule> slots_;
   WorkerMap workers_;

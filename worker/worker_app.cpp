@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "common/config/config_codec.h"
+#include "common/ipc/catalog_message.h"
 #include "common/ipc/messages.h"
 #include "common/log/log.h"
 #include "common/os/exit_codes.h"
@@ -85,15 +86,25 @@ UpstreamSettings upstreamSettings(const common::Config& config) {
   return upstream;
 }
 
-// The supervisor always queues the credentials right after the configuration: they are applied
-// before serving, so the first requests of a fresh worker never see "no credentials".
-std::optional<common::WorkerCredentials> receiveInitialCredentials(const common::Channel& channel) {
-  std::string first_credentials;
-  if (channel.receive(first_credentials, std::chrono::seconds(2)) == common::Channel::Status::Message &&
-      common::messageType(first_credentials) == common::msg::kCredentials) {
-    return common::decodeCredentials(first_credentials);
+// The supervisor always queues the credentials and the model catalog right after the
+// configuration: they are applied before serving, so the first requests of a fresh worker never
+// see "no credentials" nor a catalog other than the one the supervisor holds.
+void receiveInitialState(const common::Channel& channel, WorkerContext& ctx) {
+  bool have_credentials = false, have_catalog = false;
+  std::string message;
+  while (!(have_credentials && have_catalog) &&
+         channel.receive(message, std::chrono::seconds(2)) == common::Channel::Status::Message) {
+    const std::string type = common::messageType(message);
+    if (type == common::msg::kCredentials) {
+      have_credentials = true;
+      if (auto credentials = common::decodeCredentials(message)) ctx.credentials.set(std::move(*credentials));
+    } else if (type == common::msg::kCatalog) {
+      have_catalog = true;
+      if (auto catalog = common::decodeCatalog(message)) ctx.catalog.set(std::move(*catalog));
+    } else {
+      break;  // not part of the start-up state (metrics follow every second anyway)
+    }
   }
-  return std::nullopt;
 }
 
 // The main thread once the server runs: a poll loop over the signalfd and the supervisor's
@@ -174,6 +185,12 @@ class ControlLoop {
     std::string type = common::messageType(message_);
     if (type == common::msg::kCredentials) {
       if (auto credentials = common::decodeCredentials(message_)) ctx_.credentials.set(std::move(*credentials));
+    } else if (type == common::msg::kCatalog) {
+      if (auto catalog = common::decodeCatalog(message_)) {
+        ctx_.catalog.set(std::move(*catalog));
+      } else {
+        common::logWarn("catalog_message_malformed");
+      }
     } else if (type == common::msg::kDrain) {
       auto grace = common::messageInt(message_, "grace_ms").value_or(config_.shutdown_grace.count());
       beginDrain(std::chrono::milliseconds(grace), "supervisor");
@@ -223,11 +240,10 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
   }
   common::Log::configure(config->log_level, config->log_format, "worker", args.slot);
   tuneAllocator();
-  std::optional<common::WorkerCredentials> initial_credentials = receiveInitialCredentials(channel);
 
   common::SignalFd signals({SIGTERM, SIGINT, SIGQUIT, SIGHUP});
   WorkerContext ctx(*config, args.slot, channel);
-  if (initial_credentials) ctx.credentials.set(std::move(*initial_credentials));
+  receiveInitialState(channel, ctx);
 
   // The TLS context and the upstream pool are created here, after exec, never inherited (docs/ARCHITECTURE.md §6.12).
   auto pool = UpstreamPool::create(upstreamSettings(*config));

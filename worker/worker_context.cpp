@@ -68,6 +68,18 @@ std::shared_ptr<const std::string> WorkerContext::metricsText() const {
   return metrics_text_;
 }
 
+std::shared_ptr<const common::ModelCatalog> CatalogHolder::get() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return current_;
+}
+
+void CatalogHolder::set(common::ModelCatalog catalog) {
+  auto next = std::make_shared<const common::ModelCatalog>(std::move(catalog));
+  std::lock_guard<std::mutex> lock(mutex_);
+  current_.swap(next);
+  // `next` (the old catalog) is released after the lock, when no reader holds it any more.
+}
+
 std::shared_ptr<const common::WorkerCredentials> CredentialsCache::get() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return current_;

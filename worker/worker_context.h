@@ -8,6 +8,8 @@
 #include <mutex>
 #include <optional>
 
+#include "common/catalog/model_catalog.h"
+#include "common/catalog/served_catalog.h"
 #include "common/config/config.h"
 #include "common/ipc/channel.h"
 #include "common/ipc/messages.h"
@@ -74,6 +76,21 @@ class CredentialsCache {
   std::chrono::steady_clock::time_point requested_at_{};
 };
 
+// The model catalog the supervisor pushed last (common/ipc/catalog_message.h). A reader holds its
+// snapshot for as long as it needs it (a whole model call); a new catalog never changes a snapshot
+// already handed out.
+class CatalogHolder {
+ public:
+  explicit CatalogHolder(common::ModelCatalog initial)
+      : current_(std::make_shared<const common::ModelCatalog>(std::move(initial))) {}
+  std::shared_ptr<const common::ModelCatalog> get() const;
+  void set(common::ModelCatalog catalog);
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const common::ModelCatalog> current_;
+};
+
 // Everything a request handler may use, shared by all handler threads of one worker.
 struct WorkerContext {
   WorkerContext(common::Config config, int slot, const common::Channel& channel)
@@ -83,6 +100,8 @@ struct WorkerContext {
   const int slot;
   const common::Channel& channel;  // for reports to the supervisor (thread-safe sends)
   CredentialsCache credentials;
+  // Until the supervisor's first catalog message: what it would send before any fetch.
+  CatalogHolder catalog{common::servedCatalog(config.models, common::builtInCatalog())};
   WorkerMetrics metrics;
   std::atomic<bool> draining{false};
 

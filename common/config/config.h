@@ -35,7 +35,9 @@ struct Config {
   // Upstream
   std::string codex_base_url = "https://chatgpt.com/backend-api/codex";
   std::string codex_responses_path = "/responses";
-  std::vector<std::string> models = {"gpt-5.5", "gpt-5.5-pro", "gpt-5.4", "gpt-5.4-mini"};
+  // CODEX_MODELS: a fixed list that wins over the catalog; empty = unset, the served models are
+  // the backend's catalog (README.md, Model catalog).
+  std::vector<std::string> models;
   std::chrono::milliseconds upstream_connect_timeout{10000};
   std::chrono::milliseconds upstream_idle_timeout{300000};
   std::string https_proxy;

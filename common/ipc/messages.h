@@ -10,11 +10,13 @@
 namespace cosp::common {
 
 // Messages on the supervisor<->worker channel, one JSON object per SEQPACKET datagram, tagged by
-// "type". Supervisor -> worker: config (always first), credentials, drain, stop.
+// "type". Supervisor -> worker: config (always first), credentials, catalog (catalog_message.h),
+// metrics, drain, stop.
 // Worker -> supervisor: ready, heartbeat, unauthorized, refresh_needed.
 namespace msg {
 inline constexpr const char* kConfig = "config";
 inline constexpr const char* kCredentials = "credentials";
+inline constexpr const char* kCatalog = "catalog";
 inline constexpr const char* kDrain = "drain";
 inline constexpr const char* kStop = "stop";
 inline constexpr const char* kMetrics = "metrics";

@@ -37,6 +37,8 @@ constexpr Family kFamilies[] = {
     {"credential_expiry_seconds", "gauge", "Seconds until the current access token expires (negative: expired)."},
     {"credential_state", "gauge", "1 for the current credential state."},
     {"credential_generation", "gauge", "Generation of the credentials handed to workers."},
+    {"catalog_fetches_total", "counter", "Model catalog fetches from the backend, by result (not_modified: 304)."},
+    {"catalog_models", "gauge", "Models the workers serve (backend catalog, CODEX_MODELS or the built-in list)."},
     {"build_info", "gauge", "Version of the running proxy."},
 };
 

@@ -30,6 +30,39 @@ class PocoHttpTransport final : public HttpTransport {
 
   common::Result<HttpReply, std::string> post(const std::string& url, const std::string& content_type,
                                               const std::string& body) override {
+    auto answer = exchange(Poco::Net::HTTPRequest::HTTP_POST, url, {{"Content-Type", content_type}}, &body,
+                           kMaxReplyBytes, false);
+    if (!answer.ok()) return answer.error();
+    return HttpReply{answer->status, std::move(answer->body), std::move(answer->retry_after)};
+  }
+
+  common::Result<HttpDocument, std::string> get(const std::string& url, const HttpHeaders& headers,
+                                                size_t max_bytes) override {
+    auto answer = exchange(Poco::Net::HTTPRequest::HTTP_GET, url, headers, nullptr, max_bytes, true);
+    if (!answer.ok()) return answer.error();
+    return HttpDocument{answer->status, std::move(answer->body), std::move(answer->etag)};
+  }
+
+  void cancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    // shutdown(2) (not close) wakes a thread blocked in recv/SSL_read on this fd; calling into
+    // the POCO/OpenSSL objects from this thread would race with that thread.
+    if (active_fd_ >= 0) ::shutdown(active_fd_, SHUT_RDWR);
+  }
+
+ private:
+  struct Answer {
+    int status = 0;
+    std::string body, retry_after, etag;
+  };
+
+  // One request on a fresh connection. `body` null = none. Past `max_bytes` the reply body is cut
+  // there (post: the token endpoint's answers are small, a cut one fails to parse) or refused
+  // (`refuse_longer`: a cut document would look like a different, valid one).
+  common::Result<Answer, std::string> exchange(const std::string& method, const std::string& url,
+                                               const HttpHeaders& headers, const std::string* body, size_t max_bytes,
+                                               bool refuse_longer) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (cancelled_) return std::string("cancelled");
@@ -59,14 +92,13 @@ class PocoHttpTransport final : public HttpTransport {
       session->setTimeout(toTimespan(options_.connect_timeout), toTimespan(options_.io_timeout),
                           toTimespan(options_.io_timeout));
 
-      Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, target.path.empty() ? "/" : target.path,
-                                     Poco::Net::HTTPMessage::HTTP_1_1);
-      request.setContentType(content_type);
-      request.setContentLength(static_cast<std::streamsize>(body.size()));
+      Poco::Net::HTTPRequest request(method, target.path.empty() ? "/" : target.path, Poco::Net::HTTPMessage::HTTP_1_1);
+      if (body != nullptr) request.setContentLength(static_cast<std::streamsize>(body->size()));
       request.set("Accept", "application/json");
       request.set("User-Agent", options_.user_agent);
       if (!options_.originator.empty()) request.set("originator", options_.originator);
       if (!options_.codex_version.empty()) request.set("version", options_.codex_version);
+      for (const auto& [name, value] : headers) request.set(name, value);
       request.setKeepAlive(false);
 
       std::ostream& out = session->sendRequest(request);  // connects (and handshakes)
@@ -74,21 +106,30 @@ class PocoHttpTransport final : public HttpTransport {
       // the fd before `session` (declared earlier, destroyed later) closes it, so cancel()
       // never shuts down a recycled descriptor.
       FdRegistration registration(*this, session->socket().impl()->sockfd());
-      out << body;
-      out.flush();
-      if (!out) return std::string("connection lost while sending the request");
+      if (body != nullptr) {
+        out << *body;
+        out.flush();
+        if (!out) return std::string("connection lost while sending the request");
+      }
 
       Poco::Net::HTTPResponse response;
       std::istream& in = session->receiveResponse(response);
-      HttpReply reply;
+      Answer reply;
       reply.status = static_cast<int>(response.getStatus());
       reply.retry_after = response.get("Retry-After", "");
+      reply.etag = response.get("ETag", "");
       char buf[4096];
-      while (in && reply.body.size() < kMaxReplyBytes) {
+      while (in && reply.body.size() <= max_bytes) {
         in.read(buf, sizeof buf);
         reply.body.append(buf, static_cast<size_t>(in.gcount()));
       }
       if (isCancelled()) return std::string("cancelled");
+      if (reply.body.size() > max_bytes) {
+        if (refuse_longer) {
+          return "the answer of " + target.hostPort() + " is longer than " + std::to_string(max_bytes) + " bytes";
+        }
+        reply.body.resize(max_bytes);
+      }
       return reply;
     } catch (const Poco::TimeoutException&) {
       return std::string("timed out talking to ") + target.hostPort();
@@ -102,15 +143,6 @@ class PocoHttpTransport final : public HttpTransport {
     }
   }
 
-  void cancel() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    cancelled_ = true;
-    // shutdown(2) (not close) wakes a thread blocked in recv/SSL_read on this fd; calling into
-    // the POCO/OpenSSL objects from this thread would race with that thread.
-    if (active_fd_ >= 0) ::shutdown(active_fd_, SHUT_RDWR);
-  }
-
- private:
   struct FdRegistration {
     FdRegistration(PocoHttpTransport& t, int fd) : transport(t) {
       std::lock_guard<std::mutex> lock(transport.mu_);
@@ -144,6 +176,10 @@ class PocoHttpTransport final : public HttpTransport {
 };
 
 }  // namespace
+
+common::Result<HttpDocument, std::string> HttpTransport::get(const std::string& url, const HttpHeaders&, size_t) {
+  return "this transport cannot GET " + url;
+}
 
 common::Result<std::shared_ptr<HttpTransport>, std::string> makePocoHttpTransport(HttpTransportOptions options) {
   auto rules = common::ProxyRules::parse(options.https_proxy, options.no_proxy);

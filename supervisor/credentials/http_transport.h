@@ -3,6 +3,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/util/result.h"
 #include "supervisor/credentials/credential_types.h"
@@ -15,15 +17,31 @@ struct HttpReply {
   std::string retry_after;  // raw Retry-After header, empty when absent
 };
 
-// The one HTTP operation the credential code needs: POST a small body, read a small reply.
-// An interface so the schedule can be tested with a scripted transport and the device login
-// with a fake server, and so the refresh thread can be interrupted at shutdown.
+// What get() returns: a document and the validator a conditional GET sends back.
+struct HttpDocument {
+  int status = 0;
+  std::string body;  // at most get()'s max_bytes
+  std::string etag;  // raw ETag header, empty when absent
+};
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// The HTTP operations the supervisor's own calls need: POST a small body and read a small reply
+// (token and device endpoints), GET a document (the model catalog). An interface so the schedules
+// can be tested with a scripted transport and the device login with a fake server, and so a
+// background thread can be interrupted at shutdown. Every request carries the client fingerprint
+// of HttpTransportOptions.
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
   // Transport-level failure (DNS, connect, TLS, timeout, reset) -> error text without secrets.
   virtual common::Result<HttpReply, std::string> post(const std::string& url, const std::string& content_type,
                                                       const std::string& body) = 0;
+  // GET with extra request headers (Authorization, If-None-Match, …). A reply body longer than
+  // `max_bytes` is an error, never a truncated document. The default refuses: only the POCO
+  // transport and the tests that need it implement it.
+  virtual common::Result<HttpDocument, std::string> get(const std::string& url, const HttpHeaders& headers,
+                                                        size_t max_bytes);
   // Called from another thread: make an in-flight post() return promptly with an error and
   // every later post() fail at once. Irreversible.
   virtual void cancel() = 0;

@@ -118,6 +118,8 @@ void printHuman(const cosp::common::JsonValue& s) {
   printWorkers(out, s);
   out << "\nCREDENTIALS\n";
   printMembers(out, jsonObject(s, "credentials"), 22);
+  out << "\nMODEL CATALOG\n";
+  printMembers(out, jsonObject(s, "catalog"), 22);
   if (const cosp::common::JsonValue* u = jsonObjectValue(s, "upstream")) {
     out << "\nUPSTREAM\n  last status " << str(u, "last_status") << "  at " << str(u, "last_status_at")
         << "  last success " << str(u, "last_success_at") << "\n";

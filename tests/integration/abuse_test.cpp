@@ -635,8 +635,12 @@ TEST_F(Abuse, EncodedWordsAreNotDecoded) {
   EXPECT_GE(responses[0].status, 200) << describe(*w);
   EXPECT_LT(responses[0].status, 500) << describe(*w);
   EXPECT_EQ(countStatusLines(w->received()), 1) << describe(*w);
-  EXPECT_EQ(upstream.requests().size(), responses[0].status == 200 ? 1u : 0u);
-  for (const std::string& raw : upstream.requests()) {
+  // The supervisor's model catalog request (GET .../models) reaches this backend too.
+  const auto upstream_requests = upstream.requests();
+  const auto model_calls = std::count_if(upstream_requests.begin(), upstream_requests.end(),
+                                         [](const std::string& raw) { return raw.rfind("POST ", 0) == 0; });
+  EXPECT_EQ(model_calls, responses[0].status == 200 ? 1 : 0);
+  for (const std::string& raw : upstream_requests) {
     SCOPED_TRACE("upstream request: " + printable(raw, 4000));
     std::string head = raw.substr(0, raw.find("\r\n\r\n") + 2);
     EXPECT_FALSE(hasBareCrOrLf(head));

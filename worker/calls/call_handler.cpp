@@ -39,7 +39,9 @@ CallHandler::CallHandler(WorkerContext& ctx, std::unique_ptr<UpstreamPool> pool)
 CallHandler::~CallHandler() = default;
 
 void CallHandler::handle(Exchange& ex, CallApi api) {
-  auto up = buildUpstreamCall(ex, api, options_, CallExtras{&fingerprint_, nullptr});
+  // Held for the whole call: a catalog pushed meanwhile must not free the one this call checked against.
+  const std::shared_ptr<const common::ModelCatalog> catalog = ctx_.catalog.get();
+  auto up = buildUpstreamCall(ex, api, options_, CallExtras{&fingerprint_, catalog.get()});
   if (!up) {
     sendError(ex, up.error());
     return;

@@ -1,5 +1,7 @@
 #include "worker/routes/models_routes.h"
 
+#include <algorithm>
+
 #include "common/log/log.h"
 
 namespace cosp::worker {
@@ -19,36 +21,48 @@ std::string modelJson(const std::string& id) {
   return out;
 }
 
-std::string modelsJson(const std::vector<std::string>& models) {
+std::string modelsJson(const std::vector<std::string>& ids) {
   std::string out = "{\"object\":\"list\",\"data\":[";
-  for (size_t i = 0; i < models.size(); ++i) {
+  for (size_t i = 0; i < ids.size(); ++i) {
     if (i > 0) out += ',';
-    out += modelJson(models[i]);
+    out += modelJson(ids[i]);
   }
   out += "]}";
   return out;
 }
 
-std::string resolveModelId(const std::vector<std::string>& models, const std::string& id) {
-  for (const auto& m : models) {
-    if (m == id) return m;
+std::vector<std::string> listedModelIds(const common::ModelCatalog& catalog) {
+  std::vector<std::string> ids;
+  for (const common::CatalogModel& m : catalog.models) {
+    if (!m.listed) continue;
+    ids.push_back(m.slug);
+    for (const std::string& effort : m.efforts) ids.push_back(m.slug + "-" + effort);
   }
-  for (const char* suffix : {"-none", "-minimal", "-low", "-medium", "-high", "-xhigh"}) {
-    std::string s = suffix;
-    if (id.size() > s.size() && id.compare(id.size() - s.size(), s.size(), s) == 0) {
-      std::string base = id.substr(0, id.size() - s.size());
-      for (const auto& m : models) {
-        if (m == base) return id;
-      }
+  return ids;
+}
+
+std::string resolveModelId(const common::ModelCatalog& catalog, const std::string& id) {
+  if (catalog.find(id) != nullptr) return id;
+  // "gpt-5.4-mini-high": every model whose slug is a prefix is asked, so a slug that itself
+  // contains '-' (gpt-5.4-mini next to gpt-5.4) is found whichever way the id splits.
+  for (const common::CatalogModel& m : catalog.models) {
+    if (id.size() <= m.slug.size() + 1 || id.compare(0, m.slug.size(), m.slug) != 0 || id[m.slug.size()] != '-') {
+      continue;
     }
+    const std::string_view effort = std::string_view(id).substr(m.slug.size() + 1);
+    if (std::find(m.efforts.begin(), m.efforts.end(), effort) != m.efforts.end()) return id;
   }
   return {};
 }
 
-void handleModels(Exchange& ex) { sendJson(ex, 200, modelsJson(ex.ctx.config.models)); }
+void handleModels(Exchange& ex) {
+  auto catalog = ex.ctx.catalog.get();
+  sendJson(ex, 200, modelsJson(listedModelIds(*catalog)));
+}
 
 void handleModel(Exchange& ex) {
-  std::string id = resolveModelId(ex.ctx.config.models, ex.route.model_id);
+  auto catalog = ex.ctx.catalog.get();
+  std::string id = resolveModelId(*catalog, ex.route.model_id);
   if (id.empty()) {
     sendError(ex,
               common::ApiError::notFound("The model '" + ex.route.model_id + "' does not exist", "model_not_found"));

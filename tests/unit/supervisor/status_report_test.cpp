@@ -76,8 +76,8 @@ class StatusReportTest : public ::testing::Test {
   }
 
   SupervisorView view(SupervisorPhase phase = SupervisorPhase::Running) {
-    return SupervisorView{clock.steadyNow(), clock.unixMillis(), started, 4242,     "127.0.0.1:3000", phase, 2, 2,
-                          workers,           restarts,           retired, upstream, credentials};
+    return SupervisorView{clock.steadyNow(), clock.unixMillis(), started, 4242,     "127.0.0.1:3000", phase,  2, 2,
+                          workers,           restarts,           retired, upstream, credentials,      catalog};
   }
 
   FakeClock clock;
@@ -87,6 +87,7 @@ class StatusReportTest : public ::testing::Test {
   common::WorkerCounters retired;
   common::UpstreamObservation upstream;
   FixedCredentials credentials;
+  CatalogReport catalog;
 };
 
 TEST_F(StatusReportTest, ReportsWorkersTotalsAndHealth) {
@@ -136,11 +137,11 @@ TEST_F(StatusReportTest, ReportsWorkersTotalsAndHealth) {
 
 TEST_F(StatusReportTest, MembersAreSortedByKey) {
   const std::string json = common::toJson(statusReport(view()));
-  EXPECT_EQ(
-      json.rfind(
-          R"({"credentials":{"account_id":null,"state":"ok"},"generation":2,"headline":"2/2 workers ready","healthy":true,)",
-          0),
-      0u)
+  EXPECT_EQ(json.rfind(R"({"catalog":{"backend_models":0,"client_version":"",)", 0), 0u) << json;
+  EXPECT_NE(
+      json.find(
+          R"(},"credentials":{"account_id":null,"state":"ok"},"generation":2,"headline":"2/2 workers ready","healthy":true,)"),
+      std::string::npos)
       << json;
   EXPECT_NE(json.find(R"("workers":[{"active_requests":1,"active_streams":1,"generation":2,)"), std::string::npos)
       << json;
@@ -193,6 +194,43 @@ TEST_F(StatusReportTest, MetricSeriesSumWorkersAndNameTheStates) {
 
   credentials.counters_.expires_in_s.reset();
   EXPECT_EQ(metricSeries(view()).count("credential_expiry_seconds"), 0u);  // unknown expiry: no series
+}
+
+TEST_F(StatusReportTest, ReportsTheModelCatalog) {
+  catalog.source = common::ModelCatalog::Source::Configured;
+  catalog.models = 2;
+  catalog.backend_models = 7;
+  catalog.fetched_ago_s = 120;
+  catalog.last_error = "HTTP 502";
+  catalog.last_error_at = 1'750'000'000;
+  catalog.fetches_ok = 3;
+  catalog.fetches_not_modified = 5;
+  catalog.fetches_failed = 1;
+  catalog.consecutive_failures = 1;
+  catalog.next_fetch_in_s = 60;
+  catalog.client_version = "0.169.0";
+  const common::JsonValue s = statusReport(view());
+  const common::JsonValue* c = jsonObjectValue(s, "catalog");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(common::toJson(*c),
+            R"({"backend_models":7,"client_version":"0.169.0","consecutive_failures":1,"fetch_in_flight":false,)"
+            R"("fetched_ago_s":120,"fetches_failed":1,"fetches_not_modified":5,"fetches_ok":3,)"
+            R"("last_error":"HTTP 502","last_error_at":1750000000,"models":2,"next_fetch_in_s":60,)"
+            R"("source":"configured"})");
+  EXPECT_EQ(jsonBool(s, "healthy"), true);  // a stale or built-in catalog still serves
+
+  const common::WorkerCounters m = metricSeries(view());
+  EXPECT_EQ(m.at("catalog_fetches_total{result=\"ok\"}"), 3);
+  EXPECT_EQ(m.at("catalog_fetches_total{result=\"not_modified\"}"), 5);
+  EXPECT_EQ(m.at("catalog_fetches_total{result=\"failed\"}"), 1);
+  EXPECT_EQ(m.at("catalog_models"), 2);
+
+  // Never fetched: the age and the error are null, not zero.
+  catalog = CatalogReport{};
+  const common::JsonValue fresh = statusReport(view());
+  EXPECT_TRUE(jsonObjectValue(fresh, "catalog")->find("fetched_ago_s")->isNull());
+  EXPECT_TRUE(jsonObjectValue(fresh, "catalog")->find("last_error")->isNull());
+  EXPECT_EQ(jsonString(*jsonObjectValue(fresh, "catalog"), "source"), "built-in");
 }
 
 TEST(KeepNewest, TakesTheNewerStatusAndRateLimits) {

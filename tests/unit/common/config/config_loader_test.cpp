@@ -32,7 +32,7 @@ TEST(ConfigLoader, DefaultsMatchTheSpec) {
   EXPECT_EQ(c.port, 3000);
   EXPECT_EQ(c.codex_base_url, "https://chatgpt.com/backend-api/codex");
   EXPECT_EQ(c.codex_responses_path, "/responses");
-  EXPECT_EQ(c.models, (std::vector<std::string>{"gpt-5.5", "gpt-5.5-pro", "gpt-5.4", "gpt-5.4-mini"}));
+  EXPECT_TRUE(c.models.empty());  // unset: the backend's catalog
   EXPECT_EQ(c.auth_base_url, "https://auth.openai.com");
   EXPECT_EQ(c.state_dir, "/home/u/.local/state/codex-sub-proxy");
   EXPECT_EQ(c.control_socket, "/home/u/.local/state/codex-sub-proxy/control.sock");

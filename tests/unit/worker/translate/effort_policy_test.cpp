@@ -20,10 +20,8 @@ common::CatalogModel model(std::string slug, std::vector<std::string> efforts,
 common::ModelCatalog catalog() {
   common::ModelCatalog c;
   c.models = {model("gpt-5.6-sol", {"low", "medium", "high", "xhigh", "max", "ultra"}, "medium"),
-              model("gpt-5.5", {"low", "medium", "high", "xhigh"}),
-              model("gpt-5.4-mini", {"low", "high"}),
-              model("codex-max", {"medium"}),
-              model("plain", {})};
+              model("gpt-5.5", {"low", "medium", "high", "xhigh"}), model("gpt-5.4-mini", {"low", "high"}),
+              model("codex-max", {"medium"}), model("plain", {})};
   return c;
 }
 

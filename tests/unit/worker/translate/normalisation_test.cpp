@@ -58,7 +58,8 @@ TEST(SessionAffinity, TheClientsHeaderWinsOverThePromptCacheKey) {
   const Sent r = responses(R"({"model":"gpt-5.5","input":"x","prompt_cache_key":"body-key"})", hints);
   EXPECT_EQ(r.request.session_id, "header-session");
   EXPECT_EQ(member(r.body, "prompt_cache_key"), R"("body-key")");  // the client's own key is kept
-  const Sent c = chat(R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"prompt_cache_key":"k"})", hints);
+  const Sent c =
+      chat(R"({"model":"gpt-5.5","messages":[{"role":"user","content":"x"}],"prompt_cache_key":"k"})", hints);
   EXPECT_EQ(c.request.session_id, "header-session");
   EXPECT_EQ(member(c.body, "prompt_cache_key"), R"("k")");
 }
@@ -84,7 +85,8 @@ TEST(SessionAffinity, ThePromptCacheKeyIsTheSessionIdWithoutAHeader) {
 
 TEST(SessionAffinity, OtherwiseTheStableHashIsSentAsPromptCacheKey) {
   const Sent a = responses(R"({"model":"gpt-5.5","instructions":"S","input":"Q1"})");
-  const Sent b = chat(R"({"model":"gpt-5.5","messages":[{"role":"system","content":"S"},{"role":"user","content":"Q1"}]})");
+  const Sent b =
+      chat(R"({"model":"gpt-5.5","messages":[{"role":"system","content":"S"},{"role":"user","content":"Q1"}]})");
   EXPECT_EQ(a.request.session_id.size(), 36u);
   EXPECT_EQ(a.request.session_id, b.request.session_id);
   EXPECT_EQ(member(a.body, "prompt_cache_key"), "\"" + a.request.session_id + "\"");
@@ -139,7 +141,8 @@ TEST(RejectedFields, ContextManagementAndPromptCacheOptionsAreDropped) {
   EXPECT_EQ(r.request.dropped, (std::vector<std::string>{"context_management", "prompt_cache_options"}));
   EXPECT_EQ(member(r.body, "context_management"), "<absent>");
   EXPECT_EQ(member(r.body, "prompt_cache_options"), "<absent>");
-  auto strict = normalizeResponsesRequest(R"({"model":"gpt-5.5","input":"x","prompt_cache_options":{}})", strictOptions());
+  auto strict =
+      normalizeResponsesRequest(R"({"model":"gpt-5.5","input":"x","prompt_cache_options":{}})", strictOptions());
   ASSERT_FALSE(strict.ok());
   EXPECT_EQ(strict.error().param.value_or(""), "prompt_cache_options");
 }
@@ -227,9 +230,10 @@ TEST(EncryptedReasoning, NullOrEmptyEncryptedContentIsRemovedFromReasoningItems)
           {"type":"reasoning","summary":[],"encrypted_content":"gAAA"},
           {"type":"compaction","encrypted_content":""}]})",
       {}, strictOptions());
-  EXPECT_EQ(member(r.body, "input"),
-            R"([{"type":"reasoning","summary":[]},{"type":"reasoning","summary":[]},)"
-            R"({"type":"reasoning","summary":[],"encrypted_content":"gAAA"},{"type":"compaction","encrypted_content":""}])");
+  EXPECT_EQ(
+      member(r.body, "input"),
+      R"([{"type":"reasoning","summary":[]},{"type":"reasoning","summary":[]},)"
+      R"({"type":"reasoning","summary":[],"encrypted_content":"gAAA"},{"type":"compaction","encrypted_content":""}])");
   EXPECT_TRUE(r.request.dropped.empty());
 }
 
@@ -290,24 +294,24 @@ TEST(ResponsesLite, TheBodyKeepsTheClientsShape) {
           "include":[],"store":true,"stream":false,"context_management":[{"type":"compaction"}],
           "client_metadata":{"x":"y"}})";
   const Sent r = responses(body, lite);
-  EXPECT_EQ(r.request.body,
-            R"({"model":"gpt-5.6-sol","instructions":null,"input":[{"type":"message","role":"developer","content":"D"},)"
-            R"({"type":"message","role":"developer","content":"S"},)"
-            R"({"type":"message","role":"user","content":[{"type":"input_text","text":"Q"}]},)"
-            R"({"type":"reasoning","summary":[]}],)"
-            R"("additional_tools":[{"type":"web_search_preview"}],"tools":[{"type":"web_search_preview"}],)"
-            R"("tool_choice":{"type":"web_search_preview"},"reasoning":{"effort":"high","context":"all"},)"
-            R"("include":[],"store":false,"stream":true,"client_metadata":{"x":"y"},"prompt_cache_key":"019b-lite"})");
-  EXPECT_EQ(r.request.dropped,
-            (std::vector<std::string>{"prompt_cache_breakpoint", "store", "context_management"}));
+  EXPECT_EQ(
+      r.request.body,
+      R"({"model":"gpt-5.6-sol","instructions":null,"input":[{"type":"message","role":"developer","content":"D"},)"
+      R"({"type":"message","role":"developer","content":"S"},)"
+      R"({"type":"message","role":"user","content":[{"type":"input_text","text":"Q"}]},)"
+      R"({"type":"reasoning","summary":[]}],)"
+      R"("additional_tools":[{"type":"web_search_preview"}],"tools":[{"type":"web_search_preview"}],)"
+      R"("tool_choice":{"type":"web_search_preview"},"reasoning":{"effort":"high","context":"all"},)"
+      R"("include":[],"store":false,"stream":true,"client_metadata":{"x":"y"},"prompt_cache_key":"019b-lite"})");
+  EXPECT_EQ(r.request.dropped, (std::vector<std::string>{"prompt_cache_breakpoint", "store", "context_management"}));
   EXPECT_EQ(r.request.session_id, "019b-lite");
 }
 
 TEST(ResponsesLite, AbsentInstructionsAndIncludeStayAbsent) {
   CallHints lite;
   lite.responses_lite = true;
-  const Sent r = responses(R"({"model":"gpt-5.6-sol","input":"x","reasoning":{"effort":"high"},"prompt_cache_key":"k"})",
-                           lite);
+  const Sent r =
+      responses(R"({"model":"gpt-5.6-sol","input":"x","reasoning":{"effort":"high"},"prompt_cache_key":"k"})", lite);
   EXPECT_EQ(member(r.body, "instructions"), "<absent>");
   EXPECT_EQ(member(r.body, "include"), "<absent>");
   EXPECT_EQ(member(r.body, "prompt_cache_key"), R"("k")");
@@ -373,8 +377,8 @@ TEST(CatalogEfforts, AnUnsupportedEffortBecomesTheNearestAndIsNamed) {
   r = responses(R"({"model":"gpt-5.6-sol","input":"x","reasoning":{"summary":"auto","effort":"minimal"}})", hints);
   EXPECT_EQ(member(r.body, "reasoning"), R"({"summary":"auto","effort":"low"})");
   EXPECT_EQ(r.request.dropped, std::vector<std::string>{"reasoning.effort"});
-  Sent c = chat(R"({"model":"gpt-5.4-mini","reasoning_effort":"ultra","messages":[{"role":"user","content":"x"}]})",
-                hints);
+  Sent c =
+      chat(R"({"model":"gpt-5.4-mini","reasoning_effort":"ultra","messages":[{"role":"user","content":"x"}]})", hints);
   EXPECT_EQ(member(c.body, "reasoning"), R"({"effort":"high"})");
   EXPECT_EQ(c.request.dropped, std::vector<std::string>{"reasoning.effort"});
   // "none" mapped to a real effort turns reasoning on.
