@@ -27,6 +27,9 @@ struct Fakes {
   Fakes() {
     FakeBackendOptions options;
     options.fixtures_dir = fixturePath("responses");
+    // No catalog endpoint: its fetch would meet a rejected token before the model call does and
+    // refresh it first; these tests are about the model calls' own 401s.
+    options.rules.catalog = false;
     backend = std::make_unique<FakeCodexBackend>(options);
   }
   std::unique_ptr<FakeCodexBackend> backend;

@@ -464,6 +464,9 @@ TEST(Held, SecretsNeverLeakIntoLogsStatusMetricsOrResponses) {
   FakeOAuthServer oauth(oauth_options);
   FakeBackendOptions backend_options;
   backend_options.fixtures_dir = fixturePath("responses");
+  // No catalog endpoint: its fetch would meet the rejected seed token first and refresh it, and this
+  // test follows the seed token into a model call's 401.
+  backend_options.rules.catalog = false;
   FakeCodexBackend backend(backend_options);
   {
     std::string sse = readFile(fixturePath("responses") + "/text.sse");

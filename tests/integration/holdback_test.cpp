@@ -300,7 +300,7 @@ TEST(HeldBack, ForwardedResponseHeadersAndTheCookieJar) {
     for (;;) {
       const std::string request = readHttpRequest(fd, 5s);
       if (request.empty()) return;
-      {
+      if (request.rfind("POST ", 0) == 0) {  // the supervisor's catalog GET answers the same
         std::lock_guard<std::mutex> lock(mu);
         requests.push_back(request);
       }

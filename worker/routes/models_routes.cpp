@@ -35,8 +35,9 @@ std::vector<std::string> listedModelIds(const common::ModelCatalog& catalog) {
   std::vector<std::string> ids;
   for (const common::CatalogModel& m : catalog.models) {
     if (!m.listed) continue;
+    // Only the slugs: `<slug>-<effort>` ids resolve (resolveModelId) but a list of every variant
+    // would bury the models themselves in a client's picker.
     ids.push_back(m.slug);
-    for (const std::string& effort : m.efforts) ids.push_back(m.slug + "-" + effort);
   }
   return ids;
 }
