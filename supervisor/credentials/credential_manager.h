@@ -73,7 +73,7 @@ class CredentialManager final : public CredentialProvider {
 
   CredentialManager(const CredentialManager&) = delete;
   CredentialManager& operator=(const CredentialManager&) = delete;
-  // Returns within about one second even while the token endpoint hangs (see ~RefreshJob).
+  // Returns within about one second even while the token endpoint hangs (see refresh_job.h).
   ~CredentialManager();
 
   int eventFd() const override;
