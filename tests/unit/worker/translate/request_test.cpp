@@ -54,7 +54,8 @@ void checkGolden(const std::string& dir, const std::string& name, bool chat) {
   EXPECT_EQ(result->body, canonical(result->body));
   // The session id: the client's prompt_cache_key, else the stable hash, which the body then carries.
   const common::JsonValue sent = parsed(result->body);
-  if (const auto key = common::jsonString(parsed(request), "prompt_cache_key"); key && !key->empty()) {
+  const common::JsonValue client = parsed(request);  // outlives the string_view read from it
+  if (const auto key = common::jsonString(client, "prompt_cache_key"); key && !key->empty()) {
     EXPECT_EQ(result->session_id, *key);
   } else {
     EXPECT_EQ(result->session_id.size(), 36u);
