@@ -24,12 +24,12 @@ RUN cmake --install build-release --prefix /usr/local
 # ---- runtime --------------------------------------------------------------------------------
 FROM debian:bookworm-slim
 # Only the shared libraries the binaries link (POCO 1.11 = soname 80, Boost.Program_options 1.74,
-# OpenSSL 3) and the CA store the upstream TLS check uses. apt pulls their own dependencies
-# (libpocoxml80, libexpat1, libpcre3, zlib1g).
+# OpenSSL 3, zstd and zlib for compressed request bodies) and the CA store the upstream TLS check
+# uses. apt pulls their own dependencies (libpocoxml80, libexpat1, libpcre3).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libpocofoundation80 libpoconet80 libpoconetssl80 libpocojson80 libpocoutil80 libpococrypto80 \
-      libboost-program-options1.74.0 libssl3 ca-certificates \
+      libboost-program-options1.74.0 libssl3 libzstd1 zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # A fixed non-root uid, so a bind-mounted state directory can be prepared on the host with
 # `chown 10001:10001`. The state directory is 0700 (it holds the refresh token); /run holds the
