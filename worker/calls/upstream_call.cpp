@@ -1,5 +1,6 @@
 #include "worker/calls/upstream_call.h"
 
+#include "worker/http/body_decoding.h"
 #include "worker/translate/chat_request.h"
 #include "worker/translate/dropped_fields_header.h"
 #include "worker/translate/responses_request.h"
@@ -75,8 +76,18 @@ common::Result<UpstreamCall> buildUpstreamCall(Exchange& ex, CallApi api, const 
                                                const CallExtras& extras) {
   auto session = clientSessionId(ex.request);
   if (!session) return session.error();
+  // The coding is known before a byte of the body is read: an unknown one is refused unread.
+  auto coding = parseContentEncoding(ex.request.header("content-encoding").value_or(""));
+  if (!coding) return coding.error();
   auto body = ex.request.readBody(ex.ctx.config.max_body_bytes);
   if (!body) return body.error();
+  if (*coding != BodyCoding::Identity) {
+    // MAX_BODY_BYTES bounds the bytes on the wire (above) and the decoded bytes (here, as they are
+    // produced): a small compressed body never becomes a large one in memory.
+    auto decoded = decodeBody(*coding, *body, ex.ctx.config.max_body_bytes);
+    if (!decoded) return decoded.error();
+    body = std::move(*decoded);
+  }
   CallHints hints;
   hints.client_session_id = *session;
   hints.responses_lite = isResponsesLite(ex.request);

@@ -24,8 +24,8 @@ constexpr std::size_t kStep = 64 * 1024;
 constexpr int kZstdWindowLogMax = 23;
 
 common::ApiError unsupportedEncoding(std::string message) {
-  return common::ApiError{
-      415, "invalid_request_error", std::move(message), std::nullopt, "unsupported_content_encoding", {}};
+  return common::ApiError{415,          "invalid_request_error",        std::move(message),
+                          std::nullopt, "unsupported_content_encoding", {}};
 }
 
 common::ApiError corrupt(std::string_view coding, std::string_view why) {
@@ -35,13 +35,13 @@ common::ApiError corrupt(std::string_view coding, std::string_view why) {
 }
 
 common::ApiError decodedTooLarge(uint64_t limit) {
-  return common::ApiError{413,
-                          "invalid_request_error",
-                          "The decoded request body exceeds the limit of " + std::to_string(limit) +
-                              " bytes (MAX_BODY_BYTES)",
-                          std::nullopt,
-                          "request_too_large",
-                          {}};
+  return common::ApiError{
+      413,
+      "invalid_request_error",
+      "The decoded request body exceeds the limit of " + std::to_string(limit) + " bytes (MAX_BODY_BYTES)",
+      std::nullopt,
+      "request_too_large",
+      {}};
 }
 
 std::string_view trim(std::string_view s) {
@@ -156,8 +156,9 @@ common::Result<BodyCoding> parseContentEncoding(std::string_view header_value) {
                                    "\" is not supported; use zstd, gzip, deflate or identity");
       }
       if (found) {
-        return unsupportedEncoding("Stacked content codings are not supported; send the body with one of zstd, gzip "
-                                   "or deflate");
+        return unsupportedEncoding(
+            "Stacked content codings are not supported; send the body with one of zstd, gzip "
+            "or deflate");
       }
       found = coding;
     }
