@@ -75,8 +75,8 @@ struct Case {
   const char* encoding;
   Coding coding;
 };
-const Case kCases[] = {{"zstd", Coding::Zstd}, {"gzip", Coding::Gzip}, {"deflate", Coding::Zlib},
-                       {"Deflate", Coding::RawDeflate}};
+const Case kCases[] = {
+    {"zstd", Coding::Zstd}, {"gzip", Coding::Gzip}, {"deflate", Coding::Zlib}, {"Deflate", Coding::RawDeflate}};
 
 }  // namespace
 
