@@ -18,8 +18,7 @@ std::optional<std::string_view> header(const HttpRequest& request, std::string_v
 
 void dispatch(Exchange& ex, const CallerAuth& auth, CallHandler& calls) {
   const auto& route = ex.route;
-  if (route.requiresAuth() && route.route != Route::NotFound &&
-      !auth.allows(header(ex.request, "Authorization"), header(ex.request, "x-api-key"))) {
+  if (route.requiresAuth() && !auth.allows(header(ex.request, "Authorization"), header(ex.request, "x-api-key"))) {
     sendError(ex, common::ApiError::unauthorized(
                       "Invalid or missing API key. Send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'."));
     return;
@@ -60,9 +59,14 @@ void dispatch(Exchange& ex, const CallerAuth& auth, CallHandler& calls) {
       return;
     }
     case Route::NotFound:
+    case Route::WhamNotFound:
       sendError(ex, common::ApiError::notFound("Unknown route " + ex.request.getMethod() + " " +
                                                    ex.request.getURI().substr(0, ex.request.getURI().find('?')),
                                                "unknown_url"));
+      return;
+    case Route::ResponsesCompact:
+    case Route::Usage:
+      sendError(ex, common::ApiError::notFound("Not implemented yet", "unknown_url"));
       return;
     case Route::ChatCompletions:
     case Route::Responses: {

@@ -983,7 +983,9 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
   response.set("x-codex-primary-window-minutes", "300");
   response.set("openai-model", model);
   if (includesEncryptedReasoning(body)) response.set("x-reasoning-included", "true");
-  if (rules.catalog) response.set("x-models-etag", catalogEtag());
+  if (rules.catalog && rules.models_etag_header) response.set("x-models-etag", catalogEtag());
+  // The backend's sticky-routing token: the Codex CLI echoes it on the next turn of the thread.
+  response.set("x-codex-turn-state", request.get("x-codex-turn-state", "turn-state-" + std::to_string(index)));
   response.set("x-fake-request-index", std::to_string(index));
 
   auto render = [](const std::string& ev) { return ": t=" + std::to_string(monotonicMicros()) + "\n" + ev + "\n\n"; };
