@@ -65,7 +65,8 @@ AttemptResult clientLeft() {
   std::map<std::string, std::string> codex;
   for (const auto& [name, value] : selected.headers) {
     ex.response.set(name, value);
-    if (isCodexHeaderName(name)) codex[common::toLower(name)] = value;
+    // The turn state is the backend's per-thread routing token, not a quota window for `ctl status`.
+    if (isCodexHeaderName(name) && !headerNameEquals(name, "x-codex-turn-state")) codex[common::toLower(name)] = value;
   }
   ex.upstream_request_id = selected.upstream_request_id;
   ex.ctx.metrics.observeUpstream(head.status, codex);

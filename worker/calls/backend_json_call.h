@@ -34,7 +34,7 @@ common::Result<BackendJsonAnswer> callBackendJson(CallContext& call, UpstreamPoo
                                                   const BackendJsonRequest& request, std::size_t body_cap);
 
 // Answers the client with the backend's answer as it is: its status (a status a JSON answer
-// cannot have becomes 502), body and content type, with the forwarded response headers.
+// cannot have becomes 502) and body, as application/json, with the forwarded response headers.
 void relayBackendJson(Exchange& ex, const BackendJsonAnswer& answer);
 
 }  // namespace cosp::worker

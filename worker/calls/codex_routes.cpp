@@ -24,8 +24,8 @@ constexpr std::size_t kMaxUsageAnswerBytes = 1u << 20;
 template <typename Fn>
 void withCall(Exchange& ex, WorkerContext& ctx, Fn&& fn) {
   ClientWatch client(ex.request, ex.response);
-  CallContext call{ex, ctx, client, CallDeadline::after(ctx.config.request_timeout), ctx.config.request_timeout,
-                   std::nullopt};
+  CallContext call{
+      ex, ctx, client, CallDeadline::after(ctx.config.request_timeout), ctx.config.request_timeout, std::nullopt};
   fn(call);
 }
 

@@ -81,8 +81,8 @@ std::optional<std::string> codexCatalogJson(std::string_view backend_body, const
 }
 
 std::optional<std::string> codexCatalogJson(const common::ModelCatalog& held) {
-  const bool any_raw =
-      std::any_of(held.models.begin(), held.models.end(), [](const common::CatalogModel& m) { return !m.raw_json.empty(); });
+  const bool any_raw = std::any_of(held.models.begin(), held.models.end(),
+                                   [](const common::CatalogModel& m) { return !m.raw_json.empty(); });
   if (!any_raw) return std::nullopt;
   return modelsJson(held.models);
 }

@@ -21,7 +21,8 @@ TEST(CodexCatalog, ClientVersionComesFromTheQuery) {
   EXPECT_EQ(clientVersionParam("/v1/models?a=b&client_version=0.1%2E2&c"), "0.1.2");
   EXPECT_EQ(clientVersionParam("/v1/models?client_version"), "");
   EXPECT_TRUE(isClientVersion("0.170.1-alpha.2+build_3"));
-  for (const std::string& bad : std::vector<std::string>{"", "a b", "0.1/../x", "0.1&x=1", std::string(65, '1'), std::string("a\0b", 3)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "a b", "0.1/../x", "0.1&x=1", std::string(65, '1'), std::string("a\0b", 3)}) {
     EXPECT_FALSE(isClientVersion(bad)) << bad;
   }
 }
