@@ -250,3 +250,16 @@ TEST(CodexRoutes, CatalogFallsBackToTheHeldOneWhenTheBackendFails) {
   EXPECT_FALSE(models->getArray()->empty()) << r.body;
   EXPECT_EQ(backend->catalogRequests().back().uri, "/backend-api/codex/models?client_version=0.170.0");
 }
+
+TEST(CodexRoutes, CatalogIs502WhenNeitherTheBackendNorTheHeldCatalogHasEntries) {
+  auto backend = makeBackend();
+  auto rules = backend->rules();
+  rules.catalog = false;  // no catalog endpoint: the supervisor serves the built-in list, without raw entries
+  backend->setRules(rules);
+  auto proxy = startProxy(*backend);
+  const HttpResult r = httpRequest(proxy->port(), "GET", "/v1/models?client_version=0.169.0", kAuthed);
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(str(parsed(r.body), {"error", "code"}), "upstream_catalog_unavailable") << r.body;
+  // The OpenAI list still answers from the built-in catalog.
+  EXPECT_EQ(httpRequest(proxy->port(), "GET", "/v1/models", kAuthed).status, 200);
+}

@@ -122,7 +122,13 @@ void CodexRoutes::handleCatalog(Exchange& ex, const std::string& client_version)
     std::optional<std::string> body;
     if (answer->head.status == 200) body = codexCatalogJson(answer->body, ctx_.config.models);
     if (!body) {
-      failure = upstreamUnavailableError("catalog answer " + std::to_string(answer->head.status));
+      failure = common::ApiError{502,
+                                 "upstream_error",
+                                 "The Codex backend did not answer with its model catalog for client_version " +
+                                     version + " (status " + std::to_string(answer->head.status) + ").",
+                                 std::nullopt,
+                                 "upstream_catalog_unavailable",
+                                 {}};
       return;
     }
     CodexCatalogCache::Entry entry{std::move(*body), answer->head.header("ETag").value_or(""),
