@@ -15,6 +15,7 @@
 #include "common/os/exit_codes.h"
 #include "common/os/signals.h"
 #include "worker/calls/call_handler.h"
+#include "worker/calls/codex_routes.h"
 #include "worker/front/front_controller.h"
 #include "worker/http/http_server.h"
 #include "worker/worker_context.h"
@@ -251,8 +252,16 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
     common::logError("worker_upstream_config").field("error", pool.error());
     return common::kExitConfig;
   }
+  UpstreamSettings usage_settings = upstreamSettings(*config);
+  usage_settings.base_url = config->codexUsageUrl();
+  auto usage_pool = UpstreamPool::create(usage_settings);
+  if (!usage_pool) {
+    common::logError("worker_upstream_config").field("error", usage_pool.error());
+    return common::kExitConfig;
+  }
   CallHandler calls(ctx, std::move(pool.value()));
-  FrontController front(ctx, calls);
+  CodexRoutes codex(ctx, calls.pool(), std::move(usage_pool.value()), calls.options());
+  FrontController front(ctx, calls, codex);
   HttpServer server(serverOptions(*config, listen_fd, ctx.draining), front);
   server.start();
   channel.send(common::encodeSimple(common::msg::kReady));

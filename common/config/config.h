@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cosp::common {
@@ -35,6 +36,9 @@ struct Config {
   // Upstream
   std::string codex_base_url = "https://chatgpt.com/backend-api/codex";
   std::string codex_responses_path = "/responses";
+  // CODEX_USAGE_URL: the backend's quota endpoint; empty = derived from codex_base_url
+  // (codexUsageUrl()).
+  std::string codex_usage_url;
   // CODEX_MODELS: a fixed list that wins over the catalog; empty = unset, the served models are
   // the backend's catalog (README.md, Model catalog).
   std::vector<std::string> models;
@@ -78,8 +82,15 @@ struct Config {
   std::string listenAddress() const;
   // The Codex version presented upstream: CODEX_CLIENT_VERSION, else kCheckedCodexVersion.
   std::string codexClientVersion() const;
+  // CODEX_USAGE_URL, or defaultCodexUsageUrl(codex_base_url) when unset.
+  std::string codexUsageUrl() const;
 };
 
 bool isLoopbackHost(const std::string& host);
+
+// The quota endpoint beside a Codex base URL (README.md, Configuration: CODEX_USAGE_URL): its last
+// path segment replaced by `wham/usage` (`…/backend-api/codex` -> `…/backend-api/wham/usage`), or
+// `{base}/wham/usage` when the URL has no path.
+std::string defaultCodexUsageUrl(std::string_view base_url);
 
 }  // namespace cosp::common

@@ -85,6 +85,7 @@ std::string encodeWorkerConfig(const Config& c) {
   w.member("codex_base_url", c.codex_base_url)
       .member("codex_client_version", c.codex_client_version)
       .member("codex_responses_path", c.codex_responses_path)
+      .member("codex_usage_url", c.codex_usage_url)
       .member("control_socket", c.control_socket)
       .member("credentials_wait_ms", static_cast<int64_t>(c.credentials_wait.count()));
   writeList(w, "dropped_params", c.dropped_params);
@@ -133,6 +134,7 @@ std::optional<Config> decodeWorkerConfig(const std::string& json) {
   c.account_id = r.text("account_id");
   c.codex_base_url = r.text("codex_base_url");
   c.codex_responses_path = r.text("codex_responses_path");
+  c.codex_usage_url = r.text("codex_usage_url");
   c.codex_client_version = r.text("codex_client_version");
   c.credentials_wait = r.millis("credentials_wait_ms");
   c.models = r.list("models");

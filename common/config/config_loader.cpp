@@ -156,6 +156,7 @@ class ConfigReader {
 
   std::optional<ConfigError> readUpstreamEndpoint() {
     if (auto e = urlOption("codex-base-url", c_.codex_base_url)) return e;
+    if (auto e = urlOption("codex-usage-url", c_.codex_usage_url)) return e;
     if (auto v = get("codex-responses-path")) {
       c_.codex_responses_path = trim(v->value);
       if (c_.codex_responses_path.empty()) return invalidValue("codex-responses-path", *v, "must not be empty");

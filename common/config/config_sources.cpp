@@ -68,6 +68,8 @@ const std::vector<OptionSpec>& optionTable() {
       {"refresh-margin", "REFRESH_MARGIN", "5m", "refresh this long before the access token expires"},
       {"codex-base-url", "CODEX_BASE_URL", "https://chatgpt.com/backend-api/codex", "upstream base URL"},
       {"codex-responses-path", "CODEX_RESPONSES_PATH", "/responses", "upstream Responses path"},
+      {"codex-usage-url", "CODEX_USAGE_URL", "CODEX_BASE_URL's last segment -> wham/usage",
+       "the backend's quota endpoint"},
       {"models", "CODEX_MODELS", "the backend's catalog",
        "fixed list of model ids to serve instead of the backend's catalog"},
       {"upstream-connect-timeout", "UPSTREAM_CONNECT_TIMEOUT", "10s", "upstream connect timeout"},

@@ -103,6 +103,8 @@ TEST(ModelRoutes, UpstreamSeesTranslatedRequestAndHeaders) {
   auto upstream = proxy.status()->getObject("upstream");
   EXPECT_GT(upstream->getValue<int64_t>("last_success_at"), 0);
   EXPECT_EQ(upstream->getObject("rate_limits")->getValue<std::string>("x-codex-primary-used-percent"), "7");
+  // The backend's turn state is a routing token for the caller, not a quota window.
+  EXPECT_FALSE(upstream->getObject("rate_limits")->has("x-codex-turn-state"));
 }
 
 TEST(ModelRoutes, ClientDisconnectClosesTheUpstreamWithinOneSecond) {

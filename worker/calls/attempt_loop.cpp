@@ -34,23 +34,7 @@ AttemptResult clientLeft() {
   return r;
 }
 
-[[gnu::noinline]] common::ApiError credentialsError(const common::WorkerCredentials& c) {
-  std::string code = "no_credentials";
-  std::string message =
-      "The proxy has no upstream credentials. Run `codex-sub-proxy login` (or set OPENAI_REFRESH_TOKEN) and "
-      "restart or reload the proxy.";
-  if (c.state == common::CredentialState::NeedsLogin) {
-    code = "credentials_expired";
-    message = "The ChatGPT login of this proxy expired or was revoked. Run `codex-sub-proxy login` on the proxy host.";
-  } else if (c.state != common::CredentialState::NoCredentials) {  // expired, or not refreshed yet
-    code = "credentials_expired";
-    message =
-        "The upstream access token expired and could not be refreshed yet; retry shortly. If this persists, "
-        "run `codex-sub-proxy login`.";
-  }
-  return common::ApiError{503,          "server_error", message,
-                          std::nullopt, code,           std::make_pair(std::string("Retry-After"), std::string("5"))};
-}
+}  // namespace
 
 [[gnu::noinline]] common::ApiError failureError(const UpstreamFailure& f) {
   if (f.isTimeout()) return upstreamTimeoutError();
@@ -66,12 +50,13 @@ AttemptResult clientLeft() {
 }
 
 // The upstream's x-codex-* headers (rate-limit windows, ...), x-reasoning-included, openai-model,
-// x-models-etag and its x-request-id (as x-upstream-request-id) go back on every response; the
-// x-codex-* ones also into the worker's observation for `ctl status`. Only well-formed ones (a
-// bare CR or a NUL from the backend would otherwise reach the client's response head), and only
-// so many (header_rules.h).
+// x-models-etag (the served catalog's when the backend sent none) and its x-request-id (as x-upstream-request-id) go
+// back on every response; the x-codex-* ones also into the worker's observation for `ctl status`. Only well-formed ones
+// (a bare CR or a NUL from the backend would otherwise reach the client's response head), and only so many
+// (header_rules.h).
 [[gnu::noinline]] void forwardResponseHeaders(Exchange& ex, const UpstreamResponseHead& head) {
-  const ForwardedHeaderSelection selected = selectForwardedHeaders(head.headers);
+  ForwardedHeaderSelection selected = selectForwardedHeaders(head.headers);
+  addCatalogModelsEtag(selected.headers, ex.ctx.catalog.get()->etag);
   if (selected.dropped > 0) {
     common::logDebug("upstream_headers_dropped")
         .field("request_id", ex.request_id)
@@ -80,13 +65,12 @@ AttemptResult clientLeft() {
   std::map<std::string, std::string> codex;
   for (const auto& [name, value] : selected.headers) {
     ex.response.set(name, value);
-    if (isCodexHeaderName(name)) codex[common::toLower(name)] = value;
+    // The turn state is the backend's per-thread routing token, not a quota window for `ctl status`.
+    if (isCodexHeaderName(name) && !headerNameEquals(name, "x-codex-turn-state")) codex[common::toLower(name)] = value;
   }
   ex.upstream_request_id = selected.upstream_request_id;
   ex.ctx.metrics.observeUpstream(head.status, codex);
 }
-
-}  // namespace
 
 AttemptResult AttemptLoop::run(UpstreamCall& up, UpstreamEvents::Framing framing) {
   credentials_ = credentialsForCall(call_);  // waits out a refresh in flight (credentials_wait.h)

@@ -71,4 +71,12 @@ class AttemptLoop {
   int retries_ = 0;
 };
 
+// The answer to a send that produced no response head (a timeout: 504; a header the writer
+// refused: 400; else 502).
+common::ApiError failureError(const UpstreamFailure& failure);
+// Copies the backend's response headers that reach clients (selectForwardedHeaders, plus the
+// served catalog's x-models-etag when the backend sent none) onto the client's response, and
+// notes the rate-limit headers for `ctl status`.
+void forwardResponseHeaders(Exchange& ex, const UpstreamResponseHead& head);
+
 }  // namespace cosp::worker

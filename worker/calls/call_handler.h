@@ -25,6 +25,10 @@ class CallHandler {
 
   void handle(Exchange& ex, CallApi api);
 
+  // Lent to the other backend calls (codex_routes.h): one pool and one cookie jar per worker.
+  UpstreamPool& pool() { return *pool_; }
+  const TranslateOptions& options() const { return options_; }
+
  private:
   WorkerContext& ctx_;
   std::unique_ptr<UpstreamPool> pool_;

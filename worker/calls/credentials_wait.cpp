@@ -77,4 +77,22 @@ std::shared_ptr<const WorkerCredentials> credentialsForCall(CallContext& call) {
   return waitForCall(call);
 }
 
+common::ApiError credentialsError(const common::WorkerCredentials& c) {
+  std::string code = "no_credentials";
+  std::string message =
+      "The proxy has no upstream credentials. Run `codex-sub-proxy login` (or set OPENAI_REFRESH_TOKEN) and "
+      "restart or reload the proxy.";
+  if (c.state == common::CredentialState::NeedsLogin) {
+    code = "credentials_expired";
+    message = "The ChatGPT login of this proxy expired or was revoked. Run `codex-sub-proxy login` on the proxy host.";
+  } else if (c.state != common::CredentialState::NoCredentials) {  // expired, or not refreshed yet
+    code = "credentials_expired";
+    message =
+        "The upstream access token expired and could not be refreshed yet; retry shortly. If this persists, "
+        "run `codex-sub-proxy login`.";
+  }
+  return common::ApiError{503,          "server_error", message,
+                          std::nullopt, code,           std::make_pair(std::string("Retry-After"), std::string("5"))};
+}
+
 }  // namespace cosp::worker

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 
+#include "common/error/api_error.h"
 #include "common/ipc/messages.h"
 #include "worker/worker_context.h"
 
@@ -55,5 +56,8 @@ std::shared_ptr<const common::WorkerCredentials> waitForCredentials(
 // When the result is not usable, call.client.isGone() says whether the client left and
 // call.deadline.expired() whether the deadline ran out.
 std::shared_ptr<const common::WorkerCredentials> credentialsForCall(CallContext& call);
+
+// The 503 for a call that found no usable credentials (no login, needs_login, expired).
+common::ApiError credentialsError(const common::WorkerCredentials& credentials);
 
 }  // namespace cosp::worker

@@ -54,14 +54,15 @@ common::Result<bool> addFingerprint(HeaderList& fixed, const HttpRequest& reques
   return true;
 }
 
-common::Result<HeaderList> fixedHeaders(const Exchange& ex, const UpstreamRequest& up,
-                                        const common::CodexFingerprint& fingerprint) {
-  HeaderList fixed = {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}};
+common::Result<HeaderList> headersFor(const Exchange& ex, HeaderList fixed, const std::string& session_id,
+                                      const common::CodexFingerprint& fingerprint) {
   if (auto added = addFingerprint(fixed, ex.request, fingerprint); !added) return added.error();
   // The backend derives prompt-cache affinity from `session-id` (the current CLI's name); older
   // deployments read `session_id`, so both carry the one id.
-  fixed.emplace_back("session-id", up.session_id);
-  fixed.emplace_back("session_id", up.session_id);
+  if (!session_id.empty()) {
+    fixed.emplace_back("session-id", session_id);
+    fixed.emplace_back("session_id", session_id);
+  }
   for (const auto& [name, value] : ex.request) {
     if (!isForwardedRequestHeader(name)) continue;
     if (auto bad = checkForwardedHeader(name, value)) return *bad;
@@ -70,7 +71,22 @@ common::Result<HeaderList> fixedHeaders(const Exchange& ex, const UpstreamReques
   return fixed;
 }
 
+common::Result<HeaderList> fixedHeaders(const Exchange& ex, const UpstreamRequest& up,
+                                        const common::CodexFingerprint& fingerprint) {
+  return headersFor(ex, {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}}, up.session_id,
+                    fingerprint);
+}
+
 }  // namespace
+
+common::Result<HeaderList> backendJsonHeaders(const Exchange& ex, const common::CodexFingerprint& fingerprint,
+                                              bool with_body) {
+  auto session = clientSessionId(ex.request);
+  if (!session) return session.error();
+  HeaderList fixed = {{"Accept", "application/json"}};
+  if (with_body) fixed.emplace_back("Content-Type", "application/json");
+  return headersFor(ex, std::move(fixed), *session, fingerprint);
+}
 
 common::Result<UpstreamCall> buildUpstreamCall(Exchange& ex, CallApi api, const TranslateOptions& options,
                                                const CallExtras& extras) {

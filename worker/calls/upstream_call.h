@@ -31,4 +31,12 @@ struct CallExtras {
 common::Result<UpstreamCall> buildUpstreamCall(Exchange& ex, CallApi api, const TranslateOptions& options,
                                                const CallExtras& extras);
 
+// The headers of a JSON call to the backend on a client's behalf (/v1/responses/compact, the
+// Codex-shaped catalog, the quota endpoint), by the same rules as a model call's but asking for
+// JSON: `Accept: application/json` (and the JSON content type when `with_body`), the client
+// fingerprint, the client's session id when it sent one, and the forwarded client headers. An
+// error is the client's 400 (a header HTTP does not allow).
+common::Result<HeaderList> backendJsonHeaders(const Exchange& ex, const common::CodexFingerprint& fingerprint,
+                                              bool with_body);
+
 }  // namespace cosp::worker

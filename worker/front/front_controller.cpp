@@ -2,6 +2,7 @@
 
 #include "common/log/log.h"
 #include "worker/calls/call_handler.h"
+#include "worker/calls/codex_routes.h"
 #include "worker/exchange.h"
 #include "worker/front/request_id.h"
 #include "worker/routes/health_routes.h"
@@ -16,10 +17,20 @@ std::optional<std::string_view> header(const HttpRequest& request, std::string_v
   return request.header(name);
 }
 
-void dispatch(Exchange& ex, const CallerAuth& auth, CallHandler& calls) {
+common::ApiError bodyTooLarge(const Exchange& ex) {
+  return common::ApiError{413,
+                          "invalid_request_error",
+                          "Request body of " + std::to_string(ex.request.getContentLength64()) +
+                              " bytes exceeds the limit of " + std::to_string(ex.ctx.config.max_body_bytes) +
+                              " bytes (MAX_BODY_BYTES)",
+                          std::nullopt,
+                          "request_too_large",
+                          {}};
+}
+
+void dispatch(Exchange& ex, const CallerAuth& auth, CallHandler& calls, CodexRoutes& codex) {
   const auto& route = ex.route;
-  if (route.requiresAuth() && route.route != Route::NotFound &&
-      !auth.allows(header(ex.request, "Authorization"), header(ex.request, "x-api-key"))) {
+  if (route.requiresAuth() && !auth.allows(header(ex.request, "Authorization"), header(ex.request, "x-api-key"))) {
     sendError(ex, common::ApiError::unauthorized(
                       "Invalid or missing API key. Send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'."));
     return;
@@ -32,7 +43,12 @@ void dispatch(Exchange& ex, const CallerAuth& auth, CallHandler& calls) {
       handleReady(ex);
       return;
     case Route::Models:
-      handleModels(ex);
+      // The Codex CLI asks with client_version and reads only the backend's own shape.
+      if (auto version = clientVersionParam(ex.request.getURI())) {
+        codex.handleCatalog(ex, *version);
+      } else {
+        handleModels(ex);
+      }
       return;
     case Route::Model:
       handleModel(ex);
@@ -60,23 +76,28 @@ void dispatch(Exchange& ex, const CallerAuth& auth, CallHandler& calls) {
       return;
     }
     case Route::NotFound:
+    case Route::WhamNotFound:
       sendError(ex, common::ApiError::notFound("Unknown route " + ex.request.getMethod() + " " +
                                                    ex.request.getURI().substr(0, ex.request.getURI().find('?')),
                                                "unknown_url"));
+      return;
+    case Route::ResponsesCompact:
+      if (ex.request.hasContentLength() &&
+          static_cast<uint64_t>(ex.request.getContentLength64()) > ex.ctx.config.max_body_bytes) {
+        sendError(ex, bodyTooLarge(ex));
+        return;
+      }
+      codex.handleCompact(ex);
+      return;
+    case Route::Usage:
+      codex.handleUsage(ex);
       return;
     case Route::ChatCompletions:
     case Route::Responses: {
       // The body limit is decided from Content-Length before reading a byte.
       if (ex.request.hasContentLength() &&
           static_cast<uint64_t>(ex.request.getContentLength64()) > ex.ctx.config.max_body_bytes) {
-        sendError(ex, common::ApiError{413,
-                                       "invalid_request_error",
-                                       "Request body of " + std::to_string(ex.request.getContentLength64()) +
-                                           " bytes exceeds the limit of " +
-                                           std::to_string(ex.ctx.config.max_body_bytes) + " bytes (MAX_BODY_BYTES)",
-                                       std::nullopt,
-                                       "request_too_large",
-                                       {}});
+        sendError(ex, bodyTooLarge(ex));
         return;
       }
       calls.handle(ex, route.route == Route::ChatCompletions ? CallApi::Chat : CallApi::Responses);
@@ -100,7 +121,7 @@ void FrontController::handle(HttpRequest& request, HttpResponse& response) {
   try {
     ex.request_id = chooseRequestId(header(request, "x-request-id"));
     ex.route = matchRoute(request.getMethod(), request.getURI());
-    dispatch(ex, auth_, calls_);
+    dispatch(ex, auth_, calls_, codex_);
   } catch (const std::exception& e) {
     error_kind = "std::exception";
   } catch (...) {

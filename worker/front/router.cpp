@@ -49,6 +49,9 @@ RouteMatch matchRoute(std::string_view method, std::string_view target) {
   }
   if (path == "/v1/chat/completions") return only(method, "POST", Route::ChatCompletions);
   if (path == "/v1/responses") return only(method, "POST", Route::Responses);
+  if (path == "/v1/responses/compact") return only(method, "POST", Route::ResponsesCompact);
+  if (path == "/api/codex/usage" || path == "/backend-api/wham/usage") return only(method, "GET", Route::Usage);
+  if (path.rfind("/backend-api/wham/", 0) == 0) return RouteMatch{Route::WhamNotFound, {}, {}};
   if (path == "/v1/files" || path.rfind("/v1/files/", 0) == 0) return RouteMatch{Route::Files, {}, {}};
   return RouteMatch{Route::NotFound, {}, {}};
 }
@@ -67,6 +70,12 @@ const char* routeName(Route route) {
       return "chat_completions";
     case Route::Responses:
       return "responses";
+    case Route::ResponsesCompact:
+      return "responses_compact";
+    case Route::Usage:
+      return "usage";
+    case Route::WhamNotFound:
+      return "wham_not_found";
     case Route::Files:
       return "files";
     case Route::Metrics:

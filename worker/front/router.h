@@ -12,9 +12,15 @@ enum class Route {
   Model,  // /v1/models/{id}
   ChatCompletions,
   Responses,
-  Files,  // /v1/files and below: 501
+  ResponsesCompact,  // POST /v1/responses/compact: forwarded as JSON (older Codex CLIs)
+  Usage,             // GET /api/codex/usage, /backend-api/wham/usage: the account's quota
+  Files,             // /v1/files and below: 501
   Metrics,
   NotFound,
+  // Any other /backend-api/wham/* path: 404 before the key check. The Codex CLI logged in to
+  // ChatGPT calls wham/accounts/check and wham/settings/user without the provider's headers; it
+  // ignores a 404 but answers a 401 by refreshing its own login (README.md, HTTP surface).
+  WhamNotFound,
   MethodNotAllowed,
 };
 
@@ -22,7 +28,9 @@ struct RouteMatch {
   Route route = Route::NotFound;
   std::string allow;     // for MethodNotAllowed: the Allow header value
   std::string model_id;  // for Model: the decoded id
-  bool requiresAuth() const { return route != Route::Health && route != Route::Ready; }
+  bool requiresAuth() const {
+    return route != Route::Health && route != Route::Ready && route != Route::NotFound && route != Route::WhamNotFound;
+  }
 };
 
 // Pure: method + request target (query string allowed) -> route. HEAD is accepted wherever GET is.

@@ -81,6 +81,16 @@ ForwardedHeaderSelection selectForwardedHeaders(const HeaderList& upstream_heade
   return out;
 }
 
+void addCatalogModelsEtag(HeaderList& headers, std::string_view catalog_etag) {
+  if (catalog_etag.empty() || catalog_etag.size() > kMaxNamedResponseHeaderBytes || !isSafeHeaderValue(catalog_etag)) {
+    return;
+  }
+  for (const auto& header : headers) {
+    if (headerNameEquals(header.first, "x-models-etag")) return;
+  }
+  headers.emplace_back("x-models-etag", std::string(catalog_etag));
+}
+
 std::optional<common::ApiError> checkForwardedHeader(std::string_view name, std::string_view value) {
   if (isHeaderToken(name) && isSafeHeaderValue(value)) return std::nullopt;
   const std::string header(name);

@@ -64,6 +64,12 @@ inline constexpr std::size_t kMaxNamedResponseHeaderBytes = 256;
 ForwardedHeaderSelection selectForwardedHeaders(const HeaderList& upstream_headers,
                                                 const CodexHeaderLimits& limits = {});
 
+// Adds `x-models-etag: <catalog_etag>` (the ETag of the catalog the worker serves) when `headers`
+// has none and the ETag is a short, safe value: the Codex CLI re-reads its catalog when a
+// response's x-models-etag differs from the catalog's, so it must see one even when the backend
+// sent none (README.md, Model calls: Upstream headers).
+void addCatalogModelsEtag(HeaderList& headers, std::string_view catalog_etag);
+
 // A client request header that is forwarded upstream (session id, x-codex-*, x-client-request-id):
 // nullopt when its name and value may be sent, else the 400 invalid_request_error naming it (param = the
 // header name) - the client's mistake, never a 502 from the upstream writer refusing it.

@@ -117,6 +117,7 @@ BackendRules BackendRules::none() {
   r.cookies = false;
   r.session_cache = false;
   r.catalog = false;
+  r.models_etag_header = false;
   return r;
 }
 
@@ -204,6 +205,7 @@ std::string applyRulesJson(BackendRules& rules, std::string_view json) {
     if (m.key == "cookies") flag = &next.cookies;
     if (m.key == "session_cache") flag = &next.session_cache;
     if (m.key == "catalog") flag = &next.catalog;
+    if (m.key == "models_etag_header") flag = &next.models_etag_header;
     if (flag) {
       if (!m.value.getBool()) return "options: '" + m.key + "' must be true or false";
       *flag = *m.value.getBool();
@@ -230,6 +232,7 @@ std::string applyRulesJson(BackendRules& rules, std::string_view json) {
       next.cookies = base.cookies;
       next.session_cache = base.session_cache;
       next.catalog = base.catalog;
+      next.models_etag_header = base.models_etag_header;
     } else {
       return "options: unknown key '" + m.key + "'";
     }

@@ -37,6 +37,8 @@ struct BackendRules {
   bool session_cache = true;
   // GET {base}/models serves the catalog (else 404, as a backend without the endpoint).
   bool catalog = true;
+  // Model streams carry `x-models-etag` (the catalog's ETag; only while `catalog` is on).
+  bool models_etag_header = true;
 
   // Everything off: the fake replays whatever it is sent, as it did before these rules.
   static BackendRules none();

@@ -495,6 +495,72 @@ void FakeCodexBackend::setDefaultScenario(std::string spec) {
   default_scenario_ = std::move(spec);
 }
 
+std::vector<RecordedRequest> FakeCodexBackend::sideRequests() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return side_requests_;
+}
+
+// "/backend-api/codex/responses" -> "/backend-api/wham/usage": where the proxy's default
+// CODEX_USAGE_URL points for this fake's CODEX_BASE_URL.
+std::string FakeCodexBackend::usagePath() const {
+  std::string base = options_.path.substr(0, options_.path.rfind('/'));
+  return base.substr(0, base.rfind('/')) + "/wham/usage";
+}
+
+std::string FakeCodexBackend::usageBody() {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  const std::string primary_reset = std::to_string(now.count() + 9000);
+  const std::string secondary_reset = std::to_string(now.count() + 400000);
+  return R"({"plan_type":"plus","rate_limit":{"allowed":true,"limit_reached":false,)"
+         R"("primary_window":{"used_percent":7,"limit_window_seconds":18000,"reset_after_seconds":9000,"reset_at":)" +
+         primary_reset +
+         R"(},"secondary_window":{"used_percent":23,"limit_window_seconds":604800,"reset_after_seconds":400000,)"
+         R"("reset_at":)" +
+         secondary_reset + R"(}},"credits":{"has_credits":false,"unlimited":false,"balance":"0"}})";
+}
+
+void FakeCodexBackend::serveSide(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                                 std::string body) {
+  RecordedRequest rec;
+  rec.method = request.getMethod();
+  rec.uri = request.getURI();
+  rec.path = Poco::URI(request.getURI()).getPath();
+  for (const auto& [k, v] : request) rec.headers.emplace_back(k, v);
+  rec.body = body;
+  rec.connection = request.clientAddress().toString();
+  rec.received_at = Clock::now();
+  const std::string authorization = request.get("Authorization", "");
+  int status = 200;
+  std::string answer;
+  if (authorization.rfind("Bearer ", 0) != 0 || authorization.size() <= 7) {
+    status = 401;
+    answer = fakeError("Missing bearer authentication in header");
+  } else if (isRejectedBearer(authorization)) {
+    status = 401;
+    answer = resolveBody("unauthorized_401.json").value_or(fakeError("token expired"));
+  } else if (rec.method == "GET") {
+    answer = usageBody();
+  } else if (body.find("\"input\"") == std::string::npos) {
+    status = 400;
+    answer = R"({"error":{"message":"Missing required parameter: 'input'.","type":"invalid_request_error",)"
+             R"("param":"input","code":"missing_required_parameter"}})";
+  } else {
+    answer = R"({"id":"resp_compact_1","object":"response.compaction","output":[{"type":"compaction",)"
+             R"("encrypted_content":"gAAAAABfake-compacted-state"}],"usage":{"input_tokens":1200,"output_tokens":80}})";
+  }
+  rec.scenario = "side:" + std::to_string(status);
+  rec.completed = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rec.index = side_requests_.size();
+    side_requests_.push_back(rec);
+  }
+  cv_.notify_all();
+  response.set("x-codex-primary-used-percent", "7");
+  sendJson(response, status, answer);
+}
+
 std::vector<RecordedRequest> FakeCodexBackend::requests() const {
   std::lock_guard<std::mutex> lock(mu_);
   return requests_;
@@ -547,6 +613,7 @@ void FakeCodexBackend::reset() {
   std::lock_guard<std::mutex> lock(mu_);
   requests_.clear();
   catalog_requests_.clear();
+  side_requests_.clear();
   seen_sessions_.clear();
   spec_uses_.clear();
   sni_.clear();
@@ -680,6 +747,9 @@ void FakeCodexBackend::handle(Poco::Net::HTTPServerRequest& request, Poco::Net::
       serveControl(request.getMethod(), path, body, response);
     } else if (path == options_.path && request.getMethod() == "POST") {
       serveScenario(request, response, std::move(body));
+    } else if ((path == options_.path + "/compact" && request.getMethod() == "POST") ||
+               (path == usagePath() && request.getMethod() == "GET")) {
+      serveSide(request, response, std::move(body));
     } else if (path == catalogPath() && request.getMethod() == "GET" && rules().catalog) {
       serveCatalog(request, response);
     } else {
@@ -983,7 +1053,9 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
   response.set("x-codex-primary-window-minutes", "300");
   response.set("openai-model", model);
   if (includesEncryptedReasoning(body)) response.set("x-reasoning-included", "true");
-  if (rules.catalog) response.set("x-models-etag", catalogEtag());
+  if (rules.catalog && rules.models_etag_header) response.set("x-models-etag", catalogEtag());
+  // The backend's sticky-routing token: the Codex CLI echoes it on the next turn of the thread.
+  response.set("x-codex-turn-state", request.get("x-codex-turn-state", "turn-state-" + std::to_string(index)));
   response.set("x-fake-request-index", std::to_string(index));
 
   auto render = [](const std::string& ev) { return ": t=" + std::to_string(monotonicMicros()) + "\n" + ev + "\n\n"; };

@@ -220,6 +220,12 @@ class FakeCodexBackend {
   bool waitForCatalogRequests(std::size_t n, std::chrono::milliseconds timeout) const;
   std::string catalogRequestsJson() const;
 
+  // POST {path}/compact (a canned compaction, or the backend's 400 without `input`) and
+  // GET /backend-api/wham/usage (the quota of the account; BACKEND.md, Catalog and quota endpoints
+  // in the project's notes), recorded apart from the model requests.
+  std::vector<RecordedRequest> sideRequests() const;
+  static std::string usageBody();
+
   std::vector<RecordedRequest> requests() const;
   std::optional<RecordedRequest> request(std::size_t index) const;
   std::size_t requestCount() const;
@@ -249,6 +255,8 @@ class FakeCodexBackend {
   void serveControl(const std::string& method, const std::string& path, const std::string& body,
                     Poco::Net::HTTPServerResponse& response);
   void serveCatalog(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
+  void serveSide(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response, std::string body);
+  std::string usagePath() const;
   bool isRejectedBearer(const std::string& authorization) const;
   std::string catalogPath() const;
   std::optional<std::string> resolveTranscript(const std::string& name) const;
@@ -277,6 +285,7 @@ class FakeCodexBackend {
   std::set<std::string> catalog_slugs_;
   int catalog_fail_status_ = 0;
   std::vector<RecordedRequest> catalog_requests_;
+  std::vector<RecordedRequest> side_requests_;
   std::set<std::string> seen_sessions_;
   std::map<std::string, int> spec_uses_;  // for first:<n>
   std::vector<std::string> sni_;

@@ -80,6 +80,30 @@ TEST(ConfigLoader, ResponsesPathWithoutSlashIsJoinedAsTheOriginalDid) {
   EXPECT_EQ(r->config.codex_responses_path, "/responses");
 }
 
+TEST(ConfigLoader, CodexUsageUrlIsDerivedFromTheBaseUrlUnlessSet) {
+  using cosp::common::defaultCodexUsageUrl;
+  EXPECT_EQ(defaultCodexUsageUrl("https://chatgpt.com/backend-api/codex"),
+            "https://chatgpt.com/backend-api/wham/usage");
+  EXPECT_EQ(defaultCodexUsageUrl("https://chatgpt.com/backend-api/codex/"),
+            "https://chatgpt.com/backend-api/wham/usage");
+  EXPECT_EQ(defaultCodexUsageUrl("http://127.0.0.1:9000"), "http://127.0.0.1:9000/wham/usage");
+  EXPECT_EQ(defaultCodexUsageUrl("http://127.0.0.1:9000/"), "http://127.0.0.1:9000/wham/usage");
+  EXPECT_EQ(defaultCodexUsageUrl("http://h/codex"), "http://h/wham/usage");
+  auto r = loadConfig({}, envOf(base()));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->config.codexUsageUrl(), "https://chatgpt.com/backend-api/wham/usage");
+  auto env = base();
+  env["CODEX_USAGE_URL"] = "https://example.test/quota/";
+  auto set = loadConfig({}, envOf(env));
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->config.codexUsageUrl(), "https://example.test/quota");
+  auto decoded = cosp::common::decodeWorkerConfig(cosp::common::encodeWorkerConfig(set->config));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->codexUsageUrl(), "https://example.test/quota");
+  env["CODEX_USAGE_URL"] = "ftp://nope";
+  EXPECT_FALSE(loadConfig({}, envOf(env)).ok());
+}
+
 TEST(ConfigLoader, CodexClientVersionDefaultsToTheCheckedRelease) {
   auto r = loadConfig({}, envOf(base()));
   ASSERT_TRUE(r.ok());

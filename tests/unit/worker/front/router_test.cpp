@@ -25,3 +25,21 @@ TEST(Router, MatchesRoutesMethodsAndQueries) {
   EXPECT_TRUE(matchRoute("GET", "/metrics").requiresAuth());
   EXPECT_TRUE(matchRoute("GET", "/v1/models").requiresAuth());
 }
+
+TEST(Router, CodexCliRoutes) {
+  EXPECT_EQ(matchRoute("POST", "/v1/responses/compact").route, Route::ResponsesCompact);
+  EXPECT_EQ(matchRoute("GET", "/v1/responses/compact").allow, "POST");
+  EXPECT_TRUE(matchRoute("POST", "/v1/responses/compact").requiresAuth());
+  EXPECT_EQ(matchRoute("GET", "/api/codex/usage").route, Route::Usage);
+  EXPECT_EQ(matchRoute("GET", "/backend-api/wham/usage?x=1").route, Route::Usage);
+  EXPECT_EQ(matchRoute("POST", "/backend-api/wham/usage").allow, "GET, HEAD");
+  EXPECT_TRUE(matchRoute("GET", "/backend-api/wham/usage").requiresAuth());
+  // Every other wham path is a 404 that asks for no key: a 401 makes a ChatGPT-mode CLI log in again.
+  for (const char* target : {"/backend-api/wham/accounts/check", "/backend-api/wham/settings/user?a=b"}) {
+    SCOPED_TRACE(target);
+    EXPECT_EQ(matchRoute("GET", target).route, Route::WhamNotFound);
+    EXPECT_FALSE(matchRoute("GET", target).requiresAuth());
+    EXPECT_FALSE(matchRoute("POST", target).requiresAuth());
+  }
+  EXPECT_FALSE(matchRoute("GET", "/v1/embeddings").requiresAuth());
+}

@@ -178,3 +178,24 @@ TEST(HeaderRules, ABareCrOrNulFromTheBackendNeverReachesTheSelection) {
 
 }  // namespace
 }  // namespace cosp::worker
+
+TEST(HeaderRules, TheBackendsTurnStateReachesTheClient) {
+  // The Codex CLI echoes x-codex-turn-state on the thread's next turn (sticky routing).
+  const ForwardedHeaderSelection s = selectForwardedHeaders({{"X-Codex-Turn-State", "ts_9a8b"}});
+  EXPECT_EQ(s.headers, (HeaderList{{"X-Codex-Turn-State", "ts_9a8b"}}));
+  EXPECT_TRUE(isForwardedRequestHeader("x-codex-turn-state"));
+}
+
+TEST(HeaderRules, TheCatalogEtagStandsInForAMissingModelsEtag) {
+  HeaderList none = {{"openai-model", "gpt-5.4"}};
+  addCatalogModelsEtag(none, "\"cat-1\"");
+  EXPECT_EQ(none, (HeaderList{{"openai-model", "gpt-5.4"}, {"x-models-etag", "\"cat-1\""}}));
+  HeaderList backends = {{"X-Models-Etag", "W/\"b\""}};
+  addCatalogModelsEtag(backends, "\"cat-1\"");
+  EXPECT_EQ(backends, (HeaderList{{"X-Models-Etag", "W/\"b\""}}));  // the backend's wins
+  for (const std::string& bad : {std::string(), std::string("a\r\nx: y"), std::string(300, 'e')}) {
+    HeaderList headers;
+    addCatalogModelsEtag(headers, bad);
+    EXPECT_TRUE(headers.empty());  // no catalog ETag (built-in list), or one no header may carry
+  }
+}
