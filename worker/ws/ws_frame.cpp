@@ -60,7 +60,7 @@ void FrameParser::feed(std::string_view bytes) {
   buffer_.append(bytes);
 }
 
-FrameParser::Status FrameParser::fail(CloseCode code, std::string reason) {
+FrameParser::Status FrameParser::failWith(CloseCode code, std::string reason) {
   failed_ = true;
   error_code_ = code;
   error_reason_ = std::move(reason);
@@ -78,17 +78,17 @@ FrameParser::Status FrameParser::next(Frame& out) {
   const bool fin = (p[0] & 0x80) != 0;
   const bool rsv1 = (p[0] & 0x40) != 0;
   const std::uint8_t op = p[0] & 0x0F;
-  if ((p[0] & 0x30) != 0 || (rsv1 && !allow_rsv1_)) return fail(CloseCode::kProtocolError, "reserved bit set");
-  if (!isKnownOpcode(op)) return fail(CloseCode::kProtocolError, "unknown opcode");
+  if ((p[0] & 0x30) != 0 || (rsv1 && !allow_rsv1_)) return failWith(CloseCode::kProtocolError, "reserved bit set");
+  if (!isKnownOpcode(op)) return failWith(CloseCode::kProtocolError, "unknown opcode");
   const auto opcode = static_cast<Opcode>(op);
   const bool masked = (p[1] & 0x80) != 0;
   if (masked != (sender_ == Peer::kClient))
-    return fail(CloseCode::kProtocolError,
-                sender_ == Peer::kClient ? "client frame not masked" : "server frame masked");
-  if (isControl(opcode) && !fin) return fail(CloseCode::kProtocolError, "fragmented control frame");
+    return failWith(CloseCode::kProtocolError,
+                    sender_ == Peer::kClient ? "client frame not masked" : "server frame masked");
+  if (isControl(opcode) && !fin) return failWith(CloseCode::kProtocolError, "fragmented control frame");
   // RFC 7692 §6: RSV1 marks the first frame of a compressed data message only.
   if (rsv1 && (isControl(opcode) || opcode == Opcode::kContinuation))
-    return fail(CloseCode::kProtocolError, "RSV1 on a control or continuation frame");
+    return failWith(CloseCode::kProtocolError, "RSV1 on a control or continuation frame");
 
   std::size_t header = 2;
   std::uint64_t length = p[1] & 0x7F;
@@ -96,18 +96,18 @@ FrameParser::Status FrameParser::next(Frame& out) {
     if (avail < 4) return Status::kNeedMore;
     length = (std::uint64_t{p[2]} << 8) | p[3];
     header = 4;
-    if (length < 126) return fail(CloseCode::kProtocolError, "non-minimal length");
+    if (length < 126) return failWith(CloseCode::kProtocolError, "non-minimal length");
   } else if (length == 127) {
     if (avail < 10) return Status::kNeedMore;
     length = 0;
     for (int i = 0; i < 8; ++i) length = (length << 8) | p[2 + i];
     header = 10;
-    if ((length >> 63) != 0) return fail(CloseCode::kProtocolError, "length over 2^63");
-    if (length <= 0xFFFF) return fail(CloseCode::kProtocolError, "non-minimal length");
+    if ((length >> 63) != 0) return failWith(CloseCode::kProtocolError, "length over 2^63");
+    if (length <= 0xFFFF) return failWith(CloseCode::kProtocolError, "non-minimal length");
   }
   if (isControl(opcode) && length > kMaxControlPayload)
-    return fail(CloseCode::kProtocolError, "control frame over 125 bytes");
-  if (length > max_frame_payload_) return fail(CloseCode::kMessageTooBig, "frame too big");
+    return failWith(CloseCode::kProtocolError, "control frame over 125 bytes");
+  if (length > max_frame_payload_) return failWith(CloseCode::kMessageTooBig, "frame too big");
 
   std::uint32_t mask_key = 0;
   if (masked) {

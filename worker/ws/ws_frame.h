@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace cosp::worker::ws {
 
@@ -63,13 +64,17 @@ class FrameParser {
   // Takes the next complete frame out of the buffer.
   Status next(Frame& out);
 
+  // Enters the error state from outside (the message layer refused a frame): buffered input is
+  // dropped and further input ignored.
+  void fail(CloseCode code, std::string reason) { failWith(code, std::move(reason)); }
+
   CloseCode errorCode() const { return error_code_; }
   const std::string& errorReason() const { return error_reason_; }
   // Bytes fed but not yet returned as frames.
   std::size_t bufferedBytes() const { return buffer_.size() - consumed_; }
 
  private:
-  Status fail(CloseCode code, std::string reason);
+  Status failWith(CloseCode code, std::string reason);
 
   Peer sender_;
   std::size_t max_frame_payload_;

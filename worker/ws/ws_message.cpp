@@ -15,6 +15,7 @@ MessageReader::Status MessageReader::fail(CloseCode code, std::string reason) {
   error_code_ = code;
   error_reason_ = std::move(reason);
   common::clearAndTrim(partial_);
+  parser_.fail(code, error_reason_);  // drop what is buffered; later input is ignored
   return Status::kError;
 }
 
@@ -23,7 +24,7 @@ MessageReader::Status MessageReader::next(Message& out) {
   for (;;) {
     const FrameParser::Status status = parser_.next(frame_);
     if (status == FrameParser::Status::kNeedMore) return Status::kNeedMore;
-    if (status == FrameParser::Status::kError) return Status::kError;
+    if (status == FrameParser::Status::kError) return fail(parser_.errorCode(), parser_.errorReason());
 
     if (isControl(frame_.opcode)) {
       out.opcode = frame_.opcode;

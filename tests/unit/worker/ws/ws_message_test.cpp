@@ -77,6 +77,31 @@ TEST(WsMessageReader, RefusesBrokenFragmentSequences) {
   }
 }
 
+TEST(WsMessageReader, DropsBufferedInputOnAMessageLevelError) {
+  // Found by fuzz_ws_frame: frames after the refused one stayed buffered.
+  MessageReader reader(Peer::kServer, 1024);
+  reader.feed(buildFrame(Opcode::kContinuation, "") + buildFrame(Opcode::kText, "later"));
+  Message message;
+  EXPECT_EQ(reader.next(message), MessageReader::Status::kError);
+  EXPECT_EQ(reader.bufferedBytes(), 0u);
+  reader.feed(buildFrame(Opcode::kText, "more"));
+  EXPECT_EQ(reader.next(message), MessageReader::Status::kError);
+  EXPECT_EQ(reader.bufferedBytes(), 0u);
+  EXPECT_EQ(reader.errorCode(), CloseCode::kProtocolError);
+}
+
+TEST(WsMessageReader, DropsAnOpenMessageOnAFrameError) {
+  MessageReader reader(Peer::kClient, 1024);
+  reader.feed(clientFrame(Opcode::kText, "first half", false));
+  Message message;
+  ASSERT_EQ(reader.next(message), MessageReader::Status::kNeedMore);
+  EXPECT_GT(reader.bufferedBytes(), 0u);
+  reader.feed(buildFrame(Opcode::kContinuation, "unmasked"));
+  EXPECT_EQ(reader.next(message), MessageReader::Status::kError);
+  EXPECT_EQ(reader.errorReason(), "client frame not masked");
+  EXPECT_EQ(reader.bufferedBytes(), 0u);
+}
+
 TEST(WsMessageReader, RefusesTextThatIsNotUtf8AcrossFragments) {
   Message message;
   // "é" split between two fragments is valid once reassembled.
