@@ -588,6 +588,16 @@ int FakeCodexBackend::acceptedConnections() const { return server_ ? server_->to
 
 int FakeCodexBackend::currentConnections() const { return server_ ? server_->currentConnections() : 0; }
 
+int FakeCodexBackend::websocketUpgrades() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return websocket_upgrades_;
+}
+
+bool FakeCodexBackend::waitForWebSocketUpgrades(int n, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return websocket_upgrades_ >= n; });
+}
+
 bool FakeCodexBackend::waitForRequests(std::size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
   return cv_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
@@ -616,6 +626,7 @@ void FakeCodexBackend::reset() {
   side_requests_.clear();
   seen_sessions_.clear();
   spec_uses_.clear();
+  websocket_upgrades_ = 0;
   sni_.clear();
   alpn_.clear();
 }
@@ -662,7 +673,8 @@ std::string recordsJson(const std::vector<RecordedRequest>& records) {
       if (c) out += ',';
       out += "\"" + jsonEscape(r.set_cookies[c]) + "\"";
     }
-    out += "],\"events_sent\":" + std::to_string(r.events_sent) + ",\"completed\":" + (r.completed ? "true" : "false") +
+    out += "],\"events_sent\":" + std::to_string(r.events_sent) + ",\"websocket\":" + (r.websocket ? "true" : "false") +
+           ",\"completed\":" + (r.completed ? "true" : "false") +
            ",\"client_closed\":" + (r.client_closed ? "true" : "false") + ",\"client_closed_after_ms\":";
     if (r.client_closed_at) {
       out += std::to_string(
@@ -740,9 +752,14 @@ void FakeCodexBackend::setEvents(std::size_t index, int events) {
 void FakeCodexBackend::handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
   // docs/ARCHITECTURE.md §6.5: nothing may escape a handler.
   try {
+    const std::string path = Poco::URI(request.getURI()).getPath();
+    if (path == options_.path && request.getMethod() == "GET" &&
+        iequals(trim(request.get("Upgrade", "")), "websocket")) {
+      serveWebSocket(request, response);
+      return;
+    }
     std::string body;
     Poco::StreamCopier::copyToString(request.stream(), body);
-    const std::string path = Poco::URI(request.getURI()).getPath();
     if (path.rfind("/__fake/", 0) == 0) {
       serveControl(request.getMethod(), path, body, response);
     } else if (path == options_.path && request.getMethod() == "POST") {

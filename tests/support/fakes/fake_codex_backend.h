@@ -95,6 +95,19 @@ namespace cosp::test {
 // reports `cached_tokens` 0 in `response.completed`, every later one the whole `input_tokens`;
 // without the header the transcript's usage is left as written.
 //
+// GET {path} with `Upgrade: websocket` (Responses over WebSocket, as the Codex CLI uses it): a
+// missing or rejected bearer gets 401 before the upgrade; otherwise POCO's server WebSocket
+// answers 101 (no extension accepted). Each text message `response.create` / `response.append`
+// is recorded as a model call (RecordedRequest::websocket, body = the message, connection = one
+// per WebSocket) and answered with its scenario's events, each event's data JSON as one text
+// message: the scenario comes from the upgrade's `x-fake-scenario`, else the message's marker,
+// else the default; transcripts and fail: / error-event: are served, other tokens (and
+// first:<n>, delays, faults) are not applied yet. A `previous_response_id` that no response
+// on this connection had is answered with the error message of websocketErrorEvent
+// (fake_backend_websocket.h), code `previous_response_not_found`, as the backend scopes it to
+// the connection; so is any other message type (`invalid_message`). The body rules are not
+// applied to WebSocket messages. Ping gets pong, close is echoed, binary closes with 1003.
+//
 // GET {base}/models[?client_version=V] (base = path without its last segment): the model
 // catalog (default tests/fixtures/catalog/models.json) as 200 JSON with an `ETag`; 304 when
 // `If-None-Match` equals it; 401 without a Bearer token or with a rejected one; the status set
@@ -148,6 +161,7 @@ struct RecordedRequest {
   std::vector<std::string> set_cookies;  // the Set-Cookie values it answered with
   std::chrono::steady_clock::time_point received_at{};
   int events_sent = 0;
+  bool websocket = false;      // a message on a WebSocket (method GET, body = the message)
   bool completed = false;      // the whole response was written
   bool client_closed = false;  // the client went away before completion
   std::optional<std::chrono::steady_clock::time_point> client_closed_at;
@@ -232,6 +246,9 @@ class FakeCodexBackend {
   std::size_t distinctConnections() const;  // among recorded requests
   int acceptedConnections() const;          // every TCP connection, control ones included
   int currentConnections() const;
+  // WebSocket upgrades accepted on {path} (each one connection; its messages are requests()).
+  int websocketUpgrades() const;
+  bool waitForWebSocketUpgrades(int n, std::chrono::milliseconds timeout) const;
   bool waitForRequests(std::size_t n, std::chrono::milliseconds timeout) const;
   // When request `index` saw its client close (before completion), or nullopt on timeout.
   std::optional<Clock::time_point> waitForClientClose(std::size_t index, std::chrono::milliseconds timeout) const;
@@ -257,6 +274,7 @@ class FakeCodexBackend {
   void serveCatalog(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
   void serveSide(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response, std::string body);
   std::string usagePath() const;
+  void serveWebSocket(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
   bool isRejectedBearer(const std::string& authorization) const;
   std::string catalogPath() const;
   std::optional<std::string> resolveTranscript(const std::string& name) const;
@@ -288,6 +306,7 @@ class FakeCodexBackend {
   std::vector<RecordedRequest> side_requests_;
   std::set<std::string> seen_sessions_;
   std::map<std::string, int> spec_uses_;  // for first:<n>
+  int websocket_upgrades_ = 0;
   std::vector<std::string> sni_;
   std::vector<std::string> alpn_;
 };
