@@ -176,9 +176,6 @@ TEST(HeaderRules, ABareCrOrNulFromTheBackendNeverReachesTheSelection) {
   EXPECT_EQ(s.dropped, 3u);
 }
 
-}  // namespace
-}  // namespace cosp::worker
-
 TEST(HeaderRules, TheBackendsTurnStateReachesTheClient) {
   // The Codex CLI echoes x-codex-turn-state on the thread's next turn (sticky routing).
   const ForwardedHeaderSelection s = selectForwardedHeaders({{"X-Codex-Turn-State", "ts_9a8b"}});
@@ -199,3 +196,6 @@ TEST(HeaderRules, TheCatalogEtagStandsInForAMissingModelsEtag) {
     EXPECT_TRUE(headers.empty());  // no catalog ETag (built-in list), or one no header may carry
   }
 }
+
+}  // namespace
+}  // namespace cosp::worker
