@@ -38,7 +38,7 @@ common::Result<std::unique_ptr<CatalogManager>, std::string> CatalogManager::cre
     CatalogSettings settings, std::shared_ptr<HttpTransport> transport, Clock& clock) {
   auto url = catalogUrl(settings.base_url, settings.client_version);
   if (!url.ok()) return url.error();
-  auto job = CatalogJob::create(std::move(transport));
+  auto job = makeCatalogJob(std::move(transport));
   if (!job.ok()) return job.error();
   return std::unique_ptr<CatalogManager>(
       new CatalogManager(std::move(settings), url.value().toString(), clock, std::move(job.value())));

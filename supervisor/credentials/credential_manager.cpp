@@ -54,7 +54,7 @@ common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError> Credent
     auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
     hooks.random01 = [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
   }
-  auto job = RefreshJob::create(std::move(transport));
+  auto job = makeRefreshJob(std::move(transport));
   if (!job.ok()) return CredentialSetupError{Kind::System, job.error()};
 
   std::unique_ptr<CredentialManager> mgr(
