@@ -76,14 +76,11 @@ void CatalogManager::startFetch() {
   request.url = url_;
   request.access_token = credentials_.access_token;
   request.account_id = credentials_.account_id;
-  request.generation = credentials_.generation;
   // A 304 is only meaningful for the copy held, of the same account.
   if (discovered_.source == common::ModelCatalog::Source::Backend && discovered_account_ == credentials_.account_id) {
     request.etag = discovered_.etag;
   }
-  in_flight_generation_ = request.generation;
-  in_flight_account_ = request.account_id;
-  schedule_.onStarted(request.generation, request.account_id);
+  schedule_.onStarted(credentials_.generation, credentials_.account_id);
   if (auto error = job_->start(std::move(request))) {
     CatalogFetchResult failed;
     failed.error = *error;
@@ -109,7 +106,7 @@ void CatalogManager::apply(CatalogFetchResult result) {
       fetched.etag = std::move(result.etag);
       fetched.fetched_at_ms = clock_.unixMillis();
       discovered_ = std::move(fetched);
-      discovered_account_ = in_flight_account_;
+      discovered_account_ = schedule_.startedAccount();
       common::logInfo("catalog_fetched")
           .field("models", static_cast<int64_t>(discovered_.models.size()))
           .field("skipped", static_cast<int64_t>(result.catalog.skipped))
@@ -128,7 +125,7 @@ void CatalogManager::apply(CatalogFetchResult result) {
       recordFailure(result);
       // The workers report a 401 on a model call the same way: the credential manager refreshes
       // (single flight), and the fresher token brings the next fetch (catalog_schedule.h).
-      if (on_unauthorized) on_unauthorized(in_flight_generation_);
+      if (on_unauthorized) on_unauthorized(schedule_.startedGeneration());
       return;
     case Kind::Failed:
       schedule_.onFinished(CatalogSchedule::Outcome::Failed, now);

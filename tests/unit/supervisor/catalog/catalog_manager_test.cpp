@@ -102,7 +102,7 @@ TEST(CatalogFetch, UrlJoinsTheBaseAndAsksForTheClientVersion) {
 TEST(CatalogFetch, SendsTokenAccountAndETag) {
   CatalogTransport t;
   t.reply(200, kCatalog, "W/\"v1\"");
-  CatalogFetchResult r = fetchCatalog(t, {"http://h/models?client_version=1.0.0", "tok", "acct-1", "W/\"v0\"", 3});
+  CatalogFetchResult r = fetchCatalog(t, {"http://h/models?client_version=1.0.0", "tok", "acct-1", "W/\"v0\""});
   ASSERT_EQ(r.kind, CatalogFetchResult::Kind::Fresh) << r.error;
   EXPECT_EQ(r.catalog.models.size(), 3u);
   EXPECT_EQ(r.etag, "W/\"v1\"");
@@ -114,7 +114,7 @@ TEST(CatalogFetch, SendsTokenAccountAndETag) {
   EXPECT_EQ(get.max_bytes, kMaxCatalogBytes);
 
   t.reply(200, kCatalog);
-  fetchCatalog(t, {"http://h/m", "tok", "", "", 3});
+  fetchCatalog(t, {"http://h/m", "tok", "", ""});
   EXPECT_FALSE(t.gets().at(1).has("ChatGPT-Account-ID"));
   EXPECT_FALSE(t.gets().at(1).has("If-None-Match"));
 }
@@ -122,7 +122,7 @@ TEST(CatalogFetch, SendsTokenAccountAndETag) {
 TEST(CatalogFetch, ClassifiesAnswers) {
   using Kind = CatalogFetchResult::Kind;
   CatalogTransport t;
-  const CatalogFetchRequest request{"http://h/m", "tok", "acct", "", 1};
+  const CatalogFetchRequest request{"http://h/m", "tok", "acct", ""};
   t.reply(304, "");
   EXPECT_EQ(fetchCatalog(t, request).kind, Kind::NotModified);
   t.reply(401, R"({"detail":"Could not parse your authentication token."})");
