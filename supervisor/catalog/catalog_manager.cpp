@@ -8,20 +8,9 @@ namespace cosp::supervisor {
 
 namespace {
 
-using std::chrono::steady_clock;
-
-bool sameModel(const common::CatalogModel& a, const common::CatalogModel& b) {
-  return a.slug == b.slug && a.display_name == b.display_name && a.efforts == b.efforts &&
-         a.default_effort == b.default_effort && a.listed == b.listed && a.raw_json == b.raw_json;
-}
-
 // Equal for the workers: a 200 that repeats the catalog (a backend without ETags) changes nothing.
 bool sameCatalog(const common::ModelCatalog& a, const common::ModelCatalog& b) {
-  if (a.source != b.source || a.models.size() != b.models.size()) return false;
-  for (size_t i = 0; i < a.models.size(); ++i) {
-    if (!sameModel(a.models[i], b.models[i])) return false;
-  }
-  return true;
+  return a.source == b.source && a.models == b.models;
 }
 
 }  // namespace

@@ -224,6 +224,27 @@ TEST_F(CatalogManagerTest, BuiltInUntilTheFirstFetchThenTheBackendsCatalog) {
   EXPECT_EQ(mgr->report().fetched_ago_s, 0);
 }
 
+TEST_F(CatalogManagerTest, ARepeatedCatalogTellsTheWorkersNothing) {
+  make();
+  transport->reply(200, kCatalog, "\"e1\"");
+  mgr->onCredentials(credentials(1));
+  ASSERT_TRUE(tickAndWait());
+  EXPECT_EQ(changes, 1);
+  // A backend without working ETags answers 200 with the same catalog: only the ETag moves.
+  clock.advance(hours(1));
+  transport->reply(200, kCatalog, "\"e2\"");
+  ASSERT_TRUE(tickAndWait());
+  EXPECT_EQ(changes, 1);
+  EXPECT_EQ(mgr->served().etag, "\"e2\"");
+  // One entry differs in a field the workers do not parse: its raw entry changed, so it is news.
+  clock.advance(hours(1));
+  std::string changed = kCatalog;
+  changed.replace(changed.find("400000"), 6, "500000");
+  transport->reply(200, changed, "\"e3\"");
+  ASSERT_TRUE(tickAndWait());
+  EXPECT_EQ(changes, 2);
+}
+
 TEST_F(CatalogManagerTest, AFailedFetchKeepsTheStaleCopy) {
   make();
   transport->reply(200, kCatalog);
