@@ -398,10 +398,7 @@ CredentialSettings credentialSettingsFromConfig(const common::Config& config) {
   s.https_proxy = config.https_proxy;
   s.no_proxy = config.no_proxy;
   s.ca_file = config.upstream_ca_file;
-  const common::CodexFingerprint fingerprint = common::codexFingerprint(config.originator, config.codexClientVersion());
-  s.user_agent = fingerprint.user_agent;
-  s.originator = fingerprint.originator;
-  s.codex_version = fingerprint.version;
+  s.fingerprint = common::codexFingerprint(config.originator, config.codexClientVersion());
   return s;
 }
 
