@@ -48,7 +48,8 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
       reload_(kBootTimeout) {
   control_ = std::make_unique<ControlServer>(config_.control_socket,
                                              [this](const std::string& request) { return handleControl(request); });
-  auto credentials = CredentialManager::create(credentialSettingsFromConfig(config_), RealClock::instance());
+  const CredentialSettings credential_settings = credentialSettingsFromConfig(config_);
+  auto credentials = CredentialManager::create(credential_settings, RealClock::instance());
   if (!credentials) {
     const CredentialSetupError& error = credentials.error();
     if (error.kind == CredentialSetupError::Kind::Config) throw StartupConfigError(error.message);
@@ -58,7 +59,7 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
 
   // Its own transport (the same proxy, CA file and fingerprint as the token calls): cancelling a
   // hung catalog fetch at shutdown must not cut a token refresh short.
-  auto transport = makeTransportFor(credentialSettingsFromConfig(config_));
+  auto transport = makeTransportFor(credential_settings);
   if (!transport.ok()) throw StartupConfigError(transport.error());
   auto catalog = CatalogManager::create(catalogSettingsFromConfig(config_), transport.value(), RealClock::instance());
   if (!catalog.ok()) throw std::runtime_error(catalog.error());

@@ -95,9 +95,10 @@ class PocoHttpTransport final : public HttpTransport {
       Poco::Net::HTTPRequest request(method, target.path.empty() ? "/" : target.path, Poco::Net::HTTPMessage::HTTP_1_1);
       if (body != nullptr) request.setContentLength(static_cast<std::streamsize>(body->size()));
       request.set("Accept", "application/json");
-      request.set("User-Agent", options_.user_agent);
-      if (!options_.originator.empty()) request.set("originator", options_.originator);
-      if (!options_.codex_version.empty()) request.set("version", options_.codex_version);
+      const common::CodexFingerprint& fingerprint = options_.fingerprint;
+      request.set("User-Agent", fingerprint.user_agent);
+      if (!fingerprint.originator.empty()) request.set("originator", fingerprint.originator);
+      if (!fingerprint.version.empty()) request.set("version", fingerprint.version);
       for (const auto& [name, value] : headers) request.set(name, value);
       request.setKeepAlive(false);
 
@@ -203,9 +204,7 @@ common::Result<std::shared_ptr<HttpTransport>, std::string> makeTransportFor(con
   options.ca_file = settings.ca_file;
   options.connect_timeout = settings.http_connect_timeout;
   options.io_timeout = settings.http_timeout;
-  if (!settings.user_agent.empty()) options.user_agent = settings.user_agent;
-  options.originator = settings.originator;
-  options.codex_version = settings.codex_version;
+  if (!settings.fingerprint.user_agent.empty()) options.fingerprint = settings.fingerprint;
   return makePocoHttpTransport(std::move(options));
 }
 

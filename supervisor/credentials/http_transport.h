@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/codex/fingerprint.h"
 #include "common/util/result.h"
 #include "supervisor/credentials/credential_types.h"
 
@@ -53,9 +54,8 @@ struct HttpTransportOptions {
   std::string ca_file;      // empty = system CA store
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds io_timeout{30000};
-  std::string user_agent = "codex-sub-proxy";  // the client fingerprint (common/codex/fingerprint.h)
-  std::string originator;                      // empty = header not sent
-  std::string codex_version;                   // `version` header; empty = not sent
+  // The client fingerprint (common/codex/fingerprint.h); an empty originator or version is not sent.
+  common::CodexFingerprint fingerprint{.originator = "", .version = "", .user_agent = "codex-sub-proxy"};
 };
 
 // POCO HTTPClientSession / HTTPSClientSession based transport; one connection per call (the
