@@ -41,9 +41,9 @@ TEST(CookieJar, KeepsAllowedCookiesAndSendsThemBackAsOneHeader) {
                  {"Set-Cookie", "__Secure-next-auth.session-token=secret; path=/"}},
                 kNow);
   EXPECT_EQ(jar.size(), 2u);
-  EXPECT_EQ(jar.cookieHeader(kNow), "__cf_bm=abc.DEF-123; _cfuvid=u1-xyz");
+  EXPECT_EQ(*jar.cookieHeader(kNow), "__cf_bm=abc.DEF-123; _cfuvid=u1-xyz");
   // __cf_bm expires at 10:30; the session cookie _cfuvid stays.
-  EXPECT_EQ(jar.cookieHeader(kNow + 31min), "_cfuvid=u1-xyz");
+  EXPECT_EQ(*jar.cookieHeader(kNow + 31min), "_cfuvid=u1-xyz");
   EXPECT_EQ(jar.size(), 1u);
 }
 
@@ -51,8 +51,23 @@ TEST(CookieJar, NewerReplacesOlderAndMaxAgeWinsOverExpires) {
   CookieJar jar;
   ASSERT_TRUE(jar.store("cf_clearance=one; Max-Age=60", kNow));
   ASSERT_TRUE(jar.store("cf_clearance=two; Expires=Fri, 24 Oct 2025 09:00:00 GMT; Max-Age=600", kNow));
-  EXPECT_EQ(jar.cookieHeader(kNow + 120s), "cf_clearance=two");  // Max-Age won over the past Expires
-  EXPECT_EQ(jar.cookieHeader(kNow + 601s), "");
+  EXPECT_EQ(*jar.cookieHeader(kNow + 120s), "cf_clearance=two");  // Max-Age won over the past Expires
+  EXPECT_EQ(*jar.cookieHeader(kNow + 601s), "");
+}
+
+// The header is built when the jar changes: a snapshot handed out stays as it was, and a cookie
+// re-sent unchanged with a later expiry lives to that one.
+TEST(CookieJar, TheHeaderIsASnapshotRebuiltOnlyOnChange) {
+  CookieJar jar;
+  ASSERT_TRUE(jar.store("__cf_bm=a; Max-Age=60", kNow));
+  const auto first = jar.cookieHeader(kNow);
+  EXPECT_EQ(jar.cookieHeader(kNow + 1s), first);  // nothing changed: the same string
+  ASSERT_TRUE(jar.store("__cf_bm=a; Max-Age=600", kNow));
+  EXPECT_EQ(*jar.cookieHeader(kNow + 120s), "__cf_bm=a");
+  ASSERT_TRUE(jar.store("__cf_bm=b; Max-Age=600", kNow + 120s));
+  EXPECT_EQ(*jar.cookieHeader(kNow + 121s), "__cf_bm=b");
+  EXPECT_EQ(*first, "__cf_bm=a");
+  EXPECT_EQ(*jar.cookieHeader(kNow + 721s), "");
 }
 
 TEST(CookieJar, MaxAgeZeroOrAPastExpiresRemovesTheCookie) {
@@ -62,7 +77,7 @@ TEST(CookieJar, MaxAgeZeroOrAPastExpiresRemovesTheCookie) {
   ASSERT_TRUE(jar.store("__cflb=; Max-Age=0", kNow));
   ASSERT_TRUE(jar.store("__cfruid=deleted; expires=Thu, 01-Jan-1970 00:00:01 GMT", kNow));
   EXPECT_EQ(jar.size(), 0u);
-  EXPECT_EQ(jar.cookieHeader(kNow), "");
+  EXPECT_EQ(*jar.cookieHeader(kNow), "");
   ASSERT_TRUE(jar.store("__cflb=lb2; Max-Age=-1", kNow));  // a removal of nothing keeps nothing
   EXPECT_EQ(jar.size(), 0u);
 }
@@ -79,7 +94,7 @@ TEST(CookieJar, MalformedOrOverlongCookiesAreIgnored) {
   EXPECT_EQ(jar.size(), 0u);
   EXPECT_TRUE(jar.store("__cf_bm=\"quoted\"; Max-Age=bogus", kNow));  // a bad Max-Age is ignored
   EXPECT_TRUE(jar.store("__cfruid=" + std::string(CookieJar::kMaxValueBytes, 'v'), kNow));
-  EXPECT_EQ(jar.cookieHeader(kNow + 24h).substr(0, 18), "__cf_bm=\"quoted\"; ");
+  EXPECT_EQ(jar.cookieHeader(kNow + 24h)->substr(0, 18), "__cf_bm=\"quoted\"; ");
 }
 
 TEST(CookieJar, IsBoundedInCount) {
@@ -90,7 +105,7 @@ TEST(CookieJar, IsBoundedInCount) {
   EXPECT_EQ(jar.size(), CookieJar::kMaxCookies);
   // Once some expired, room for new ones again.
   EXPECT_TRUE(jar.store("__cf_bm=fresh", kNow + 60s));
-  EXPECT_NE(jar.cookieHeader(kNow + 60s).find("__cf_bm=fresh"), std::string::npos);
+  EXPECT_NE(jar.cookieHeader(kNow + 60s)->find("__cf_bm=fresh"), std::string::npos);
 }
 
 TEST(CookieJar, ParsesTheDateFormsCookiesUse) {
@@ -113,7 +128,7 @@ TEST(CookieJar, IsSafeToUseFromManyThreads) {
       for (int i = 0; i < 500; ++i) {
         jar.store("cf_chl_" + std::to_string((t * 500 + i) % 40) + "=v" + std::to_string(i), kNow);
         jar.store("__cf_bm=t" + std::to_string(t), kNow);
-        EXPECT_FALSE(jar.cookieHeader(kNow).empty());
+        EXPECT_FALSE(jar.cookieHeader(kNow)->empty());
       }
     });
   }
