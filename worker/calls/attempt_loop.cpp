@@ -83,7 +83,7 @@ AttemptResult clientLeft() {
     if (isCodexHeaderName(name)) codex[common::toLower(name)] = value;
   }
   ex.upstream_request_id = selected.upstream_request_id;
-  ex.ctx.metrics.observeUpstream(head.status, codex);
+  ex.ctx.metrics.observeUpstream(head.status, std::move(codex));
 }
 
 }  // namespace
