@@ -1,17 +1,13 @@
 // cookie_jar: which Set-Cookie headers of the backend are kept, for how long, and how they go back
-// upstream; and, through a scripted backend, that the pool sends them on its next request.
+// upstream (that the pool sends them on its next request: upstream_raw_server_test.cpp).
 #include "worker/upstream/cookie_jar.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "tests/support/harness/scripted_server.h"
-#include "worker/upstream/upstream_pool.h"
 
 namespace cosp::worker {
 namespace {
@@ -134,48 +130,6 @@ TEST(CookieJar, IsSafeToUseFromManyThreads) {
   }
   for (auto& th : threads) th.join();
   EXPECT_LE(jar.size(), CookieJar::kMaxCookies);
-}
-
-// The pool stores what a response sets and sends it on its next request, on any connection.
-TEST(CookieJar, ThePoolSendsTheKeptCookiesBackUpstream) {
-  std::mutex mu;
-  std::vector<std::string> requests;
-  test::ScriptedServer server([&](int fd, int) {
-    for (;;) {
-      const std::string request = test::readHttpRequest(fd, 3s);
-      if (request.empty()) return;
-      std::size_t n;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        requests.push_back(request);
-        n = requests.size();
-      }
-      const std::string cookies = n == 1 ? "Set-Cookie: __cf_bm=bm1; path=/; HttpOnly\r\n"
-                                           "Set-Cookie: tracking=no; path=/\r\n"
-                                           "Set-Cookie: _cfuvid=uv1; path=/\r\n"
-                                         : "Set-Cookie: __cf_bm=bm2; path=/\r\n";
-      if (!test::writeAll(fd, "HTTP/1.1 200 OK\r\n" + cookies + "Content-Length: 2\r\n\r\nok")) return;
-    }
-  });
-  UpstreamSettings settings;
-  settings.base_url = server.url();
-  settings.connect_timeout = 2000ms;
-  settings.idle_timeout = 3000ms;
-  UpstreamPool pool(settings);
-  UpstreamRequestSpec spec;
-  spec.path = "/responses";
-  spec.body = "{}";
-  for (int i = 0; i < 3; ++i) {
-    auto ex = pool.send(spec);
-    ASSERT_TRUE(ex) << ex.error().message;
-    EXPECT_EQ((*ex)->readAll(1024, 3000ms), "ok");
-  }
-  std::lock_guard<std::mutex> lock(mu);
-  ASSERT_EQ(requests.size(), 3u);
-  EXPECT_EQ(requests[0].find("Cookie:"), std::string::npos) << requests[0];
-  EXPECT_NE(requests[1].find("\r\nCookie: __cf_bm=bm1; _cfuvid=uv1\r\n"), std::string::npos) << requests[1];
-  EXPECT_NE(requests[2].find("\r\nCookie: __cf_bm=bm2; _cfuvid=uv1\r\n"), std::string::npos) << requests[2];
-  EXPECT_EQ(requests[2].find("tracking"), std::string::npos);
 }
 
 }  // namespace
