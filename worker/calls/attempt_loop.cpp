@@ -83,7 +83,19 @@ AttemptResult clientLeft() {
     if (isCodexHeaderName(name)) codex[common::toLower(name)] = value;
   }
   ex.upstream_request_id = selected.upstream_request_id;
-  ex.ctx.metrics.observeUpstream(head.status, codex);
+  ex.ctx.metrics.observeUpstream(head.status, std::move(codex));
+}
+
+// Moves the bytes of `from` to the end of `to`: the buffer itself while `to` is empty (the first
+// read of a held stream carries response.created and response.in_progress, tens of KB), a copy
+// only behind bytes already held.
+void takeBytes(std::string& to, std::string& from) {
+  if (to.empty()) {
+    to.swap(from);
+  } else {
+    to += from;
+  }
+  from.clear();
 }
 
 }  // namespace
@@ -202,10 +214,7 @@ AttemptLoop::Step AttemptLoop::holdBack(std::unique_ptr<UpstreamExchange> upstre
     const auto wait = std::min(call_.deadline.cap(call_.client.slice(SseWriter::kLongestWait)),
                                std::max(hold.timeLeft(HoldBack::Clock::now()), milliseconds(1)));
     const ReadStatus status = events->read(wait, call_.client.hangupFd(), keep);
-    if (events->keepsBytes()) {
-      held_bytes += events->bytes();
-      events->bytes().clear();
-    }
+    if (events->keepsBytes()) takeBytes(held_bytes, events->bytes());
     if (status == ReadStatus::Timeout && call_.client.gone()) {
       events->abort();  // the upstream sees FIN now, not when it next writes
       call_.worker.metrics.recordClientDisconnect();
@@ -237,7 +246,7 @@ AttemptLoop::Step AttemptLoop::holdBack(std::unique_ptr<UpstreamExchange> upstre
   // of KB) need not live as long as the stream.
   std::string().swap(up.request.body);
   if (events->keepsBytes()) {
-    held_bytes += events->bytes();
+    takeBytes(held_bytes, events->bytes());
     events->bytes().swap(held_bytes);
   }
   AttemptResult r;

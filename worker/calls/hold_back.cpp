@@ -4,11 +4,6 @@ namespace cosp::worker {
 
 namespace {
 
-bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-bool endsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 }  // namespace
@@ -35,8 +30,8 @@ HoldBackRole holdBackRole(const SseEvent& event) {
   const std::string_view type = eventType(event);
   if (type == "error" || type == "response.failed") return HoldBackRole::Failure;
   if (type == "response.completed" || type == "response.incomplete") return HoldBackRole::Output;
-  if (startsWith(type, "response.output_item.") || startsWith(type, "response.content_part.") ||
-      startsWith(type, "response.output_text.") || endsWith(type, ".delta")) {
+  if (type.starts_with("response.output_item.") || type.starts_with("response.content_part.") ||
+      type.starts_with("response.output_text.") || type.ends_with(".delta")) {
     return HoldBackRole::Output;
   }
   return HoldBackRole::Hold;
