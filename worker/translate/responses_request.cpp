@@ -169,21 +169,19 @@ class ResponsesNormalizer {
         req_.json_output = type && (*type == "json_schema" || *type == "json_object");
       }
     }
-    std::string first_user_text;
-    if (input->isString()) {
-      first_user_text = std::string(*input->stringView());
-    } else {
-      for (const JsonValue& item : *input->getArray()) {
+    // A string input is itself the first user message's content.
+    const JsonValue* first_user_content = input->isString() ? input : nullptr;
+    if (const JsonArray* items = input->getArray()) {
+      for (const JsonValue& item : *items) {
         if (item.isObject() && isUserMessage(item)) {
-          first_user_text =
-              detail::contentText(item, [](std::string_view t) { return t == "input_text" || t == "text"; });
+          first_user_content = item.find("content");
           break;
         }
       }
     }
-    const JsonValue* cache_key = present(root_, "prompt_cache_key");
-    req_.session_id = detail::chooseSessionId(hints_, cache_key != nullptr ? cache_key->stringView() : std::nullopt,
-                                              instructions_, first_user_text);
+    req_.session_id =
+        detail::chooseSessionId(hints_, present(root_, "prompt_cache_key"), instructions_, first_user_content,
+                                [](std::string_view t) { return t == "input_text" || t == "text"; });
     return std::nullopt;
   }
 
