@@ -220,7 +220,9 @@ TEST(BackendShape, SystemRoleArrivesAsDeveloper) {
   ASSERT_EQ(chat.status, 200) << chat.body;
   const JsonValue chat_sent = parsed(lastRequest(*backend).body);
   EXPECT_EQ(str(chat_sent, {"instructions"}), "Be brief.");
-  for (const auto& item : *cosp::common::jsonArray(chat_sent, "input")) {
+  const auto* chat_input = cosp::common::jsonArray(chat_sent, "input");
+  ASSERT_TRUE(chat_input && !chat_input->empty()) << lastRequest(*backend).body;  // else the loop checks nothing
+  for (const auto& item : *chat_input) {
     EXPECT_NE(str(item, {"role"}), "system");
     EXPECT_NE(str(item, {"role"}), "developer");
   }
@@ -419,9 +421,10 @@ TEST(BackendShape, SessionIdIsStableAcrossAConversationAndCachesItsPrompt) {
   EXPECT_EQ(str(parsed(seen_a.body), {"prompt_cache_key"}), id);
   EXPECT_EQ(str(parsed(seen_b.body), {"prompt_cache_key"}), id);
   // The backend's cache follows the session: the second turn reports cached tokens.
-  const JsonValue usage_b = parsed(b.body);
-  const auto* details =
-      cosp::common::jsonObjectValue(*cosp::common::jsonObjectValue(usage_b, "usage"), "prompt_tokens_details");
+  const JsonValue answer_b = parsed(b.body);
+  const auto* usage_b = cosp::common::jsonObjectValue(answer_b, "usage");
+  ASSERT_TRUE(usage_b) << b.body;
+  const auto* details = cosp::common::jsonObjectValue(*usage_b, "prompt_tokens_details");
   ASSERT_TRUE(details) << b.body;
   EXPECT_GT(cosp::common::jsonInt(*details, "cached_tokens").value_or(0), 0) << b.body;
 

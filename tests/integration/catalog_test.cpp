@@ -221,6 +221,7 @@ TEST(Catalog, AFailedFetchAtStartServesTheBuiltInList) {
       10s))
       << proxy.stderrText();
   auto catalog = catalogStatus(proxy);
+  ASSERT_TRUE(catalog);
   EXPECT_EQ(catalog->getValue<std::string>("source"), "built-in");
   EXPECT_EQ(catalog->getValue<std::string>("last_error"), "HTTP 500: catalog down");
   EXPECT_TRUE(catalog->isNull("fetched_ago_s"));
@@ -273,6 +274,7 @@ TEST(Catalog, CodexModelsWinsOverTheCatalog) {
   EXPECT_EQ(httpRequest(proxy.port(), "GET", "/v1/models/my-model-xhigh").status, 200);
   EXPECT_EQ(httpRequest(proxy.port(), "GET", "/v1/models/gpt-5.6-sol").status, 404);
   auto catalog = catalogStatus(proxy);
+  ASSERT_TRUE(catalog);
   EXPECT_EQ(catalog->getValue<std::string>("source"), "configured");
   EXPECT_EQ(catalog->getValue<int>("models"), 2);
   EXPECT_EQ(catalog->getValue<int>("backend_models"), 3);
@@ -300,6 +302,7 @@ TEST(Catalog, A401RefreshesTheTokenAndTheFreshTokenFetchesAgain) {
   ASSERT_EQ(oauth.issuedAccessTokens().size(), 1u);
   EXPECT_EQ(requests.back().header("authorization"), "Bearer " + oauth.issuedAccessTokens()[0]);
   auto catalog = catalogStatus(proxy);
+  ASSERT_TRUE(catalog);
   EXPECT_EQ(catalog->getValue<int>("fetches_failed"), 1);
   EXPECT_EQ(catalog->getValue<int>("fetches_ok"), 1);
 }

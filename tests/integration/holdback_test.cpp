@@ -191,6 +191,7 @@ TEST(HeldBack, FailuresBeforeTheFirstOutputGetMappedStatusesOnBothRoutes) {
   }
   // The backend's message reaches the client.
   const HttpResult cyber = call(proxy.port(), kKinds[0], "cyber_after_created");
+  ASSERT_TRUE(errorOf(cyber.body)) << cyber.body;
   EXPECT_EQ(errorOf(cyber.body)->optValue<std::string>("message", ""), "This request was flagged by a safety policy.");
 }
 
