@@ -16,6 +16,7 @@
 #include "common/json/json_writer.h"
 #include "tests/support/fakes/fake_codex_backend.h"
 #include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
 
@@ -24,21 +25,6 @@ using namespace std::chrono_literals;
 using cosp::common::JsonValue;
 
 namespace {
-
-std::unique_ptr<FakeCodexBackend> makeBackend() {
-  FakeBackendOptions options;
-  options.fixtures_dir = fixturePath("responses");
-  return std::make_unique<FakeCodexBackend>(options);
-}
-
-ProxyProcess::Env proxyEnv(const FakeCodexBackend& backend, ProxyProcess::Env extra = {}) {
-  ProxyProcess::Env env = {{"CODEX_BASE_URL", backend.baseUrl()},
-                           {"OPENAI_ACCESS_TOKEN", "upstream-access-token"},
-                           {"OPENAI_CHATGPT_ACCOUNT_ID", "acct-123"},
-                           {"WORKERS", "1"}};
-  for (auto& [k, v] : extra) env[k] = v;
-  return env;
-}
 
 // A started, ready proxy in front of `backend`.
 std::unique_ptr<ProxyProcess> startProxy(const FakeCodexBackend& backend, ProxyProcess::Env extra = {}) {
@@ -131,7 +117,7 @@ const std::regex kCodexUserAgent(
 // Fingerprint and version gate
 
 TEST(BackendShape, DefaultFingerprintPassesTheVersionGate) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.5", "hi"));
   ASSERT_EQ(r.status, 200) << r.body;
@@ -153,7 +139,7 @@ TEST(BackendShape, DefaultFingerprintPassesTheVersionGate) {
 }
 
 TEST(BackendShape, ConfiguredCodexVersionIsPresented) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.169.0"}});
   auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.5", "hi", true));
   ASSERT_EQ(r.status, 200) << r.body;
@@ -167,7 +153,7 @@ TEST(BackendShape, ConfiguredCodexVersionIsPresented) {
 }
 
 TEST(BackendShape, TooOldCodexVersionGetsTheBackendsMessage) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.100.0"}});
   auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.5", "hi"));
   EXPECT_EQ(r.status, 400) << r.body;
@@ -179,7 +165,7 @@ TEST(BackendShape, TooOldCodexVersionGetsTheBackendsMessage) {
 }
 
 TEST(BackendShape, CodexCallerKeepsItsOwnFingerprint) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.100.0"}});
   const std::string ua = "codex_exec/0.170.0 (Mac OS 15.1.0; arm64) iTerm.app/3.5 (codex_exec; 0.170.0)";
   auto r = post(
@@ -196,7 +182,7 @@ TEST(BackendShape, CodexCallerKeepsItsOwnFingerprint) {
 // System messages
 
 TEST(BackendShape, SystemRoleArrivesAsDeveloper) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   const std::string body = R"({"model":"gpt-5.4","input":[{"role":"system","content":"Be brief."},)"
                            R"({"type":"message","role":"system","content":[{"type":"input_text","text":"No emoji."}]},)"
@@ -263,7 +249,7 @@ class InStreamFailure : public ::testing::TestWithParam<InStreamCase> {};
 
 TEST_P(InStreamFailure, IsAnsweredBeforeTheFirstByteWithItsMappedStatus) {
   const InStreamCase& c = GetParam();
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   for (const Route& route : kRoutes) {
     SCOPED_TRACE(route.name);
@@ -309,7 +295,7 @@ INSTANTIATE_TEST_SUITE_P(
                       InStreamCase{"error-event:server_error:429", 429, "", false, false}));
 
 TEST(BackendShape, InStreamUsageLimitIs429WithRetryAfterAndTypeAndCode) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   for (const Route& route : kRoutes) {
     SCOPED_TRACE(route.name);
@@ -328,7 +314,7 @@ TEST(BackendShape, InStreamUsageLimitIs429WithRetryAfterAndTypeAndCode) {
 }
 
 TEST(BackendShape, RetriedInStreamFailureThenSucceeds) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   auto r = post(proxy->port(), "/v1/chat/completions",
                 chatBody("gpt-5.4", "hi [[scenario:fail:server_is_overloaded+first:1]]", true));
@@ -339,7 +325,7 @@ TEST(BackendShape, RetriedInStreamFailureThenSucceeds) {
 }
 
 TEST(BackendShape, FailureAfterOutputGoesOutInStream) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   auto chat = post(proxy->port(), "/v1/chat/completions",
                    chatBody("gpt-5.4", "hi [[scenario:fail-after-output:server_is_overloaded]]", true));
@@ -367,7 +353,7 @@ TEST(BackendShape, FailureAfterOutputGoesOutInStream) {
 // Session affinity
 
 TEST(BackendShape, SessionIdFromTheClientsHeaders) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   for (const std::string name : {"session-id", "session_id", "x-session-id"}) {
     SCOPED_TRACE(name);
@@ -390,7 +376,7 @@ TEST(BackendShape, SessionIdFromTheClientsHeaders) {
 }
 
 TEST(BackendShape, SessionIdFromThePromptCacheKey) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   auto r = post(proxy->port(), "/v1/responses", responsesBody("gpt-5.4", "hi", true, R"(,"prompt_cache_key":"pck-7")"));
   ASSERT_EQ(r.status, 200) << r.body;
@@ -401,7 +387,7 @@ TEST(BackendShape, SessionIdFromThePromptCacheKey) {
 }
 
 TEST(BackendShape, SessionIdIsStableAcrossAConversationAndCachesItsPrompt) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   const std::string first =
       R"({"model":"gpt-5.4","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Plan a trip."}]})";
@@ -438,7 +424,7 @@ TEST(BackendShape, SessionIdIsStableAcrossAConversationAndCachesItsPrompt) {
 // Fields the backend rejects, and rewritten tools
 
 TEST(BackendShape, RejectedFieldsAreRemovedAndNamed) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   const std::string body = R"({"model":"gpt-5.4","input":[{"type":"message","role":"user","content":[)"
                            R"({"type":"input_text","text":"hi","prompt_cache_breakpoint":{"type":"ephemeral"}}]}],)"
@@ -465,7 +451,7 @@ TEST(BackendShape, RejectedFieldsAreRemovedAndNamed) {
 // Response headers and cookies
 
 TEST(BackendShape, BackendHeadersAreForwardedAndCookiesKeptUpstream) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   const std::string body = responsesBody("gpt-5.4", "hi", false,
                                          R"(,"reasoning":{"effort":"low"},"include":["reasoning.encrypted_content"])");
@@ -491,7 +477,7 @@ TEST(BackendShape, BackendHeadersAreForwardedAndCookiesKeptUpstream) {
 }
 
 TEST(BackendShape, ClientHeadersForwardedAndWithheld) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"PROXY_API_KEY", "caller-key"}});
   auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4", "hi"),
                 {{"Content-Type", "application/json"},
@@ -533,7 +519,7 @@ bool waitForCatalog(const ProxyProcess& proxy) {
 }  // namespace
 
 TEST(BackendShape, ModelsComeFromTheBackendCatalog) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.169.0"}});
   ASSERT_TRUE(waitForCatalog(*proxy)) << httpRequest(proxy->port(), "GET", "/v1/models").body;
   auto list = httpRequest(proxy->port(), "GET", "/v1/models");
@@ -555,7 +541,7 @@ TEST(BackendShape, ModelsComeFromTheBackendCatalog) {
 }
 
 TEST(BackendShape, EffortsComeFromTheCatalog) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   ASSERT_TRUE(waitForCatalog(*proxy));
   auto ultra = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.6-sol-ultra", "hi"));
@@ -580,7 +566,7 @@ TEST(BackendShape, EffortsComeFromTheCatalog) {
 }
 
 TEST(BackendShape, StrictRefusesAnEffortTheModelLacks) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"STRICT_PARAMS", "1"}});
   ASSERT_TRUE(waitForCatalog(*proxy));
   auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4-minimal", "hi"));
@@ -591,7 +577,7 @@ TEST(BackendShape, StrictRefusesAnEffortTheModelLacks) {
 }
 
 TEST(BackendShape, BuiltInModelListWhenTheCatalogFetchFails) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   backend->failCatalog(503);
   auto proxy = startProxy(*backend);
   ASSERT_TRUE(backend->waitForCatalogRequests(1, 10s)) << "the supervisor never asked for the catalog";
@@ -609,7 +595,7 @@ TEST(BackendShape, BuiltInModelListWhenTheCatalogFetchFails) {
 // Waiting for a refresh
 
 TEST(BackendShape, CallsWaitForARefreshInFlight) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   FakeOAuthServer oauth;
   oauth.setMode(FakeOAuthServer::Mode::Hang, 1, 1500ms);  // the first refresh takes 1.5 s, then succeeds
   TempDir state;
@@ -652,7 +638,7 @@ TEST(BackendShape, CallsWaitForARefreshInFlight) {
 // Drop-in settings of the original project, and the operator's headline
 
 TEST(BackendShape, OriginalProjectsBaseUrlAndPathStyleServes) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   ProxyProcess proxy(
       proxyEnv(*backend, {{"CODEX_BASE_URL", backend->baseUrl() + "/"}, {"CODEX_RESPONSES_PATH", "responses"}}));
   proxy.start();
@@ -664,7 +650,7 @@ TEST(BackendShape, OriginalProjectsBaseUrlAndPathStyleServes) {
 }
 
 TEST(BackendShape, CtlStatusHeadlineNamesTheWorkerCount) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   ProxyProcess proxy(proxyEnv(*backend, {{"WORKERS", "2"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();

@@ -2,7 +2,6 @@
 // (README.md, "Credentials and login"; worker/calls/credentials_wait.h), through the real
 // binaries against the fake OAuth server and the fake Codex backend in this process.
 #include <gtest/gtest.h>
-#include <strings.h>
 
 #include <atomic>
 #include <thread>
@@ -10,6 +9,7 @@
 
 #include "tests/support/fakes/fake_codex_backend.h"
 #include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
 #include "tests/support/harness/raw_client.h"
@@ -20,40 +20,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-int64_t nowS() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string expiredToken() { return FakeOAuthServer::makeJwt(nowS() - 100, "acct-fake-0001", "user"); }
-
-struct Fakes {
-  Fakes() {
-    FakeBackendOptions options;
-    options.fixtures_dir = fixturePath("responses");
-    backend = std::make_unique<FakeCodexBackend>(options);
-  }
-  std::unique_ptr<FakeCodexBackend> backend;
-  FakeOAuthServer oauth;
-};
-
-ProxyProcess::Env env(const Fakes& f, const TempDir& state, ProxyProcess::Env extra = {}) {
-  ProxyProcess::Env e = {{"CODEX_BASE_URL", f.backend->baseUrl()},
-                         {"OPENAI_AUTH_BASE_URL", f.oauth.baseUrl()},
-                         {"OPENAI_REFRESH_TOKEN", "rt-seed"},
-                         {"STATE_DIR", state.path()},
-                         {"WORKERS", "2"}};
-  for (auto& [k, v] : extra) e[k] = v;
-  return e;
-}
-
 const std::string kChat = R"({"model":"gpt-5.5","messages":[{"role":"user","content":"hi"}]})";
-
-std::string bearerOf(const RecordedRequest& r) {
-  for (const auto& [k, v] : r.headers) {
-    if (strcasecmp(k.c_str(), "Authorization") == 0) return v.substr(7);
-  }
-  return {};
-}
 
 // The workers answer: the first moment a call can be sent.
 bool serving(const ProxyProcess& proxy) {
@@ -87,10 +54,10 @@ int64_t ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::m
 // A proxy started from an old .env: its access token expired long ago and the first refresh is
 // slow. The calls sent right after the start wait for that refresh instead of failing.
 TEST(CredentialsWait, CallsRightAfterAStartWithAnExpiredTokenWaitForTheSlowRefresh) {
-  Fakes f;
+  CredentialFakes f;
   TempDir state;
   f.oauth.setMode(FakeOAuthServer::Mode::Hang, 1, 1500ms * kSanitizerSlowdown);
-  ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", expiredToken()}}));
+  ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", expiredAccessToken()}}));
   proxy.start();
   ASSERT_TRUE(serving(proxy)) << proxy.stderrText();
   // The calls really go out while the refresh is in flight (else this test proves nothing).
@@ -109,10 +76,10 @@ TEST(CredentialsWait, CallsRightAfterAStartWithAnExpiredTokenWaitForTheSlowRefre
 
 // A start with only a refresh token: no access token at all until the first refresh lands.
 TEST(CredentialsWait, CallsBeforeTheFirstRefreshWaitForIt) {
-  Fakes f;
+  CredentialFakes f;
   TempDir state;
   f.oauth.setMode(FakeOAuthServer::Mode::Hang, 1, 1000ms * kSanitizerSlowdown);
-  ProxyProcess proxy(env(f, state));
+  ProxyProcess proxy(f.env(state));
   proxy.start();
   ASSERT_TRUE(serving(proxy)) << proxy.stderrText();
   const std::vector<Timed> results = concurrentChats(proxy.port(), 4);
@@ -123,11 +90,11 @@ TEST(CredentialsWait, CallsBeforeTheFirstRefreshWaitForIt) {
 // The refresh fails permanently while calls wait: they are answered as soon as the supervisor
 // says needs_login, not at the end of CREDENTIALS_WAIT.
 TEST(CredentialsWait, APermanentFailureAnswersWaitingCallsPromptly) {
-  Fakes f;
+  CredentialFakes f;
   TempDir state;
   f.oauth.setDelay(1000ms * kSanitizerSlowdown);
   f.oauth.setMode(FakeOAuthServer::Mode::InvalidGrant);
-  ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", expiredToken()}, {"CREDENTIALS_WAIT", "30s"}}));
+  ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", expiredAccessToken()}, {"CREDENTIALS_WAIT", "30s"}}));
   proxy.start();
   ASSERT_TRUE(serving(proxy)) << proxy.stderrText();
   ASSERT_EQ(f.oauth.counts().refresh_rejected + f.oauth.counts().refresh_ok, 0);
@@ -156,10 +123,10 @@ TEST(CredentialsWait, APermanentFailureAnswersWaitingCallsPromptly) {
 // The token endpoint hangs: a call waits CREDENTIALS_WAIT, then gets 503 credentials_expired
 // with Retry-After.
 TEST(CredentialsWait, AWaitThatEndsWithoutATokenIsA503AfterCredentialsWait) {
-  Fakes f;
+  CredentialFakes f;
   TempDir state;
   f.oauth.setMode(FakeOAuthServer::Mode::Hang, -1, 120s);
-  ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", expiredToken()}, {"CREDENTIALS_WAIT", "1s"}}));
+  ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", expiredAccessToken()}, {"CREDENTIALS_WAIT", "1s"}}));
   proxy.start();
   ASSERT_TRUE(serving(proxy)) << proxy.stderrText();
 
@@ -178,10 +145,10 @@ TEST(CredentialsWait, AWaitThatEndsWithoutATokenIsA503AfterCredentialsWait) {
 
 // A client that hangs up while its call waits lets the wait go at once (the worker logs it).
 TEST(CredentialsWait, AClientThatHangsUpEndsItsWait) {
-  Fakes f;
+  CredentialFakes f;
   TempDir state;
   f.oauth.setMode(FakeOAuthServer::Mode::Hang, -1, 120s);
-  ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", expiredToken()}, {"CREDENTIALS_WAIT", "60s"}}));
+  ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", expiredAccessToken()}, {"CREDENTIALS_WAIT", "60s"}}));
   proxy.start();
   ASSERT_TRUE(serving(proxy)) << proxy.stderrText();
   {
@@ -206,9 +173,9 @@ TEST(CredentialsWait, AClientThatHangsUpEndsItsWait) {
 
 // `ctl status` opens with the worker count.
 TEST(CredentialsWait, CtlStatusHeadlineNamesTheWorkerCount) {
-  Fakes f;
+  CredentialFakes f;
   TempDir state;
-  ProxyProcess proxy(env(f, state, {{"WORKERS", "3"}}));
+  ProxyProcess proxy(f.env(state, {{"WORKERS", "3"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   ASSERT_TRUE(eventually([&] { return httpRequest(proxy.port(), "GET", "/readyz").status == 200; }, 10s));

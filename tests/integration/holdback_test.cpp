@@ -16,6 +16,7 @@
 
 #include "tests/support/fakes/fake_codex_backend.h"
 #include "tests/support/harness/eventually.h"
+#include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/fixtures.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
@@ -52,8 +53,7 @@ std::string errorEvent(const std::string& fields) {
 }
 
 std::unique_ptr<FakeCodexBackend> makeBackend() {
-  FakeBackendOptions options;
-  options.fixtures_dir = fixturePath("responses");
+  FakeBackendOptions options = fixtureBackendOptions();
   // The held bytes are compared with the transcripts: usage as written, not rewritten per session.
   options.rules.session_cache = false;
   auto backend = std::make_unique<FakeCodexBackend>(options);
@@ -82,10 +82,6 @@ std::unique_ptr<FakeCodexBackend> makeBackend() {
   }
   backend->addTranscript("text_with_metadata", with_metadata);
   return backend;
-}
-
-ProxyProcess::Env proxyEnv(const std::string& base_url) {
-  return {{"CODEX_BASE_URL", base_url}, {"OPENAI_ACCESS_TOKEN", "holdback-token"}, {"WORKERS", "1"}};
 }
 
 std::string chatBody(const std::string& text, bool stream) {
