@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <optional>
 #include <set>
 #include <string>
@@ -41,6 +42,16 @@ struct BackendRules {
   // Everything off: the fake replays whatever it is sent, as it did before these rules.
   static BackendRules none();
 };
+
+// The on/off rules of BackendRules, one row each: the key that sets it in POST /__fake/options
+// and the program's flag that turns it off. BackendRules::none(), {"all":...} and the flags all
+// go through this table, so a new switch is added here once.
+struct RuleSwitch {
+  std::string_view key;       // "version_gate"
+  std::string_view off_flag;  // "--no-version-gate"
+  bool BackendRules::*rule;
+};
+extern const std::array<RuleSwitch, 7> kRuleSwitches;
 
 // Top-level body fields the backend answers with 400 "Unsupported parameter: <name>".
 extern const std::vector<std::string_view> kRejectedFields;

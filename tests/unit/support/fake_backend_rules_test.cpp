@@ -156,6 +156,19 @@ TEST(FakeBackendRules, AppliesOptionsJson) {
   EXPECT_FALSE(r.cookies);  // a refused update changes nothing
 }
 
+// The table behind none(), {"all":...}, the option keys and the program's flags.
+TEST(FakeBackendRules, EverySwitchIsOnByDefaultAndSetByItsKey) {
+  for (const RuleSwitch& s : kRuleSwitches) {
+    SCOPED_TRACE(std::string(s.key));
+    EXPECT_TRUE(BackendRules{}.*s.rule);
+    EXPECT_FALSE(BackendRules::none().*s.rule);
+    BackendRules r;
+    EXPECT_EQ(applyRulesJson(r, "{\"" + std::string(s.key) + "\":false}"), "");
+    EXPECT_FALSE(r.*s.rule);
+    EXPECT_TRUE(s.off_flag.rfind("--no-", 0) == 0 || s.off_flag.rfind("--allow-", 0) == 0) << s.off_flag;
+  }
+}
+
 // Every event of a synthesised transcript as parsed JSON.
 std::vector<common::JsonValue> eventsOf(const std::string& sse) {
   std::vector<common::JsonValue> out;
