@@ -53,7 +53,12 @@ struct RuleSwitch {
 };
 extern const std::array<RuleSwitch, 7> kRuleSwitches;
 
-// Top-level body fields the backend answers with 400 "Unsupported parameter: <name>".
+// Top-level body fields the backend answers with 400 "Unsupported parameter: <name>"
+// (`service_tier` apart: refused unless "priority"). It repeats the proxy's own list
+// (TranslateOptions::defaultDroppedFields(), worker/translate/request_common.cpp) ON PURPOSE: the
+// fake is ground truth independent of the code under test, so a field the proxy forgets to drop
+// is refused here instead of passing because both read one list. Follow the backend
+// (../shared/BACKEND.md) when changing it, not the proxy.
 extern const std::vector<std::string_view> kRejectedFields;
 
 // A refusal: status and the JSON body, plus which rule refused (recorded for tests).
