@@ -1,21 +1,19 @@
 // The proxy against the backend as it behaves now (the fake's defaults, fake_codex_backend.h):
 // the Codex client fingerprint and the version gate, system messages, failures reported inside a
 // 200 stream, session affinity, the fields the backend rejects, the headers and cookies it sends,
-// the model catalog, waiting for a refresh, and the original project's drop-in settings. Each test
-// asserts what the client got AND what the backend received. The calls that are not about the
-// fingerprint use gpt-5.4, which the backend does not gate, so each test shows one behaviour.
+// the model catalog, and the original project's drop-in settings (waiting for a refresh is
+// credentials_wait_test.cpp's). Each test asserts what the client got AND what the backend
+// received. The calls that are not about the fingerprint use gpt-5.4, which the backend does not
+// gate, so each test shows one behaviour.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <regex>
 #include <set>
-#include <thread>
 
 #include "common/json/json_parser.h"
 #include "common/json/json_value.h"
 #include "common/json/json_writer.h"
 #include "tests/support/fakes/fake_codex_backend.h"
-#include "tests/support/fakes/fake_oauth_server.h"
 #include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
@@ -592,50 +590,7 @@ TEST(BackendShape, BuiltInModelListWhenTheCatalogFetchFails) {
 }
 
 // ---------------------------------------------------------------------------
-// Waiting for a refresh
-
-TEST(BackendShape, CallsWaitForARefreshInFlight) {
-  auto backend = makeFixtureBackend();
-  FakeOAuthServer oauth;
-  oauth.setMode(FakeOAuthServer::Mode::Hang, 1, 1500ms);  // the first refresh takes 1.5 s, then succeeds
-  TempDir state;
-  const auto now_s =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const std::string expired = FakeOAuthServer::makeJwt(now_s - 100, "acct-fake-0001", "user");
-  ProxyProcess proxy(ProxyProcess::Env{{"CODEX_BASE_URL", backend->baseUrl()},
-                                       {"OPENAI_AUTH_BASE_URL", oauth.baseUrl()},
-                                       {"OPENAI_REFRESH_TOKEN", "rt-seed"},
-                                       {"OPENAI_ACCESS_TOKEN", expired},
-                                       {"STATE_DIR", state.path()},
-                                       {"WORKERS", "2"}});
-  proxy.start();
-  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  std::atomic<int> ok{0};
-  std::vector<int> statuses(20, 0);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 20; ++i) {
-    threads.emplace_back([&, i] {
-      auto r = post(proxy.port(), "/v1/chat/completions", chatBody("gpt-5.4", "hi"), kJson, 20000);
-      statuses[i] = r.status;
-      if (r.status == 200) ++ok;
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(ok.load(), 20) << "statuses: " << [&] {
-    std::string s;
-    for (int st : statuses) s += std::to_string(st) + " ";
-    return s;
-  }();
-  EXPECT_EQ(oauth.counts().refresh_calls, 1) << "one refresh served every waiting call";
-  EXPECT_EQ(oauth.counts().refresh_ok, 1);
-  ASSERT_EQ(oauth.issuedAccessTokens().size(), 1u);
-  for (const auto& r : backend->requests()) {
-    EXPECT_EQ(header(r, "Authorization"), "Bearer " + oauth.issuedAccessTokens()[0]);
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Drop-in settings of the original project, and the operator's headline
+// Drop-in settings of the original project
 
 TEST(BackendShape, OriginalProjectsBaseUrlAndPathStyleServes) {
   auto backend = makeFixtureBackend();
@@ -647,14 +602,4 @@ TEST(BackendShape, OriginalProjectsBaseUrlAndPathStyleServes) {
   EXPECT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(backend->requestCount(), 1u);
   EXPECT_EQ(backend->request(0)->path, "/backend-api/codex/responses");
-}
-
-TEST(BackendShape, CtlStatusHeadlineNamesTheWorkerCount) {
-  auto backend = makeFixtureBackend();
-  ProxyProcess proxy(proxyEnv(*backend, {{"WORKERS", "2"}}));
-  proxy.start();
-  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  auto ctl = runCommand("codex-sub-proxy-ctl", {"status"}, {{"CONTROL_SOCKET", proxy.controlSocket()}});
-  EXPECT_EQ(ctl.exit_code, 0) << ctl.err;
-  EXPECT_TRUE(contains(ctl.out, "2/2 workers ready")) << ctl.out;
 }

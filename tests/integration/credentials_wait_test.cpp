@@ -69,6 +69,7 @@ TEST(CredentialsWait, CallsRightAfterAStartWithAnExpiredTokenWaitForTheSlowRefre
     EXPECT_LT(t.took, 14s) << "waited " << ms(t.took) << " ms";  // the refresh, not CREDENTIALS_WAIT (15 s)
   }
   EXPECT_EQ(f.oauth.counts().refresh_calls, 1) << "20 waiting calls on 2 workers cause one refresh";
+  EXPECT_EQ(f.oauth.counts().refresh_ok, 1);
   ASSERT_EQ(f.oauth.issuedAccessTokens().size(), 1u);
   ASSERT_EQ(f.backend->requestCount(), 20u) << "no call reached the backend with the expired token";
   for (size_t i = 0; i < 20; ++i) EXPECT_EQ(bearerOf(*f.backend->request(i)), f.oauth.issuedAccessTokens()[0]);
