@@ -12,8 +12,8 @@
 
 #include "common/json/json_parser.h"
 #include "common/json/json_value.h"
-#include "common/json/json_writer.h"
 #include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/call_bodies.h"
 #include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
@@ -30,24 +30,6 @@ std::unique_ptr<ProxyProcess> startProxy(const FakeCodexBackend& backend, ProxyP
   proxy->start();
   EXPECT_TRUE(proxy->waitReady()) << proxy->stderrText();
   return proxy;
-}
-
-std::string quoted(const std::string& s) {
-  std::string out;
-  cosp::common::appendJsonString(out, s);
-  return out;
-}
-
-std::string chatBody(const std::string& model, const std::string& text, bool stream = false,
-                     const std::string& extra = "") {
-  return "{\"model\":" + quoted(model) + ",\"stream\":" + (stream ? "true" : "false") + extra +
-         ",\"messages\":[{\"role\":\"user\",\"content\":" + quoted(text) + "}]}";
-}
-
-std::string responsesBody(const std::string& model, const std::string& text, bool stream = false,
-                          const std::string& extra = "") {
-  return "{\"model\":" + quoted(model) + ",\"stream\":" + (stream ? "true" : "false") + extra +
-         ",\"input\":" + quoted(text) + "}";
 }
 
 const std::vector<std::pair<std::string, std::string>> kJson = {{"Content-Type", "application/json"}};
@@ -117,7 +99,7 @@ const std::regex kCodexUserAgent(
 TEST(BackendShape, DefaultFingerprintPassesTheVersionGate) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
-  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.5", "hi"));
+  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi"));
   ASSERT_EQ(r.status, 200) << r.body;
   const auto seen = lastRequest(*backend);
   EXPECT_EQ(seen.rejected_by, "");
@@ -131,7 +113,7 @@ TEST(BackendShape, DefaultFingerprintPassesTheVersionGate) {
   EXPECT_EQ(m[1].str(), version) << "the User-Agent and the version header name one release";
 
   // The newest catalog model is accepted too.
-  auto newest = post(proxy->port(), "/v1/responses", responsesBody("gpt-5.6-sol", "hi"));
+  auto newest = post(proxy->port(), "/v1/responses", responsesBody("hi", false, {}, "gpt-5.6-sol"));
   EXPECT_EQ(newest.status, 200) << newest.body;
   EXPECT_EQ(lastRequest(*backend).rejected_by, "");
 }
@@ -139,7 +121,7 @@ TEST(BackendShape, DefaultFingerprintPassesTheVersionGate) {
 TEST(BackendShape, ConfiguredCodexVersionIsPresented) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.169.0"}});
-  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.5", "hi", true));
+  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi", true));
   ASSERT_EQ(r.status, 200) << r.body;
   const auto seen = lastRequest(*backend);
   EXPECT_EQ(header(seen, "originator"), "codex_cli_rs");
@@ -153,7 +135,7 @@ TEST(BackendShape, ConfiguredCodexVersionIsPresented) {
 TEST(BackendShape, TooOldCodexVersionGetsTheBackendsMessage) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.100.0"}});
-  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.5", "hi"));
+  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi"));
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(str(parsed(r.body), {"error", "message"}),
             "The 'gpt-5.5' model requires a newer version of Codex. Please upgrade to the latest app or CLI and try "
@@ -167,7 +149,7 @@ TEST(BackendShape, CodexCallerKeepsItsOwnFingerprint) {
   auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.100.0"}});
   const std::string ua = "codex_exec/0.170.0 (Mac OS 15.1.0; arm64) iTerm.app/3.5 (codex_exec; 0.170.0)";
   auto r = post(
-      proxy->port(), "/v1/responses", responsesBody("gpt-5.5", "hi", true),
+      proxy->port(), "/v1/responses", responsesBody("hi", true),
       {{"Content-Type", "application/json"}, {"User-Agent", ua}, {"originator", "codex_exec"}, {"version", "0.170.0"}});
   EXPECT_EQ(r.status, 200) << r.body;
   const auto seen = lastRequest(*backend);
@@ -217,20 +199,6 @@ TEST(BackendShape, SystemRoleArrivesAsDeveloper) {
 
 namespace {
 
-struct Route {
-  const char* name;
-  bool chat;
-  bool stream;
-};
-const Route kRoutes[] = {
-    {"chat", true, false}, {"chat stream", true, true}, {"responses", false, false}, {"responses stream", false, true}};
-
-std::string routePath(const Route& r) { return r.chat ? "/v1/chat/completions" : "/v1/responses"; }
-
-std::string routeBody(const Route& r, const std::string& text) {
-  return r.chat ? chatBody("gpt-5.4", text, r.stream) : responsesBody("gpt-5.4", text, r.stream);
-}
-
 struct InStreamCase {
   const char* scenario;
   int status;
@@ -249,10 +217,10 @@ TEST_P(InStreamFailure, IsAnsweredBeforeTheFirstByteWithItsMappedStatus) {
   const InStreamCase& c = GetParam();
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
-  for (const Route& route : kRoutes) {
-    SCOPED_TRACE(route.name);
+  for (const CallForm& form : kCallForms) {
+    SCOPED_TRACE(form.name);
     const std::size_t before = backend->requestCount();
-    auto r = post(proxy->port(), routePath(route), routeBody(route, std::string("hi [[scenario:") + c.scenario + "]]"));
+    auto r = post(proxy->port(), form.path, form.body(std::string("hi [[scenario:") + c.scenario + "]]", "gpt-5.4"));
     EXPECT_EQ(r.status, c.status) << r.body;
     EXPECT_TRUE(contains(r.header("content-type"), "application/json")) << r.header("content-type");
     EXPECT_FALSE(contains(r.body, "data:")) << "an SSE body went out: " << r.body;
@@ -295,10 +263,10 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(BackendShape, InStreamUsageLimitIs429WithRetryAfterAndTypeAndCode) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
-  for (const Route& route : kRoutes) {
-    SCOPED_TRACE(route.name);
+  for (const CallForm& form : kCallForms) {
+    SCOPED_TRACE(form.name);
     const std::size_t before = backend->requestCount();
-    auto r = post(proxy->port(), routePath(route), routeBody(route, "hi [[scenario:fail:usage_limit_reached]]"));
+    auto r = post(proxy->port(), form.path, form.body("hi [[scenario:fail:usage_limit_reached]]", "gpt-5.4"));
     EXPECT_EQ(r.status, 429) << r.body;
     const JsonValue error = parsed(r.body);
     EXPECT_EQ(str(error, {"error", "type"}), "usage_limit_reached");
@@ -315,7 +283,7 @@ TEST(BackendShape, RetriedInStreamFailureThenSucceeds) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   auto r = post(proxy->port(), "/v1/chat/completions",
-                chatBody("gpt-5.4", "hi [[scenario:fail:server_is_overloaded+first:1]]", true));
+                chatBody("hi [[scenario:fail:server_is_overloaded+first:1]]", true, {}, "gpt-5.4"));
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(contains(r.body, "data: [DONE]")) << r.body;
   EXPECT_FALSE(contains(r.body, "\"error\"")) << r.body;
@@ -326,7 +294,7 @@ TEST(BackendShape, FailureAfterOutputGoesOutInStream) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   auto chat = post(proxy->port(), "/v1/chat/completions",
-                   chatBody("gpt-5.4", "hi [[scenario:fail-after-output:server_is_overloaded]]", true));
+                   chatBody("hi [[scenario:fail-after-output:server_is_overloaded]]", true, {}, "gpt-5.4"));
   EXPECT_EQ(chat.status, 200) << chat.body;
   const auto lines = dataLines(chat.body);
   ASSERT_FALSE(lines.empty()) << chat.body;
@@ -339,7 +307,7 @@ TEST(BackendShape, FailureAfterOutputGoesOutInStream) {
   EXPECT_EQ(backend->requestCount(), 1u) << "nothing is retried after the first byte";
 
   auto relay = post(proxy->port(), "/v1/responses",
-                    responsesBody("gpt-5.4", "hi [[scenario:fail-after-output:server_is_overloaded]]", true));
+                    responsesBody("hi [[scenario:fail-after-output:server_is_overloaded]]", true, {}, "gpt-5.4"));
   EXPECT_EQ(relay.status, 200) << relay.body;
   EXPECT_TRUE(contains(relay.body, "event: response.output_text.delta"));
   EXPECT_TRUE(contains(relay.body, "event: response.failed")) << relay.body;
@@ -356,7 +324,7 @@ TEST(BackendShape, SessionIdFromTheClientsHeaders) {
   for (const std::string name : {"session-id", "session_id", "x-session-id"}) {
     SCOPED_TRACE(name);
     const std::string id = "sess-" + name;
-    auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4", "hi"),
+    auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4"),
                   {{"Content-Type", "application/json"}, {name, id}});
     ASSERT_EQ(r.status, 200) << r.body;
     const auto seen = lastRequest(*backend);
@@ -366,7 +334,7 @@ TEST(BackendShape, SessionIdFromTheClientsHeaders) {
   }
   // The client's own prompt_cache_key stays; its session header still names the session.
   auto both =
-      post(proxy->port(), "/v1/responses", responsesBody("gpt-5.4", "hi", false, R"(,"prompt_cache_key":"b-1")"),
+      post(proxy->port(), "/v1/responses", responsesBody("hi", false, R"(,"prompt_cache_key":"b-1")", "gpt-5.4"),
            {{"Content-Type", "application/json"}, {"session-id", "h-1"}});
   ASSERT_EQ(both.status, 200) << both.body;
   EXPECT_EQ(header(lastRequest(*backend), "session-id"), "h-1");
@@ -376,7 +344,7 @@ TEST(BackendShape, SessionIdFromTheClientsHeaders) {
 TEST(BackendShape, SessionIdFromThePromptCacheKey) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
-  auto r = post(proxy->port(), "/v1/responses", responsesBody("gpt-5.4", "hi", true, R"(,"prompt_cache_key":"pck-7")"));
+  auto r = post(proxy->port(), "/v1/responses", responsesBody("hi", true, R"(,"prompt_cache_key":"pck-7")", "gpt-5.4"));
   ASSERT_EQ(r.status, 200) << r.body;
   const auto seen = lastRequest(*backend);
   EXPECT_EQ(header(seen, "session-id"), "pck-7");
@@ -413,7 +381,7 @@ TEST(BackendShape, SessionIdIsStableAcrossAConversationAndCachesItsPrompt) {
   EXPECT_GT(cosp::common::jsonInt(*details, "cached_tokens").value_or(0), 0) << b.body;
 
   // Another conversation is another session.
-  auto other = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4", "Something else."));
+  auto other = post(proxy->port(), "/v1/chat/completions", chatBody("Something else.", false, {}, "gpt-5.4"));
   ASSERT_EQ(other.status, 200);
   EXPECT_NE(header(lastRequest(*backend), "session-id"), id);
 }
@@ -451,8 +419,8 @@ TEST(BackendShape, RejectedFieldsAreRemovedAndNamed) {
 TEST(BackendShape, BackendHeadersAreForwardedAndCookiesKeptUpstream) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
-  const std::string body = responsesBody("gpt-5.4", "hi", false,
-                                         R"(,"reasoning":{"effort":"low"},"include":["reasoning.encrypted_content"])");
+  const std::string body = responsesBody(
+      "hi", false, R"(,"reasoning":{"effort":"low"},"include":["reasoning.encrypted_content"])", "gpt-5.4");
   auto r = post(proxy->port(), "/v1/responses", body);
   ASSERT_EQ(r.status, 200) << r.body;
   const auto first = lastRequest(*backend);
@@ -466,7 +434,7 @@ TEST(BackendShape, BackendHeadersAreForwardedAndCookiesKeptUpstream) {
   ASSERT_EQ(first.set_cookies.size(), 2u);
   const std::string cf_bm = first.set_cookies[0].substr(0, first.set_cookies[0].find(';'));  // __cf_bm=<value>
   ASSERT_EQ(cf_bm.rfind("__cf_bm=", 0), 0u);
-  auto again = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4", "again", true));
+  auto again = post(proxy->port(), "/v1/chat/completions", chatBody("again", true, {}, "gpt-5.4"));
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(again.headers.count("set-cookie"), 0u);
   const std::string cookie = header(lastRequest(*backend), "Cookie");
@@ -477,7 +445,7 @@ TEST(BackendShape, BackendHeadersAreForwardedAndCookiesKeptUpstream) {
 TEST(BackendShape, ClientHeadersForwardedAndWithheld) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"PROXY_API_KEY", "caller-key"}});
-  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4", "hi"),
+  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4"),
                 {{"Content-Type", "application/json"},
                  {"x-api-key", "caller-key"},
                  {"thread-id", "thread-42"},
@@ -542,13 +510,13 @@ TEST(BackendShape, EffortsComeFromTheCatalog) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   ASSERT_TRUE(waitForCatalog(*proxy));
-  auto ultra = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.6-sol-ultra", "hi"));
+  auto ultra = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.6-sol-ultra"));
   ASSERT_EQ(ultra.status, 200) << ultra.body;
   JsonValue sent = parsed(lastRequest(*backend).body);
   EXPECT_EQ(str(sent, {"model"}), "gpt-5.6-sol");
   EXPECT_EQ(str(sent, {"reasoning", "effort"}), "ultra");
 
-  auto minimal = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4-minimal", "hi"));
+  auto minimal = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4-minimal"));
   ASSERT_EQ(minimal.status, 200) << minimal.body;
   EXPECT_TRUE(contains(minimal.header("x-codex-sub-proxy-dropped"), "reasoning.effort"))
       << minimal.header("x-codex-sub-proxy-dropped");
@@ -558,7 +526,7 @@ TEST(BackendShape, EffortsComeFromTheCatalog) {
 
   // The same through reasoning.effort on /v1/responses: max on gpt-5.4 goes down to xhigh.
   auto max =
-      post(proxy->port(), "/v1/responses", responsesBody("gpt-5.4", "hi", false, R"(,"reasoning":{"effort":"max"})"));
+      post(proxy->port(), "/v1/responses", responsesBody("hi", false, R"(,"reasoning":{"effort":"max"})", "gpt-5.4"));
   ASSERT_EQ(max.status, 200) << max.body;
   EXPECT_EQ(str(parsed(lastRequest(*backend).body), {"reasoning", "effort"}), "xhigh");
 }
@@ -567,7 +535,7 @@ TEST(BackendShape, StrictRefusesAnEffortTheModelLacks) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"STRICT_PARAMS", "1"}});
   ASSERT_TRUE(waitForCatalog(*proxy));
-  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4-minimal", "hi"));
+  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4-minimal"));
   EXPECT_EQ(r.status, 400) << r.body;
   const std::string message = str(parsed(r.body), {"error", "message"});
   EXPECT_TRUE(contains(message, "low") && contains(message, "xhigh")) << "names the supported efforts: " << message;
@@ -585,7 +553,7 @@ TEST(BackendShape, BuiltInModelListWhenTheCatalogFetchFails) {
   EXPECT_EQ(ids.count("gpt-5.5"), 1u) << list.body;
   EXPECT_EQ(ids.count("gpt-5.4"), 1u) << list.body;
   EXPECT_EQ(ids.count("gpt-5.5-pro"), 0u) << "the built-in list follows the current catalog";
-  auto call = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4", "hi"));
+  auto call = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4"));
   EXPECT_EQ(call.status, 200) << call.body;
 }
 
@@ -598,7 +566,7 @@ TEST(BackendShape, OriginalProjectsBaseUrlAndPathStyleServes) {
       proxyEnv(*backend, {{"CODEX_BASE_URL", backend->baseUrl() + "/"}, {"CODEX_RESPONSES_PATH", "responses"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  auto r = post(proxy.port(), "/v1/chat/completions", chatBody("gpt-5.4", "hi"));
+  auto r = post(proxy.port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4"));
   EXPECT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(backend->requestCount(), 1u);
   EXPECT_EQ(backend->request(0)->path, "/backend-api/codex/responses");

@@ -12,6 +12,7 @@
 
 #include "common/codex/fingerprint.h"
 #include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/call_bodies.h"
 #include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
@@ -21,11 +22,6 @@ using namespace cosp::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string chatBody(const std::string& text, bool stream, const std::string& extra = "") {
-  return std::string("{\"model\":\"gpt-5.5\",\"stream\":") + (stream ? "true" : "false") + extra +
-         ",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}";
-}
 
 Poco::JSON::Object::Ptr parse(const std::string& json) {
   Poco::JSON::Parser parser;
