@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/log/log.h"
+#include "common/util/retry_after.h"
 #include "common/util/strings.h"
 #include "worker/calls/credentials_wait.h"
 #include "worker/calls/hold_back.h"
@@ -181,7 +182,8 @@ UpstreamRequestSpec AttemptLoop::requestSpec(UpstreamCall& up) {
 [[gnu::noinline]] AttemptLoop::Step AttemptLoop::failedStatus(UpstreamExchange& upstream) {
   const UpstreamResponseHead& head = upstream.head();
   const std::string body = upstream.readAll(kErrorBodyCap, call_.deadline.cap(milliseconds(5000)));
-  const std::optional<std::int64_t> retry_after = parseRetryAfter(head.header("Retry-After").value_or(""));
+  const std::optional<std::int64_t> retry_after =
+      common::parseRetryAfterSeconds(head.header("Retry-After").value_or(""));
   common::ApiError error =
       mapUpstreamError(head.status, head.header("Content-Type").value_or(""), body, unixSeconds(), retry_after);
   AttemptOutcome outcome;

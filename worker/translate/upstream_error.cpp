@@ -299,19 +299,6 @@ ApiError mapStatus(int status, bool html, const ErrorInfo& info, std::int64_t no
 
 }  // namespace
 
-std::optional<std::int64_t> parseRetryAfter(std::string_view value) {
-  // delta-seconds only (RFC 9110 §10.2.3); an HTTP-date is left to the body's reset fields.
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  if (value.empty() || value.size() > 9) return std::nullopt;
-  std::int64_t seconds = 0;
-  for (char c : value) {
-    if (c < '0' || c > '9') return std::nullopt;
-    seconds = seconds * 10 + (c - '0');
-  }
-  return seconds;
-}
-
 ApiError mapUpstreamError(int status, std::string_view content_type, std::string_view body,
                           std::int64_t now_unix_seconds, std::optional<std::int64_t> retry_after_header) {
   const bool html = looksLikeHtml(content_type, body);
