@@ -25,6 +25,18 @@ common::ModelCatalog catalog() {
   return c;
 }
 
+// An effort newer than kEffortOrder is a suffix only of a model the catalog gives it to.
+TEST(EffortPolicy, AnEffortOnlyTheCatalogKnowsIsASuffixOfItsModel) {
+  common::ModelCatalog c = catalog();
+  c.models.push_back(model("gpt-6", {"low", "turbo"}));
+  const ModelSplit split = splitModelSuffix("gpt-6-turbo", &c);
+  EXPECT_EQ(split.base, "gpt-6");
+  EXPECT_EQ(split.effort.value_or("<none>"), "turbo");
+  EXPECT_FALSE(splitModelSuffix("gpt-6-turbo").effort.has_value());        // no catalog
+  EXPECT_FALSE(splitModelSuffix("gpt-5.5-turbo", &c).effort.has_value());  // not gpt-5.5's
+  EXPECT_EQ(splitModelSuffix("gpt-5.5-turbo", &c).base, "gpt-5.5-turbo");
+}
+
 TEST(EffortPolicy, EveryEffortOfTheOrderIsASuffix) {
   for (std::string_view base : {"gpt-5.6-sol", "gpt-5.4-mini"}) {
     for (std::string_view effort : common::kEffortOrder) {
