@@ -26,7 +26,10 @@ Poco::Timespan toTimespan(std::chrono::milliseconds ms) {
 class PocoHttpTransport final : public HttpTransport {
  public:
   PocoHttpTransport(HttpTransportOptions options, common::ProxyRules rules, Poco::Net::Context::Ptr tls)
-      : options_(std::move(options)), rules_(std::move(rules)), tls_(std::move(tls)) {}
+      : options_(std::move(options)),
+        rules_(std::move(rules)),
+        tls_(std::move(tls)),
+        fingerprint_(options_.fingerprint) {}
 
   common::Result<HttpReply, std::string> post(const std::string& url, const std::string& content_type,
                                               const std::string& body) override {
@@ -41,6 +44,11 @@ class PocoHttpTransport final : public HttpTransport {
     auto answer = exchange(Poco::Net::HTTPRequest::HTTP_GET, url, headers, nullptr, max_bytes, true);
     if (!answer.ok()) return answer.error();
     return HttpDocument{answer->status, std::move(answer->body), std::move(answer->etag)};
+  }
+
+  void setFingerprint(common::CodexFingerprint fingerprint) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    fingerprint_ = std::move(fingerprint);
   }
 
   void cancel() override {
@@ -63,9 +71,11 @@ class PocoHttpTransport final : public HttpTransport {
   common::Result<Answer, std::string> exchange(const std::string& method, const std::string& url,
                                                const HttpHeaders& headers, const std::string* body, size_t max_bytes,
                                                bool refuse_longer) {
+    common::CodexFingerprint fingerprint;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (cancelled_) return std::string("cancelled");
+      fingerprint = fingerprint_;
     }
     auto parsed = common::parseUrl(url);
     if (!parsed.ok()) return "bad URL: " + parsed.error();
@@ -95,7 +105,6 @@ class PocoHttpTransport final : public HttpTransport {
       Poco::Net::HTTPRequest request(method, target.path.empty() ? "/" : target.path, Poco::Net::HTTPMessage::HTTP_1_1);
       if (body != nullptr) request.setContentLength(static_cast<std::streamsize>(body->size()));
       request.set("Accept", "application/json");
-      const common::CodexFingerprint& fingerprint = options_.fingerprint;
       request.set("User-Agent", fingerprint.user_agent);
       if (!fingerprint.originator.empty()) request.set("originator", fingerprint.originator);
       if (!fingerprint.version.empty()) request.set("version", fingerprint.version);
@@ -170,7 +179,8 @@ class PocoHttpTransport final : public HttpTransport {
 
   const HttpTransportOptions options_;
   const common::ProxyRules rules_;
-  Poco::Net::Context::Ptr tls_;  // guarded by mu_ (built lazily)
+  Poco::Net::Context::Ptr tls_;           // guarded by mu_ (built lazily)
+  common::CodexFingerprint fingerprint_;  // guarded by mu_ (setFingerprint)
   std::mutex mu_;
   bool cancelled_ = false;
   int active_fd_ = -1;

@@ -303,3 +303,25 @@ TEST(Catalog, A401RefreshesTheTokenAndTheFreshTokenFetchesAgain) {
   EXPECT_EQ(catalog->getValue<int>("fetches_failed"), 1);
   EXPECT_EQ(catalog->getValue<int>("fetches_ok"), 1);
 }
+
+TEST(Catalog, AReloadWithANewClientVersionFetchesWithTheNewFingerprint) {
+  CatalogBackend backend([](const SeenRequest&) { return httpAnswer(200, kCatalog); });
+  const std::string token = FakeOAuthServer::makeJwt(unixSeconds() + 3600, kAccount, "user");
+  TempDir conf;
+  writeFile(conf.file("proxy.conf"), "codex-client-version = 0.170.0\n");
+  ProxyProcess proxy(env(backend, token), {"--config", conf.file("proxy.conf")});
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  ASSERT_TRUE(eventually([&] { return backend.requests().size() == 1; }, 10s)) << proxy.stderrText();
+  EXPECT_EQ(backend.requests()[0].header("version"), "0.170.0");
+
+  // The catalog is fetched again for the new version, and the token calls and the catalog fetch
+  // present the new release from then on, not the one the supervisor started with.
+  writeFile(conf.file("proxy.conf"), "codex-client-version = 0.171.0\n");
+  proxy.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return backend.requests().size() == 2; }, 10s)) << proxy.stderrText();
+  const SeenRequest request = backend.requests()[1];
+  EXPECT_EQ(request.target, "/backend-api/codex/models?client_version=0.171.0");
+  EXPECT_EQ(request.header("version"), "0.171.0");
+  EXPECT_EQ(request.header("user-agent").rfind("codex_cli_rs/0.171.0 (", 0), 0u) << request.header("user-agent");
+}
