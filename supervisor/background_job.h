@@ -23,10 +23,10 @@
 namespace cosp::supervisor {
 
 // One piece of work at a time on a background thread off the supervisor's loop thread, so a
-// remote end that hangs never blocks the loop (the token refresh, the catalog fetch). The work's
-// completion makes eventFd() readable; take() then hands its Outcome over on the loop thread.
-// Every member is called on the loop thread.
-template <typename Outcome>
+// remote end that hangs never blocks the loop (the token refresh, the catalog fetch). start()
+// runs Options::work on an Input; its completion makes eventFd() readable; take() then hands its
+// Outcome over on the loop thread. Every member is called on the loop thread.
+template <typename Input, typename Outcome>
 class BackgroundJob {
  public:
   struct Options {
@@ -36,6 +36,9 @@ class BackgroundJob {
     std::chrono::milliseconds grace{0};
     std::chrono::milliseconds abort{0};
     std::function<void()> cancel;  // makes the in-flight work return promptly (HttpTransport::cancel)
+    // The work. Each thread gets its own copy, so what it captures (the transport) is co-owned by
+    // the thread and outlives a job destroyed while the thread is still stuck.
+    std::function<Outcome(const Input&)> work;
     // The outcome of work that threw; `what` says what went wrong (no secrets).
     Outcome (*failed)(const std::string& what) = nullptr;
   };
@@ -68,11 +71,9 @@ class BackgroundJob {
 
   int eventFd() const { return shared_->event_fd; }
 
-  // Starts `work` (a callable returning Outcome, moved to the thread with everything it
-  // captures); the previous outcome must have been taken. An error text when no thread could be
-  // started (nothing runs then).
-  template <typename Work>
-  std::optional<std::string> start(Work work) {
+  // Starts the work on `input` (moved to the thread); the previous outcome must have been taken.
+  // An error text when no thread could be started (nothing runs then).
+  std::optional<std::string> start(Input input) {
     if (thread_.joinable()) thread_.join();  // a finished job whose outcome was already taken
     {
       std::lock_guard<std::mutex> lock(shared_->mu);
@@ -80,7 +81,7 @@ class BackgroundJob {
       shared_->outcome.reset();
     }
     try {
-      thread_ = std::thread(&BackgroundJob::run<Work>, shared_, options_.failed, std::move(work));
+      thread_ = std::thread(&BackgroundJob::run, shared_, options_.work, options_.failed, std::move(input));
     } catch (const std::system_error& e) {
       std::lock_guard<std::mutex> lock(shared_->mu);
       shared_->done = true;
@@ -131,11 +132,11 @@ class BackgroundJob {
   // The thread. std::thread inherits the creating thread's signal mask; the supervisor blocks its
   // handled signals before starting any thread (docs/ARCHITECTURE.md §6.11) and ignores SIGPIPE
   // process-wide (§6.10), so this thread neither steals signals nor dies on a reset.
-  template <typename Work>
-  static void run(std::shared_ptr<Shared> shared, Outcome (*failed)(const std::string&), Work work) {
+  static void run(std::shared_ptr<Shared> shared, std::function<Outcome(const Input&)> work,
+                  Outcome (*failed)(const std::string&), Input input) {
     std::optional<Outcome> outcome;
     try {
-      outcome.emplace(work());
+      outcome.emplace(work(input));
     } catch (const std::exception& e) {
       outcome.emplace(failed(e.what()));
     } catch (...) {

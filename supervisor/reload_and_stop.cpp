@@ -2,11 +2,13 @@
 // and a stop (SIGTERM, SIGINT, SIGQUIT, `ctl stop`). The rest of the class is in supervisor.cpp.
 #include <signal.h>
 
+#include "common/codex/fingerprint.h"
 #include "common/config/config_loader.h"
 #include "common/log/log.h"
 #include "common/os/systemd.h"
 #include "supervisor/catalog/catalog_manager.h"
 #include "supervisor/credentials/credential_manager.h"
+#include "supervisor/credentials/http_transport.h"
 #include "supervisor/deadlines.h"
 #include "supervisor/supervisor.h"
 
@@ -54,6 +56,10 @@ void Supervisor::beginReload() {
   common::sdNotify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(common::monotonicMicros()));
   phase_ = Phase::Reloading;
   config_ = std::move(next);
+  const common::CodexFingerprint fingerprint =
+      common::codexFingerprint(config_.originator, config_.codexClientVersion());
+  credential_transport_->setFingerprint(fingerprint);
+  catalog_transport_->setFingerprint(fingerprint);
   catalog_->reconfigure(catalogSettingsFromConfig(config_));
   ++generation_;
   common::logInfo("reload_begin").field("generation", generation_).field("workers", config_.workers);

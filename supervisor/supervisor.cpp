@@ -17,6 +17,7 @@
 #include "supervisor/catalog/catalog_manager.h"
 #include "supervisor/credentials/clock.h"
 #include "supervisor/credentials/credential_manager.h"
+#include "supervisor/credentials/http_transport.h"
 #include "supervisor/ctl_dispatch.h"
 #include "supervisor/deadlines.h"
 #include "supervisor/worker_environment.h"
@@ -48,7 +49,17 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
       reload_(kBootTimeout) {
   control_ = std::make_unique<ControlServer>(config_.control_socket,
                                              [this](const std::string& request) { return handleControl(request); });
-  auto credentials = CredentialManager::create(credentialSettingsFromConfig(config_), RealClock::instance());
+  const CredentialSettings credential_settings = credentialSettingsFromConfig(config_);
+  // Two transports with the same proxy, CA file and fingerprint: cancelling a hung catalog fetch at
+  // shutdown must not cut a token refresh short.
+  for (auto* transport : {&credential_transport_, &catalog_transport_}) {
+    auto made = makeTransportFor(credential_settings);
+    if (!made.ok()) throw StartupConfigError(made.error());
+    *transport = made.value();
+  }
+  CredentialManager::Hooks hooks;
+  hooks.transport = credential_transport_;
+  auto credentials = CredentialManager::create(credential_settings, RealClock::instance(), std::move(hooks));
   if (!credentials) {
     const CredentialSetupError& error = credentials.error();
     if (error.kind == CredentialSetupError::Kind::Config) throw StartupConfigError(error.message);
@@ -56,11 +67,7 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
   }
   credentials_ = std::move(credentials.value());
 
-  // Its own transport (the same proxy, CA file and fingerprint as the token calls): cancelling a
-  // hung catalog fetch at shutdown must not cut a token refresh short.
-  auto transport = makeTransportFor(credentialSettingsFromConfig(config_));
-  if (!transport.ok()) throw StartupConfigError(transport.error());
-  auto catalog = CatalogManager::create(catalogSettingsFromConfig(config_), transport.value(), RealClock::instance());
+  auto catalog = CatalogManager::create(catalogSettingsFromConfig(config_), catalog_transport_, RealClock::instance());
   if (!catalog.ok()) throw std::runtime_error(catalog.error());
   catalog_ = std::move(catalog.value());
   catalog_->on_change = [this] { broadcastCatalog(); };

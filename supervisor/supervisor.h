@@ -25,6 +25,7 @@ namespace cosp::supervisor {
 
 class CredentialManager;
 class CatalogManager;
+class HttpTransport;
 
 struct StartupConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -93,6 +94,8 @@ class Supervisor {
   Listener listener_;
   Listener old_listener_;  // kept until a reload to a new address completes
   std::unique_ptr<ControlServer> control_;
+  // Built here, not by the managers, so a reload can give both the new fingerprint.
+  std::shared_ptr<HttpTransport> credential_transport_, catalog_transport_;
   std::unique_ptr<CredentialManager> credentials_;
   std::unique_ptr<CatalogManager> catalog_;  // fetched with credentials_' token, pushed to workers
 

@@ -89,8 +89,9 @@ UpstreamSettings upstreamSettings(const common::Config& config) {
 
 // The supervisor always queues the credentials and the model catalog right after the
 // configuration: they are applied before serving, so the first requests of a fresh worker never
-// see "no credentials" nor a catalog other than the one the supervisor holds.
-void receiveInitialState(const common::Channel& channel, WorkerContext& ctx) {
+// see "no credentials" nor a catalog other than the one the supervisor holds. Returns the first
+// message that is not part of that state (a drain or stop sent early), for the control loop.
+std::optional<std::string> receiveInitialState(const common::Channel& channel, WorkerContext& ctx) {
   bool have_credentials = false, have_catalog = false;
   std::string message;
   while (!(have_credentials && have_catalog) &&
@@ -103,9 +104,10 @@ void receiveInitialState(const common::Channel& channel, WorkerContext& ctx) {
       have_catalog = true;
       if (auto catalog = common::decodeCatalog(message)) ctx.catalog.set(std::move(*catalog));
     } else {
-      break;  // not part of the start-up state (metrics follow every second anyway)
+      return message;
     }
   }
+  return std::nullopt;
 }
 
 // The main thread once the server runs: a poll loop over the signalfd and the supervisor's
@@ -116,6 +118,12 @@ class ControlLoop {
   ControlLoop(const common::Config& config, WorkerContext& ctx, HttpServer& server, common::Channel& channel,
               common::SignalFd& signals)
       : config_(config), ctx_(ctx), server_(server), channel_(channel), signals_(signals) {}
+
+  // A message that arrived before the loop ran (receiveInitialState stopped at it).
+  void handleEarly(std::string message) {
+    message_ = std::move(message);
+    handleMessage();
+  }
 
   // Returns true for a fast stop (SIGINT, SIGQUIT, a stop message), false when the drain ended:
   // every connection closed, or the grace expired.
@@ -244,7 +252,7 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
 
   common::SignalFd signals({SIGTERM, SIGINT, SIGQUIT, SIGHUP});
   WorkerContext ctx(*config, args.slot, channel);
-  receiveInitialState(channel, ctx);
+  std::optional<std::string> early = receiveInitialState(channel, ctx);
 
   // The TLS context and the upstream pool are created here, after exec, never inherited (docs/ARCHITECTURE.md §6.12).
   auto pool = UpstreamPool::create(upstreamSettings(*config));
@@ -267,7 +275,9 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
   channel.send(common::encodeSimple(common::msg::kReady));
   common::logInfo("worker_serving").field("generation", args.generation).field("threads", config->worker_threads);
 
-  const bool fast_stop = ControlLoop(*config, ctx, server, channel, signals).run();
+  ControlLoop control(*config, ctx, server, channel, signals);
+  if (early) control.handleEarly(std::move(*early));
+  const bool fast_stop = control.run();
 
   server.stopAccepting();
   int left = server.openConnections();

@@ -19,7 +19,7 @@ void WorkerMetrics::recordUpstreamStatus(int status) {
   add(common::seriesKey("upstream_responses_total", "status=\"" + std::to_string(status) + "\""));
 }
 
-void WorkerMetrics::observeUpstream(int status, const std::map<std::string, std::string>& rate_limit_headers) {
+void WorkerMetrics::observeUpstream(int status, std::map<std::string, std::string> rate_limit_headers) {
   int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::lock_guard<std::mutex> lock(mutex_);
@@ -27,7 +27,7 @@ void WorkerMetrics::observeUpstream(int status, const std::map<std::string, std:
   upstream_.last_status_at = now;
   if (status >= 200 && status < 300) upstream_.last_success_at = now;
   if (!rate_limit_headers.empty()) {
-    upstream_.rate_limits = rate_limit_headers;
+    upstream_.rate_limits.swap(rate_limit_headers);  // the old map is freed after the lock
     upstream_.rate_limits_at = now;
   }
 }

@@ -31,7 +31,8 @@ class WorkerMetrics {
   void recordRequest(const char* route, int status, int64_t duration_us, int64_t ttfb_us);
   void recordUpstreamStatus(int status);
   // The head of a backend response: its status and x-codex-* rate-limit headers, for `ctl status`.
-  void observeUpstream(int status, const std::map<std::string, std::string>& rate_limit_headers);
+  // Taken by value and moved in: the lock shared by every handler thread is not held for a copy.
+  void observeUpstream(int status, std::map<std::string, std::string> rate_limit_headers);
   common::UpstreamObservation upstreamObservation() const;
   void recordUpstreamFailure(const char* kind);
   void recordUpstreamRetry();

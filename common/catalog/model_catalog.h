@@ -23,6 +23,8 @@ struct CatalogModel {
   std::optional<std::string> default_effort;
   bool listed = true;  // visibility "list"
   std::string raw_json;
+
+  bool operator==(const CatalogModel&) const = default;
 };
 
 // The models one account may use, from the backend's `GET {base}/models?client_version=`, from

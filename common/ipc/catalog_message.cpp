@@ -2,6 +2,7 @@
 
 #include "common/catalog/served_catalog.h"
 #include "common/ipc/channel.h"
+#include "common/ipc/message_fields.h"
 #include "common/ipc/messages.h"
 #include "common/json/json_parser.h"
 #include "common/json/json_value.h"
@@ -11,6 +12,10 @@
 namespace cosp::common {
 
 namespace {
+
+using message_fields::readBool;
+using message_fields::readInt;
+using message_fields::readString;
 
 std::string encodeWith(const ModelCatalog& catalog, bool with_raw) {
   JsonWriter w;
@@ -38,9 +43,7 @@ bool decodeModel(const JsonValue& item, CatalogModel& m) {
   auto slug = jsonString(item, "slug");
   if (!slug || slug->empty()) return false;
   m.slug = std::string(*slug);
-  const JsonValue* name = item.find("display_name");
-  if (name != nullptr && !name->isString()) return false;
-  m.display_name = name != nullptr ? std::string(*name->stringView()) : m.slug;
+  if (!readString(item, "display_name", m.slug, m.display_name)) return false;
   if (const JsonValue* efforts = item.find("efforts")) {
     const JsonArray* list = efforts->getArray();
     if (list == nullptr) return false;
@@ -54,10 +57,7 @@ bool decodeModel(const JsonValue& item, CatalogModel& m) {
     if (!effort->isString()) return false;
     m.default_effort = std::string(*effort->stringView());
   }
-  if (const JsonValue* listed = item.find("listed")) {
-    if (!listed->isBool()) return false;
-    m.listed = *listed->getBool();
-  }
+  if (!readBool(item, "listed", true, m.listed)) return false;
   if (const JsonValue* raw = item.find("raw")) {
     if (!raw->isObject()) return false;
     m.raw_json = toJson(*raw);
@@ -81,15 +81,7 @@ std::optional<ModelCatalog> decodeCatalog(const std::string& json) {
   ModelCatalog c;
   auto source = jsonString(*o, "source");
   if (!source || !parseCatalogSource(*source, c.source)) return std::nullopt;
-  if (const JsonValue* etag = o->find("etag")) {
-    if (!etag->isString()) return std::nullopt;
-    c.etag = std::string(*etag->stringView());
-  }
-  if (const JsonValue* at = o->find("fetched_at_ms")) {
-    auto value = at->getInt64();
-    if (!value) return std::nullopt;
-    c.fetched_at_ms = *value;
-  }
+  if (!readString(*o, "etag", "", c.etag) || !readInt(*o, "fetched_at_ms", c.fetched_at_ms)) return std::nullopt;
   const JsonArray* models = jsonArray(*o, "models");
   if (models == nullptr) return std::nullopt;
   c.models.reserve(models->size());

@@ -1,5 +1,6 @@
 #include "common/ipc/messages.h"
 
+#include "common/ipc/message_fields.h"
 #include "common/json/json_parser.h"
 #include "common/json/json_value.h"
 #include "common/json/json_writer.h"
@@ -11,36 +12,9 @@ namespace cosp::common {
 
 namespace {
 
-// A member that may be absent (then `fallback`) but must have the right kind when present: a
-// message with a member of another kind is malformed as a whole.
-template <typename T, typename Get>
-bool readOptional(const JsonValue& object, std::string_view key, T fallback, T& out, Get get) {
-  const JsonValue* value = object.find(key);
-  if (value == nullptr) {
-    out = fallback;
-    return true;
-  }
-  auto got = get(*value);
-  if (!got) return false;
-  out = static_cast<T>(*got);
-  return true;
-}
-
-bool readInt(const JsonValue& object, std::string_view key, int64_t& out) {
-  return readOptional<int64_t>(object, key, 0, out, [](const JsonValue& v) { return v.getInt64(); });
-}
-
-bool readString(const JsonValue& object, std::string_view key, std::string_view fallback, std::string& out) {
-  const JsonValue* value = object.find(key);
-  if (value == nullptr) {
-    out = std::string(fallback);
-    return true;
-  }
-  auto text = value->stringView();
-  if (!text) return false;
-  out = std::string(*text);
-  return true;
-}
+using message_fields::readInt;
+using message_fields::readOptional;
+using message_fields::readString;
 
 bool readUpstream(const JsonValue& up, UpstreamObservation& out) {
   int64_t last_status = 0;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,9 +19,8 @@ inline constexpr std::size_t kMaxCatalogBytes = 8u << 20;
 struct CatalogFetchRequest {
   std::string url;  // catalogUrl()
   std::string access_token;
-  std::string account_id;   // ChatGPT-Account-ID; empty = not sent
-  std::string etag;         // If-None-Match; empty = not sent
-  uint64_t generation = 0;  // of the access token (a 401 is reported for it)
+  std::string account_id;  // ChatGPT-Account-ID; empty = not sent
+  std::string etag;        // If-None-Match; empty = not sent
 };
 
 struct CatalogFetchResult {

@@ -18,17 +18,10 @@ CatalogFetchResult fetchThrew(const std::string& what) {
 
 }  // namespace
 
-common::Result<std::unique_ptr<CatalogJob>, std::string> CatalogJob::create(std::shared_ptr<HttpTransport> transport) {
-  auto job = BackgroundJob<CatalogFetchResult>::create(
-      {"catalog", kShutdownGrace, kShutdownAbort, [transport] { transport->cancel(); }, &fetchThrew});
-  if (!job.ok()) return job.error();
-  return std::unique_ptr<CatalogJob>(new CatalogJob(std::move(transport), std::move(job.value())));
-}
-
-std::optional<std::string> CatalogJob::start(CatalogFetchRequest request) {
-  // The thread co-owns the transport and its request, so it may outlive this job (catalog_job.h).
-  return job_->start(
-      [transport = transport_, request = std::move(request)] { return fetchCatalog(*transport, request); });
+common::Result<std::unique_ptr<CatalogJob>, std::string> makeCatalogJob(std::shared_ptr<HttpTransport> transport) {
+  return CatalogJob::create(
+      {"catalog", kShutdownGrace, kShutdownAbort, [transport] { transport->cancel(); },
+       [transport](const CatalogFetchRequest& request) { return fetchCatalog(*transport, request); }, &fetchThrew});
 }
 
 }  // namespace cosp::supervisor

@@ -8,20 +8,9 @@ namespace cosp::supervisor {
 
 namespace {
 
-using std::chrono::steady_clock;
-
-bool sameModel(const common::CatalogModel& a, const common::CatalogModel& b) {
-  return a.slug == b.slug && a.display_name == b.display_name && a.efforts == b.efforts &&
-         a.default_effort == b.default_effort && a.listed == b.listed && a.raw_json == b.raw_json;
-}
-
 // Equal for the workers: a 200 that repeats the catalog (a backend without ETags) changes nothing.
 bool sameCatalog(const common::ModelCatalog& a, const common::ModelCatalog& b) {
-  if (a.source != b.source || a.models.size() != b.models.size()) return false;
-  for (size_t i = 0; i < a.models.size(); ++i) {
-    if (!sameModel(a.models[i], b.models[i])) return false;
-  }
-  return true;
+  return a.source == b.source && a.models == b.models;
 }
 
 }  // namespace
@@ -38,7 +27,7 @@ common::Result<std::unique_ptr<CatalogManager>, std::string> CatalogManager::cre
     CatalogSettings settings, std::shared_ptr<HttpTransport> transport, Clock& clock) {
   auto url = catalogUrl(settings.base_url, settings.client_version);
   if (!url.ok()) return url.error();
-  auto job = CatalogJob::create(std::move(transport));
+  auto job = makeCatalogJob(std::move(transport));
   if (!job.ok()) return job.error();
   return std::unique_ptr<CatalogManager>(
       new CatalogManager(std::move(settings), url.value().toString(), clock, std::move(job.value())));
@@ -76,14 +65,11 @@ void CatalogManager::startFetch() {
   request.url = url_;
   request.access_token = credentials_.access_token;
   request.account_id = credentials_.account_id;
-  request.generation = credentials_.generation;
   // A 304 is only meaningful for the copy held, of the same account.
   if (discovered_.source == common::ModelCatalog::Source::Backend && discovered_account_ == credentials_.account_id) {
     request.etag = discovered_.etag;
   }
-  in_flight_generation_ = request.generation;
-  in_flight_account_ = request.account_id;
-  schedule_.onStarted(request.generation, request.account_id);
+  schedule_.onStarted(credentials_.generation, credentials_.account_id);
   if (auto error = job_->start(std::move(request))) {
     CatalogFetchResult failed;
     failed.error = *error;
@@ -109,7 +95,7 @@ void CatalogManager::apply(CatalogFetchResult result) {
       fetched.etag = std::move(result.etag);
       fetched.fetched_at_ms = clock_.unixMillis();
       discovered_ = std::move(fetched);
-      discovered_account_ = in_flight_account_;
+      discovered_account_ = schedule_.startedAccount();
       common::logInfo("catalog_fetched")
           .field("models", static_cast<int64_t>(discovered_.models.size()))
           .field("skipped", static_cast<int64_t>(result.catalog.skipped))
@@ -128,7 +114,7 @@ void CatalogManager::apply(CatalogFetchResult result) {
       recordFailure(result);
       // The workers report a 401 on a model call the same way: the credential manager refreshes
       // (single flight), and the fresher token brings the next fetch (catalog_schedule.h).
-      if (on_unauthorized) on_unauthorized(in_flight_generation_);
+      if (on_unauthorized) on_unauthorized(schedule_.startedGeneration());
       return;
     case Kind::Failed:
       schedule_.onFinished(CatalogSchedule::Outcome::Failed, now);

@@ -80,8 +80,6 @@ class CatalogManager {
   CatalogSchedule schedule_;
 
   common::WorkerCredentials credentials_;
-  uint64_t in_flight_generation_ = 0;
-  std::string in_flight_account_;
   common::ModelCatalog discovered_;  // the backend's last good catalog, else the built-in list
   std::string discovered_account_;   // the account discovered_ was fetched for
   common::ModelCatalog served_;

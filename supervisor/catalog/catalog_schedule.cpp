@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "supervisor/credentials/refresh_backoff.h"
+
 namespace cosp::supervisor {
 
 void CatalogSchedule::onCredentials(bool usable, uint64_t generation, const std::string& account_id, TimePoint now) {
@@ -37,9 +39,8 @@ void CatalogSchedule::onFinished(Outcome outcome, TimePoint now) {
   } else {
     ++failures_;
     if (outcome == Outcome::Unauthorized) refused_generation_ = started_generation_;
-    // retry_base * 2^(failures-1), capped at the interval (the shift is bounded: no overflow).
-    const int doublings = std::min(failures_ - 1, 20);
-    next_ = now + std::min<std::chrono::milliseconds>(timing_.retry_base * (int64_t{1} << doublings), timing_.interval);
+    // No jitter, unlike the token refresh: one fetch an hour per proxy needs no spreading.
+    next_ = now + doublingDelay(failures_, timing_.retry_base, timing_.interval);
   }
   // What changed while the fetch was out counts as if it had come after it.
   const bool newer_token = refused_generation_ && generation_ > *refused_generation_;

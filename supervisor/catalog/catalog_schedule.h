@@ -45,6 +45,9 @@ class CatalogSchedule {
 
   bool inFlight() const { return in_flight_; }
   int consecutiveFailures() const { return failures_; }
+  // Of the last fetch that went out (onStarted): its token's generation and its account.
+  uint64_t startedGeneration() const { return started_generation_; }
+  const std::string& startedAccount() const { return started_account_; }
 
  private:
   Timing timing_;

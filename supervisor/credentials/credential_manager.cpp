@@ -54,7 +54,7 @@ common::Result<std::unique_ptr<CredentialManager>, CredentialSetupError> Credent
     auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
     hooks.random01 = [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
   }
-  auto job = RefreshJob::create(std::move(transport));
+  auto job = makeRefreshJob(std::move(transport));
   if (!job.ok()) return CredentialSetupError{Kind::System, job.error()};
 
   std::unique_ptr<CredentialManager> mgr(
@@ -398,10 +398,7 @@ CredentialSettings credentialSettingsFromConfig(const common::Config& config) {
   s.https_proxy = config.https_proxy;
   s.no_proxy = config.no_proxy;
   s.ca_file = config.upstream_ca_file;
-  const common::CodexFingerprint fingerprint = common::codexFingerprint(config.originator, config.codexClientVersion());
-  s.user_agent = fingerprint.user_agent;
-  s.originator = fingerprint.originator;
-  s.codex_version = fingerprint.version;
+  s.fingerprint = common::codexFingerprint(config.originator, config.codexClientVersion());
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "common/codex/fingerprint.h"
 #include "common/ipc/messages.h"
 #include "common/json/json_parser.h"
 
@@ -30,8 +31,8 @@ struct CredentialSettings {
   std::chrono::seconds refresh_margin{300};               // REFRESH_MARGIN
   std::string https_proxy, no_proxy, ca_file;
   // The client fingerprint every call to the token and device endpoints presents, as the Codex
-  // CLI's own login does (common/codex/fingerprint.h); empty = a bare product User-Agent.
-  std::string user_agent, originator, codex_version;
+  // CLI's own login does (common/codex/fingerprint.h); empty = none, a bare product User-Agent.
+  common::CodexFingerprint fingerprint;
 
   // Tuning knobs with production defaults; tests shrink them.
   std::chrono::milliseconds backoff_base{1000};       // first retry after a transient failure

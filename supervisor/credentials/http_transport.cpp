@@ -26,7 +26,10 @@ Poco::Timespan toTimespan(std::chrono::milliseconds ms) {
 class PocoHttpTransport final : public HttpTransport {
  public:
   PocoHttpTransport(HttpTransportOptions options, common::ProxyRules rules, Poco::Net::Context::Ptr tls)
-      : options_(std::move(options)), rules_(std::move(rules)), tls_(std::move(tls)) {}
+      : options_(std::move(options)),
+        rules_(std::move(rules)),
+        tls_(std::move(tls)),
+        fingerprint_(options_.fingerprint) {}
 
   common::Result<HttpReply, std::string> post(const std::string& url, const std::string& content_type,
                                               const std::string& body) override {
@@ -41,6 +44,11 @@ class PocoHttpTransport final : public HttpTransport {
     auto answer = exchange(Poco::Net::HTTPRequest::HTTP_GET, url, headers, nullptr, max_bytes, true);
     if (!answer.ok()) return answer.error();
     return HttpDocument{answer->status, std::move(answer->body), std::move(answer->etag)};
+  }
+
+  void setFingerprint(common::CodexFingerprint fingerprint) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    fingerprint_ = std::move(fingerprint);
   }
 
   void cancel() override {
@@ -63,9 +71,11 @@ class PocoHttpTransport final : public HttpTransport {
   common::Result<Answer, std::string> exchange(const std::string& method, const std::string& url,
                                                const HttpHeaders& headers, const std::string* body, size_t max_bytes,
                                                bool refuse_longer) {
+    common::CodexFingerprint fingerprint;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (cancelled_) return std::string("cancelled");
+      fingerprint = fingerprint_;
     }
     auto parsed = common::parseUrl(url);
     if (!parsed.ok()) return "bad URL: " + parsed.error();
@@ -95,9 +105,9 @@ class PocoHttpTransport final : public HttpTransport {
       Poco::Net::HTTPRequest request(method, target.path.empty() ? "/" : target.path, Poco::Net::HTTPMessage::HTTP_1_1);
       if (body != nullptr) request.setContentLength(static_cast<std::streamsize>(body->size()));
       request.set("Accept", "application/json");
-      request.set("User-Agent", options_.user_agent);
-      if (!options_.originator.empty()) request.set("originator", options_.originator);
-      if (!options_.codex_version.empty()) request.set("version", options_.codex_version);
+      request.set("User-Agent", fingerprint.user_agent);
+      if (!fingerprint.originator.empty()) request.set("originator", fingerprint.originator);
+      if (!fingerprint.version.empty()) request.set("version", fingerprint.version);
       for (const auto& [name, value] : headers) request.set(name, value);
       request.setKeepAlive(false);
 
@@ -169,7 +179,8 @@ class PocoHttpTransport final : public HttpTransport {
 
   const HttpTransportOptions options_;
   const common::ProxyRules rules_;
-  Poco::Net::Context::Ptr tls_;  // guarded by mu_ (built lazily)
+  Poco::Net::Context::Ptr tls_;           // guarded by mu_ (built lazily)
+  common::CodexFingerprint fingerprint_;  // guarded by mu_ (setFingerprint)
   std::mutex mu_;
   bool cancelled_ = false;
   int active_fd_ = -1;
@@ -203,9 +214,7 @@ common::Result<std::shared_ptr<HttpTransport>, std::string> makeTransportFor(con
   options.ca_file = settings.ca_file;
   options.connect_timeout = settings.http_connect_timeout;
   options.io_timeout = settings.http_timeout;
-  if (!settings.user_agent.empty()) options.user_agent = settings.user_agent;
-  options.originator = settings.originator;
-  options.codex_version = settings.codex_version;
+  if (!settings.fingerprint.user_agent.empty()) options.fingerprint = settings.fingerprint;
   return makePocoHttpTransport(std::move(options));
 }
 

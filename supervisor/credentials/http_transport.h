@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/codex/fingerprint.h"
 #include "common/util/result.h"
 #include "supervisor/credentials/credential_types.h"
 
@@ -42,6 +43,10 @@ class HttpTransport {
   // transport and the tests that need it implement it.
   virtual common::Result<HttpDocument, std::string> get(const std::string& url, const HttpHeaders& headers,
                                                         size_t max_bytes);
+  // The fingerprint later requests present (a reload that changed CODEX_CLIENT_VERSION or
+  // CODEX_ORIGINATOR); a request already sent keeps its own. Called on the supervisor's loop
+  // thread while a background thread may be sending. The scripted transports of the tests ignore it.
+  virtual void setFingerprint(common::CodexFingerprint /*fingerprint*/) {}
   // Called from another thread: make an in-flight post() return promptly with an error and
   // every later post() fail at once. Irreversible.
   virtual void cancel() = 0;
@@ -53,9 +58,9 @@ struct HttpTransportOptions {
   std::string ca_file;      // empty = system CA store
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds io_timeout{30000};
-  std::string user_agent = "codex-sub-proxy";  // the client fingerprint (common/codex/fingerprint.h)
-  std::string originator;                      // empty = header not sent
-  std::string codex_version;                   // `version` header; empty = not sent
+  // The client fingerprint (common/codex/fingerprint.h) until setFingerprint(); an empty
+  // originator or version is not sent.
+  common::CodexFingerprint fingerprint{.originator = "", .version = "", .user_agent = "codex-sub-proxy"};
 };
 
 // POCO HTTPClientSession / HTTPSClientSession based transport; one connection per call (the

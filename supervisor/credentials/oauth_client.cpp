@@ -10,6 +10,7 @@
 #include "common/json/json_parser.h"
 #include "common/json/json_value.h"
 #include "common/json/json_writer.h"
+#include "common/util/retry_after.h"
 #include "supervisor/credentials/credential_types.h"
 
 namespace cosp::supervisor {
@@ -58,14 +59,6 @@ bool isPermanentCode(const std::string& code) {
       "refresh_token_reused", "refresh_token_invalidated", "token_expired",
       "token_revoked",        "account_deactivated"};
   return std::find(std::begin(kPermanentCodes), std::end(kPermanentCodes), code) != std::end(kPermanentCodes);
-}
-
-std::optional<std::chrono::milliseconds> parseRetryAfter(const std::string& value) {
-  if (value.empty() || value.size() > 9) return std::nullopt;
-  if (!std::all_of(value.begin(), value.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-    return std::nullopt;  // HTTP-date form: rare on this endpoint, the backoff covers it
-  }
-  return std::chrono::seconds(std::stoll(value));
 }
 
 std::string formEncode(std::initializer_list<std::pair<const char*, std::string>> fields) {
@@ -118,7 +111,10 @@ OAuthFailure classifyTokenError(int status, const std::string& body, const std::
     failure.code = codes.front();
   }
   failure.kind = (status == 401 || permanent != codes.end()) ? FailureKind::Permanent : FailureKind::Transient;
-  if (status == 429 || status == 503) failure.retry_after = parseRetryAfter(retry_after);
+  if (status == 429 || status == 503)
+    if (const auto seconds = common::parseRetryAfterSeconds(retry_after)) {
+      failure.retry_after = std::chrono::seconds(*seconds);  // an HTTP-date: the back-off covers it
+    }
   failure.message = "token endpoint returned HTTP " + std::to_string(status);
   if (!failure.code.empty()) failure.message += " (" + failure.code + ")";
   return failure;

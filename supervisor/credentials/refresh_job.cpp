@@ -39,16 +39,10 @@ RefreshOutcome refreshThrew(const std::string& what) {
 
 }  // namespace
 
-common::Result<std::unique_ptr<RefreshJob>, std::string> RefreshJob::create(std::shared_ptr<HttpTransport> transport) {
-  auto job = BackgroundJob<RefreshOutcome>::create(
-      {"refresh", kShutdownGrace, kShutdownAbort, [transport] { transport->cancel(); }, &refreshThrew});
-  if (!job.ok()) return job.error();
-  return std::unique_ptr<RefreshJob>(new RefreshJob(std::move(transport), std::move(job.value())));
-}
-
-std::optional<std::string> RefreshJob::start(RefreshInput input) {
-  // The thread co-owns the transport and its input, so it may outlive this job (refresh_job.h).
-  return job_->start([transport = transport_, input = std::move(input)] { return refreshAndStore(*transport, input); });
+common::Result<std::unique_ptr<RefreshJob>, std::string> makeRefreshJob(std::shared_ptr<HttpTransport> transport) {
+  return RefreshJob::create({"refresh", kShutdownGrace, kShutdownAbort, [transport] { transport->cancel(); },
+                             [transport](const RefreshInput& input) { return refreshAndStore(*transport, input); },
+                             &refreshThrew});
 }
 
 }  // namespace cosp::supervisor

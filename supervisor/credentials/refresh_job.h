@@ -4,7 +4,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <utility>
 
 #include "common/util/result.h"
 #include "supervisor/background_job.h"
@@ -37,30 +36,13 @@ struct RefreshOutcome {
 // exchange and the credentials.json write run on a background thread, one at a time, so a token
 // endpoint that hangs never blocks the loop. Its completion makes eventFd() readable; take() then
 // hands the outcome over on the loop thread. Every member is called on the loop thread.
-//
-// Destruction returns within about one second even while the token endpoint hangs: it gives an
-// in-flight refresh a short grace to finish (so a rotated refresh token still reaches the disk),
-// then aborts the connection and, if the thread is still stuck (e.g. in connect), detaches it;
-// the thread only touches state it co-owns.
-class RefreshJob {
- public:
-  // Errors: the eventfd cannot be created (a system error, not the operator's).
-  static common::Result<std::unique_ptr<RefreshJob>, std::string> create(std::shared_ptr<HttpTransport> transport);
+using RefreshJob = BackgroundJob<RefreshInput, RefreshOutcome>;
 
-  int eventFd() const { return job_->eventFd(); }
-  // Starts the refresh; the previous one must have been taken. An error text when no thread
-  // could be started (nothing runs then).
-  std::optional<std::string> start(RefreshInput input);
-  // After eventFd() turned readable: the outcome of the finished refresh; nullopt on a spurious
-  // wake-up.
-  std::optional<RefreshOutcome> take() { return job_->take(); }
-
- private:
-  RefreshJob(std::shared_ptr<HttpTransport> transport, std::unique_ptr<BackgroundJob<RefreshOutcome>> job)
-      : transport_(std::move(transport)), job_(std::move(job)) {}
-
-  std::shared_ptr<HttpTransport> transport_;
-  std::unique_ptr<BackgroundJob<RefreshOutcome>> job_;
-};
+// A RefreshJob refreshing over `transport`. Destruction returns within about one second even while
+// the token endpoint hangs: it gives an in-flight refresh a short grace to finish (so a rotated
+// refresh token still reaches the disk), then aborts the connection and, if the thread is still
+// stuck (e.g. in connect), detaches it; the thread only touches state it co-owns. Errors: the
+// eventfd cannot be created (a system error, not the operator's).
+common::Result<std::unique_ptr<RefreshJob>, std::string> makeRefreshJob(std::shared_ptr<HttpTransport> transport);
 
 }  // namespace cosp::supervisor

@@ -35,7 +35,7 @@ std::set<std::string> exemptions(std::string_view body) {
 }
 
 void check(std::string_view body, const cosp::worker::UpstreamRequest& req) {
-  cosp::fuzz::checkUpstream(req, exemptions(body));
+  cosp::fuzz::checkUpstream(body, req, exemptions(body));
 }
 
 TranslateOptions optionsWith(bool strict, ReasoningCompat compat) {

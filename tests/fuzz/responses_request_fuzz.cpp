@@ -40,6 +40,7 @@ void checkLite(std::string_view request, const cosp::worker::UpstreamRequest& re
   const JsonValue body = cosp::fuzz::parseOutput(req.body);
   FUZZ_CHECK(cosp::common::jsonBool(body, "store") == false);
   FUZZ_CHECK(cosp::common::jsonBool(body, "stream") == true);
+  cosp::fuzz::checkSessionId(request, req);
   FUZZ_CHECK(cosp::common::jsonString(body, "prompt_cache_key") == std::string_view(req.session_id));
   checkItems(body);
   auto client = cosp::common::parseJson(request);
@@ -56,7 +57,7 @@ void checkLite(std::string_view request, const cosp::worker::UpstreamRequest& re
 }
 
 void checkNormalized(std::string_view request, const cosp::worker::UpstreamRequest& req) {
-  const JsonValue body = cosp::fuzz::checkUpstream(req);
+  const JsonValue body = cosp::fuzz::checkUpstream(request, req);
   FUZZ_CHECK(body.find("previous_response_id") == nullptr);
   checkItems(body);
   // The request parsed once already, so it parses again; the last duplicate is the one kept.

@@ -44,13 +44,29 @@ inline bool isSessionId(std::string_view id) {
   return true;
 }
 
-// What every upstream body has, whatever the route: one JSON object, each top-level key once,
-// model = the suffix-stripped model, instructions a string, input an array, store:false,
-// stream:true, prompt_cache_key = the session id, and none of the dropped fields. Exceptions: store is rewritten to
-// false rather than removed, and `exempt` names members a dropped field may share a name with: ones the translator
-// writes itself (chat has no "input" field, say, so a client's is dropped while the upstream body
-// has its own), or a duplicated key of which only some occurrences were dropped.
-inline common::JsonValue checkUpstream(const worker::UpstreamRequest& req, const std::set<std::string>& exempt = {}) {
+// The session id of a call without a session header (the targets send none): the client's
+// non-empty prompt_cache_key (the last one, as the translators read duplicates), else the stable
+// hash of instructions and first user message.
+inline void checkSessionId(std::string_view request, const worker::UpstreamRequest& req) {
+  auto client = common::parseJson(request);
+  FUZZ_CHECK(client.ok());
+  const auto key = common::jsonString(client.value(), "prompt_cache_key");
+  if (key && !key->empty()) {
+    FUZZ_CHECK(req.session_id == *key);
+  } else {
+    FUZZ_CHECK(isSessionId(req.session_id));
+  }
+}
+
+// What every upstream body of `request` has, whatever the route: one JSON object, each top-level
+// key once, model = the suffix-stripped model, instructions a string, input an array, store:false,
+// stream:true, the session id of checkSessionId as prompt_cache_key, and none of the dropped
+// fields. Exceptions: store is rewritten to false rather than removed, and `exempt` names members a
+// dropped field may share a name with: ones the translator writes itself (chat has no "input"
+// field, say, so a client's is dropped while the upstream body has its own), or a duplicated key
+// of which only some occurrences were dropped.
+inline common::JsonValue checkUpstream(std::string_view request, const worker::UpstreamRequest& req,
+                                       const std::set<std::string>& exempt = {}) {
   common::JsonValue body = parseOutput(req.body);
   FUZZ_CHECK(body.isObject());
   std::set<std::string_view> keys;
@@ -67,9 +83,7 @@ inline common::JsonValue checkUpstream(const worker::UpstreamRequest& req, const
     FUZZ_CHECK(dropped.insert(name).second);
     FUZZ_CHECK(name == "store" || exempt.count(name) != 0 || body.find(name) == nullptr);
   }
-  // Without a session header the session id is the client's prompt_cache_key, else the stable
-  // hash; either way the body carries it as prompt_cache_key.
-  FUZZ_CHECK(!req.session_id.empty());
+  checkSessionId(request, req);
   FUZZ_CHECK(common::jsonString(body, "prompt_cache_key") == std::string_view(req.session_id));
   return body;
 }

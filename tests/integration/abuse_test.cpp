@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/call_bodies.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
 #include "tests/support/harness/raw_client.h"
@@ -65,11 +66,6 @@ long vmRssKiB(int pid) {
   std::size_t at = status.find("VmRSS:");
   if (at == std::string::npos) return -1;
   return std::strtol(status.c_str() + at + 6, nullptr, 10);
-}
-
-std::string chatBody(const std::string& text, bool stream = false, const std::string& extra = "") {
-  return std::string("{\"model\":\"gpt-5.5\",\"stream\":") + (stream ? "true" : "false") + extra +
-         ",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}";
 }
 
 // A whole request as bytes. `auth`: with the configured key as a bearer token.

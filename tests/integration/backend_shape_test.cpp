@@ -1,21 +1,20 @@
 // The proxy against the backend as it behaves now (the fake's defaults, fake_codex_backend.h):
 // the Codex client fingerprint and the version gate, system messages, failures reported inside a
 // 200 stream, session affinity, the fields the backend rejects, the headers and cookies it sends,
-// the model catalog, waiting for a refresh, and the original project's drop-in settings. Each test
-// asserts what the client got AND what the backend received. The calls that are not about the
-// fingerprint use gpt-5.4, which the backend does not gate, so each test shows one behaviour.
+// the model catalog, and the original project's drop-in settings (waiting for a refresh is
+// credentials_wait_test.cpp's). Each test asserts what the client got AND what the backend
+// received. The calls that are not about the fingerprint use gpt-5.4, which the backend does not
+// gate, so each test shows one behaviour.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <regex>
 #include <set>
-#include <thread>
 
 #include "common/json/json_parser.h"
 #include "common/json/json_value.h"
-#include "common/json/json_writer.h"
 #include "tests/support/fakes/fake_codex_backend.h"
-#include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/call_bodies.h"
+#include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
 
@@ -25,45 +24,12 @@ using cosp::common::JsonValue;
 
 namespace {
 
-std::unique_ptr<FakeCodexBackend> makeBackend() {
-  FakeBackendOptions options;
-  options.fixtures_dir = fixturePath("responses");
-  return std::make_unique<FakeCodexBackend>(options);
-}
-
-ProxyProcess::Env proxyEnv(const FakeCodexBackend& backend, ProxyProcess::Env extra = {}) {
-  ProxyProcess::Env env = {{"CODEX_BASE_URL", backend.baseUrl()},
-                           {"OPENAI_ACCESS_TOKEN", "upstream-access-token"},
-                           {"OPENAI_CHATGPT_ACCOUNT_ID", "acct-123"},
-                           {"WORKERS", "1"}};
-  for (auto& [k, v] : extra) env[k] = v;
-  return env;
-}
-
 // A started, ready proxy in front of `backend`.
 std::unique_ptr<ProxyProcess> startProxy(const FakeCodexBackend& backend, ProxyProcess::Env extra = {}) {
   auto proxy = std::make_unique<ProxyProcess>(proxyEnv(backend, std::move(extra)));
   proxy->start();
   EXPECT_TRUE(proxy->waitReady()) << proxy->stderrText();
   return proxy;
-}
-
-std::string quoted(const std::string& s) {
-  std::string out;
-  cosp::common::appendJsonString(out, s);
-  return out;
-}
-
-std::string chatBody(const std::string& model, const std::string& text, bool stream = false,
-                     const std::string& extra = "") {
-  return "{\"model\":" + quoted(model) + ",\"stream\":" + (stream ? "true" : "false") + extra +
-         ",\"messages\":[{\"role\":\"user\",\"content\":" + quoted(text) + "}]}";
-}
-
-std::string responsesBody(const std::string& model, const std::string& text, bool stream = false,
-                          const std::string& extra = "") {
-  return "{\"model\":" + quoted(model) + ",\"stream\":" + (stream ? "true" : "false") + extra +
-         ",\"input\":" + quoted(text) + "}";
 }
 
 const std::vector<std::pair<std::string, std::string>> kJson = {{"Content-Type", "application/json"}};
@@ -131,9 +97,9 @@ const std::regex kCodexUserAgent(
 // Fingerprint and version gate
 
 TEST(BackendShape, DefaultFingerprintPassesTheVersionGate) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
-  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.5", "hi"));
+  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi"));
   ASSERT_EQ(r.status, 200) << r.body;
   const auto seen = lastRequest(*backend);
   EXPECT_EQ(seen.rejected_by, "");
@@ -147,15 +113,15 @@ TEST(BackendShape, DefaultFingerprintPassesTheVersionGate) {
   EXPECT_EQ(m[1].str(), version) << "the User-Agent and the version header name one release";
 
   // The newest catalog model is accepted too.
-  auto newest = post(proxy->port(), "/v1/responses", responsesBody("gpt-5.6-sol", "hi"));
+  auto newest = post(proxy->port(), "/v1/responses", responsesBody("hi", false, {}, "gpt-5.6-sol"));
   EXPECT_EQ(newest.status, 200) << newest.body;
   EXPECT_EQ(lastRequest(*backend).rejected_by, "");
 }
 
 TEST(BackendShape, ConfiguredCodexVersionIsPresented) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.169.0"}});
-  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.5", "hi", true));
+  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi", true));
   ASSERT_EQ(r.status, 200) << r.body;
   const auto seen = lastRequest(*backend);
   EXPECT_EQ(header(seen, "originator"), "codex_cli_rs");
@@ -167,9 +133,9 @@ TEST(BackendShape, ConfiguredCodexVersionIsPresented) {
 }
 
 TEST(BackendShape, TooOldCodexVersionGetsTheBackendsMessage) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.100.0"}});
-  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.5", "hi"));
+  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi"));
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(str(parsed(r.body), {"error", "message"}),
             "The 'gpt-5.5' model requires a newer version of Codex. Please upgrade to the latest app or CLI and try "
@@ -179,11 +145,11 @@ TEST(BackendShape, TooOldCodexVersionGetsTheBackendsMessage) {
 }
 
 TEST(BackendShape, CodexCallerKeepsItsOwnFingerprint) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.100.0"}});
   const std::string ua = "codex_exec/0.170.0 (Mac OS 15.1.0; arm64) iTerm.app/3.5 (codex_exec; 0.170.0)";
   auto r = post(
-      proxy->port(), "/v1/responses", responsesBody("gpt-5.5", "hi", true),
+      proxy->port(), "/v1/responses", responsesBody("hi", true),
       {{"Content-Type", "application/json"}, {"User-Agent", ua}, {"originator", "codex_exec"}, {"version", "0.170.0"}});
   EXPECT_EQ(r.status, 200) << r.body;
   const auto seen = lastRequest(*backend);
@@ -196,7 +162,7 @@ TEST(BackendShape, CodexCallerKeepsItsOwnFingerprint) {
 // System messages
 
 TEST(BackendShape, SystemRoleArrivesAsDeveloper) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   const std::string body = R"({"model":"gpt-5.4","input":[{"role":"system","content":"Be brief."},)"
                            R"({"type":"message","role":"system","content":[{"type":"input_text","text":"No emoji."}]},)"
@@ -220,7 +186,9 @@ TEST(BackendShape, SystemRoleArrivesAsDeveloper) {
   ASSERT_EQ(chat.status, 200) << chat.body;
   const JsonValue chat_sent = parsed(lastRequest(*backend).body);
   EXPECT_EQ(str(chat_sent, {"instructions"}), "Be brief.");
-  for (const auto& item : *cosp::common::jsonArray(chat_sent, "input")) {
+  const auto* chat_input = cosp::common::jsonArray(chat_sent, "input");
+  ASSERT_TRUE(chat_input && !chat_input->empty()) << lastRequest(*backend).body;  // else the loop checks nothing
+  for (const auto& item : *chat_input) {
     EXPECT_NE(str(item, {"role"}), "system");
     EXPECT_NE(str(item, {"role"}), "developer");
   }
@@ -230,20 +198,6 @@ TEST(BackendShape, SystemRoleArrivesAsDeveloper) {
 // Failures inside a 200 stream, before the first output event: an error before the first byte.
 
 namespace {
-
-struct Route {
-  const char* name;
-  bool chat;
-  bool stream;
-};
-const Route kRoutes[] = {
-    {"chat", true, false}, {"chat stream", true, true}, {"responses", false, false}, {"responses stream", false, true}};
-
-std::string routePath(const Route& r) { return r.chat ? "/v1/chat/completions" : "/v1/responses"; }
-
-std::string routeBody(const Route& r, const std::string& text) {
-  return r.chat ? chatBody("gpt-5.4", text, r.stream) : responsesBody("gpt-5.4", text, r.stream);
-}
 
 struct InStreamCase {
   const char* scenario;
@@ -261,12 +215,12 @@ class InStreamFailure : public ::testing::TestWithParam<InStreamCase> {};
 
 TEST_P(InStreamFailure, IsAnsweredBeforeTheFirstByteWithItsMappedStatus) {
   const InStreamCase& c = GetParam();
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
-  for (const Route& route : kRoutes) {
-    SCOPED_TRACE(route.name);
+  for (const CallForm& form : kCallForms) {
+    SCOPED_TRACE(form.name);
     const std::size_t before = backend->requestCount();
-    auto r = post(proxy->port(), routePath(route), routeBody(route, std::string("hi [[scenario:") + c.scenario + "]]"));
+    auto r = post(proxy->port(), form.path, form.body(std::string("hi [[scenario:") + c.scenario + "]]", "gpt-5.4"));
     EXPECT_EQ(r.status, c.status) << r.body;
     EXPECT_TRUE(contains(r.header("content-type"), "application/json")) << r.header("content-type");
     EXPECT_FALSE(contains(r.body, "data:")) << "an SSE body went out: " << r.body;
@@ -307,12 +261,12 @@ INSTANTIATE_TEST_SUITE_P(
                       InStreamCase{"error-event:server_error:429", 429, "", false, false}));
 
 TEST(BackendShape, InStreamUsageLimitIs429WithRetryAfterAndTypeAndCode) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
-  for (const Route& route : kRoutes) {
-    SCOPED_TRACE(route.name);
+  for (const CallForm& form : kCallForms) {
+    SCOPED_TRACE(form.name);
     const std::size_t before = backend->requestCount();
-    auto r = post(proxy->port(), routePath(route), routeBody(route, "hi [[scenario:fail:usage_limit_reached]]"));
+    auto r = post(proxy->port(), form.path, form.body("hi [[scenario:fail:usage_limit_reached]]", "gpt-5.4"));
     EXPECT_EQ(r.status, 429) << r.body;
     const JsonValue error = parsed(r.body);
     EXPECT_EQ(str(error, {"error", "type"}), "usage_limit_reached");
@@ -326,10 +280,10 @@ TEST(BackendShape, InStreamUsageLimitIs429WithRetryAfterAndTypeAndCode) {
 }
 
 TEST(BackendShape, RetriedInStreamFailureThenSucceeds) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   auto r = post(proxy->port(), "/v1/chat/completions",
-                chatBody("gpt-5.4", "hi [[scenario:fail:server_is_overloaded+first:1]]", true));
+                chatBody("hi [[scenario:fail:server_is_overloaded+first:1]]", true, {}, "gpt-5.4"));
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(contains(r.body, "data: [DONE]")) << r.body;
   EXPECT_FALSE(contains(r.body, "\"error\"")) << r.body;
@@ -337,10 +291,10 @@ TEST(BackendShape, RetriedInStreamFailureThenSucceeds) {
 }
 
 TEST(BackendShape, FailureAfterOutputGoesOutInStream) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   auto chat = post(proxy->port(), "/v1/chat/completions",
-                   chatBody("gpt-5.4", "hi [[scenario:fail-after-output:server_is_overloaded]]", true));
+                   chatBody("hi [[scenario:fail-after-output:server_is_overloaded]]", true, {}, "gpt-5.4"));
   EXPECT_EQ(chat.status, 200) << chat.body;
   const auto lines = dataLines(chat.body);
   ASSERT_FALSE(lines.empty()) << chat.body;
@@ -353,7 +307,7 @@ TEST(BackendShape, FailureAfterOutputGoesOutInStream) {
   EXPECT_EQ(backend->requestCount(), 1u) << "nothing is retried after the first byte";
 
   auto relay = post(proxy->port(), "/v1/responses",
-                    responsesBody("gpt-5.4", "hi [[scenario:fail-after-output:server_is_overloaded]]", true));
+                    responsesBody("hi [[scenario:fail-after-output:server_is_overloaded]]", true, {}, "gpt-5.4"));
   EXPECT_EQ(relay.status, 200) << relay.body;
   EXPECT_TRUE(contains(relay.body, "event: response.output_text.delta"));
   EXPECT_TRUE(contains(relay.body, "event: response.failed")) << relay.body;
@@ -365,12 +319,12 @@ TEST(BackendShape, FailureAfterOutputGoesOutInStream) {
 // Session affinity
 
 TEST(BackendShape, SessionIdFromTheClientsHeaders) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   for (const std::string name : {"session-id", "session_id", "x-session-id"}) {
     SCOPED_TRACE(name);
     const std::string id = "sess-" + name;
-    auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4", "hi"),
+    auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4"),
                   {{"Content-Type", "application/json"}, {name, id}});
     ASSERT_EQ(r.status, 200) << r.body;
     const auto seen = lastRequest(*backend);
@@ -380,7 +334,7 @@ TEST(BackendShape, SessionIdFromTheClientsHeaders) {
   }
   // The client's own prompt_cache_key stays; its session header still names the session.
   auto both =
-      post(proxy->port(), "/v1/responses", responsesBody("gpt-5.4", "hi", false, R"(,"prompt_cache_key":"b-1")"),
+      post(proxy->port(), "/v1/responses", responsesBody("hi", false, R"(,"prompt_cache_key":"b-1")", "gpt-5.4"),
            {{"Content-Type", "application/json"}, {"session-id", "h-1"}});
   ASSERT_EQ(both.status, 200) << both.body;
   EXPECT_EQ(header(lastRequest(*backend), "session-id"), "h-1");
@@ -388,9 +342,9 @@ TEST(BackendShape, SessionIdFromTheClientsHeaders) {
 }
 
 TEST(BackendShape, SessionIdFromThePromptCacheKey) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
-  auto r = post(proxy->port(), "/v1/responses", responsesBody("gpt-5.4", "hi", true, R"(,"prompt_cache_key":"pck-7")"));
+  auto r = post(proxy->port(), "/v1/responses", responsesBody("hi", true, R"(,"prompt_cache_key":"pck-7")", "gpt-5.4"));
   ASSERT_EQ(r.status, 200) << r.body;
   const auto seen = lastRequest(*backend);
   EXPECT_EQ(header(seen, "session-id"), "pck-7");
@@ -399,7 +353,7 @@ TEST(BackendShape, SessionIdFromThePromptCacheKey) {
 }
 
 TEST(BackendShape, SessionIdIsStableAcrossAConversationAndCachesItsPrompt) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   const std::string first =
       R"({"model":"gpt-5.4","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Plan a trip."}]})";
@@ -419,14 +373,15 @@ TEST(BackendShape, SessionIdIsStableAcrossAConversationAndCachesItsPrompt) {
   EXPECT_EQ(str(parsed(seen_a.body), {"prompt_cache_key"}), id);
   EXPECT_EQ(str(parsed(seen_b.body), {"prompt_cache_key"}), id);
   // The backend's cache follows the session: the second turn reports cached tokens.
-  const JsonValue usage_b = parsed(b.body);
-  const auto* details =
-      cosp::common::jsonObjectValue(*cosp::common::jsonObjectValue(usage_b, "usage"), "prompt_tokens_details");
+  const JsonValue answer_b = parsed(b.body);
+  const auto* usage_b = cosp::common::jsonObjectValue(answer_b, "usage");
+  ASSERT_TRUE(usage_b) << b.body;
+  const auto* details = cosp::common::jsonObjectValue(*usage_b, "prompt_tokens_details");
   ASSERT_TRUE(details) << b.body;
   EXPECT_GT(cosp::common::jsonInt(*details, "cached_tokens").value_or(0), 0) << b.body;
 
   // Another conversation is another session.
-  auto other = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4", "Something else."));
+  auto other = post(proxy->port(), "/v1/chat/completions", chatBody("Something else.", false, {}, "gpt-5.4"));
   ASSERT_EQ(other.status, 200);
   EXPECT_NE(header(lastRequest(*backend), "session-id"), id);
 }
@@ -435,7 +390,7 @@ TEST(BackendShape, SessionIdIsStableAcrossAConversationAndCachesItsPrompt) {
 // Fields the backend rejects, and rewritten tools
 
 TEST(BackendShape, RejectedFieldsAreRemovedAndNamed) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   const std::string body = R"({"model":"gpt-5.4","input":[{"type":"message","role":"user","content":[)"
                            R"({"type":"input_text","text":"hi","prompt_cache_breakpoint":{"type":"ephemeral"}}]}],)"
@@ -462,10 +417,10 @@ TEST(BackendShape, RejectedFieldsAreRemovedAndNamed) {
 // Response headers and cookies
 
 TEST(BackendShape, BackendHeadersAreForwardedAndCookiesKeptUpstream) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
-  const std::string body = responsesBody("gpt-5.4", "hi", false,
-                                         R"(,"reasoning":{"effort":"low"},"include":["reasoning.encrypted_content"])");
+  const std::string body = responsesBody(
+      "hi", false, R"(,"reasoning":{"effort":"low"},"include":["reasoning.encrypted_content"])", "gpt-5.4");
   auto r = post(proxy->port(), "/v1/responses", body);
   ASSERT_EQ(r.status, 200) << r.body;
   const auto first = lastRequest(*backend);
@@ -479,7 +434,7 @@ TEST(BackendShape, BackendHeadersAreForwardedAndCookiesKeptUpstream) {
   ASSERT_EQ(first.set_cookies.size(), 2u);
   const std::string cf_bm = first.set_cookies[0].substr(0, first.set_cookies[0].find(';'));  // __cf_bm=<value>
   ASSERT_EQ(cf_bm.rfind("__cf_bm=", 0), 0u);
-  auto again = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4", "again", true));
+  auto again = post(proxy->port(), "/v1/chat/completions", chatBody("again", true, {}, "gpt-5.4"));
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(again.headers.count("set-cookie"), 0u);
   const std::string cookie = header(lastRequest(*backend), "Cookie");
@@ -488,9 +443,9 @@ TEST(BackendShape, BackendHeadersAreForwardedAndCookiesKeptUpstream) {
 }
 
 TEST(BackendShape, ClientHeadersForwardedAndWithheld) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"PROXY_API_KEY", "caller-key"}});
-  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4", "hi"),
+  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4"),
                 {{"Content-Type", "application/json"},
                  {"x-api-key", "caller-key"},
                  {"thread-id", "thread-42"},
@@ -530,7 +485,7 @@ bool waitForCatalog(const ProxyProcess& proxy) {
 }  // namespace
 
 TEST(BackendShape, ModelsComeFromTheBackendCatalog) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.169.0"}});
   ASSERT_TRUE(waitForCatalog(*proxy)) << httpRequest(proxy->port(), "GET", "/v1/models").body;
   auto list = httpRequest(proxy->port(), "GET", "/v1/models");
@@ -552,16 +507,16 @@ TEST(BackendShape, ModelsComeFromTheBackendCatalog) {
 }
 
 TEST(BackendShape, EffortsComeFromTheCatalog) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   ASSERT_TRUE(waitForCatalog(*proxy));
-  auto ultra = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.6-sol-ultra", "hi"));
+  auto ultra = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.6-sol-ultra"));
   ASSERT_EQ(ultra.status, 200) << ultra.body;
   JsonValue sent = parsed(lastRequest(*backend).body);
   EXPECT_EQ(str(sent, {"model"}), "gpt-5.6-sol");
   EXPECT_EQ(str(sent, {"reasoning", "effort"}), "ultra");
 
-  auto minimal = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4-minimal", "hi"));
+  auto minimal = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4-minimal"));
   ASSERT_EQ(minimal.status, 200) << minimal.body;
   EXPECT_TRUE(contains(minimal.header("x-codex-sub-proxy-dropped"), "reasoning.effort"))
       << minimal.header("x-codex-sub-proxy-dropped");
@@ -571,16 +526,16 @@ TEST(BackendShape, EffortsComeFromTheCatalog) {
 
   // The same through reasoning.effort on /v1/responses: max on gpt-5.4 goes down to xhigh.
   auto max =
-      post(proxy->port(), "/v1/responses", responsesBody("gpt-5.4", "hi", false, R"(,"reasoning":{"effort":"max"})"));
+      post(proxy->port(), "/v1/responses", responsesBody("hi", false, R"(,"reasoning":{"effort":"max"})", "gpt-5.4"));
   ASSERT_EQ(max.status, 200) << max.body;
   EXPECT_EQ(str(parsed(lastRequest(*backend).body), {"reasoning", "effort"}), "xhigh");
 }
 
 TEST(BackendShape, StrictRefusesAnEffortTheModelLacks) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"STRICT_PARAMS", "1"}});
   ASSERT_TRUE(waitForCatalog(*proxy));
-  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4-minimal", "hi"));
+  auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4-minimal"));
   EXPECT_EQ(r.status, 400) << r.body;
   const std::string message = str(parsed(r.body), {"error", "message"});
   EXPECT_TRUE(contains(message, "low") && contains(message, "xhigh")) << "names the supported efforts: " << message;
@@ -588,7 +543,7 @@ TEST(BackendShape, StrictRefusesAnEffortTheModelLacks) {
 }
 
 TEST(BackendShape, BuiltInModelListWhenTheCatalogFetchFails) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   backend->failCatalog(503);
   auto proxy = startProxy(*backend);
   ASSERT_TRUE(backend->waitForCatalogRequests(1, 10s)) << "the supervisor never asked for the catalog";
@@ -598,74 +553,21 @@ TEST(BackendShape, BuiltInModelListWhenTheCatalogFetchFails) {
   EXPECT_EQ(ids.count("gpt-5.5"), 1u) << list.body;
   EXPECT_EQ(ids.count("gpt-5.4"), 1u) << list.body;
   EXPECT_EQ(ids.count("gpt-5.5-pro"), 0u) << "the built-in list follows the current catalog";
-  auto call = post(proxy->port(), "/v1/chat/completions", chatBody("gpt-5.4", "hi"));
+  auto call = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4"));
   EXPECT_EQ(call.status, 200) << call.body;
 }
 
 // ---------------------------------------------------------------------------
-// Waiting for a refresh
-
-TEST(BackendShape, CallsWaitForARefreshInFlight) {
-  auto backend = makeBackend();
-  FakeOAuthServer oauth;
-  oauth.setMode(FakeOAuthServer::Mode::Hang, 1, 1500ms);  // the first refresh takes 1.5 s, then succeeds
-  TempDir state;
-  const auto now_s =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const std::string expired = FakeOAuthServer::makeJwt(now_s - 100, "acct-fake-0001", "user");
-  ProxyProcess proxy(ProxyProcess::Env{{"CODEX_BASE_URL", backend->baseUrl()},
-                                       {"OPENAI_AUTH_BASE_URL", oauth.baseUrl()},
-                                       {"OPENAI_REFRESH_TOKEN", "rt-seed"},
-                                       {"OPENAI_ACCESS_TOKEN", expired},
-                                       {"STATE_DIR", state.path()},
-                                       {"WORKERS", "2"}});
-  proxy.start();
-  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  std::atomic<int> ok{0};
-  std::vector<int> statuses(20, 0);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 20; ++i) {
-    threads.emplace_back([&, i] {
-      auto r = post(proxy.port(), "/v1/chat/completions", chatBody("gpt-5.4", "hi"), kJson, 20000);
-      statuses[i] = r.status;
-      if (r.status == 200) ++ok;
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(ok.load(), 20) << "statuses: " << [&] {
-    std::string s;
-    for (int st : statuses) s += std::to_string(st) + " ";
-    return s;
-  }();
-  EXPECT_EQ(oauth.counts().refresh_calls, 1) << "one refresh served every waiting call";
-  EXPECT_EQ(oauth.counts().refresh_ok, 1);
-  ASSERT_EQ(oauth.issuedAccessTokens().size(), 1u);
-  for (const auto& r : backend->requests()) {
-    EXPECT_EQ(header(r, "Authorization"), "Bearer " + oauth.issuedAccessTokens()[0]);
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Drop-in settings of the original project, and the operator's headline
+// Drop-in settings of the original project
 
 TEST(BackendShape, OriginalProjectsBaseUrlAndPathStyleServes) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   ProxyProcess proxy(
       proxyEnv(*backend, {{"CODEX_BASE_URL", backend->baseUrl() + "/"}, {"CODEX_RESPONSES_PATH", "responses"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  auto r = post(proxy.port(), "/v1/chat/completions", chatBody("gpt-5.4", "hi"));
+  auto r = post(proxy.port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4"));
   EXPECT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(backend->requestCount(), 1u);
   EXPECT_EQ(backend->request(0)->path, "/backend-api/codex/responses");
-}
-
-TEST(BackendShape, CtlStatusHeadlineNamesTheWorkerCount) {
-  auto backend = makeBackend();
-  ProxyProcess proxy(proxyEnv(*backend, {{"WORKERS", "2"}}));
-  proxy.start();
-  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  auto ctl = runCommand("codex-sub-proxy-ctl", {"status"}, {{"CONTROL_SOCKET", proxy.controlSocket()}});
-  EXPECT_EQ(ctl.exit_code, 0) << ctl.err;
-  EXPECT_TRUE(contains(ctl.out, "2/2 workers ready")) << ctl.out;
 }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
 #include "tests/support/harness/scripted_server.h"
@@ -36,10 +37,6 @@ const char* kCatalog = R"({"models":[
    "default_reasoning_level":"low","visibility":"list"},
   {"slug":"codex-auto-review","display_name":"Auto review","supported_reasoning_levels":[
     {"effort":"low","description":"a"}],"visibility":"hide"}]})";
-
-int64_t nowS() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 struct SeenRequest {
   std::string method, target;
@@ -135,7 +132,7 @@ ProxyProcess::Env env(const CatalogBackend& backend, const std::string& token, P
 
 TEST(Catalog, FetchedWithTheTokenAndFingerprintAndServedByEveryWorker) {
   CatalogBackend backend([](const SeenRequest&) { return httpAnswer(200, kCatalog, "ETag: \"cat-1\"\r\n"); });
-  const std::string token = FakeOAuthServer::makeJwt(nowS() + 3600, kAccount, "user");
+  const std::string token = FakeOAuthServer::makeJwt(unixSeconds() + 3600, kAccount, "user");
   ProxyProcess proxy(env(backend, token, {{"CODEX_CLIENT_VERSION", "0.170.0"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
@@ -210,7 +207,7 @@ TEST(Catalog, FetchedWithTheTokenAndFingerprintAndServedByEveryWorker) {
 
 TEST(Catalog, AFailedFetchAtStartServesTheBuiltInList) {
   CatalogBackend backend([](const SeenRequest&) { return httpAnswer(500, R"({"detail":"catalog down"})"); });
-  ProxyProcess proxy(env(backend, FakeOAuthServer::makeJwt(nowS() + 3600, kAccount, "user")));
+  ProxyProcess proxy(env(backend, FakeOAuthServer::makeJwt(unixSeconds() + 3600, kAccount, "user")));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   ASSERT_TRUE(eventually(
@@ -221,6 +218,7 @@ TEST(Catalog, AFailedFetchAtStartServesTheBuiltInList) {
       10s))
       << proxy.stderrText();
   auto catalog = catalogStatus(proxy);
+  ASSERT_TRUE(catalog);
   EXPECT_EQ(catalog->getValue<std::string>("source"), "built-in");
   EXPECT_EQ(catalog->getValue<std::string>("last_error"), "HTTP 500: catalog down");
   EXPECT_TRUE(catalog->isNull("fetched_ago_s"));
@@ -236,7 +234,7 @@ TEST(Catalog, AFailedFetchAtStartServesTheBuiltInList) {
 
 TEST(Catalog, CodexModelsWinsOverTheCatalog) {
   CatalogBackend backend([](const SeenRequest&) { return httpAnswer(200, kCatalog); });
-  ProxyProcess proxy(env(backend, FakeOAuthServer::makeJwt(nowS() + 3600, kAccount, "user"),
+  ProxyProcess proxy(env(backend, FakeOAuthServer::makeJwt(unixSeconds() + 3600, kAccount, "user"),
                          {{"CODEX_MODELS", "gpt-5.4-mini,my-model"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
@@ -273,6 +271,7 @@ TEST(Catalog, CodexModelsWinsOverTheCatalog) {
   EXPECT_EQ(httpRequest(proxy.port(), "GET", "/v1/models/my-model-xhigh").status, 200);
   EXPECT_EQ(httpRequest(proxy.port(), "GET", "/v1/models/gpt-5.6-sol").status, 404);
   auto catalog = catalogStatus(proxy);
+  ASSERT_TRUE(catalog);
   EXPECT_EQ(catalog->getValue<std::string>("source"), "configured");
   EXPECT_EQ(catalog->getValue<int>("models"), 2);
   EXPECT_EQ(catalog->getValue<int>("backend_models"), 3);
@@ -280,7 +279,7 @@ TEST(Catalog, CodexModelsWinsOverTheCatalog) {
 
 TEST(Catalog, A401RefreshesTheTokenAndTheFreshTokenFetchesAgain) {
   FakeOAuthServer oauth;
-  const std::string stale = FakeOAuthServer::makeJwt(nowS() + 3600, kAccount, "user");
+  const std::string stale = FakeOAuthServer::makeJwt(unixSeconds() + 3600, kAccount, "user");
   CatalogBackend backend([&](const SeenRequest& r) {
     if (r.header("authorization") == "Bearer " + stale) {
       return httpAnswer(401, R"({"detail":"Your authentication token has been invalidated."})");
@@ -300,6 +299,29 @@ TEST(Catalog, A401RefreshesTheTokenAndTheFreshTokenFetchesAgain) {
   ASSERT_EQ(oauth.issuedAccessTokens().size(), 1u);
   EXPECT_EQ(requests.back().header("authorization"), "Bearer " + oauth.issuedAccessTokens()[0]);
   auto catalog = catalogStatus(proxy);
+  ASSERT_TRUE(catalog);
   EXPECT_EQ(catalog->getValue<int>("fetches_failed"), 1);
   EXPECT_EQ(catalog->getValue<int>("fetches_ok"), 1);
+}
+
+TEST(Catalog, AReloadWithANewClientVersionFetchesWithTheNewFingerprint) {
+  CatalogBackend backend([](const SeenRequest&) { return httpAnswer(200, kCatalog); });
+  const std::string token = FakeOAuthServer::makeJwt(unixSeconds() + 3600, kAccount, "user");
+  TempDir conf;
+  writeFile(conf.file("proxy.conf"), "codex-client-version = 0.170.0\n");
+  ProxyProcess proxy(env(backend, token), {"--config", conf.file("proxy.conf")});
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  ASSERT_TRUE(eventually([&] { return backend.requests().size() == 1; }, 10s)) << proxy.stderrText();
+  EXPECT_EQ(backend.requests()[0].header("version"), "0.170.0");
+
+  // The catalog is fetched again for the new version, and the token calls and the catalog fetch
+  // present the new release from then on, not the one the supervisor started with.
+  writeFile(conf.file("proxy.conf"), "codex-client-version = 0.171.0\n");
+  proxy.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return backend.requests().size() == 2; }, 10s)) << proxy.stderrText();
+  const SeenRequest request = backend.requests()[1];
+  EXPECT_EQ(request.target, "/backend-api/codex/models?client_version=0.171.0");
+  EXPECT_EQ(request.header("version"), "0.171.0");
+  EXPECT_EQ(request.header("user-agent").rfind("codex_cli_rs/0.171.0 (", 0), 0u) << request.header("user-agent");
 }

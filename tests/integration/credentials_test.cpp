@@ -11,6 +11,7 @@
 
 #include "tests/support/fakes/fake_codex_backend.h"
 #include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
 
@@ -19,42 +20,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int64_t nowS() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+// No catalog endpoint: its fetch would meet a rejected token before the model call does and
+// refresh it first; these tests are about the model calls' own 401s.
+FakeBackendOptions withoutCatalog() {
+  FakeBackendOptions options = fixtureBackendOptions();
+  options.rules.catalog = false;
+  return options;
 }
 
-struct Fakes {
-  Fakes() {
-    FakeBackendOptions options;
-    options.fixtures_dir = fixturePath("responses");
-    // No catalog endpoint: its fetch would meet a rejected token before the model call does and
-    // refresh it first; these tests are about the model calls' own 401s.
-    options.rules.catalog = false;
-    backend = std::make_unique<FakeCodexBackend>(options);
-  }
-  std::unique_ptr<FakeCodexBackend> backend;
-  FakeOAuthServer oauth;
+struct Fakes : CredentialFakes {
+  Fakes() : CredentialFakes(withoutCatalog()) {}
 };
-
-ProxyProcess::Env env(const Fakes& f, const TempDir& state, ProxyProcess::Env extra = {}) {
-  ProxyProcess::Env e = {{"CODEX_BASE_URL", f.backend->baseUrl()},
-                         {"OPENAI_AUTH_BASE_URL", f.oauth.baseUrl()},
-                         {"OPENAI_REFRESH_TOKEN", "rt-seed"},
-                         {"STATE_DIR", state.path()},
-                         {"WORKERS", "2"}};
-  for (auto& [k, v] : extra) e[k] = v;
-  return e;
-}
 
 std::string chat(const std::string& text = "hi") {
   return R"({"model":"gpt-5.5","messages":[{"role":"user","content":")" + text + R"("}]})";
-}
-
-std::string bearerOf(const RecordedRequest& r) {
-  for (const auto& [k, v] : r.headers) {
-    if (strcasecmp(k.c_str(), "Authorization") == 0) return v.substr(7);
-  }
-  return {};
 }
 
 bool readyzOk(int port) { return httpRequest(port, "GET", "/readyz").status == 200; }
@@ -76,8 +55,8 @@ void expectNoSecrets(const std::string& output, const FakeOAuthServer& oauth) {
 TEST(Credentials, ExpiredTokenAtStartIsRefreshedOnceAndUsed) {
   Fakes f;
   TempDir state;
-  std::string expired = FakeOAuthServer::makeJwt(nowS() - 100, "acct-fake-0001", "user");
-  ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", expired}}));
+  std::string expired = expiredAccessToken();
+  ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", expired}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   ASSERT_TRUE(eventually([&] { return readyzOk(proxy.port()); }, 10s)) << proxy.stderrText();
@@ -105,9 +84,9 @@ TEST(Credentials, ExpiredTokenAtStartIsRefreshedOnceAndUsed) {
 TEST(Credentials, ManyConcurrent401sCauseExactlyOneRefresh) {
   Fakes f;
   TempDir state;
-  std::string valid = FakeOAuthServer::makeJwt(nowS() + 3600, "acct-fake-0001", "user");
+  std::string valid = FakeOAuthServer::makeJwt(unixSeconds() + 3600, "acct-fake-0001", "user");
   f.backend->rejectToken(valid);  // the backend revoked it: every request sees a 401 first
-  ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", valid}, {"WORKERS", "4"}}));
+  ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", valid}, {"WORKERS", "4"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   std::atomic<int> ok{0}, bad{0};
@@ -131,9 +110,9 @@ TEST(Credentials, ManyConcurrent401sCauseExactlyOneRefresh) {
 TEST(Credentials, Upstream401RefreshesAndRetriesSuccessfully) {
   Fakes f;
   TempDir state;
-  std::string valid = FakeOAuthServer::makeJwt(nowS() + 3600, "acct-fake-0001", "user");
+  std::string valid = FakeOAuthServer::makeJwt(unixSeconds() + 3600, "acct-fake-0001", "user");
   f.backend->rejectToken(valid);
-  ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", valid}}));
+  ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", valid}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   auto r = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chat(), 30000);
@@ -147,9 +126,9 @@ TEST(Credentials, Upstream401RefreshesAndRetriesSuccessfully) {
 TEST(Credentials, ConsecutiveRefreshesRotateAndSurviveRestarts) {
   Fakes f;
   TempDir state;
-  std::string valid = FakeOAuthServer::makeJwt(nowS() + 3600, "acct-fake-0001", "user");
+  std::string valid = FakeOAuthServer::makeJwt(unixSeconds() + 3600, "acct-fake-0001", "user");
   {
-    ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", valid}}));
+    ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", valid}}));
     proxy.start();
     ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
     std::vector<std::string> returned;
@@ -174,7 +153,7 @@ TEST(Credentials, ConsecutiveRefreshesRotateAndSurviveRestarts) {
     expectNoSecrets(proxy.stderrText(), f.oauth);
   }
   // A restart with the same (now stale) environment uses the stored, rotated credentials.
-  ProxyProcess again(env(f, state, {{"OPENAI_ACCESS_TOKEN", valid}}));
+  ProxyProcess again(f.env(state, {{"OPENAI_ACCESS_TOKEN", valid}}));
   again.start();
   ASSERT_TRUE(again.waitReady()) << again.stderrText();
   auto r = httpRequest(again.port(), "POST", "/v1/chat/completions", {}, chat());
@@ -188,9 +167,9 @@ TEST(Credentials, ConsecutiveRefreshesRotateAndSurviveRestarts) {
 TEST(Credentials, KillNineRightAfterRotationKeepsTheNewToken) {
   Fakes f;
   TempDir state;
-  std::string expired = FakeOAuthServer::makeJwt(nowS() - 100, "acct-fake-0001", "user");
+  std::string expired = expiredAccessToken();
   {
-    ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", expired}}));
+    ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", expired}}));
     proxy.start();
     // "Right after a rotation": the proxy has applied it (which it does only once the new refresh
     // token is on disk). Killing between the token endpoint's answer and that write would lose the
@@ -205,7 +184,7 @@ TEST(Credentials, KillNineRightAfterRotationKeepsTheNewToken) {
     proxy.signal(SIGKILL);
     ASSERT_TRUE(proxy.waitExit(5s).has_value());
   }
-  ProxyProcess again(env(f, state, {{"OPENAI_ACCESS_TOKEN", expired}}));
+  ProxyProcess again(f.env(state, {{"OPENAI_ACCESS_TOKEN", expired}}));
   again.start();
   ASSERT_TRUE(again.waitReady()) << again.stderrText();
   ASSERT_TRUE(eventually([&] { return readyzOk(again.port()); }, 10s)) << again.stderrText();
@@ -219,8 +198,8 @@ TEST(Credentials, PermanentFailureMeansNeedsLogin) {
   Fakes f;
   TempDir state;
   f.oauth.setMode(FakeOAuthServer::Mode::InvalidGrant);
-  std::string expired = FakeOAuthServer::makeJwt(nowS() - 100, "acct-fake-0001", "user");
-  ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", expired}}));
+  std::string expired = expiredAccessToken();
+  ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", expired}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   ASSERT_TRUE(eventually(
@@ -242,8 +221,8 @@ TEST(Credentials, HangingTokenEndpointNeverBlocksTheSupervisor) {
   Fakes f;
   TempDir state;
   f.oauth.setMode(FakeOAuthServer::Mode::Hang, -1, 30s);
-  std::string expired = FakeOAuthServer::makeJwt(nowS() - 100, "acct-fake-0001", "user");
-  ProxyProcess proxy(env(f, state, {{"OPENAI_ACCESS_TOKEN", expired}}));
+  std::string expired = expiredAccessToken();
+  ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", expired}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   ASSERT_TRUE(eventually([&] { return f.oauth.counts().token_calls >= 1; }, 10s));
@@ -274,7 +253,7 @@ TEST(Credentials, DeviceLoginWritesCredentialsAServerUses) {
   ASSERT_EQ(::stat(state.file("credentials.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
-  ProxyProcess proxy(env(f, state, {{"OPENAI_REFRESH_TOKEN", "<unset>"}}));
+  ProxyProcess proxy(f.env(state, {{"OPENAI_REFRESH_TOKEN", "<unset>"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   ASSERT_TRUE(eventually([&] { return readyzOk(proxy.port()); }, 10s)) << proxy.stderrText();
@@ -291,7 +270,7 @@ TEST(Credentials, DeviceLoginWritesCredentialsAServerUses) {
   auto json = parser.parse(print.out).extract<Poco::JSON::Object::Ptr>();
   EXPECT_EQ(json->getValue<std::string>("refresh_token"), f.oauth.currentRefreshToken());
   EXPECT_EQ(json->getValue<std::string>("access_token"), f.oauth.issuedAccessTokens().back());
-  EXPECT_GT(json->getValue<int64_t>("expires_at"), nowS());
+  EXPECT_GT(json->getValue<int64_t>("expires_at"), unixSeconds());
   EXPECT_EQ(json->size(), 3u);
   EXPECT_NE(::stat(other.file("credentials.json").c_str(), &st), 0);
   expectNoSecrets(print.err, f.oauth);

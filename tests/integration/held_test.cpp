@@ -42,6 +42,7 @@
 
 #include "tests/support/fakes/fake_codex_backend.h"
 #include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/call_bodies.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
 #include "tests/support/harness/raw_client.h"
@@ -54,15 +55,6 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string chatBody(const std::string& text, bool stream) {
-  return std::string("{\"model\":\"gpt-5.5\",\"stream\":") + (stream ? "true" : "false") +
-         ",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}";
-}
-std::string responsesBody(const std::string& text, bool stream) {
-  return std::string("{\"model\":\"gpt-5.5\",\"stream\":") + (stream ? "true" : "false") + ",\"input\":\"" + text +
-         "\"}";
-}
 
 // An OpenAI error body: {"error":{"message":"...","type":"...",...}}. Empty when it is one,
 // else what is wrong.

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/call_bodies.h"
 #include "tests/support/harness/eventually.h"
+#include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/fixtures.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
@@ -52,8 +54,7 @@ std::string errorEvent(const std::string& fields) {
 }
 
 std::unique_ptr<FakeCodexBackend> makeBackend() {
-  FakeBackendOptions options;
-  options.fixtures_dir = fixturePath("responses");
+  FakeBackendOptions options = fixtureBackendOptions();
   // The held bytes are compared with the transcripts: usage as written, not rewritten per session.
   options.rules.session_cache = false;
   auto backend = std::make_unique<FakeCodexBackend>(options);
@@ -84,34 +85,9 @@ std::unique_ptr<FakeCodexBackend> makeBackend() {
   return backend;
 }
 
-ProxyProcess::Env proxyEnv(const std::string& base_url) {
-  return {{"CODEX_BASE_URL", base_url}, {"OPENAI_ACCESS_TOKEN", "holdback-token"}, {"WORKERS", "1"}};
-}
-
-std::string chatBody(const std::string& text, bool stream) {
-  return std::string("{\"model\":\"gpt-5.5\",\"stream\":") + (stream ? "true" : "false") +
-         ",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}";
-}
-std::string responsesBody(const std::string& text, bool stream) {
-  return std::string("{\"model\":\"gpt-5.5\",\"stream\":") + (stream ? "true" : "false") + ",\"input\":\"" + text +
-         "\"}";
-}
-
-struct Kind {
-  const char* what;
-  const char* path;
-  bool chat;
-  bool stream;
-};
-const Kind kKinds[] = {{"chat", "/v1/chat/completions", true, false},
-                       {"chat stream", "/v1/chat/completions", true, true},
-                       {"responses", "/v1/responses", false, false},
-                       {"responses stream", "/v1/responses", false, true}};
-
-HttpResult call(int port, const Kind& kind, const std::string& scenario) {
-  const std::string text = "x [[scenario:" + scenario + "]]";
-  return httpRequest(port, "POST", kind.path, {{"Content-Type", "application/json"}},
-                     kind.chat ? chatBody(text, kind.stream) : responsesBody(text, kind.stream), 15000);
+HttpResult call(int port, const CallForm& form, const std::string& scenario) {
+  return httpRequest(port, "POST", form.path, {{"Content-Type", "application/json"}},
+                     form.body("x [[scenario:" + scenario + "]]"), 15000);
 }
 
 Poco::JSON::Object::Ptr errorOf(const std::string& body) {
@@ -164,10 +140,10 @@ TEST(HeldBack, FailuresBeforeTheFirstOutputGetMappedStatusesOnBothRoutes) {
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   for (const Case& c : cases) {
-    for (const Kind& kind : kKinds) {
+    for (const CallForm& kind : kCallForms) {
       backend->reset();
       const HttpResult r = call(proxy.port(), kind, c.scenario);
-      SCOPED_TRACE(std::string(c.scenario) + " / " + kind.what + ": " + std::to_string(r.status) + " " +
+      SCOPED_TRACE(std::string(c.scenario) + " / " + kind.name + ": " + std::to_string(r.status) + " " +
                    printable(r.body, 600));
       ASSERT_TRUE(r.complete) << r.error;
       EXPECT_EQ(r.status, c.status);
@@ -190,7 +166,8 @@ TEST(HeldBack, FailuresBeforeTheFirstOutputGetMappedStatusesOnBothRoutes) {
     }
   }
   // The backend's message reaches the client.
-  const HttpResult cyber = call(proxy.port(), kKinds[0], "cyber_after_created");
+  const HttpResult cyber = call(proxy.port(), kCallForms[0], "cyber_after_created");
+  ASSERT_TRUE(errorOf(cyber.body)) << cyber.body;
   EXPECT_EQ(errorOf(cyber.body)->optValue<std::string>("message", ""), "This request was flagged by a safety policy.");
 }
 
@@ -201,10 +178,10 @@ TEST(HeldBack, AFailureAfterTheFirstOutputStaysInTheStream) {
   ProxyProcess proxy(proxyEnv(backend->baseUrl()));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  for (const Kind& kind : kKinds) {
+  for (const CallForm& kind : kCallForms) {
     backend->reset();
     const HttpResult r = call(proxy.port(), kind, "failed_after_output");
-    SCOPED_TRACE(std::string(kind.what) + ": " + std::to_string(r.status) + " " + printable(r.body, 600));
+    SCOPED_TRACE(std::string(kind.name) + ": " + std::to_string(r.status) + " " + printable(r.body, 600));
     ASSERT_TRUE(r.complete) << r.error;
     EXPECT_EQ(backend->requestCount(), 1u) << "retried after the first output";
     if (!kind.stream) {
@@ -226,7 +203,7 @@ TEST(HeldBack, AFailureAfterTheFirstOutputStaysInTheStream) {
     }
   }
   backend->reset();
-  const HttpResult late_error = call(proxy.port(), kKinds[1], "error_after_output");
+  const HttpResult late_error = call(proxy.port(), kCallForms[1], "error_after_output");
   EXPECT_EQ(late_error.status, 200);
   EXPECT_NE(late_error.body.find("\"code\":\"context_length_exceeded\""), std::string::npos) << late_error.body;
   EXPECT_EQ(backend->requestCount(), 1u);
@@ -239,7 +216,7 @@ TEST(HeldBack, HeldEventsAreDeliveredUnchangedOnSuccess) {
   ProxyProcess proxy(proxyEnv(backend->baseUrl()));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  const Kind& relay = kKinds[3];
+  const CallForm& relay = kCallForms[3];
   for (const char* scenario : {"text", "text+dribble", "tool_call+framing:length", "text_with_metadata"}) {
     const HttpResult r = call(proxy.port(), relay, scenario);
     SCOPED_TRACE(scenario);
@@ -260,9 +237,9 @@ TEST(HeldBack, HeldEventsAreDeliveredUnchangedOnSuccess) {
     EXPECT_EQ(withoutStamps(r.body), expected);
   }
   // The other sinks see the held events too: the chat stream and both collected answers complete.
-  for (const Kind& kind : {kKinds[0], kKinds[1], kKinds[2]}) {
+  for (const CallForm& kind : {kCallForms[0], kCallForms[1], kCallForms[2]}) {
     const HttpResult r = call(proxy.port(), kind, "text_with_metadata");
-    SCOPED_TRACE(kind.what);
+    SCOPED_TRACE(kind.name);
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_NE(r.body.find("Hello"), std::string::npos) << r.body;
     if (kind.stream) {
@@ -324,9 +301,9 @@ TEST(HeldBack, ForwardedResponseHeadersAndTheCookieJar) {
   ProxyProcess proxy(proxyEnv(backend.url() + "/backend-api/codex"));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  for (const Kind& kind : kKinds) {
+  for (const CallForm& kind : kCallForms) {
     const HttpResult r = call(proxy.port(), kind, "text");
-    SCOPED_TRACE(kind.what);
+    SCOPED_TRACE(kind.name);
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.header("x-upstream-request-id"), "req_upstream_7f3a");
     EXPECT_EQ(r.header("openai-model"), "gpt-5.5-2026-08-01");

@@ -12,6 +12,8 @@
 
 #include "common/codex/fingerprint.h"
 #include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/call_bodies.h"
+#include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
 #include "tests/support/harness/proxy_process.h"
 #include "tests/support/harness/raw_client.h"
@@ -21,42 +23,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::unique_ptr<FakeCodexBackend> makeBackend() {
-  FakeBackendOptions options;
-  options.fixtures_dir = fixturePath("responses");
-  return std::make_unique<FakeCodexBackend>(options);
-}
-
-ProxyProcess::Env proxyEnv(const FakeCodexBackend& backend, ProxyProcess::Env extra = {}) {
-  ProxyProcess::Env env = {{"CODEX_BASE_URL", backend.baseUrl()},
-                           {"OPENAI_ACCESS_TOKEN", "upstream-access-token"},
-                           {"OPENAI_CHATGPT_ACCOUNT_ID", "acct-123"},
-                           {"WORKERS", "1"}};
-  for (auto& [k, v] : extra) env[k] = v;
-  return env;
-}
-
-std::string chatBody(const std::string& text, bool stream, const std::string& extra = "") {
-  return std::string("{\"model\":\"gpt-5.5\",\"stream\":") + (stream ? "true" : "false") + extra +
-         ",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}";
-}
-
 Poco::JSON::Object::Ptr parse(const std::string& json) {
   Poco::JSON::Parser parser;
   return parser.parse(json).extract<Poco::JSON::Object::Ptr>();
 }
 
-std::string header(const RecordedRequest& r, const std::string& name) {
-  for (const auto& [k, v] : r.headers) {
-    if (strcasecmp(k.c_str(), name.c_str()) == 0) return v;
-  }
-  return {};
-}
+std::string header(const RecordedRequest& r, const std::string& name) { return r.header(name).value_or(""); }
 
 }  // namespace
 
 TEST(ModelRoutes, UpstreamSeesTranslatedRequestAndHeaders) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   ProxyProcess proxy(proxyEnv(*backend));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
@@ -108,7 +85,7 @@ TEST(ModelRoutes, UpstreamSeesTranslatedRequestAndHeaders) {
 }
 
 TEST(ModelRoutes, ClientDisconnectClosesTheUpstreamWithinOneSecond) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   ProxyProcess proxy(proxyEnv(*backend));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
@@ -144,7 +121,7 @@ TEST(ModelRoutes, ClientDisconnectClosesTheUpstreamWithinOneSecond) {
 }
 
 TEST(ModelRoutes, BrokenUpstreamStreamLeavesTheWorkerHealthy) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   ProxyProcess proxy(proxyEnv(*backend));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
@@ -168,7 +145,7 @@ TEST(ModelRoutes, BrokenUpstreamStreamLeavesTheWorkerHealthy) {
 }
 
 TEST(ModelRoutes, ErrorsBeforeTheFirstByteGetMappedStatuses) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   ProxyProcess proxy(proxyEnv(*backend));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
@@ -215,7 +192,7 @@ TEST(ModelRoutes, ErrorsBeforeTheFirstByteGetMappedStatuses) {
 }
 
 TEST(ModelRoutes, UpstreamIdleTimeoutEndsTheStreamWithAnError) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   ProxyProcess proxy(proxyEnv(*backend, {{"UPSTREAM_IDLE_TIMEOUT", "1s"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
@@ -234,7 +211,7 @@ TEST(ModelRoutes, UpstreamIdleTimeoutEndsTheStreamWithAnError) {
 }
 
 TEST(ModelRoutes, NoCredentialsGives503NamingLogin) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   ProxyProcess proxy(proxyEnv(*backend, {{"OPENAI_ACCESS_TOKEN", "<unset>"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
@@ -246,7 +223,7 @@ TEST(ModelRoutes, NoCredentialsGives503NamingLogin) {
 }
 
 TEST(Lifecycle, TermLetsASlowRequestFinishThenExitsZero) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   ProxyProcess proxy(proxyEnv(*backend, {{"WORKERS", "2"}}));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/log/log.h"
+#include "common/util/retry_after.h"
 #include "common/util/strings.h"
 #include "worker/calls/credentials_wait.h"
 #include "worker/calls/hold_back.h"
@@ -69,7 +70,19 @@ AttemptResult clientLeft() {
     if (isCodexHeaderName(name) && !headerNameEquals(name, "x-codex-turn-state")) codex[common::toLower(name)] = value;
   }
   ex.upstream_request_id = selected.upstream_request_id;
-  ex.ctx.metrics.observeUpstream(head.status, codex);
+  ex.ctx.metrics.observeUpstream(head.status, std::move(codex));
+}
+
+// Moves the bytes of `from` to the end of `to`: the buffer itself while `to` is empty (the first
+// read of a held stream carries response.created and response.in_progress, tens of KB), a copy
+// only behind bytes already held.
+void takeBytes(std::string& to, std::string& from) {
+  if (to.empty()) {
+    to.swap(from);
+  } else {
+    to += from;
+  }
+  from.clear();
 }
 
 AttemptResult AttemptLoop::run(UpstreamCall& up, UpstreamEvents::Framing framing) {
@@ -153,7 +166,8 @@ UpstreamRequestSpec AttemptLoop::requestSpec(UpstreamCall& up) {
 [[gnu::noinline]] AttemptLoop::Step AttemptLoop::failedStatus(UpstreamExchange& upstream) {
   const UpstreamResponseHead& head = upstream.head();
   const std::string body = upstream.readAll(kErrorBodyCap, call_.deadline.cap(milliseconds(5000)));
-  const std::optional<std::int64_t> retry_after = parseRetryAfter(head.header("Retry-After").value_or(""));
+  const std::optional<std::int64_t> retry_after =
+      common::parseRetryAfterSeconds(head.header("Retry-After").value_or(""));
   common::ApiError error =
       mapUpstreamError(head.status, head.header("Content-Type").value_or(""), body, unixSeconds(), retry_after);
   AttemptOutcome outcome;
@@ -186,10 +200,7 @@ AttemptLoop::Step AttemptLoop::holdBack(std::unique_ptr<UpstreamExchange> upstre
     const auto wait = std::min(call_.deadline.cap(call_.client.slice(SseWriter::kLongestWait)),
                                std::max(hold.timeLeft(HoldBack::Clock::now()), milliseconds(1)));
     const ReadStatus status = events->read(wait, call_.client.hangupFd(), keep);
-    if (events->keepsBytes()) {
-      held_bytes += events->bytes();
-      events->bytes().clear();
-    }
+    if (events->keepsBytes()) takeBytes(held_bytes, events->bytes());
     if (status == ReadStatus::Timeout && call_.client.gone()) {
       events->abort();  // the upstream sees FIN now, not when it next writes
       call_.worker.metrics.recordClientDisconnect();
@@ -221,7 +232,7 @@ AttemptLoop::Step AttemptLoop::holdBack(std::unique_ptr<UpstreamExchange> upstre
   // of KB) need not live as long as the stream.
   std::string().swap(up.request.body);
   if (events->keepsBytes()) {
-    held_bytes += events->bytes();
+    takeBytes(held_bytes, events->bytes());
     events->bytes().swap(held_bytes);
   }
   AttemptResult r;

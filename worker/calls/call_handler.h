@@ -13,7 +13,8 @@ namespace cosp::worker {
 // POST /v1/chat/completions and POST /v1/responses: a model call to the Codex backend, in three
 // stages, each in a file of its own:
 //   1. upstream_call.h   read and translate the body, assemble the fixed upstream headers;
-//   2. attempt_loop.h    send, refresh on a 401, map statuses, retry; up to the first event;
+//   2. attempt_loop.h    send, refresh on a 401, map statuses, retry; hold the stream back until
+//                        its first output event (hold_back.h);
 //   3. event_pump.h      read the rest into an output sink (chat stream, one JSON object, or
 //                        the Responses relay: output_sink.h), which answers the client.
 // A broken upstream never takes the worker down: every failure ends as an OpenAI error, a real

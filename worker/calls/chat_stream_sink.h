@@ -9,8 +9,9 @@
 namespace cosp::worker {
 
 // stream:true on /v1/chat/completions: Responses events become chat.completion.chunk events.
-// The 200 head goes out with the first event that is not a failure, so a client waiting through
-// long reasoning sees progress; a failure before anything was sent gets its real status instead.
+// The 200 head goes out with the first events the hold-back releases (attempt_loop.h), so a client
+// waiting through long reasoning sees progress; a failure held back before them ended the attempt
+// with its real status instead, and a later one becomes an error event.
 class ChatStreamSink final : public StreamingSink {
  public:
   ChatStreamSink(Exchange& ex, ClientWatch& client, ChatStreamOptions options)

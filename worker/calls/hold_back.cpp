@@ -2,41 +2,12 @@
 
 namespace cosp::worker {
 
-namespace {
-
-bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-bool endsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-}  // namespace
-
-std::string_view eventType(const SseEvent& event) {
-  if (!event.event.empty()) return event.event;
-  // The backend puts "type" first; a scan is enough here, as in event_kind.cpp.
-  const std::string_view data = event.data;
-  const std::size_t key = data.find("\"type\"");
-  if (key == std::string_view::npos) return {};
-  std::size_t i = key + 6;
-  while (i < data.size() && isSpace(data[i])) ++i;
-  if (i >= data.size() || data[i] != ':') return {};
-  ++i;
-  while (i < data.size() && isSpace(data[i])) ++i;
-  if (i >= data.size() || data[i] != '"') return {};
-  const std::size_t begin = i + 1;
-  const std::size_t end = data.find('"', begin);
-  if (end == std::string_view::npos) return {};
-  return data.substr(begin, end - begin);
-}
-
 HoldBackRole holdBackRole(const SseEvent& event) {
   const std::string_view type = eventType(event);
-  if (type == "error" || type == "response.failed") return HoldBackRole::Failure;
-  if (type == "response.completed" || type == "response.incomplete") return HoldBackRole::Output;
-  if (startsWith(type, "response.output_item.") || startsWith(type, "response.content_part.") ||
-      startsWith(type, "response.output_text.") || endsWith(type, ".delta")) {
+  if (isFailureType(type)) return HoldBackRole::Failure;
+  if (isTerminalType(type)) return HoldBackRole::Output;
+  if (type.starts_with("response.output_item.") || type.starts_with("response.content_part.") ||
+      type.starts_with("response.output_text.") || type.ends_with(".delta")) {
     return HoldBackRole::Output;
   }
   return HoldBackRole::Hold;

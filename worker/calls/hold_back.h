@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string_view>
 
+#include "worker/sse/event_kind.h"
 #include "worker/sse/sse_parser.h"
 
 namespace cosp::worker {
@@ -35,10 +36,6 @@ enum class HoldBackRole {
   Failure,  // `error` or `response.failed`
 };
 HoldBackRole holdBackRole(const SseEvent& event);
-
-// The event's type: its `event:` field, else the JSON "type" of its data found by a cheap scan
-// (the first "type" member; no parse), else "".
-std::string_view eventType(const SseEvent& event);
 
 enum class HoldVerdict {
   Hold,    // nothing goes to the client yet

@@ -15,24 +15,24 @@ namespace {
 common::Result<std::string> clientSessionId(const HttpRequest& request) {
   std::string session;
   for (const char* name : {"session-id", "session_id", "x-session-id"}) {
-    if (!request.has(name)) continue;
-    std::string value = request.get(name);
-    if (auto bad = checkForwardedHeader(name, value)) return *bad;
-    if (session.empty()) session = std::move(value);
+    const std::optional<std::string_view> value = request.header(name);
+    if (!value) continue;
+    if (auto bad = checkForwardedHeader(name, *value)) return *bad;
+    if (session.empty()) session = *value;
   }
   return session;
 }
 
 bool isResponsesLite(const HttpRequest& request) {
-  return request.has("x-openai-internal-codex-responses-lite") &&
-         headerNameEquals(request.get("x-openai-internal-codex-responses-lite"), "true");
+  const std::optional<std::string_view> lite = request.header("x-openai-internal-codex-responses-lite");
+  return lite && headerNameEquals(*lite, "true");
 }
 
 // The client fingerprint (README.md, The client fingerprint): the proxy's, unless the caller is a
 // Codex client itself, whose body shape belongs to its own version.
 common::Result<bool> addFingerprint(HeaderList& fixed, const HttpRequest& request,
                                     const common::CodexFingerprint& ours) {
-  const std::string user_agent = request.has("User-Agent") ? request.get("User-Agent") : std::string();
+  const std::string_view user_agent = request.header("User-Agent").value_or("");
   if (!common::isCodexClientUserAgent(user_agent)) {
     fixed.emplace_back("User-Agent", ours.user_agent);
     fixed.emplace_back("originator", ours.originator);
@@ -43,13 +43,13 @@ common::Result<bool> addFingerprint(HeaderList& fixed, const HttpRequest& reques
   fixed.emplace_back("User-Agent", user_agent);
   for (const auto& [name, fallback] :
        {std::pair{"originator", &ours.originator}, std::pair{"version", &ours.version}}) {
-    if (!request.has(name)) {
+    const std::optional<std::string_view> value = request.header(name);
+    if (!value) {
       fixed.emplace_back(name, *fallback);
       continue;
     }
-    std::string value = request.get(name);
-    if (auto bad = checkForwardedHeader(name, value)) return *bad;
-    fixed.emplace_back(name, std::move(value));
+    if (auto bad = checkForwardedHeader(name, *value)) return *bad;
+    fixed.emplace_back(name, *value);
   }
   return true;
 }

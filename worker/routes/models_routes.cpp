@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log/log.h"
+#include "worker/translate/effort_policy.h"
 
 namespace cosp::worker {
 
@@ -43,17 +44,15 @@ std::vector<std::string> listedModelIds(const common::ModelCatalog& catalog) {
 }
 
 std::string resolveModelId(const common::ModelCatalog& catalog, const std::string& id) {
-  if (catalog.find(id) != nullptr) return id;
-  // "gpt-5.4-mini-high": every model whose slug is a prefix is asked, so a slug that itself
-  // contains '-' (gpt-5.4-mini next to gpt-5.4) is found whichever way the id splits.
-  for (const common::CatalogModel& m : catalog.models) {
-    if (id.size() <= m.slug.size() + 1 || id.compare(0, m.slug.size(), m.slug) != 0 || id[m.slug.size()] != '-') {
-      continue;
-    }
-    const std::string_view effort = std::string_view(id).substr(m.slug.size() + 1);
-    if (std::find(m.efforts.begin(), m.efforts.end(), effort) != m.efforts.end()) return id;
+  // The same split as a model call's (effort_policy.h), so an id that resolves here is one a call
+  // sends upstream as that model with that effort.
+  const ModelSplit split = splitModelSuffix(id, &catalog);
+  const common::CatalogModel* model = catalog.find(split.base);
+  if (model == nullptr) return {};
+  if (split.effort && std::find(model->efforts.begin(), model->efforts.end(), *split.effort) == model->efforts.end()) {
+    return {};
   }
-  return {};
+  return id;
 }
 
 void handleModels(Exchange& ex) {

@@ -14,8 +14,8 @@ void handleModels(Exchange& ex);
 void handleModel(Exchange& ex);
 
 // Pure helpers, exposed for tests.
-// The ids /v1/models lists: every listed model's slug followed by `<slug>-<effort>` for each
-// effort the catalog gives it, in catalog order.
+// The ids /v1/models lists: every listed model's slug, in catalog order (its `<slug>-<effort>`
+// ids resolve but are not listed).
 std::vector<std::string> listedModelIds(const common::ModelCatalog& catalog);
 std::string modelsJson(const std::vector<std::string>& ids);
 // The id when the catalog serves it: a model's slug (listed or hidden: a hidden model can still

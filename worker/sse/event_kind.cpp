@@ -2,18 +2,34 @@
 
 namespace cosp::worker {
 
-bool isFailureEvent(const SseEvent& e) {
-  if (!e.event.empty()) return e.event == "error" || e.event == "response.failed";
-  return e.data.find("\"type\":\"error\"") != std::string::npos ||
-         e.data.find("\"type\":\"response.failed\"") != std::string::npos;
+namespace {
+
+bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+}  // namespace
+
+std::string_view eventType(const SseEvent& e) {
+  if (!e.event.empty()) return e.event;
+  // A scan, not a parse: this runs for every relayed event.
+  const std::string_view data = e.data;
+  const std::size_t key = data.find("\"type\"");
+  if (key == std::string_view::npos) return {};
+  std::size_t i = key + 6;
+  while (i < data.size() && isSpace(data[i])) ++i;
+  if (i >= data.size() || data[i] != ':') return {};
+  ++i;
+  while (i < data.size() && isSpace(data[i])) ++i;
+  if (i >= data.size() || data[i] != '"') return {};
+  const std::size_t begin = i + 1;
+  const std::size_t end = data.find('"', begin);
+  if (end == std::string_view::npos) return {};
+  return data.substr(begin, end - begin);
 }
 
-bool isTerminalEvent(const SseEvent& e) {
-  const std::string& t = e.event;
-  if (!t.empty())
-    return t == "response.completed" || t == "response.incomplete" || t == "response.failed" || t == "error";
-  return e.data.find("\"type\":\"response.completed\"") != std::string::npos ||
-         e.data.find("\"type\":\"response.incomplete\"") != std::string::npos || isFailureEvent(e);
+bool isFailureType(std::string_view type) { return type == "error" || type == "response.failed"; }
+
+bool isTerminalType(std::string_view type) {
+  return type == "response.completed" || type == "response.incomplete" || isFailureType(type);
 }
 
 }  // namespace cosp::worker

@@ -7,12 +7,11 @@ using common::JsonMember;
 using common::JsonValue;
 using common::JsonWriter;
 
+namespace {
+
 bool isWebSearchPreview(std::string_view type) { return type.starts_with("web_search_preview"); }
 
-bool namesWebSearchPreview(const JsonValue& tool) {
-  const auto type = common::jsonString(tool, "type");
-  return type && isWebSearchPreview(*type);
-}
+}  // namespace
 
 void writeToolRenamingPreview(const JsonValue& tool, JsonWriter& w) {
   const common::JsonObject* members = tool.getObject();

@@ -18,15 +18,10 @@ inline constexpr std::string_view kEncryptedReasoning = "reasoning.encrypted_con
 // A content-part field the backend rejects ("Unsupported parameter").
 inline constexpr std::string_view kPromptCacheBreakpoint = "prompt_cache_breakpoint";
 
-// "web_search_preview", "web_search_preview_2025_03_11", ...: tool types the backend rejects; its
-// "web_search" takes the same options.
-bool isWebSearchPreview(std::string_view type);
-
-// True when `tool` (a tool or a tool_choice object) has a web_search_preview* type.
-bool namesWebSearchPreview(const common::JsonValue& tool);
-
-// Writes a tool, or a tool_choice value, with every web_search_preview* type (also inside an
-// allowed_tools choice) written as "web_search"; the rest as it is.
+// Writes a tool, or a tool_choice value, with every web_search_preview* type
+// ("web_search_preview", "web_search_preview_2025_03_11", ...: types the backend rejects; its
+// "web_search" takes the same options), also inside an allowed_tools choice, written as
+// "web_search"; the rest as it is.
 void writeToolRenamingPreview(const common::JsonValue& tool, common::JsonWriter& w);
 
 // Writes an object without the member `key` (every occurrence).

@@ -18,8 +18,6 @@ using common::JsonWriter;
 // nullopt = fine; otherwise the error to return.
 using Status = std::optional<ApiError>;
 
-bool isTextPartType(std::string_view t) { return t == "text" || t == "input_text" || t == "output_text"; }
-
 // Joins the text of a system / developer / tool message content.
 Status joinText(const JsonValue* content, const std::string& param, std::string& out) {
   out.clear();
@@ -317,7 +315,10 @@ class ChatInputWriter {
 
 }  // namespace
 
-Status readChatInstructions(const JsonArray& messages, std::string& instructions, std::string& first_user_text) {
+bool isTextPartType(std::string_view t) { return t == "text" || t == "input_text" || t == "output_text"; }
+
+Status readChatInstructions(const JsonArray& messages, std::string& instructions,
+                            const JsonValue*& first_user_content) {
   bool have_user = false;
   std::string text;
   for (std::size_t i = 0; i < messages.size(); ++i) {
@@ -336,7 +337,7 @@ Status readChatInstructions(const JsonArray& messages, std::string& instructions
     } else if (*role == "user") {
       if (!have_user) {
         have_user = true;
-        first_user_text = detail::contentText(msg, isTextPartType);
+        first_user_content = msg.find("content");
       }
     } else if (*role != "assistant" && *role != "tool" && *role != "function") {
       return invalidValue(mp + ".role",

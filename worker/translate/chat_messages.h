@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/error/api_error.h"
 #include "common/json/json_value.h"
@@ -14,12 +15,16 @@
 
 namespace cosp::worker::detail {
 
+// The content part types whose `text` is text: "text", and the Responses "input_text" and
+// "output_text" that some clients mix in.
+bool isTextPartType(std::string_view type);
+
 // The first pass over `messages`: checks that each is an object with a known role, joins the text
-// of system and developer messages into `instructions` ("\n\n" between messages) and keeps the
-// text of the first user message in `first_user_text` (for the session id). Returns the 400 of the
-// first invalid message.
+// of system and developer messages into `instructions` ("\n\n" between messages) and points
+// `first_user_content` at the `content` of the first user message (for the session id; null when
+// there is none). Returns the 400 of the first invalid message.
 std::optional<common::ApiError> readChatInstructions(const common::JsonArray& messages, std::string& instructions,
-                                                     std::string& first_user_text);
+                                                     const common::JsonValue*& first_user_content);
 
 // Names every prompt_cache_breakpoint of a message's content parts (the backend rejects the field)
 // in `request`'s dropped fields, or returns the strict-mode 400 naming the first. writeChatInput

@@ -65,7 +65,8 @@ class ChatTranslator {
     if (auto e = checkFieldTypes()) return *e;
     if (auto e = dropRemovedFields()) return *e;
     JsonArray& messages = *root_.find("messages")->getArray();
-    if (auto e = detail::readChatInstructions(messages, instructions_, first_user_text_)) return *e;
+    const JsonValue* first_user_content = nullptr;
+    if (auto e = detail::readChatInstructions(messages, instructions_, first_user_content)) return *e;
     if (auto e = detail::dropChatPartBreakpoints(messages, policy_, req_)) return *e;
     std::string_view effort_param;
     std::optional<std::string> effort = detail::chatEffort(root_, model_.effort, effort_param);
@@ -73,8 +74,8 @@ class ChatTranslator {
       if (auto e = detail::checkEffort(*effort, effort_param, model_.base, hints_.catalog, policy_, req_)) return *e;
     }
     const JsonValue* cache_key = present(root_, "prompt_cache_key");
-    req_.session_id = detail::chooseSessionId(hints_, cache_key != nullptr ? cache_key->stringView() : std::nullopt,
-                                              instructions_, first_user_text_);
+    req_.session_id =
+        detail::chooseSessionId(hints_, cache_key, instructions_, first_user_content, detail::isTextPartType);
     // The output is about as big as the input (images dominate): one allocation.
     w_.reserve(body_size + 1024);
     w_.beginObject();
@@ -200,7 +201,6 @@ class ChatTranslator {
   UpstreamRequest req_;
   ModelSplit model_;
   std::string instructions_;
-  std::string first_user_text_;
   JsonWriter w_;
 };
 

@@ -13,6 +13,17 @@ ModelSplit splitModelSuffix(std::string_view model, const common::ModelCatalog* 
       return ModelSplit{std::string(model.substr(0, model.size() - effort.size() - 1)), std::string(effort)};
     }
   }
+  if (catalog != nullptr) {
+    // An effort newer than kEffortOrder that the catalog gives a model: every model whose slug is a
+    // prefix is asked, so a slug that itself contains '-' is found whichever way the id splits.
+    for (const common::CatalogModel& m : catalog->models) {
+      if (model.size() <= m.slug.size() + 1 || !model.starts_with(m.slug) || model[m.slug.size()] != '-') continue;
+      const std::string_view effort = model.substr(m.slug.size() + 1);
+      if (std::find(m.efforts.begin(), m.efforts.end(), effort) != m.efforts.end()) {
+        return ModelSplit{m.slug, std::string(effort)};
+      }
+    }
+  }
   return ModelSplit{std::string(model), std::nullopt};
 }
 

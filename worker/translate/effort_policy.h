@@ -12,8 +12,9 @@
 
 namespace cosp::worker {
 
-// "gpt-5.5-high" -> {"gpt-5.5", "high"}: a "-<effort>" suffix of any effort in common::kEffortOrder
-// is split off. A slug the catalog knows as given is never split: a model may end in "-max".
+// "gpt-5.5-high" -> {"gpt-5.5", "high"}: a "-<effort>" suffix of any effort in common::kEffortOrder,
+// or of an effort the catalog gives the model before it, is split off. A slug the catalog knows as
+// given is never split: a model may end in "-max".
 struct ModelSplit {
   std::string base;
   std::optional<std::string> effort;

@@ -175,19 +175,12 @@ std::optional<common::ApiError> checkEffort(std::string& effort, std::string_vie
   return policy.drop("reasoning.effort", request);
 }
 
-std::string chooseSessionId(const CallHints& hints, std::optional<std::string_view> prompt_cache_key,
-                            std::string_view instructions, std::string_view first_user_text) {
-  if (!hints.client_session_id.empty()) return std::string(hints.client_session_id);
-  if (prompt_cache_key && !prompt_cache_key->empty()) return std::string(*prompt_cache_key);
-  return sessionIdFor(instructions, first_user_text);
-}
+namespace {
 
-std::string contentText(const common::JsonValue& message, bool (*is_text)(std::string_view type)) {
-  const common::JsonValue* content = message.find("content");
-  if (content == nullptr) return {};
-  if (const auto s = content->stringView()) return std::string(*s);
+// The `text` of the parts whose type `is_text` accepts, joined by newlines.
+std::string partsText(const common::JsonValue& content, bool (*is_text)(std::string_view type)) {
   std::string out;
-  if (const common::JsonArray* parts = content->getArray()) {
+  if (const common::JsonArray* parts = content.getArray()) {
     for (const common::JsonValue& part : *parts) {
       const auto type = common::jsonString(part, "type");
       const auto text = common::jsonString(part, "text");
@@ -198,6 +191,22 @@ std::string contentText(const common::JsonValue& message, bool (*is_text)(std::s
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string chooseSessionId(const CallHints& hints, const common::JsonValue* prompt_cache_key,
+                            std::string_view instructions, const common::JsonValue* first_user_content,
+                            bool (*is_text)(std::string_view type)) {
+  if (!hints.client_session_id.empty()) return std::string(hints.client_session_id);
+  if (const auto key = prompt_cache_key != nullptr ? prompt_cache_key->stringView() : std::nullopt;
+      key && !key->empty()) {
+    return std::string(*key);
+  }
+  if (first_user_content == nullptr) return sessionIdFor(instructions, {});
+  // A string content is hashed where it lies: it may be most of the body.
+  if (const auto s = first_user_content->stringView()) return sessionIdFor(instructions, *s);
+  return sessionIdFor(instructions, partsText(*first_user_content, is_text));
 }
 
 std::string sessionIdFor(std::string_view instructions, std::string_view first_user_text) {

@@ -64,19 +64,19 @@ std::optional<common::ApiError> checkEffort(std::string& effort, std::string_vie
                                             UpstreamRequest& request);
 
 // The session id of a call (README.md, Model calls: Upstream headers): the client's session
-// header, else the body's non-empty `prompt_cache_key`, else sessionIdFor(instructions, first user
-// text).
-std::string chooseSessionId(const CallHints& hints, std::optional<std::string_view> prompt_cache_key,
-                            std::string_view instructions, std::string_view first_user_text);
+// header, else the body's non-empty `prompt_cache_key` (null: none), else sessionIdFor(instructions,
+// the first user message's text). That text is read only in the last case, from
+// `first_user_content` (the message's `content`, or a Responses string `input`; null: none): a
+// string as it is, or the `text` of the parts whose type `is_text` accepts, joined by newlines
+// (anything else is skipped: validated elsewhere).
+std::string chooseSessionId(const CallHints& hints, const common::JsonValue* prompt_cache_key,
+                            std::string_view instructions, const common::JsonValue* first_user_content,
+                            bool (*is_text)(std::string_view type));
 
 // Stable session id (README.md, Model calls: Upstream headers): a name-based (v5-style, SHA-1) UUID of the
 // instructions and the first user message text, so prompt caching keys stay
 // the same across turns of one conversation.
 std::string sessionIdFor(std::string_view instructions, std::string_view first_user_text);
-
-// The text of a message for the session id: its string content, or the `text` of its parts whose
-// type `is_text` accepts, joined by newlines. Validated elsewhere; anything else is skipped.
-std::string contentText(const common::JsonValue& message, bool (*is_text)(std::string_view type));
 
 // Error builders with OpenAI's wording style.
 common::ApiError missingParam(const std::string& param);

@@ -169,21 +169,19 @@ class ResponsesNormalizer {
         req_.json_output = type && (*type == "json_schema" || *type == "json_object");
       }
     }
-    std::string first_user_text;
-    if (input->isString()) {
-      first_user_text = std::string(*input->stringView());
-    } else {
-      for (const JsonValue& item : *input->getArray()) {
+    // A string input is itself the first user message's content.
+    const JsonValue* first_user_content = input->isString() ? input : nullptr;
+    if (const JsonArray* items = input->getArray()) {
+      for (const JsonValue& item : *items) {
         if (item.isObject() && isUserMessage(item)) {
-          first_user_text =
-              detail::contentText(item, [](std::string_view t) { return t == "input_text" || t == "text"; });
+          first_user_content = item.find("content");
           break;
         }
       }
     }
-    const JsonValue* cache_key = present(root_, "prompt_cache_key");
-    req_.session_id = detail::chooseSessionId(hints_, cache_key != nullptr ? cache_key->stringView() : std::nullopt,
-                                              instructions_, first_user_text);
+    req_.session_id =
+        detail::chooseSessionId(hints_, present(root_, "prompt_cache_key"), instructions_, first_user_content,
+                                [](std::string_view t) { return t == "input_text" || t == "text"; });
     return std::nullopt;
   }
 
@@ -227,37 +225,9 @@ class ResponsesNormalizer {
       const auto type = common::jsonString(item, "type");
       // The backend cannot resolve references with store:false (the AI SDK sends them).
       if (type && *type == "item_reference") continue;
-      bool has_breakpoints = false;
-      if (auto e = scanParts(item, k, has_breakpoints)) return e;
-      writeItem(item, type, has_breakpoints);
+      if (auto e = writeItem(item, k, type)) return e;
     }
     w_.endArray();
-    return std::nullopt;
-  }
-
-  // The content parts of an item (`content`, and the `output` of tool call outputs): image data
-  // URLs normalised in place; prompt_cache_breakpoint, which the backend rejects, found and named.
-  Status scanParts(JsonValue& item, std::size_t k, bool& has_breakpoints) {
-    for (JsonMember& m : *item.getObject()) {
-      if (m.key != "content" && m.key != "output") continue;
-      JsonArray* parts = m.value.getArray();
-      if (parts == nullptr) continue;
-      for (std::size_t j = 0; j < parts->size(); ++j) {
-        JsonValue& part = (*parts)[j];
-        if (!part.isObject()) continue;
-        const auto ptype = common::jsonString(part, "type");
-        if (ptype && *ptype == "input_image") {
-          if (JsonValue* url = part.find("image_url")) detail::normalizeImageUrlValue(*url);
-        }
-        const JsonValue* breakpoint = part.find(detail::kPromptCacheBreakpoint);
-        if (breakpoint == nullptr) continue;
-        has_breakpoints = true;
-        if (breakpoint->isNull()) continue;  // removed, but a null asked for nothing
-        const std::string param =
-            at(at("input", k) + "." + m.key, j) + "." + std::string(detail::kPromptCacheBreakpoint);
-        if (auto e = policy_.drop(detail::kPromptCacheBreakpoint, req_, param)) return e;
-      }
-    }
     return std::nullopt;
   }
 
@@ -265,11 +235,11 @@ class ResponsesNormalizer {
   // ones, so they are not named in x-codex-sub-proxy-dropped and not refused in strict mode (the
   // same as the item ids and item_reference items, and unlike a removed field whose meaning is
   // lost): the client cannot avoid them and loses nothing by them.
-  void writeItem(const JsonValue& item, std::optional<std::string_view> type, bool has_breakpoints) {
+  Status writeItem(JsonValue& item, std::size_t k, std::optional<std::string_view> type) {
     const bool message = !type || *type == "message";
     const bool reasoning = type && *type == "reasoning";
     w_.beginObject();
-    for (const JsonMember& m : *item.getObject()) {
+    for (JsonMember& m : *item.getObject()) {
       // Item ids refer to stored items; with store:false the backend rejects them.
       if (m.key == "id") continue;
       if (message && m.key == "role" && m.value.stringView() == "system") {
@@ -280,21 +250,43 @@ class ResponsesNormalizer {
       if (reasoning && m.key == "encrypted_content" && (m.value.isNull() || m.value.stringView() == "")) {
         continue;  // the backend rejects an empty one; there is nothing to carry over anyway
       }
-      if (has_breakpoints && (m.key == "content" || m.key == "output") && m.value.isArray()) {
-        w_.key(m.key).beginArray();
-        for (const JsonValue& part : *m.value.getArray()) {
-          if (part.isObject() && part.find(detail::kPromptCacheBreakpoint) != nullptr) {
-            detail::writeObjectWithout(part, detail::kPromptCacheBreakpoint, w_);
-          } else {
-            w_.value(part);
-          }
-        }
-        w_.endArray();
+      if ((m.key == "content" || m.key == "output") && m.value.isArray()) {
+        if (auto e = writeParts(m, k)) return e;
         continue;
       }
       w_.key(m.key).value(m.value);
     }
     w_.endObject();
+    return std::nullopt;
+  }
+
+  // The content parts of item `k` (its `content`, or the `output` of a tool call output): image
+  // data URLs normalised in place; prompt_cache_breakpoint, which the backend rejects, left out and
+  // named (unless null: that asked for nothing).
+  Status writeParts(JsonMember& parts, std::size_t k) {
+    w_.key(parts.key).beginArray();
+    JsonArray& array = *parts.value.getArray();
+    for (std::size_t j = 0; j < array.size(); ++j) {
+      JsonValue& part = array[j];
+      if (part.isObject()) {
+        const auto ptype = common::jsonString(part, "type");
+        if (ptype && *ptype == "input_image") {
+          if (JsonValue* url = part.find("image_url")) detail::normalizeImageUrlValue(*url);
+        }
+        if (const JsonValue* breakpoint = part.find(detail::kPromptCacheBreakpoint)) {
+          if (!breakpoint->isNull()) {
+            const std::string param =
+                at(at("input", k) + "." + parts.key, j) + "." + std::string(detail::kPromptCacheBreakpoint);
+            if (auto e = policy_.drop(detail::kPromptCacheBreakpoint, req_, param)) return e;
+          }
+          detail::writeObjectWithout(part, detail::kPromptCacheBreakpoint, w_);
+          continue;
+        }
+      }
+      w_.value(part);
+    }
+    w_.endArray();
+    return std::nullopt;
   }
 
   // `effort_` replaces the client's effort (the catalog may have mapped it) or, without one, comes

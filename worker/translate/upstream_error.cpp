@@ -107,11 +107,15 @@ std::string humanDuration(std::int64_t seconds) {
   return std::to_string(seconds) + "s";
 }
 
-std::optional<std::int64_t> retryAfterSeconds(const ErrorInfo& info, std::int64_t now) {
-  // The relative resets_in_seconds wins: it does not depend on our clock agreeing with the
-  // backend's. resets_at is the fallback when it is the only hint.
+// The backend's Retry-After header wins, then the body's reset fields.
+std::optional<std::int64_t> retryAfterSeconds(const ErrorInfo& info, std::int64_t now,
+                                              std::optional<std::int64_t> header) {
+  // The relative resets_in_seconds wins over resets_at: it does not depend on our clock agreeing
+  // with the backend's. resets_at is the fallback when it is the only hint.
   std::optional<std::int64_t> s;
-  if (info.resets_in_seconds) {
+  if (header) {
+    s = *header;
+  } else if (info.resets_in_seconds) {
     s = *info.resets_in_seconds;
   } else if (info.resets_at && now > 0) {
     s = *info.resets_at - now;
@@ -162,8 +166,7 @@ ApiError make(int status, std::string type, std::string message, std::optional<s
 // A usage limit: error.type and error.code are both usage_limit_reached, because the Codex CLI
 // reads `type` to tell a usage limit from another 429.
 ApiError usageLimit(const ErrorInfo& info, std::int64_t now, std::optional<std::int64_t> header = std::nullopt) {
-  const auto retry =
-      header ? std::optional<std::int64_t>(std::max<std::int64_t>(*header, 1)) : retryAfterSeconds(info, now);
+  const auto retry = retryAfterSeconds(info, now, header);
   std::string message = info.message.value_or("The ChatGPT usage limit for this account has been reached.");
   std::string detail;
   if (info.plan_type) detail = "plan: " + *info.plan_type;
@@ -199,11 +202,9 @@ bool isPolicyRefusal(const ErrorInfo& info) {
   return has(info.code) || has(info.type);
 }
 
-// The backend's Retry-After header wins; then the body's reset fields, then a "try again in" in
-// its message.
+// retryAfterSeconds, else a "try again in" in the message.
 std::optional<std::int64_t> retryHint(const ErrorInfo& info, std::int64_t now, std::optional<std::int64_t> header) {
-  if (header) return std::max<std::int64_t>(*header, 1);
-  if (auto s = retryAfterSeconds(info, now)) return s;
+  if (auto s = retryAfterSeconds(info, now, header)) return s;
   return retryFromMessage(info.message);
 }
 
@@ -297,19 +298,6 @@ ApiError mapStatus(int status, bool html, const ErrorInfo& info, std::int64_t no
 }
 
 }  // namespace
-
-std::optional<std::int64_t> parseRetryAfter(std::string_view value) {
-  // delta-seconds only (RFC 9110 §10.2.3); an HTTP-date is left to the body's reset fields.
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  if (value.empty() || value.size() > 9) return std::nullopt;
-  std::int64_t seconds = 0;
-  for (char c : value) {
-    if (c < '0' || c > '9') return std::nullopt;
-    seconds = seconds * 10 + (c - '0');
-  }
-  return seconds;
-}
 
 ApiError mapUpstreamError(int status, std::string_view content_type, std::string_view body,
                           std::int64_t now_unix_seconds, std::optional<std::int64_t> retry_after_header) {

@@ -25,14 +25,11 @@ namespace cosp::worker {
 //                                         upstream says model_not_found (-> 404)
 //   400 and other 4xx                  -> the same status with the upstream's message
 // ApiError.header carries {"Retry-After", seconds} when known; the backend's own Retry-After
-// header (`retry_after_header`, parsed with parseRetryAfter) wins over the body's reset fields.
+// header (`retry_after_header`, parsed with common::parseRetryAfterSeconds) wins over the body's reset fields.
 // Upstream messages are passed on (capped at 1000 bytes); HTML bodies never are.
 common::ApiError mapUpstreamError(int status, std::string_view content_type, std::string_view body,
                                   std::int64_t now_unix_seconds,
                                   std::optional<std::int64_t> retry_after_header = std::nullopt);
-
-// A Retry-After header value in delta-seconds; nullopt for anything else (an HTTP-date included).
-std::optional<std::int64_t> parseRetryAfter(std::string_view value);
 
 // A response.failed or error event (its SSE data) -> the client error. A numeric `status` or
 // `status_code` in the event (or its error object) wins: the event maps as that HTTP status

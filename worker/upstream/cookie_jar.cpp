@@ -112,38 +112,55 @@ bool CookieJar::store(std::string_view set_cookie, Clock::time_point now) {
   if (max_age) expires = *max_age <= 0 ? now - std::chrono::seconds(1) : now + std::chrono::seconds(*max_age);
 
   std::lock_guard<std::mutex> lock(mu_);
+  const auto it = cookies_.find(name);
   if (expires && *expires <= now) {  // the backend deletes it
-    const auto it = cookies_.find(name);
-    if (it != cookies_.end()) cookies_.erase(it);
+    if (it != cookies_.end()) {
+      cookies_.erase(it);
+      rebuildHeader();
+    }
     return true;
   }
-  const auto it = cookies_.find(name);
+  if (it != cookies_.end() && it->second.value == value) {  // re-sent as it was: only its expiry moves
+    it->second.expires = expires;
+    if (expires && (!next_expiry_ || *expires < *next_expiry_)) next_expiry_ = expires;
+    return true;
+  }
   if (it != cookies_.end()) {
     it->second = Entry{std::string(value), expires};
-    return true;
+  } else {
+    if (cookies_.size() >= kMaxCookies) dropExpired(now);
+    if (cookies_.size() >= kMaxCookies) return false;  // cf_chl_* by the dozen: the first ones stay
+    cookies_.emplace(std::string(name), Entry{std::string(value), expires});
   }
-  if (cookies_.size() >= kMaxCookies) dropExpired(now);
-  if (cookies_.size() >= kMaxCookies) return false;  // cf_chl_* by the dozen: the first ones stay
-  cookies_.emplace(std::string(name), Entry{std::string(value), expires});
+  rebuildHeader();
   return true;
 }
 
-std::string CookieJar::cookieHeader(Clock::time_point now) {
+std::shared_ptr<const std::string> CookieJar::cookieHeader(Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
-  dropExpired(now);
-  std::string header;
-  for (const auto& [name, entry] : cookies_) {
-    if (!header.empty()) header += "; ";
-    header += name;
-    header += '=';
-    header += entry.value;
+  if (next_expiry_ && *next_expiry_ <= now) {
+    dropExpired(now);
+    rebuildHeader();
   }
-  return header;
+  return header_;
 }
 
 std::size_t CookieJar::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return cookies_.size();
+}
+
+void CookieJar::rebuildHeader() {
+  std::string header;
+  next_expiry_.reset();
+  for (const auto& [name, entry] : cookies_) {
+    if (!header.empty()) header += "; ";
+    header += name;
+    header += '=';
+    header += entry.value;
+    if (entry.expires && (!next_expiry_ || *entry.expires < *next_expiry_)) next_expiry_ = entry.expires;
+  }
+  header_ = std::make_shared<const std::string>(std::move(header));
 }
 
 void CookieJar::dropExpired(Clock::time_point now) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -41,8 +42,9 @@ class CookieJar {
   bool store(std::string_view set_cookie, Clock::time_point now);
 
   // The Cookie header value for the next request ("a=1; b=2", by name), or "" when the jar holds
-  // nothing live. Expired cookies are dropped on the way.
-  std::string cookieHeader(Clock::time_point now);
+  // nothing live. Expired cookies are dropped on the way. Built when the jar changes, not per
+  // request: a snapshot that a later change never alters.
+  std::shared_ptr<const std::string> cookieHeader(Clock::time_point now);
 
   std::size_t size() const;
 
@@ -51,10 +53,17 @@ class CookieJar {
     std::string value;
     std::optional<Clock::time_point> expires;  // none: a session cookie, kept while the worker lives
   };
-  void dropExpired(Clock::time_point now);  // with mu_ held
+  // With mu_ held.
+  void dropExpired(Clock::time_point now);
+  void rebuildHeader();  // after a name or value changed: header_ and next_expiry_ from cookies_
 
   mutable std::mutex mu_;
   std::map<std::string, Entry, std::less<>> cookies_;
+  // cookies_ as a Cookie header value; the same until a cookie is added, changed or removed.
+  std::shared_ptr<const std::string> header_ = std::make_shared<const std::string>();
+  // No cookie expires before this (a lower bound: a later Expires of a re-sent cookie does not
+  // raise it); until then header_ holds no expired cookie.
+  std::optional<Clock::time_point> next_expiry_;
 };
 
 // An HTTP date as cookies use it: RFC 1123 ("Sun, 06 Nov 1994 08:49:37 GMT"), the Netscape form

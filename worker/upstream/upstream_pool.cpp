@@ -208,7 +208,8 @@ void UpstreamPool::closeIdle() { core_->closeAll(false); }
 
 common::Result<std::unique_ptr<UpstreamExchange>, UpstreamFailure> UpstreamPool::send(const UpstreamRequestSpec& spec) {
   // The caller never sets a Cookie (a client's is not forwarded); the jar's are this worker's.
-  const auto request = requestBytes(base_, proxy_, spec, cookies_.cookieHeader(std::chrono::system_clock::now()));
+  const auto cookie = cookies_.cookieHeader(std::chrono::system_clock::now());
+  const auto request = requestBytes(base_, proxy_, spec, *cookie);
   if (!request) return request.error();
   const std::string_view separate_body =
       spec.body.size() >= kSeparateBodyBytes ? std::string_view(spec.body) : std::string_view();

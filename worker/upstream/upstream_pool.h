@@ -131,7 +131,6 @@ class UpstreamPool {
   const common::Url& baseUrl() const { return base_; }
   // The proxy this pool uses for its origin, if any.
   const std::optional<common::ProxyEndpoint>& proxy() const { return proxy_; }
-  CookieJar& cookies() { return cookies_; }
 
  private:
   UpstreamSettings settings_;

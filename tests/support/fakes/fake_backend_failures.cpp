@@ -10,37 +10,52 @@ using common::JsonWriter;
 
 // The messages are written for these tests after the shapes peers report; the proxy under test
 // must relay whatever text the backend gives, so only the codes and types matter to it.
+struct KnownFailure {
+  std::string_view name;  // as in fail:<name>
+  const char* code;       // the error's code; nullptr: the backend sends none
+  const char* message;
+  const char* type = nullptr;
+  const char* param = nullptr;
+  bool resets = false;
+};
+
+constexpr const char* kAtCapacity = "Selected model is at capacity. Please try a different model.";
+
+constexpr KnownFailure kKnownFailures[] = {
+    {"server_is_overloaded", "server_is_overloaded", "Our servers are currently overloaded. Please try again later."},
+    {"context_length_exceeded", "context_length_exceeded",
+     "Your input exceeds the context window of this model. Please adjust your input and try again.", nullptr, "input"},
+    {"usage_limit_reached", "usage_limit_reached", "The usage limit has been reached", "usage_limit_reached", nullptr,
+     true},
+    {"rate_limit_exceeded", "rate_limit_exceeded", "Rate limit reached for requests. Please try again in 1.5s."},
+    {"insufficient_quota", "insufficient_quota",
+     "You exceeded your current quota, please check your plan and billing details."},
+    {"usage_not_included", "usage_not_included",
+     "Codex is not included in your ChatGPT plan. Upgrade your plan to use Codex.", "usage_not_included"},
+    {"cyber_policy", "cyber_policy", "This request was blocked under our cybersecurity usage policy."},
+    {"server_error", "server_error",
+     "An error occurred while processing your request. You can retry your request, or contact us through our help "
+     "center at help.openai.com if the error persists."},
+    {"at_capacity", "server_error", kAtCapacity},
+    {"at_capacity_no_code", nullptr, kAtCapacity},
+};
+
+std::optional<std::string> optionalString(const char* s) { return s ? std::optional<std::string>(s) : std::nullopt; }
+
 FailureBody bodyFor(std::string_view code) {
+  for (const KnownFailure& k : kKnownFailures) {
+    if (k.name != code) continue;
+    FailureBody b;
+    b.code = optionalString(k.code);
+    b.message = k.message;
+    b.type = optionalString(k.type);
+    b.param = optionalString(k.param);
+    b.resets = k.resets;
+    return b;
+  }
   FailureBody b;
   b.code = std::string(code);
-  if (code == "server_is_overloaded") {
-    b.message = "Our servers are currently overloaded. Please try again later.";
-  } else if (code == "context_length_exceeded") {
-    b.message = "Your input exceeds the context window of this model. Please adjust your input and try again.";
-    b.param = "input";
-  } else if (code == "usage_limit_reached") {
-    b.type = "usage_limit_reached";
-    b.message = "The usage limit has been reached";
-    b.resets = true;
-  } else if (code == "rate_limit_exceeded") {
-    b.message = "Rate limit reached for requests. Please try again in 1.5s.";
-  } else if (code == "insufficient_quota") {
-    b.message = "You exceeded your current quota, please check your plan and billing details.";
-  } else if (code == "usage_not_included") {
-    b.type = "usage_not_included";
-    b.message = "Codex is not included in your ChatGPT plan. Upgrade your plan to use Codex.";
-  } else if (code == "cyber_policy") {
-    b.message = "This request was blocked under our cybersecurity usage policy.";
-  } else if (code == "server_error") {
-    b.message =
-        "An error occurred while processing your request. You can retry your request, or contact us through our "
-        "help center at help.openai.com if the error persists.";
-  } else if (code == "at_capacity" || code == "at_capacity_no_code") {
-    b.code = code == "at_capacity" ? std::optional<std::string>("server_error") : std::nullopt;
-    b.message = "Selected model is at capacity. Please try a different model.";
-  } else {
-    b.message = "fake failure: " + std::string(code);
-  }
+  b.message = "fake failure: " + std::string(code);
   return b;
 }
 

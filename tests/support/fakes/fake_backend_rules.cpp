@@ -108,16 +108,20 @@ const std::vector<std::string_view> kRejectedFields = {"max_output_tokens",
                                                        "context_management",
                                                        "prompt_cache_options"};
 
+const std::array<RuleSwitch, 8> kRuleSwitches = {{
+    {"version_gate", "--no-version-gate", &BackendRules::version_gate},
+    {"reject_system_role", "--allow-system-role", &BackendRules::reject_system_role},
+    {"body_checks", "--no-body-checks", &BackendRules::body_checks},
+    {"reject_unknown_models", "--allow-unknown-models", &BackendRules::reject_unknown_models},
+    {"cookies", "--no-cookies", &BackendRules::cookies},
+    {"session_cache", "--no-session-cache", &BackendRules::session_cache},
+    {"catalog", "--no-catalog", &BackendRules::catalog},
+    {"models_etag_header", "--no-models-etag-header", &BackendRules::models_etag_header},
+}};
+
 BackendRules BackendRules::none() {
   BackendRules r;
-  r.version_gate = false;
-  r.reject_system_role = false;
-  r.body_checks = false;
-  r.reject_unknown_models = false;
-  r.cookies = false;
-  r.session_cache = false;
-  r.catalog = false;
-  r.models_etag_header = false;
+  for (const RuleSwitch& s : kRuleSwitches) r.*s.rule = false;
   return r;
 }
 
@@ -198,14 +202,9 @@ std::string applyRulesJson(BackendRules& rules, std::string_view json) {
   BackendRules next = rules;
   for (const auto& m : *parsed->getObject()) {
     bool* flag = nullptr;
-    if (m.key == "version_gate") flag = &next.version_gate;
-    if (m.key == "reject_system_role") flag = &next.reject_system_role;
-    if (m.key == "body_checks") flag = &next.body_checks;
-    if (m.key == "reject_unknown_models") flag = &next.reject_unknown_models;
-    if (m.key == "cookies") flag = &next.cookies;
-    if (m.key == "session_cache") flag = &next.session_cache;
-    if (m.key == "catalog") flag = &next.catalog;
-    if (m.key == "models_etag_header") flag = &next.models_etag_header;
+    for (const RuleSwitch& s : kRuleSwitches) {
+      if (m.key == s.key) flag = &(next.*s.rule);
+    }
     if (flag) {
       if (!m.value.getBool()) return "options: '" + m.key + "' must be true or false";
       *flag = *m.value.getBool();
@@ -224,15 +223,7 @@ std::string applyRulesJson(BackendRules& rules, std::string_view json) {
       }
     } else if (m.key == "all") {
       if (!m.value.getBool()) return "options: 'all' must be true or false";
-      const BackendRules base = *m.value.getBool() ? BackendRules{} : BackendRules::none();
-      next.version_gate = base.version_gate;
-      next.reject_system_role = base.reject_system_role;
-      next.body_checks = base.body_checks;
-      next.reject_unknown_models = base.reject_unknown_models;
-      next.cookies = base.cookies;
-      next.session_cache = base.session_cache;
-      next.catalog = base.catalog;
-      next.models_etag_header = base.models_etag_header;
+      for (const RuleSwitch& s : kRuleSwitches) next.*s.rule = *m.value.getBool();
     } else {
       return "options: unknown key '" + m.key + "'";
     }

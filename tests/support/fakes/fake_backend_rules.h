@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <optional>
 #include <set>
 #include <string>
@@ -44,7 +45,22 @@ struct BackendRules {
   static BackendRules none();
 };
 
-// Top-level body fields the backend answers with 400 "Unsupported parameter: <name>".
+// The on/off rules of BackendRules, one row each: the key that sets it in POST /__fake/options
+// and the program's flag that turns it off. BackendRules::none(), {"all":...} and the flags all
+// go through this table, so a new switch is added here once.
+struct RuleSwitch {
+  std::string_view key;       // "version_gate"
+  std::string_view off_flag;  // "--no-version-gate"
+  bool BackendRules::*rule;
+};
+extern const std::array<RuleSwitch, 8> kRuleSwitches;
+
+// Top-level body fields the backend answers with 400 "Unsupported parameter: <name>"
+// (`service_tier` apart: refused unless "priority"). It repeats the proxy's own list
+// (TranslateOptions::defaultDroppedFields(), worker/translate/request_common.cpp) ON PURPOSE: the
+// fake is ground truth independent of the code under test, so a field the proxy forgets to drop
+// is refused here instead of passing because both read one list. Follow the backend
+// (../shared/BACKEND.md) when changing it, not the proxy.
 extern const std::vector<std::string_view> kRejectedFields;
 
 // A refusal: status and the JSON body, plus which rule refused (recorded for tests).

@@ -183,6 +183,21 @@ void applyDecoration(Poco::Net::HTTPServerResponse& response, const Decoration& 
   for (const auto& c : d.cookies) response.add("Set-Cookie", c);
 }
 
+// What both recorded routes (model calls, catalog) keep of a request and of the decoration it is
+// answered with; the caller adds the rest.
+RecordedRequest recordOf(Poco::Net::HTTPServerRequest& request, const Decoration& d) {
+  RecordedRequest rec;
+  rec.method = request.getMethod();
+  rec.uri = request.getURI();
+  rec.path = Poco::URI(request.getURI()).getPath();
+  for (const auto& [k, v] : request) rec.headers.emplace_back(k, v);
+  rec.connection = request.clientAddress().toString();
+  rec.response_request_id = d.request_id;
+  rec.set_cookies = d.cookies;
+  rec.received_at = Clock::now();
+  return rec;
+}
+
 std::string fakeError(const std::string& message) {
   return "{\"error\":{\"message\":\"" + jsonEscape(message) + "\",\"type\":\"fake_backend_error\"}}";
 }
@@ -828,17 +843,8 @@ void FakeCodexBackend::serveControl(const std::string& method, const std::string
 }
 
 void FakeCodexBackend::serveCatalog(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
-  RecordedRequest rec;
-  rec.method = request.getMethod();
-  rec.uri = request.getURI();
-  rec.path = Poco::URI(request.getURI()).getPath();
-  for (const auto& [k, v] : request) rec.headers.emplace_back(k, v);
-  rec.connection = request.clientAddress().toString();
-  rec.received_at = Clock::now();
-  const BackendRules rules = this->rules();
-  const Decoration deco = makeDecoration(rules.cookies, options_.cookie_domain);
-  rec.response_request_id = deco.request_id;
-  rec.set_cookies = deco.cookies;
+  const Decoration deco = makeDecoration(rules().cookies, options_.cookie_domain);
+  RecordedRequest rec = recordOf(request, deco);
 
   const std::string authorization = request.get("Authorization", "");
   std::string catalog, etag;
@@ -919,18 +925,10 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
   }
 
   const Decoration deco = makeDecoration(rules.cookies, options_.cookie_domain);
-  RecordedRequest rec;
-  rec.method = request.getMethod();
-  rec.uri = request.getURI();
-  rec.path = Poco::URI(request.getURI()).getPath();
-  for (const auto& [k, v] : request) rec.headers.emplace_back(k, v);
+  RecordedRequest rec = recordOf(request, deco);
   rec.body = body;
-  rec.connection = request.clientAddress().toString();
   rec.scenario = spec;
   rec.rejected_by = refusal ? refusal->rule : std::string();
-  rec.response_request_id = deco.request_id;
-  rec.set_cookies = deco.cookies;
-  rec.received_at = Clock::now();
   std::size_t index;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -8,7 +8,7 @@
 //                      [--min-codex-version V] [--gated-models M1,M2*,...]
 //                      [--no-version-gate] [--allow-system-role] [--no-body-checks]
 //                      [--allow-unknown-models] [--no-cookies] [--no-session-cache]
-//                      [--no-catalog] [--lenient]
+//                      [--no-catalog] [--no-models-etag-header] [--lenient]
 //
 // The rules (fake_backend_rules.h) are those of the real backend, each on by default; the
 // --no-*/--allow-* flags turn one off, --lenient all of them (the fake as it was before them).
@@ -28,6 +28,7 @@
 #include <iostream>
 #include <string>
 
+#include "common/util/strings.h"
 #include "tests/support/fakes/fake_codex_backend.h"
 
 namespace {
@@ -38,8 +39,16 @@ int usage(const char* argv0) {
                " [--tls-cert FILE --tls-key FILE] [--keep-alive-ms N] [--ignore-stdin]"
                " [--catalog FILE] [--cookie-domain DOMAIN] [--min-codex-version V] [--gated-models LIST]"
                " [--no-version-gate] [--allow-system-role] [--no-body-checks] [--allow-unknown-models]"
-               " [--no-cookies] [--no-session-cache] [--no-catalog] [--lenient]\n";
+               " [--no-cookies] [--no-session-cache] [--no-catalog] [--no-models-etag-header] [--lenient]\n";
   return 2;
+}
+
+// The rule switch whose --no-*/--allow-* flag `arg` is, or null.
+const cosp::test::RuleSwitch* ruleTurnedOffBy(const std::string& arg) {
+  for (const auto& s : cosp::test::kRuleSwitches) {
+    if (arg == s.off_flag) return &s;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -83,28 +92,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--min-codex-version" && value(v)) {
       options.rules.min_codex_version = v;
     } else if (arg == "--gated-models" && value(v)) {
-      options.rules.gated_models.clear();
-      for (std::size_t start = 0; start <= v.size();) {
-        const auto comma = v.find(',', start);
-        const std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (!item.empty()) options.rules.gated_models.push_back(item);
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
-    } else if (arg == "--no-version-gate") {
-      options.rules.version_gate = false;
-    } else if (arg == "--allow-system-role") {
-      options.rules.reject_system_role = false;
-    } else if (arg == "--no-body-checks") {
-      options.rules.body_checks = false;
-    } else if (arg == "--allow-unknown-models") {
-      options.rules.reject_unknown_models = false;
-    } else if (arg == "--no-cookies") {
-      options.rules.cookies = false;
-    } else if (arg == "--no-session-cache") {
-      options.rules.session_cache = false;
-    } else if (arg == "--no-catalog") {
-      options.rules.catalog = false;
+      options.rules.gated_models = cosp::common::splitList(v);
+    } else if (const auto* off = ruleTurnedOffBy(arg)) {
+      options.rules.*off->rule = false;
     } else if (arg == "--lenient") {
       options.rules = cosp::test::BackendRules::none();
     } else {

@@ -109,6 +109,7 @@ TEST(FakeBackendRules, ChecksTheBodyLikeTheBackend) {
   EXPECT_EQ(detail(check("{" + base + R"(,"instructions":null,"stream":true,"store":false})", std::nullopt,
                          std::nullopt, true)),
             "accepted");
+  ASSERT_FALSE(kRejectedFields.empty());  // else the loop checks nothing
   for (std::string_view field : kRejectedFields) {
     EXPECT_EQ(detail(check(body("gpt-5.4", ",\"" + std::string(field) + "\":1"))),
               "{\"detail\":\"Unsupported parameter: " + std::string(field) + "\"}");
@@ -153,6 +154,19 @@ TEST(FakeBackendRules, AppliesOptionsJson) {
   EXPECT_NE(applyRulesJson(r, R"({"cookies":"no"})"), "");
   EXPECT_NE(applyRulesJson(r, "[]"), "");
   EXPECT_FALSE(r.cookies);  // a refused update changes nothing
+}
+
+// The table behind none(), {"all":...}, the option keys and the program's flags.
+TEST(FakeBackendRules, EverySwitchIsOnByDefaultAndSetByItsKey) {
+  for (const RuleSwitch& s : kRuleSwitches) {
+    SCOPED_TRACE(std::string(s.key));
+    EXPECT_TRUE(BackendRules{}.*s.rule);
+    EXPECT_FALSE(BackendRules::none().*s.rule);
+    BackendRules r;
+    EXPECT_EQ(applyRulesJson(r, "{\"" + std::string(s.key) + "\":false}"), "");
+    EXPECT_FALSE(r.*s.rule);
+    EXPECT_TRUE(s.off_flag.rfind("--no-", 0) == 0 || s.off_flag.rfind("--allow-", 0) == 0) << s.off_flag;
+  }
 }
 
 // Every event of a synthesised transcript as parsed JSON.

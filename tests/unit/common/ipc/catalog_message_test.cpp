@@ -88,6 +88,8 @@ TEST(CatalogMessage, RefusesMalformed) {
            R"({"type":"catalog","source":"backend","models":[{"slug":"a","listed":"yes"}]})",
            R"({"type":"catalog","source":"backend","models":[{"slug":"a","raw":"{}"}]})",
            R"({"type":"catalog","source":"backend","etag":5,"models":[]})",
+           R"({"type":"catalog","source":"backend","fetched_at_ms":"1","models":[]})",
+           R"({"type":"catalog","source":"backend","models":[{"slug":"a","display_name":7}]})",
        }) {
     EXPECT_FALSE(decodeCatalog(bad)) << bad;
   }

@@ -102,7 +102,7 @@ TEST(CatalogFetch, UrlJoinsTheBaseAndAsksForTheClientVersion) {
 TEST(CatalogFetch, SendsTokenAccountAndETag) {
   CatalogTransport t;
   t.reply(200, kCatalog, "W/\"v1\"");
-  CatalogFetchResult r = fetchCatalog(t, {"http://h/models?client_version=1.0.0", "tok", "acct-1", "W/\"v0\"", 3});
+  CatalogFetchResult r = fetchCatalog(t, {"http://h/models?client_version=1.0.0", "tok", "acct-1", "W/\"v0\""});
   ASSERT_EQ(r.kind, CatalogFetchResult::Kind::Fresh) << r.error;
   EXPECT_EQ(r.catalog.models.size(), 3u);
   EXPECT_EQ(r.etag, "W/\"v1\"");
@@ -114,7 +114,7 @@ TEST(CatalogFetch, SendsTokenAccountAndETag) {
   EXPECT_EQ(get.max_bytes, kMaxCatalogBytes);
 
   t.reply(200, kCatalog);
-  fetchCatalog(t, {"http://h/m", "tok", "", "", 3});
+  fetchCatalog(t, {"http://h/m", "tok", "", ""});
   EXPECT_FALSE(t.gets().at(1).has("ChatGPT-Account-ID"));
   EXPECT_FALSE(t.gets().at(1).has("If-None-Match"));
 }
@@ -122,7 +122,7 @@ TEST(CatalogFetch, SendsTokenAccountAndETag) {
 TEST(CatalogFetch, ClassifiesAnswers) {
   using Kind = CatalogFetchResult::Kind;
   CatalogTransport t;
-  const CatalogFetchRequest request{"http://h/m", "tok", "acct", "", 1};
+  const CatalogFetchRequest request{"http://h/m", "tok", "acct", ""};
   t.reply(304, "");
   EXPECT_EQ(fetchCatalog(t, request).kind, Kind::NotModified);
   t.reply(401, R"({"detail":"Could not parse your authentication token."})");
@@ -222,6 +222,27 @@ TEST_F(CatalogManagerTest, BuiltInUntilTheFirstFetchThenTheBackendsCatalog) {
   EXPECT_EQ(changes, 1);
   EXPECT_EQ(mgr->report().fetches_not_modified, 1u);
   EXPECT_EQ(mgr->report().fetched_ago_s, 0);
+}
+
+TEST_F(CatalogManagerTest, ARepeatedCatalogTellsTheWorkersNothing) {
+  make();
+  transport->reply(200, kCatalog, "\"e1\"");
+  mgr->onCredentials(credentials(1));
+  ASSERT_TRUE(tickAndWait());
+  EXPECT_EQ(changes, 1);
+  // A backend without working ETags answers 200 with the same catalog: only the ETag moves.
+  clock.advance(hours(1));
+  transport->reply(200, kCatalog, "\"e2\"");
+  ASSERT_TRUE(tickAndWait());
+  EXPECT_EQ(changes, 1);
+  EXPECT_EQ(mgr->served().etag, "\"e2\"");
+  // One entry differs in a field the workers do not parse: its raw entry changed, so it is news.
+  clock.advance(hours(1));
+  std::string changed = kCatalog;
+  changed.replace(changed.find("400000"), 6, "500000");
+  transport->reply(200, changed, "\"e3\"");
+  ASSERT_TRUE(tickAndWait());
+  EXPECT_EQ(changes, 2);
 }
 
 TEST_F(CatalogManagerTest, AFailedFetchKeepsTheStaleCopy) {

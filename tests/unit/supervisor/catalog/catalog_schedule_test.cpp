@@ -20,6 +20,14 @@ CatalogSchedule started() {
   return s;
 }
 
+// After a first successful fetch with token 1 of acct-1 at t0.
+CatalogSchedule fetched() {
+  CatalogSchedule s = started();
+  s.onStarted(1, "acct-1");
+  s.onFinished(Outcome::Fetched, t0);
+  return s;
+}
+
 TEST(CatalogSchedule, WaitsForAUsableTokenThenFetchesAtOnce) {
   CatalogSchedule s(CatalogSchedule::Timing{}, t0);
   EXPECT_EQ(s.nextFetch(), std::nullopt);
@@ -80,17 +88,13 @@ TEST(CatalogSchedule, ATokenRefreshedWhileTheFetchWasOutCountsToo) {
 }
 
 TEST(CatalogSchedule, ANewTokenAfterSuccessChangesNothing) {
-  CatalogSchedule s = started();
-  s.onStarted(1, "acct-1");
-  s.onFinished(Outcome::Fetched, t0);
+  CatalogSchedule s = fetched();
   s.onCredentials(true, 2, "acct-1", t0 + minutes(10));
   EXPECT_EQ(s.nextFetch(), t0 + hours(1));
 }
 
 TEST(CatalogSchedule, AnotherAccountFetchesAgainAtOnce) {
-  CatalogSchedule s = started();
-  s.onStarted(1, "acct-1");
-  s.onFinished(Outcome::Fetched, t0);
+  CatalogSchedule s = fetched();
   s.onCredentials(true, 2, "acct-2", t0 + minutes(10));
   EXPECT_EQ(s.nextFetch(), t0 + minutes(10));
   // Changed while a fetch for the old account was out: again right after it.
@@ -101,9 +105,7 @@ TEST(CatalogSchedule, AnotherAccountFetchesAgainAtOnce) {
 }
 
 TEST(CatalogSchedule, FetchNowOverridesTheWait) {
-  CatalogSchedule s = started();
-  s.onStarted(1, "acct-1");
-  s.onFinished(Outcome::Fetched, t0);
+  CatalogSchedule s = fetched();
   s.fetchNow(t0 + minutes(3));
   EXPECT_TRUE(s.due(t0 + minutes(3)));
 }

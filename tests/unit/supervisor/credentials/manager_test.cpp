@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "common/codex/fingerprint.h"
 #include "common/json/json_writer.h"
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/credential_store.h"
@@ -566,6 +567,10 @@ TEST(CredentialSettingsFromConfig, CopiesTheCredentialOptions) {
   EXPECT_EQ(s.https_proxy, "http://proxy:3128");
   EXPECT_EQ(s.no_proxy, "localhost");
   EXPECT_EQ(s.ca_file, "/etc/ca.pem");
+  // The token and device calls present the Codex CLI's fingerprint (common/codex/fingerprint.h).
+  EXPECT_EQ(s.fingerprint.originator, "codex_cli_rs");
+  EXPECT_EQ(s.fingerprint.version, common::kCheckedCodexVersion);
+  EXPECT_EQ(s.fingerprint.user_agent.rfind("codex_cli_rs/" + std::string(common::kCheckedCodexVersion) + " (", 0), 0u);
 }
 
 TEST_F(ManagerTest, ALoginWrittenByAnotherProcessIsPickedUp) {

@@ -170,6 +170,14 @@ TEST(Backoff, DoublesUntilTheCap) {
   EXPECT_EQ(backoffDelay(0, base, cap, 1.0), milliseconds(1000));
 }
 
+TEST(Backoff, DoublingDelayIsTheUnjitteredValue) {
+  const milliseconds base(1000), cap(60000);
+  for (int failures : {0, 1, 2, 3, 6, 7, 1000}) {
+    EXPECT_EQ(doublingDelay(failures, base, cap), backoffDelay(failures, base, cap, 1.0)) << failures;
+  }
+  EXPECT_EQ(doublingDelay(3, milliseconds(90), milliseconds(60)), milliseconds(60));  // never past the cap
+}
+
 TEST(Backoff, JitterStaysWithinHalfToFull) {
   const milliseconds base(1000), cap(60000);
   for (int failures = 1; failures <= 10; ++failures) {

@@ -88,21 +88,31 @@ TEST(WaitForCredentials, AUsableTokenOrALoginOnlyStateAnswersAtOnceWithoutAReque
   EXPECT_TRUE(r.requested().empty());
 }
 
-TEST(WaitForCredentials, AnExpiredTokenWaitsForTheNextGenerationAndAsksForIt) {
-  CredentialsCache cache;
-  cache.set(credentials(CredentialState::Refreshing, "old", kNowMs - 1, 1));
-  RecordingHooks r;
+// A wait on `cache` (up to 10 s) while the supervisor, once asked for a refresh, sends `next`.
+struct Answered {
+  std::shared_ptr<const WorkerCredentials> got;
+  Clock::duration took;
+};
+Answered waitAnsweredWith(CredentialsCache& cache, RecordingHooks& r, const WorkerCredentials& next) {
   std::thread supervisor([&] {
     ASSERT_TRUE(r.waitForRequest());
-    cache.set(credentials(CredentialState::Ok, "new", kNowMs + 3'600'000, 2));
+    cache.set(next);
   });
   const auto start = Clock::now();
   auto got = waitForCredentials(cache, start + 10s, r.hooks);
   const auto took = Clock::now() - start;
   supervisor.join();
-  EXPECT_EQ(got->access_token, "new");
-  EXPECT_EQ(got->generation, 2u);
-  EXPECT_LT(took, 5s);  // woken by the update, not by the end of the wait
+  return {std::move(got), took};
+}
+
+TEST(WaitForCredentials, AnExpiredTokenWaitsForTheNextGenerationAndAsksForIt) {
+  CredentialsCache cache;
+  cache.set(credentials(CredentialState::Refreshing, "old", kNowMs - 1, 1));
+  RecordingHooks r;
+  const Answered a = waitAnsweredWith(cache, r, credentials(CredentialState::Ok, "new", kNowMs + 3'600'000, 2));
+  EXPECT_EQ(a.got->access_token, "new");
+  EXPECT_EQ(a.got->generation, 2u);
+  EXPECT_LT(a.took, 5s);  // woken by the update, not by the end of the wait
   ASSERT_FALSE(r.requested().empty());
   EXPECT_EQ(r.requested().front(), 1u);
 }
@@ -111,13 +121,7 @@ TEST(WaitForCredentials, NoTokenYetWaitsForTheFirstRefresh) {
   CredentialsCache cache;
   cache.set(credentials(CredentialState::Refreshing, "", 0, 0));
   RecordingHooks r;
-  std::thread supervisor([&] {
-    ASSERT_TRUE(r.waitForRequest());
-    cache.set(credentials(CredentialState::Ok, "first", 0, 1));
-  });
-  auto got = waitForCredentials(cache, Clock::now() + 10s, r.hooks);
-  supervisor.join();
-  EXPECT_EQ(got->access_token, "first");
+  EXPECT_EQ(waitAnsweredWith(cache, r, credentials(CredentialState::Ok, "first", 0, 1)).got->access_token, "first");
 }
 
 TEST(WaitForCredentials, APermanentFailureEndsTheWaitAtOnce) {
@@ -126,16 +130,9 @@ TEST(WaitForCredentials, APermanentFailureEndsTheWaitAtOnce) {
   CredentialsCache cache;
   cache.set(credentials(CredentialState::Refreshing, "", 0, 0));
   RecordingHooks r;
-  std::thread supervisor([&] {
-    ASSERT_TRUE(r.waitForRequest());
-    cache.set(credentials(CredentialState::NeedsLogin, "", 0, 0));
-  });
-  const auto start = Clock::now();
-  auto got = waitForCredentials(cache, start + 10s, r.hooks);
-  const auto took = Clock::now() - start;
-  supervisor.join();
-  EXPECT_EQ(got->state, CredentialState::NeedsLogin);
-  EXPECT_LT(took, 5s);
+  const Answered a = waitAnsweredWith(cache, r, credentials(CredentialState::NeedsLogin, "", 0, 0));
+  EXPECT_EQ(a.got->state, CredentialState::NeedsLogin);
+  EXPECT_LT(a.took, 5s);
 }
 
 TEST(WaitForCredentials, EndsAtTheTimeLimitWithTheUnusableCredentials) {

@@ -18,16 +18,6 @@ using Clock = HoldBack::Clock;
 SseEvent named(const std::string& type, std::string data = "{}") { return SseEvent{type, std::move(data), ""}; }
 SseEvent unnamed(const std::string& type) { return SseEvent{"", R"({"type":")" + type + R"(","x":1})", ""}; }
 
-TEST(HoldBack, EventTypesComeFromTheEventFieldOrTheDataType) {
-  EXPECT_EQ(eventType(named("response.created")), "response.created");
-  EXPECT_EQ(eventType(unnamed("response.in_progress")), "response.in_progress");
-  EXPECT_EQ(eventType(SseEvent{"", R"({ "type" : "error", "code":"x"})", ""}), "error");
-  EXPECT_EQ(eventType(SseEvent{"", R"({"delta":"no type"})", ""}), "");
-  EXPECT_EQ(eventType(SseEvent{"", R"({"type":)", ""}), "");
-  EXPECT_EQ(eventType(SseEvent{"", R"({"type":"unterminated)", ""}), "");
-  EXPECT_EQ(eventType(SseEvent{"", "[1,2,3]", ""}), "");
-}
-
 TEST(HoldBack, LifecycleAndMetadataAreHeldOutputCommitsFailuresFail) {
   for (const char* type : {"response.created", "response.in_progress", "response.queued", "codex.rate_limits",
                            "codex.response.metadata", "keepalive", ""}) {

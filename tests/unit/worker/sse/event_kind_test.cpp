@@ -14,6 +14,16 @@ SseEvent named(std::string event, std::string data = "{}") {
 
 SseEvent unnamed(std::string data) { return named("", std::move(data)); }
 
+TEST(EventKind, EventTypesComeFromTheEventFieldOrTheDataType) {
+  EXPECT_EQ(eventType(named("response.created")), "response.created");
+  EXPECT_EQ(eventType(unnamed(R"({"type":"response.in_progress","x":1})")), "response.in_progress");
+  EXPECT_EQ(eventType(SseEvent{"", R"({ "type" : "error", "code":"x"})", ""}), "error");
+  EXPECT_EQ(eventType(SseEvent{"", R"({"delta":"no type"})", ""}), "");
+  EXPECT_EQ(eventType(SseEvent{"", R"({"type":)", ""}), "");
+  EXPECT_EQ(eventType(SseEvent{"", R"({"type":"unterminated)", ""}), "");
+  EXPECT_EQ(eventType(SseEvent{"", "[1,2,3]", ""}), "");
+}
+
 TEST(EventKind, NamedEventsAreJudgedByTheirName) {
   EXPECT_TRUE(isFailureEvent(named("error")));
   EXPECT_TRUE(isFailureEvent(named("response.failed")));

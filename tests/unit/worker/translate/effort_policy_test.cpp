@@ -25,16 +25,31 @@ common::ModelCatalog catalog() {
   return c;
 }
 
+// An effort newer than kEffortOrder is a suffix only of a model the catalog gives it to.
+TEST(EffortPolicy, AnEffortOnlyTheCatalogKnowsIsASuffixOfItsModel) {
+  common::ModelCatalog c = catalog();
+  c.models.push_back(model("gpt-6", {"low", "turbo"}));
+  const ModelSplit split = splitModelSuffix("gpt-6-turbo", &c);
+  EXPECT_EQ(split.base, "gpt-6");
+  EXPECT_EQ(split.effort.value_or("<none>"), "turbo");
+  EXPECT_FALSE(splitModelSuffix("gpt-6-turbo").effort.has_value());        // no catalog
+  EXPECT_FALSE(splitModelSuffix("gpt-5.5-turbo", &c).effort.has_value());  // not gpt-5.5's
+  EXPECT_EQ(splitModelSuffix("gpt-5.5-turbo", &c).base, "gpt-5.5-turbo");
+}
+
 TEST(EffortPolicy, EveryEffortOfTheOrderIsASuffix) {
-  for (std::string_view effort : common::kEffortOrder) {
-    const ModelSplit split = splitModelSuffix("gpt-5.6-sol-" + std::string(effort));
-    EXPECT_EQ(split.base, "gpt-5.6-sol");
-    EXPECT_EQ(split.effort.value_or("<none>"), effort);
+  for (std::string_view base : {"gpt-5.6-sol", "gpt-5.4-mini"}) {
+    for (std::string_view effort : common::kEffortOrder) {
+      const ModelSplit split = splitModelSuffix(std::string(base) + "-" + std::string(effort));
+      EXPECT_EQ(split.base, base);
+      EXPECT_EQ(split.effort.value_or("<none>"), effort);
+    }
+    EXPECT_FALSE(splitModelSuffix(base).effort.has_value());
   }
-  EXPECT_FALSE(splitModelSuffix("gpt-5.6-sol").effort.has_value());
-  EXPECT_FALSE(splitModelSuffix("max").effort.has_value());
-  EXPECT_FALSE(splitModelSuffix("-ultra").effort.has_value());
-  EXPECT_FALSE(splitModelSuffix("gpt-5.5ultra").effort.has_value());
+  // An effort alone, or without its dash, is no suffix.
+  for (std::string_view model : {"max", "high", "-ultra", "-high", "gpt-5.5ultra", "gpt-5.5high"}) {
+    EXPECT_FALSE(splitModelSuffix(model).effort.has_value()) << model;
+  }
   // "mini" is no effort, and "-minimal" must match whole.
   EXPECT_EQ(splitModelSuffix("gpt-5.4-mini").base, "gpt-5.4-mini");
   EXPECT_EQ(splitModelSuffix("gpt-5.4-mini-minimal").base, "gpt-5.4-mini");

@@ -23,20 +23,20 @@ struct Sent {
   JsonValue body;
 };
 
-Sent responses(const std::string& body, const CallHints& hints = {}, const TranslateOptions& options = {}) {
-  auto r = normalizeResponsesRequest(body, options, hints);
+// The translation of `body`, which must be accepted.
+Sent accepted(common::Result<UpstreamRequest> r, const std::string& body) {
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message) << " for " << body;
   if (!r.ok()) return {};
   JsonValue sent = parsed(r->body);
   return Sent{std::move(*r), std::move(sent)};
 }
 
+Sent responses(const std::string& body, const CallHints& hints = {}, const TranslateOptions& options = {}) {
+  return accepted(normalizeResponsesRequest(body, options, hints), body);
+}
+
 Sent chat(const std::string& body, const CallHints& hints = {}, const TranslateOptions& options = {}) {
-  auto r = translateChatRequest(body, options, hints);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message) << " for " << body;
-  if (!r.ok()) return {};
-  JsonValue sent = parsed(r->body);
-  return Sent{std::move(*r), std::move(sent)};
+  return accepted(translateChatRequest(body, options, hints), body);
 }
 
 TranslateOptions strictOptions() {

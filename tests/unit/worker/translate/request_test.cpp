@@ -388,18 +388,6 @@ TEST(ChatRequest, ExplicitEffortWinsOverModelSuffix) {
   EXPECT_NE(r->body.find(R"("reasoning":{"effort":"medium","summary":"detailed"})"), std::string::npos) << r->body;
 }
 
-TEST(ChatRequest, ModelSuffixes) {
-  for (const char* effort : {"none", "minimal", "low", "medium", "high", "xhigh"}) {
-    const auto split = splitModelSuffix(std::string("gpt-5.4-mini-") + effort);
-    EXPECT_EQ(split.base, "gpt-5.4-mini");
-    EXPECT_EQ(split.effort.value_or(""), effort);
-  }
-  EXPECT_FALSE(splitModelSuffix("gpt-5.4-mini").effort.has_value());
-  EXPECT_FALSE(splitModelSuffix("high").effort.has_value());
-  EXPECT_FALSE(splitModelSuffix("-high").effort.has_value());
-  EXPECT_FALSE(splitModelSuffix("gpt-5.5high").effort.has_value());
-}
-
 TEST(ChatRequest, Base64DataUrlNormalisation) {
   std::string url = "data:image/png;base64,ab-_cd";
   EXPECT_TRUE(detail::normalizeBase64DataUrl(url));

@@ -1,17 +1,13 @@
 // cookie_jar: which Set-Cookie headers of the backend are kept, for how long, and how they go back
-// upstream; and, through a scripted backend, that the pool sends them on its next request.
+// upstream (that the pool sends them on its next request: upstream_raw_server_test.cpp).
 #include "worker/upstream/cookie_jar.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "tests/support/harness/scripted_server.h"
-#include "worker/upstream/upstream_pool.h"
 
 namespace cosp::worker {
 namespace {
@@ -41,9 +37,9 @@ TEST(CookieJar, KeepsAllowedCookiesAndSendsThemBackAsOneHeader) {
                  {"Set-Cookie", "__Secure-next-auth.session-token=secret; path=/"}},
                 kNow);
   EXPECT_EQ(jar.size(), 2u);
-  EXPECT_EQ(jar.cookieHeader(kNow), "__cf_bm=abc.DEF-123; _cfuvid=u1-xyz");
+  EXPECT_EQ(*jar.cookieHeader(kNow), "__cf_bm=abc.DEF-123; _cfuvid=u1-xyz");
   // __cf_bm expires at 10:30; the session cookie _cfuvid stays.
-  EXPECT_EQ(jar.cookieHeader(kNow + 31min), "_cfuvid=u1-xyz");
+  EXPECT_EQ(*jar.cookieHeader(kNow + 31min), "_cfuvid=u1-xyz");
   EXPECT_EQ(jar.size(), 1u);
 }
 
@@ -51,8 +47,23 @@ TEST(CookieJar, NewerReplacesOlderAndMaxAgeWinsOverExpires) {
   CookieJar jar;
   ASSERT_TRUE(jar.store("cf_clearance=one; Max-Age=60", kNow));
   ASSERT_TRUE(jar.store("cf_clearance=two; Expires=Fri, 24 Oct 2025 09:00:00 GMT; Max-Age=600", kNow));
-  EXPECT_EQ(jar.cookieHeader(kNow + 120s), "cf_clearance=two");  // Max-Age won over the past Expires
-  EXPECT_EQ(jar.cookieHeader(kNow + 601s), "");
+  EXPECT_EQ(*jar.cookieHeader(kNow + 120s), "cf_clearance=two");  // Max-Age won over the past Expires
+  EXPECT_EQ(*jar.cookieHeader(kNow + 601s), "");
+}
+
+// The header is built when the jar changes: a snapshot handed out stays as it was, and a cookie
+// re-sent unchanged with a later expiry lives to that one.
+TEST(CookieJar, TheHeaderIsASnapshotRebuiltOnlyOnChange) {
+  CookieJar jar;
+  ASSERT_TRUE(jar.store("__cf_bm=a; Max-Age=60", kNow));
+  const auto first = jar.cookieHeader(kNow);
+  EXPECT_EQ(jar.cookieHeader(kNow + 1s), first);  // nothing changed: the same string
+  ASSERT_TRUE(jar.store("__cf_bm=a; Max-Age=600", kNow));
+  EXPECT_EQ(*jar.cookieHeader(kNow + 120s), "__cf_bm=a");
+  ASSERT_TRUE(jar.store("__cf_bm=b; Max-Age=600", kNow + 120s));
+  EXPECT_EQ(*jar.cookieHeader(kNow + 121s), "__cf_bm=b");
+  EXPECT_EQ(*first, "__cf_bm=a");
+  EXPECT_EQ(*jar.cookieHeader(kNow + 721s), "");
 }
 
 TEST(CookieJar, MaxAgeZeroOrAPastExpiresRemovesTheCookie) {
@@ -62,7 +73,7 @@ TEST(CookieJar, MaxAgeZeroOrAPastExpiresRemovesTheCookie) {
   ASSERT_TRUE(jar.store("__cflb=; Max-Age=0", kNow));
   ASSERT_TRUE(jar.store("__cfruid=deleted; expires=Thu, 01-Jan-1970 00:00:01 GMT", kNow));
   EXPECT_EQ(jar.size(), 0u);
-  EXPECT_EQ(jar.cookieHeader(kNow), "");
+  EXPECT_EQ(*jar.cookieHeader(kNow), "");
   ASSERT_TRUE(jar.store("__cflb=lb2; Max-Age=-1", kNow));  // a removal of nothing keeps nothing
   EXPECT_EQ(jar.size(), 0u);
 }
@@ -79,7 +90,7 @@ TEST(CookieJar, MalformedOrOverlongCookiesAreIgnored) {
   EXPECT_EQ(jar.size(), 0u);
   EXPECT_TRUE(jar.store("__cf_bm=\"quoted\"; Max-Age=bogus", kNow));  // a bad Max-Age is ignored
   EXPECT_TRUE(jar.store("__cfruid=" + std::string(CookieJar::kMaxValueBytes, 'v'), kNow));
-  EXPECT_EQ(jar.cookieHeader(kNow + 24h).substr(0, 18), "__cf_bm=\"quoted\"; ");
+  EXPECT_EQ(jar.cookieHeader(kNow + 24h)->substr(0, 18), "__cf_bm=\"quoted\"; ");
 }
 
 TEST(CookieJar, IsBoundedInCount) {
@@ -90,7 +101,7 @@ TEST(CookieJar, IsBoundedInCount) {
   EXPECT_EQ(jar.size(), CookieJar::kMaxCookies);
   // Once some expired, room for new ones again.
   EXPECT_TRUE(jar.store("__cf_bm=fresh", kNow + 60s));
-  EXPECT_NE(jar.cookieHeader(kNow + 60s).find("__cf_bm=fresh"), std::string::npos);
+  EXPECT_NE(jar.cookieHeader(kNow + 60s)->find("__cf_bm=fresh"), std::string::npos);
 }
 
 TEST(CookieJar, ParsesTheDateFormsCookiesUse) {
@@ -113,54 +124,12 @@ TEST(CookieJar, IsSafeToUseFromManyThreads) {
       for (int i = 0; i < 500; ++i) {
         jar.store("cf_chl_" + std::to_string((t * 500 + i) % 40) + "=v" + std::to_string(i), kNow);
         jar.store("__cf_bm=t" + std::to_string(t), kNow);
-        EXPECT_FALSE(jar.cookieHeader(kNow).empty());
+        EXPECT_FALSE(jar.cookieHeader(kNow)->empty());
       }
     });
   }
   for (auto& th : threads) th.join();
   EXPECT_LE(jar.size(), CookieJar::kMaxCookies);
-}
-
-// The pool stores what a response sets and sends it on its next request, on any connection.
-TEST(CookieJar, ThePoolSendsTheKeptCookiesBackUpstream) {
-  std::mutex mu;
-  std::vector<std::string> requests;
-  test::ScriptedServer server([&](int fd, int) {
-    for (;;) {
-      const std::string request = test::readHttpRequest(fd, 3s);
-      if (request.empty()) return;
-      std::size_t n;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        requests.push_back(request);
-        n = requests.size();
-      }
-      const std::string cookies = n == 1 ? "Set-Cookie: __cf_bm=bm1; path=/; HttpOnly\r\n"
-                                           "Set-Cookie: tracking=no; path=/\r\n"
-                                           "Set-Cookie: _cfuvid=uv1; path=/\r\n"
-                                         : "Set-Cookie: __cf_bm=bm2; path=/\r\n";
-      if (!test::writeAll(fd, "HTTP/1.1 200 OK\r\n" + cookies + "Content-Length: 2\r\n\r\nok")) return;
-    }
-  });
-  UpstreamSettings settings;
-  settings.base_url = server.url();
-  settings.connect_timeout = 2000ms;
-  settings.idle_timeout = 3000ms;
-  UpstreamPool pool(settings);
-  UpstreamRequestSpec spec;
-  spec.path = "/responses";
-  spec.body = "{}";
-  for (int i = 0; i < 3; ++i) {
-    auto ex = pool.send(spec);
-    ASSERT_TRUE(ex) << ex.error().message;
-    EXPECT_EQ((*ex)->readAll(1024, 3000ms), "ok");
-  }
-  std::lock_guard<std::mutex> lock(mu);
-  ASSERT_EQ(requests.size(), 3u);
-  EXPECT_EQ(requests[0].find("Cookie:"), std::string::npos) << requests[0];
-  EXPECT_NE(requests[1].find("\r\nCookie: __cf_bm=bm1; _cfuvid=uv1\r\n"), std::string::npos) << requests[1];
-  EXPECT_NE(requests[2].find("\r\nCookie: __cf_bm=bm2; _cfuvid=uv1\r\n"), std::string::npos) << requests[2];
-  EXPECT_EQ(requests[2].find("tracking"), std::string::npos);
 }
 
 }  // namespace

@@ -1,13 +1,18 @@
 // UpstreamPool against scripted raw HTTP servers: the wire-level corner cases a
-// real server produces rarely but a client must survive.
+// real server produces rarely but a client must survive, and the cookie jar and the header rules
+// as the pool meets them on the wire.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
 
 #include "tests/support/harness/eventually.h"
 #include "tests/support/harness/scripted_server.h"
+#include "worker/upstream/header_rules.h"
 #include "worker/upstream/upstream_pool.h"
 
 namespace cosp::worker {
@@ -209,6 +214,67 @@ TEST(UpstreamRawServerTest, LargeRequestBodyIsSentCompletely) {
   EXPECT_EQ((*ex)->head().status, 200);
   EXPECT_TRUE((*ex)->finished());
   EXPECT_EQ(got.load(), s.body.size());
+}
+
+// The cookie jar (cookie_jar.h) and the response header rules (header_rules.h) on the wire.
+
+// The pool stores what a response sets and sends it on its next request, on any connection.
+TEST(CookieJar, ThePoolSendsTheKeptCookiesBackUpstream) {
+  std::mutex mu;
+  std::vector<std::string> requests;
+  ScriptedServer server([&](int fd, int) {
+    for (;;) {
+      const std::string request = test::readHttpRequest(fd, 3s);
+      if (request.empty()) return;
+      std::size_t n;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        requests.push_back(request);
+        n = requests.size();
+      }
+      const std::string cookies = n == 1 ? "Set-Cookie: __cf_bm=bm1; path=/; HttpOnly\r\n"
+                                           "Set-Cookie: tracking=no; path=/\r\n"
+                                           "Set-Cookie: _cfuvid=uv1; path=/\r\n"
+                                         : "Set-Cookie: __cf_bm=bm2; path=/\r\n";
+      if (!test::writeAll(fd, "HTTP/1.1 200 OK\r\n" + cookies + "Content-Length: 2\r\n\r\nok")) return;
+    }
+  });
+  UpstreamPool pool(settingsFor(server));
+  for (int i = 0; i < 3; ++i) {
+    auto ex = pool.send(post());
+    ASSERT_TRUE(ex) << ex.error().message;
+    EXPECT_EQ((*ex)->readAll(1024, 3000ms), "ok");
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].find("Cookie:"), std::string::npos) << requests[0];
+  EXPECT_NE(requests[1].find("\r\nCookie: __cf_bm=bm1; _cfuvid=uv1\r\n"), std::string::npos) << requests[1];
+  EXPECT_NE(requests[2].find("\r\nCookie: __cf_bm=bm2; _cfuvid=uv1\r\n"), std::string::npos) << requests[2];
+  EXPECT_EQ(requests[2].find("tracking"), std::string::npos);
+}
+
+TEST(HeaderRules, ABareCrOrNulFromTheBackendNeverReachesTheSelection) {
+  // The wire as a broken (or hostile) backend sends it: the head parser keeps a bare CR or a
+  // NUL inside a value, so the selection is what stands between it and the client.
+  const std::string head = std::string("HTTP/1.1 200 OK\r\n") +
+                           "x-codex-primary-used-percent: 7\r\n"
+                           "x-codex-cr: a\rInjected: yes\r\n" +
+                           std::string("x-codex-nul: 1\0 2\r\n", 19) +
+                           "x-codex-esc: \x1b[0m\r\n"
+                           "Content-Length: 0\r\n\r\n";
+  ScriptedServer server([&](int fd, int) {
+    if (test::readHttpRequest(fd, 3s).empty()) return;
+    test::writeAll(fd, head);
+    test::waitPeerClosed(fd, 3s);
+  });
+  UpstreamPool pool(settingsFor(server));
+  auto ex = pool.send(post());
+  ASSERT_TRUE(ex) << ex.error().message;
+  ASSERT_EQ((*ex)->head().headers.size(), 5u);
+  EXPECT_EQ(*(*ex)->head().header("x-codex-cr"), "a\rInjected: yes");
+  const CodexHeaderSelection s = selectCodexHeaders((*ex)->head().headers);
+  EXPECT_EQ(s.headers, (HeaderList{{"x-codex-primary-used-percent", "7"}}));
+  EXPECT_EQ(s.dropped, 3u);
 }
 
 }  // namespace
