@@ -23,6 +23,16 @@
 // survives the proxy's Chat Completions re-encoding (comments do not). The load tool
 // subtracts the stamp from its receive time.
 //
+// A GET with `Upgrade: websocket` (any path: the proxy calls /backend-api/codex/responses, nginx
+// and the direct client /v1/responses) is answered 101 and becomes a WebSocket, as the real
+// backend's `GET {base}/responses` does: every text message whose type is response.create gets
+// the same event sequence, one text frame (unmasked) per event, the deltas carrying the same
+// `t=<ns>` stamp taken just before the send(2). Messages that arrive during a response wait
+// for its end (the backend runs one response at a time per socket). The shape comes from the
+// upgrade's x-codex-bench header (the proxy forwards it), or, per message, from a string field
+// "x-codex-bench":"n=..,iv=.." anywhere in it. Ping is answered with pong, close with close.
+// The codec is the proxy's own (worker/ws/), already tested against RFC 6455.
+//
 // GET /__stats answers JSON counters; GET anything else answers 200 "ok".
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -52,12 +62,19 @@
 
 #include "bench/bench_clock.h"
 #include "bench/http_head.h"
+#include "worker/ws/ws_frame.h"
+#include "worker/ws/ws_handshake.h"
+#include "worker/ws/ws_message.h"
 
 namespace cosp::bench {
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kMaxRequestBytes = 64 * 1024 * 1024;
+constexpr std::size_t kMaxWsMessageBytes = 16 * 1024 * 1024;
+constexpr std::size_t kMaxQueuedWsMessages = 16;
+
+namespace ws = cosp::worker::ws;
 
 struct Params {
   int deltas = 8;
@@ -127,6 +144,9 @@ struct Counters {
   std::uint64_t write_errors = 0;
   std::uint64_t bad_requests = 0;
   std::uint64_t events_sent = 0;
+  std::uint64_t ws_upgrades = 0;
+  std::uint64_t ws_open = 0;
+  std::uint64_t ws_protocol_errors = 0;
 };
 
 struct Conn {
@@ -145,6 +165,11 @@ struct Conn {
   std::int64_t start_ns = 0;
   std::uint64_t response_no = 0;
   std::string text;
+  // After a 101: frames in, frames out. The reader exists only for WebSocket connections, so
+  // an HTTP stream costs nothing more.
+  std::unique_ptr<ws::MessageReader> ws_reader;
+  Params ws_params;                     // from the upgrade's x-codex-bench
+  std::vector<std::string> ws_waiting;  // response.create messages that arrived mid-response
 };
 
 struct Timer {
@@ -166,6 +191,10 @@ class FakeUpstream {
   void onWritable(Conn& c);
   // Parses and starts requests while the connection is idle and a full request is buffered.
   void serveBuffered(Conn& c);
+  void upgrade(Conn& c, std::string_view head, std::size_t headers_at, const Params& params);
+  // Reads the frames buffered on a WebSocket and starts the next response when idle.
+  void serveWebSocket(Conn& c);
+  void closeWebSocket(Conn& c, ws::CloseCode code, std::string_view reason);
   void startResponse(Conn& c, const Params& params, bool close_after);
   void sendDue(Conn& c);
   void finishResponse(Conn& c);
@@ -280,6 +309,7 @@ void FakeUpstream::closeConn(Conn& c) {
     --counters_.active_streams;
     ++counters_.client_closed_midstream;
   }
+  if (c.ws_reader) --counters_.ws_open;
   ::epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
   --counters_.open;
@@ -309,7 +339,10 @@ void FakeUpstream::onReadable(Conn& c) {
     closeConn(c);
     return;
   }
-  serveBuffered(c);
+  if (c.ws_reader)
+    serveWebSocket(c);
+  else
+    serveBuffered(c);
 }
 
 void FakeUpstream::serveBuffered(Conn& c) {
@@ -327,6 +360,7 @@ void FakeUpstream::serveBuffered(Conn& c) {
     long long content_length = 0;
     bool chunked = false;
     bool close_after = false;
+    bool websocket = false;
     Params params;
     const std::size_t headers_at = line_end == std::string_view::npos ? head.size() : line_end + 2;
     forEachHeader(head, headers_at, [&](std::string_view name, std::string_view value) {
@@ -338,8 +372,14 @@ void FakeUpstream::serveBuffered(Conn& c) {
         close_after = asciiIStartsWith(value, "close");
       } else if (asciiIEquals(name, "x-codex-bench")) {
         params = parseParams(value);
+      } else if (asciiIEquals(name, "upgrade")) {
+        websocket = asciiIContains(value, "websocket");
       }
     });
+    if (websocket && method == "GET") {
+      upgrade(c, head, headers_at, params);
+      return;
+    }
     std::size_t body_start = head_end + 4;
     std::size_t total = 0;
     if (chunked) {
@@ -371,12 +411,15 @@ void FakeUpstream::serveBuffered(Conn& c) {
         std::snprintf(b, sizeof b,
                       "{\"accepted\":%llu,\"open\":%llu,\"requests\":%llu,\"completed\":%llu,\"active_streams\":%llu,"
                       "\"peak_streams\":%llu,\"client_closed_midstream\":%llu,\"write_errors\":%llu,"
-                      "\"bad_requests\":%llu,\"events_sent\":%llu}\n",
+                      "\"bad_requests\":%llu,\"events_sent\":%llu,\"ws_upgrades\":%llu,\"ws_open\":%llu,"
+                      "\"ws_protocol_errors\":%llu}\n",
                       (unsigned long long)counters_.accepted, (unsigned long long)counters_.open,
                       (unsigned long long)counters_.requests, (unsigned long long)counters_.completed,
                       (unsigned long long)counters_.active_streams, (unsigned long long)counters_.peak_streams,
                       (unsigned long long)counters_.client_closed_midstream, (unsigned long long)counters_.write_errors,
-                      (unsigned long long)counters_.bad_requests, (unsigned long long)counters_.events_sent);
+                      (unsigned long long)counters_.bad_requests, (unsigned long long)counters_.events_sent,
+                      (unsigned long long)counters_.ws_upgrades, (unsigned long long)counters_.ws_open,
+                      (unsigned long long)counters_.ws_protocol_errors);
         body = b;
       }
       c.out += "HTTP/1.1 200 OK\r\nContent-Type: " + std::string(stats ? "application/json" : "text/plain") +
@@ -392,6 +435,99 @@ void FakeUpstream::serveBuffered(Conn& c) {
     }
     startResponse(c, params, close_after);
   }
+}
+
+void FakeUpstream::upgrade(Conn& c, std::string_view head, std::size_t headers_at, const Params& params) {
+  const std::size_t head_end = head.size() + 4;
+  ws::HeaderList headers;
+  forEachHeader(head, headers_at, [&](std::string_view name, std::string_view value) {
+    headers.emplace_back(std::string(name), std::string(value));
+  });
+  const std::string_view request_line = head.substr(0, head.find("\r\n"));
+  const int minor = request_line.size() >= 8 && request_line.substr(request_line.size() - 8) == "HTTP/1.1" ? 1 : 0;
+  auto offer = ws::checkUpgrade("GET", minor, headers);
+  c.in.erase(0, head_end);
+  if (!offer) {
+    ++counters_.bad_requests;
+    const std::string body = offer.error().message + "\n";
+    c.out += "HTTP/1.1 " + std::to_string(offer.error().status) +
+             " Bad Upgrade\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    c.close_after = true;
+    const int fd = c.fd;
+    flush(c);
+    // Closed now when the answer is out, else by onWritable once it is.
+    if (conns_[fd] && c.out_off == c.out.size()) closeConn(c);
+    return;
+  }
+  ++counters_.ws_upgrades;
+  ++counters_.ws_open;
+  c.out += ws::switchingProtocolsHead(*offer);
+  c.ws_reader = std::make_unique<ws::MessageReader>(ws::Peer::kClient, kMaxWsMessageBytes);
+  c.ws_params = params;
+  const int fd = c.fd;
+  flush(c);
+  if (!conns_[fd]) return;
+  serveWebSocket(c);  // frames sent right behind the upgrade request
+}
+
+void FakeUpstream::closeWebSocket(Conn& c, ws::CloseCode code, std::string_view reason) {
+  c.out += ws::buildFrame(ws::Opcode::kClose, ws::closePayload(code, reason));
+  c.close_after = true;
+  c.ws_waiting.clear();
+  const int fd = c.fd;
+  flush(c);
+  if (conns_[fd] && c.out_off == c.out.size()) closeConn(c);
+}
+
+void FakeUpstream::serveWebSocket(Conn& c) {
+  if (c.close_after) return;  // our close frame is on its way; nothing more is read
+  if (!c.in.empty()) {
+    c.ws_reader->feed(c.in);
+    c.in.clear();
+  }
+  ws::Message m;
+  for (;;) {
+    const auto st = c.ws_reader->next(m);
+    if (st == ws::MessageReader::Status::kNeedMore) break;
+    if (st == ws::MessageReader::Status::kError) {
+      ++counters_.ws_protocol_errors;
+      closeWebSocket(c, c.ws_reader->errorCode(), c.ws_reader->errorReason());
+      return;
+    }
+    if (m.opcode == ws::Opcode::kPing) {
+      c.out += ws::buildFrame(ws::Opcode::kPong, m.payload);
+    } else if (m.opcode == ws::Opcode::kClose) {
+      closeWebSocket(c, ws::CloseCode::kNormal, {});
+      return;
+    } else if (m.opcode == ws::Opcode::kText) {
+      // Bounded: a client that sends turns faster than they are answered is cut off.
+      if (c.ws_waiting.size() >= kMaxQueuedWsMessages) {
+        closeWebSocket(c, ws::CloseCode::kPolicyViolation, "too many queued messages");
+        return;
+      }
+      c.ws_waiting.push_back(std::move(m.payload));
+    }
+  }
+  const int fd = c.fd;
+  while (conns_[fd] && !c.responding && !c.ws_waiting.empty()) {
+    const std::string message = std::move(c.ws_waiting.front());
+    c.ws_waiting.erase(c.ws_waiting.begin());
+    if (message.find("\"type\":\"response.create\"") == std::string::npos) {
+      c.out += ws::buildFrame(ws::Opcode::kText,
+                              "{\"type\":\"error\",\"status\":400,\"error\":{\"type\":\"invalid_request_error\","
+                              "\"message\":\"the bench upstream answers response.create only\"}}");
+      continue;
+    }
+    Params params = c.ws_params;
+    const std::size_t field = message.find("\"x-codex-bench\":\"");
+    if (field != std::string::npos) {
+      const std::size_t from = field + 17;
+      params = parseParams(std::string_view(message).substr(from, message.find('"', from) - from));
+    }
+    startResponse(c, params, false);
+  }
+  if (conns_[fd]) flush(c);
 }
 
 std::string FakeUpstream::responseObject(const Conn& c, bool completed) const {
@@ -419,6 +555,14 @@ std::string FakeUpstream::responseObject(const Conn& c, bool completed) const {
 }
 
 void FakeUpstream::appendEvent(Conn& c, std::string_view type, const std::string& json, std::int64_t stamp) {
+  if (c.ws_reader) {
+    // One event, one text frame: the JSON alone (a frame has no room for the SSE comment, so
+    // only the deltas carry the stamp, inside their text).
+    c.out += ws::buildFrame(ws::Opcode::kText, json);
+    ++c.seq;
+    ++counters_.events_sent;
+    return;
+  }
   char stamp_line[48];
   int sl = std::snprintf(stamp_line, sizeof stamp_line, ": t=%lld\n", static_cast<long long>(stamp));
   std::size_t size = static_cast<std::size_t>(sl) + 7 + type.size() + 1 + 6 + json.size() + 2;
@@ -448,11 +592,13 @@ void FakeUpstream::startResponse(Conn& c, const Params& params, bool close_after
   c.response_no = next_response_++;
   c.start_ns = monoNs();
 
-  c.out +=
-      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nTransfer-Encoding: chunked\r\n"
-      "x-codex-primary-used-percent: 12\r\nx-codex-primary-window-minutes: 300\r\n";
-  if (close_after) c.out += "Connection: close\r\n";
-  c.out += "\r\n";
+  if (!c.ws_reader) {
+    c.out +=
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nTransfer-Encoding: chunked\r\n"
+        "x-codex-primary-used-percent: 12\r\nx-codex-primary-window-minutes: 300\r\n";
+    if (close_after) c.out += "Connection: close\r\n";
+    c.out += "\r\n";
+  }
   const std::int64_t now = monoNs();
   const std::string item_id = "msg_bench" + std::to_string(c.response_no);
   appendEvent(c, "response.created",
@@ -528,7 +674,7 @@ void FakeUpstream::finishResponse(Conn& c) {
               "{\"type\":\"response.completed\",\"sequence_number\":" + std::to_string(c.seq) +
                   ",\"response\":" + responseObject(c, true) + "}",
               now);
-  c.out += "0\r\n\r\n";
+  if (!c.ws_reader) c.out += "0\r\n\r\n";
   c.responding = false;
   --counters_.active_streams;
   ++counters_.completed;
@@ -539,7 +685,10 @@ void FakeUpstream::finishResponse(Conn& c) {
     if (c.out_off == c.out.size()) closeConn(c);
     return;
   }
-  serveBuffered(c);  // a pipelined next request
+  if (c.ws_reader)
+    serveWebSocket(c);  // a message that arrived during this response
+  else
+    serveBuffered(c);  // a pipelined next request
 }
 
 void FakeUpstream::flush(Conn& c) {
@@ -578,7 +727,10 @@ void FakeUpstream::onWritable(Conn& c) {
       closeConn(c);
       return;
     }
-    serveBuffered(c);
+    if (c.ws_reader)
+      serveWebSocket(c);
+    else
+      serveBuffered(c);
   }
 }
 

@@ -4,7 +4,7 @@
 //
 //   cosp-bench-load run --out DIR --direct PORT --nginx PORT --nginx-pid PID
 //                       --proxy PORT --proxy-pid PID [--fake-pid PID] [--micro FILE]
-//                       [--rounds 3] [--hold 2000] [--lifecycle 1000] [--quick]
+//                       [--rounds 3] [--hold 2000] [--ws-hold N] [--lifecycle 1000] [--quick]
 //
 // Everything is bounded in count and time and stops by itself. Writes DIR/load.json (every
 // measurement), DIR/samples/*.txt (raw samples in microseconds) and DIR/summary.txt (also
@@ -42,6 +42,7 @@
 #include "bench/load_engine.h"
 #include "bench/proc_stats.h"
 #include "bench/stats.h"
+#include "bench/ws_engine.h"
 #include "common/json/json_parser.h"
 
 namespace cosp::bench {
@@ -63,6 +64,7 @@ struct Options {
   std::string micro;
   int rounds = 3;
   int hold = 2000;
+  int ws_hold = 0;  // WebSockets held in ws-hold; 0 = as many as `hold`
   int lifecycle = 1000;
   bool quick = false;
   std::set<std::string> phases;  // empty = all
@@ -252,6 +254,9 @@ class Bench {
   void phaseRps(int round, const Target& t, int concurrency);
   void phaseEvents(int round, const Target& t);
   void phaseHold(const Target& t, int streams);
+  void phaseWsEvents(int round, const Target& t);
+  void phaseWsHold(const Target& t, int sockets);
+  std::vector<Target> wsTargets() const;
   void phaseReload(int streams);
   void phaseKill(int streams);
   void settle(std::int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
@@ -573,6 +578,37 @@ void Bench::phaseEvents(int round, const Target& t) {
   add(std::move(r));
 }
 
+// What is read once every stream (or WebSocket) of a hold phase is held: PSS and threads of the
+// target's processes, the fake's count of responses in progress, the spread over the workers.
+void holdSnapshot(Record& held, const Target& t, std::int64_t pss_before, int streams, std::uint16_t direct_port) {
+  if (t.pss_root) {
+    const std::int64_t pss = treePssKiB(t.pss_root);
+    held.values["pss_before_kib"] = static_cast<double>(pss_before);
+    held.values["pss_held_kib"] = static_cast<double>(pss);
+    held.values["pss_per_stream_kib"] = static_cast<double>(pss - pss_before) / streams;
+    int threads = 0;
+    std::string per_process;
+    for (pid_t p : processTree(t.pss_root)) {
+      threads += threadCount(p);
+      per_process +=
+          std::to_string(p) + ":" + std::to_string(pssKiB(p)) + "KiB/" + std::to_string(threadCount(p)) + "thr ";
+    }
+    held.values["threads_held"] = threads;
+    held.notes["per_process_held"] = per_process;
+  }
+  const std::string fake = httpGet(direct_port, "/__stats");
+  held.values["upstream_active_streams_held"] = static_cast<double>(jsonInt(fake, "active_streams"));
+  held.values["upstream_ws_open_held"] = static_cast<double>(jsonInt(fake, "ws_open"));
+  if (t.name.rfind("proxy", 0) == 0) {
+    // How the shared listening socket spread the streams over the workers.
+    std::map<pid_t, int> per_worker;
+    for (const auto& [port, pid] : serverSocketOwners(t.port, childrenOf(t.pss_root))) ++per_worker[pid];
+    std::string spread;
+    for (const auto& [pid, n] : per_worker) spread += std::to_string(pid) + ":" + std::to_string(n) + " ";
+    held.notes["streams_per_worker"] = spread;
+  }
+}
+
 // `streams` concurrent streams opened over 2 s, each one event per second for ~10 s: how many
 // are held without error or stall, and what each costs in PSS.
 void Bench::phaseHold(const Target& t, int streams) {
@@ -612,32 +648,8 @@ void Bench::phaseHold(const Target& t, int streams) {
     r.values["held_first_event"] = static_cast<double>(s.first_events);
     r.values["failed_before_held"] = static_cast<double>(s.failed);
     r.values["ramp_to_held_ms"] = static_cast<double>(held_at - start) / 1e6;
-    snapshot = std::thread([&held, &t, pss_before, streams, direct_port = opt_.direct_port] {
-      if (t.pss_root) {
-        const std::int64_t pss = treePssKiB(t.pss_root);
-        held.values["pss_before_kib"] = static_cast<double>(pss_before);
-        held.values["pss_held_kib"] = static_cast<double>(pss);
-        held.values["pss_per_stream_kib"] = static_cast<double>(pss - pss_before) / streams;
-        int threads = 0;
-        std::string per_process;
-        for (pid_t p : processTree(t.pss_root)) {
-          threads += threadCount(p);
-          per_process +=
-              std::to_string(p) + ":" + std::to_string(pssKiB(p)) + "KiB/" + std::to_string(threadCount(p)) + "thr ";
-        }
-        held.values["threads_held"] = threads;
-        held.notes["per_process_held"] = per_process;
-      }
-      const std::string fake = httpGet(direct_port, "/__stats");
-      held.values["upstream_active_streams_held"] = static_cast<double>(jsonInt(fake, "active_streams"));
-      if (t.name.rfind("proxy", 0) == 0) {
-        // How the shared listening socket spread the streams over the workers.
-        std::map<pid_t, int> per_worker;
-        for (const auto& [port, pid] : serverSocketOwners(t.port, childrenOf(t.pss_root))) ++per_worker[pid];
-        std::string spread;
-        for (const auto& [pid, n] : per_worker) spread += std::to_string(pid) + ":" + std::to_string(n) + " ";
-        held.notes["streams_per_worker"] = spread;
-      }
+    snapshot = std::thread([&held, &t, pss_before, streams, port = opt_.direct_port] {
+      holdSnapshot(held, t, pss_before, streams, port);
     });
     // CPU the target burns just holding the streams (one event per stream per second).
     if (t.pss_root) {
@@ -669,6 +681,154 @@ void Bench::phaseHold(const Target& t, int streams) {
     r.values["pss_after_kib"] = static_cast<double>(treePssKiB(t.pss_root));
   }
   writeSamples("hold-" + t.name + "-events", s.event_ns);
+  add(std::move(r));
+}
+
+// ------------------------------------------------------------------------------------------
+// WebSocket phases: the Codex CLI's transport (GET /v1/responses with an Upgrade, then
+// response.create messages and one event per text frame).
+
+// A turn's message: the same ~1 KB agent request as the HTTP phases, as a response.create.
+std::string wsMessage() {
+  std::string body = responsesBody(true);
+  const std::string stream = ",\"stream\":true";
+  body.erase(body.rfind(stream), stream.size());  // a WebSocket turn always streams
+  return "{\"type\":\"response.create\"," + body.substr(1);
+}
+
+std::string benchSpec(int deltas, int interval_ms) {
+  return "n=" + std::to_string(deltas) + ",iv=" + std::to_string(interval_ms);
+}
+
+// The WebSocket targets: the route is /v1/responses everywhere (the fake takes any path, nginx
+// forwards it); there is no Chat Completions WebSocket.
+std::vector<Target> Bench::wsTargets() const {
+  std::vector<Target> out;
+  for (const Target& t : allTargets()) {
+    if (!t.chat) out.push_back(t);
+  }
+  return out;
+}
+
+void putWsCommon(Record& r, const WsGroupStats& s) {
+  putSummary(r, "event", summarize(s.event_ns));
+  putSummary(r, "first_event", summarize(s.first_event_ns));
+  putSummary(r, "turn", summarize(s.turn_ns));
+  putSummary(r, "upgrade", summarize(s.upgrade_ns));
+  r.values["upgrades_ok"] = static_cast<double>(s.upgrades_ok);
+  r.values["upgrades_refused"] = static_cast<double>(s.upgrades_refused);
+  r.values["turns_ok"] = static_cast<double>(s.turns_ok);
+  r.values["failed"] = static_cast<double>(s.turns_failed);
+  r.values["warmup_turns"] = static_cast<double>(s.warmup_turns);
+  r.values["reconnects"] = static_cast<double>(s.reconnects);
+  r.values["stalled"] = static_cast<double>(s.stalled);
+  r.values["max_gap_us"] = us(s.max_gap_ns);
+  r.values["closes_clean"] = static_cast<double>(s.closes_clean);
+  r.errors = s.errors;
+}
+
+// 100 WebSockets, each running turns one after the other (a text delta every 25 ms, 40 per
+// turn: several turns per socket over the window), per-event latency = receive time - the
+// fake's stamp in the delta: the same workload as `events`, over the WebSocket transport.
+void Bench::phaseWsEvents(int round, const Target& t) {
+  const int sockets = 100;
+  const int interval = 25;
+  const int deltas = 40;
+  const std::int64_t warm = (opt_.quick ? 500 : 1000) * kMs;
+  const std::int64_t window = (opt_.quick ? 1500 : 3000) * kMs;
+  WsEngine e;
+  WsGroupSpec g;
+  g.name = t.name;
+  g.port = t.port;
+  g.path = t.path;
+  g.bench = benchSpec(deltas, interval);
+  g.message = wsMessage();
+  g.expected_deltas = deltas;
+  g.connections = sockets;
+  g.ramp_ns = interval * kMs;
+  const std::int64_t start = monoNs();
+  g.start_ns = start;
+  g.measure_from_ns = start + warm;
+  g.stop_issuing_ns = start + warm + window;
+  g.record_events = true;
+  g.stall_ns = 1 * kSec;
+  g.turn_timeout_ns = 20 * kSec;
+  const std::string loadavg = loadAverage();
+  const int id = e.addGroup(g);
+  e.run(start + warm + window + 20 * kSec);
+  Record r;
+  r.phase = "ws_events_100";
+  r.target = t.name;
+  r.round = round;
+  r.loadavg = loadavg;
+  putWsCommon(r, e.stats(id));
+  writeSamples("ws_events_100-" + t.name + "-r" + std::to_string(round), e.stats(id).event_ns);
+  add(std::move(r));
+}
+
+// `sockets` WebSockets opened over 2 s, each in the middle of a slow call (one delta per second
+// for ~10 s): how many are held without error or stall, and what each costs in PSS.
+void Bench::phaseWsHold(const Target& t, int sockets) {
+  const int deltas = opt_.quick ? 5 : 10;
+  const int interval = 1000;
+  const std::int64_t pss_before = t.pss_root ? treePssKiB(t.pss_root) : -1;
+  WsEngine e;
+  WsGroupSpec g;
+  g.name = t.name;
+  g.port = t.port;
+  g.path = t.path;
+  g.bench = benchSpec(deltas, interval);
+  g.message = wsMessage();
+  g.expected_deltas = deltas;
+  g.connections = sockets;
+  g.turns_per_conn = 1;
+  g.ramp_ns = (opt_.quick ? 1000 : 2000) * kMs;
+  g.record_events = true;
+  g.stall_ns = 3 * kSec;
+  g.first_event_stall_ns = 1 * kSec;  // a socket queued behind others is not held
+  g.turn_timeout_ns = 60 * kSec;
+  const std::int64_t start = monoNs();
+  g.start_ns = start;
+  const std::string loadavg = loadAverage();
+  const int id = e.addGroup(g);
+  Record r;
+  r.phase = "ws_hold";
+  r.target = t.name;
+  r.loadavg = loadavg;
+  Record held;
+  std::thread snapshot;  // off the event loop, as in phaseHold
+  e.onAllFirstEvents(id, [&] {
+    const WsGroupStats& s = e.stats(id);
+    r.values["held_first_event"] = static_cast<double>(s.first_events);
+    r.values["failed_before_held"] = static_cast<double>(s.turns_failed);
+    r.values["ramp_to_held_ms"] = static_cast<double>(monoNs() - start) / 1e6;
+    if (s.first_events == 0) return;  // nothing held (the upgrade refused): nothing to weigh
+    snapshot = std::thread([&held, &t, pss_before, sockets, port = opt_.direct_port] {
+      holdSnapshot(held, t, pss_before, sockets, port);
+    });
+    if (t.pss_root) {
+      const std::int64_t cpu0 = treeCpuMs(t.pss_root);
+      const std::int64_t t0 = monoNs();
+      e.at(t0 + 4 * kSec, [&, cpu0, t0] {
+        const double secs = static_cast<double>(monoNs() - t0) / 1e9;
+        r.values["cpu_percent_holding"] = static_cast<double>(treeCpuMs(t.pss_root) - cpu0) / 10.0 / secs;
+      });
+    }
+  });
+  const bool finished = e.run(start + 90 * kSec);
+  if (snapshot.joinable()) snapshot.join();
+  for (auto& [key, value] : held.values) r.values[key] = value;
+  for (auto& [key, value] : held.notes) r.notes[key] = value;
+  const WsGroupStats& s = e.stats(id);
+  putWsCommon(r, s);
+  r.values["sockets"] = sockets;
+  r.values["ok"] = static_cast<double>(s.turns_ok + s.warmup_turns);
+  r.values["finished_in_time"] = finished ? 1 : 0;
+  if (t.pss_root && s.first_events > 0) {
+    settle(3000);  // as in phaseHold: spare threads leave after 2 s idle
+    r.values["pss_after_kib"] = static_cast<double>(treePssKiB(t.pss_root));
+  }
+  writeSamples("ws_hold-" + t.name + "-events", s.event_ns);
   add(std::move(r));
 }
 
@@ -1023,6 +1183,9 @@ std::string Bench::summary() {
   std::vector<std::string> cols = {"direct", "nginx", "proxy", "proxy-chat"};
   if (opt_.proxy_b_port != 0) cols.push_back("proxy-b");
   auto row = [&](const std::string& label, const std::string& phase, const std::string& key, int precision = 0) {
+    // A row no target has a figure for (its phase was not run: BENCH_PHASES) is left out.
+    if (std::none_of(cols.begin(), cols.end(), [&](const std::string& c) { return spread(phase, c, key).n > 0; }))
+      return;
     std::snprintf(line, sizeof line, "  %-34s", label.c_str());
     o << line;
     for (const auto& c : cols) {
@@ -1068,6 +1231,41 @@ std::string Bench::summary() {
   row("PSS KiB per held stream", "hold", "pss_per_stream_kib", 1);
   row("PSS KiB after load", "hold", "pss_after_kib");
   row("threads while holding", "hold", "threads_held");
+  row("WS event latency p50, 100 sockets", "ws_events_100", "event_p50_us");
+  row("WS event latency p99, 100 sockets", "ws_events_100", "event_p99_us");
+  row("WS event latency max, 100 sockets", "ws_events_100", "event_max_us");
+  row("WS first event p50 (per turn)", "ws_events_100", "first_event_p50_us");
+  row("WS upgrade p50 (connect -> 101)", "ws_events_100", "upgrade_p50_us");
+  row("WS turns ok (measured)", "ws_events_100", "turns_ok");
+  row("WS turns failed", "ws_events_100", "failed");
+  row("WS held sockets ok", "ws_hold", "ok");
+  row("WS held failed", "ws_hold", "failed");
+  row("WS held stalled", "ws_hold", "stalled");
+  row("WS responses open upstream at once", "ws_hold", "upstream_active_streams_held");
+  row("WS hold: first event max", "ws_hold", "first_event_max_us");
+  row("WS hold: CPU % while holding", "ws_hold", "cpu_percent_holding");
+  row("WS hold: event latency p99", "ws_hold", "event_p99_us");
+  row("WS hold: event latency max", "ws_hold", "event_max_us");
+  row("WS PSS KiB before hold", "ws_hold", "pss_before_kib");
+  row("WS PSS KiB while holding", "ws_hold", "pss_held_kib");
+  row("WS PSS KiB per held socket", "ws_hold", "pss_per_stream_kib", 1);
+  row("WS PSS KiB after load", "ws_hold", "pss_after_kib");
+  row("WS threads while holding", "ws_hold", "threads_held");
+  // A target that refused the WebSocket upgrade has no WebSocket figures: say so beside them.
+  for (const std::string phase : {"ws_events_100", "ws_hold"}) {
+    for (const auto& c : cols) {
+      const Record* r = find(phase, c);
+      if (!r || !r->values.count("upgrades_refused") || r->values.at("upgrades_refused") == 0) continue;
+      std::string why;
+      for (const auto& [k, v] : r->errors) {
+        if (k.rfind("upgrade refused", 0) == 0 || k.rfind("bad upgrade", 0) == 0) why = k;
+      }
+      std::snprintf(line, sizeof line, "  ERROR %s/%s: %.0f of %.0f upgrades refused (%s); not measured\n",
+                    phase.c_str(), c.c_str(), r->values.at("upgrades_refused"),
+                    r->values.at("upgrades_refused") + r->values.at("upgrades_ok"), why.c_str());
+      o << line;
+    }
+  }
   o << "\n";
 
   // --- added cost
@@ -1084,6 +1282,7 @@ std::string Bench::summary() {
     auto show = [&](const char* label, const std::string& phase, const std::string& key) {
       Spread p = addedSpread(phase, proxy, key);
       Spread n = addedSpread(phase, "nginx", key);
+      if (p.n == 0 && n.n == 0) return;  // the phase was not run
       std::snprintf(line, sizeof line, "  %-10s %-28s %+8.0f us [%+.0f..%+.0f]   nginx %+8.0f us [%+.0f..%+.0f]\n",
                     proxy.c_str(), label, p.median, p.lo, p.hi, n.median, n.lo, n.hi);
       o << line;
@@ -1093,6 +1292,10 @@ std::string Bench::summary() {
     show("stream TTFB p50", "stream_seq", "ttfb_p50_us");
     show("per event p50 (100 streams)", "events_100", "event_p50_us");
     show("per event p99 (100 streams)", "events_100", "event_p99_us");
+    if (proxy != "proxy-chat") {
+      show("WS per event p50 (100 sock.)", "ws_events_100", "event_p50_us");
+      show("WS per event p99 (100 sock.)", "ws_events_100", "event_p99_us");
+    }
   }
   o << "\n";
 
@@ -1177,6 +1380,47 @@ std::string Bench::summary() {
         "2,000 concurrent streams held on the default configuration", d);
     std::snprintf(d, sizeof d, "%.1f KiB (bar 64)", v("pss_per_stream_kib"));
     bar(!std::isnan(v("pss_per_stream_kib")), v("pss_per_stream_kib") <= 64, "PSS per held stream", d);
+  }
+  // The WebSocket relay, within the same bars as SSE (issue 13). A refused upgrade is an error,
+  // not a miss: the route is absent, nothing was measured.
+  auto wsRefused = [&](const char* phase) -> std::string {
+    const Record* r = find(phase, "proxy");
+    if (!r || !r->values.count("upgrades_refused") || r->values.at("upgrades_refused") == 0) return {};
+    for (const auto& [k, v] : r->errors) {
+      if (k.rfind("upgrade refused", 0) == 0 || k.rfind("bad upgrade", 0) == 0) return k;
+    }
+    return "upgrade refused";
+  };
+  if (find("ws_events_100", "proxy")) {
+    const std::string refused = wsRefused("ws_events_100");
+    if (!refused.empty()) {
+      o << "  [ERROR] added WebSocket per-event latency (proxy): " << refused << "\n";
+    } else {
+      const double pe50 = val("ws_events_100", "proxy", "event_p50_us");
+      const double pe99 = val("ws_events_100", "proxy", "event_p99_us");
+      char d[200];
+      std::snprintf(d, sizeof d, "+%.0f us (bar 50; nginx +%.0f)", pe50, val("ws_events_100", "nginx", "event_p50_us"));
+      bar(!std::isnan(pe50), pe50 <= 50, "added WebSocket per-event latency p50 at 100 sockets (proxy)", d);
+      std::snprintf(d, sizeof d, "+%.0f us (bar 1000)", pe99);
+      bar(!std::isnan(pe99), pe99 <= 1000, "added WebSocket per-event latency p99 at 100 sockets (proxy)", d);
+    }
+  }
+  if (const Record* r = find("ws_hold", "proxy")) {
+    const std::string refused = wsRefused("ws_hold");
+    if (!refused.empty()) {
+      o << "  [ERROR] WebSockets held on the default configuration (proxy): " << refused << "\n";
+    } else {
+      auto v = [&](const char* k) { return r->values.count(k) ? r->values.at(k) : NAN; };
+      char d[200];
+      std::snprintf(d, sizeof d, "%.0f of %.0f sockets ok, %.0f failed, %.0f stalled; %.0f responses open upstream",
+                    v("ok"), v("sockets"), v("failed"), v("stalled"), v("upstream_active_streams_held"));
+      bar(true,
+          v("sockets") >= 2000 && v("ok") == v("sockets") && v("failed") == 0 && v("stalled") == 0 &&
+              v("upstream_active_streams_held") >= v("sockets"),
+          "2,000 WebSockets held mid-call on the default configuration", d);
+      std::snprintf(d, sizeof d, "%.1f KiB (bar 64)", v("pss_per_stream_kib"));
+      bar(!std::isnan(v("pss_per_stream_kib")), v("pss_per_stream_kib") <= 64, "PSS per held WebSocket", d);
+    }
   }
   if (const Record* r = find("idle", "proxy")) {
     auto it = r->values.find("pss_kib");
@@ -1266,12 +1510,23 @@ int Bench::run() {
       progress("round " + std::to_string(round) + ": per-event latency at 100 streams");
       for (const auto& t : targets) phaseEvents(round, t);
     }
+    if (want("wsevents")) {
+      progress("round " + std::to_string(round) + ": WebSocket per-event latency at 100 sockets");
+      for (const auto& t : wsTargets()) phaseWsEvents(round, t);
+    }
   }
   if (want("hold")) {
     for (const auto& t : targets) {
       if (t.name == "proxy-chat") continue;
       progress("hold " + std::to_string(opt_.hold) + " streams: " + t.name);
       phaseHold(t, opt_.hold);
+    }
+  }
+  if (want("wshold")) {
+    const int sockets = opt_.ws_hold > 0 ? opt_.ws_hold : opt_.hold;
+    for (const auto& t : wsTargets()) {
+      progress("hold " + std::to_string(sockets) + " WebSockets: " + t.name);
+      phaseWsHold(t, sockets);
     }
   }
   if (opt_.proxy_pid > 0 && want("reload")) {
@@ -1289,12 +1544,58 @@ int Bench::run() {
   return 0;
 }
 
+void showSummary(const char* what, const Summary& m) {
+  std::printf("%-11s n=%zu p50=%.0f p90=%.0f p99=%.0f p99.9=%.0f max=%.0f mean=%.0f us (>=40ms: %zu)\n", what, m.count,
+              us(m.p50), us(m.p90), us(m.p99), us(m.p999), us(m.max), m.mean / 1000, m.over_40ms);
+}
+
+// `one --ws`: `conns` WebSockets, each running `warm + requests` turns (or turns until
+// `seconds` pass); exit status 1 when anything failed, the upgrade included.
+int runOneWs(const Target& t, int deltas, int interval, int conns, int warm, std::int64_t turns, std::int64_t ramp_ms,
+             double seconds) {
+  WsEngine e;
+  WsGroupSpec g;
+  g.port = t.port;
+  g.path = t.path;
+  g.bench = benchSpec(deltas, interval);
+  g.message = wsMessage();
+  g.expected_deltas = deltas;
+  g.connections = conns;
+  g.ramp_ns = ramp_ms * kMs;
+  g.record_events = true;
+  const std::int64_t start = monoNs();
+  g.start_ns = start;
+  if (seconds > 0) {
+    g.stop_issuing_ns = start + static_cast<std::int64_t>(seconds * 1e9);
+    g.measure_from_ns = start + std::min<std::int64_t>(static_cast<std::int64_t>(seconds * 1e9) / 4, kSec);
+  } else {
+    g.turns_per_conn = warm + turns;
+    g.warmup_per_conn = warm;
+  }
+  const int id = e.addGroup(g);
+  e.run(start + static_cast<std::int64_t>((seconds > 0 ? seconds : 600) * 1e9) + 30 * kSec);
+  const WsGroupStats& s = e.stats(id);
+  showSummary("upgrade", summarize(s.upgrade_ns));
+  showSummary("first event", summarize(s.first_event_ns));
+  showSummary("turn", summarize(s.turn_ns));
+  showSummary("event", summarize(s.event_ns));
+  std::printf(
+      "upgrades ok=%lld refused=%lld; turns ok=%lld warm-up=%lld failed=%lld; stalled=%lld reconnects=%lld "
+      "clean closes=%lld load=%s\n",
+      (long long)s.upgrades_ok, (long long)s.upgrades_refused, (long long)s.turns_ok, (long long)s.warmup_turns,
+      (long long)s.turns_failed, (long long)s.stalled, (long long)s.reconnects, (long long)s.closes_clean,
+      loadAverage().c_str());
+  for (const auto& [k, v] : s.errors) std::printf("  error %s x%lld\n", k.c_str(), (long long)v);
+  return s.turns_failed == 0 && s.upgrades_refused == 0 ? 0 : 1;
+}
+
 // One ad-hoc workload against one port, for investigating a figure:
-//   one --port P [--path /v1/responses] [--chat] [--stream] [--n 8] [--iv 0] [--conns 1]
+//   one --port P [--path /v1/responses] [--chat] [--stream | --ws] [--n 8] [--iv 0] [--conns 1]
 //       [--requests N per connection] [--seconds S] [--warmup N per connection] [--ramp-ms M]
 int runOne(int argc, char** argv) {
   Target t{"one", 0, "/v1/responses", false, 0};
   bool stream = false;
+  bool websocket = false;
   int deltas = 8, interval = 0, conns = 1, warm = 20;
   std::int64_t requests = 500, ramp_ms = 0;
   double seconds = 0;
@@ -1309,6 +1610,8 @@ int runOne(int argc, char** argv) {
       t.chat = true;
     else if (a == "--stream")
       stream = true;
+    else if (a == "--ws")
+      websocket = true;
     else if (a == "--n")
       deltas = std::atoi(next().c_str());
     else if (a == "--iv")
@@ -1327,6 +1630,7 @@ int runOne(int argc, char** argv) {
       return 2;
   }
   if (t.chat && t.path == "/v1/responses") t.path = "/v1/chat/completions";
+  if (websocket) return runOneWs(t, deltas, interval, conns, warm, requests, ramp_ms, seconds);
   Engine e;
   GroupSpec g;
   g.port = t.port;
@@ -1363,9 +1667,10 @@ int usage() {
   std::fprintf(
       stderr,
       "usage: cosp-bench-load run --out DIR --direct PORT --nginx PORT --nginx-pid PID --proxy PORT "
-      "--proxy-pid PID [--fake-pid PID] [--micro FILE] [--rounds N] [--hold N] [--lifecycle N] [--quick]\n"
-      "                           [--phases seq,rps,ttfb,events,hold,reload,kill9] [--proxy-b PORT --proxy-b-pid PID]\n"
-      "       cosp-bench-load one --port P [--path P] [--chat] [--stream] [--n N] [--iv MS] [--conns C]\n"
+      "--proxy-pid PID [--fake-pid PID] [--micro FILE] [--rounds N] [--hold N] [--ws-hold N] [--lifecycle N]\n"
+      "                           [--quick] [--phases seq,rps,ttfb,events,wsevents,hold,wshold,reload,kill9]\n"
+      "                           [--proxy-b PORT --proxy-b-pid PID]\n"
+      "       cosp-bench-load one --port P [--path P] [--chat] [--stream | --ws] [--n N] [--iv MS] [--conns C]\n"
       "                           [--requests N | --seconds S] [--warmup N] [--ramp-ms MS]\n"
       "       cosp-bench-load free-port\n"
       "       cosp-bench-load wait-http PORT PATH SECONDS [any]   (until GET answers 200, or anything)\n");
@@ -1433,6 +1738,8 @@ int main(int argc, char** argv) {
       o.rounds = std::max(1, std::atoi(next().c_str()));
     else if (a == "--hold")
       o.hold = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--ws-hold")
+      o.ws_hold = std::max(0, std::atoi(next().c_str()));
     else if (a == "--lifecycle")
       o.lifecycle = std::max(1, std::atoi(next().c_str()));
     else if (a == "--quick")
