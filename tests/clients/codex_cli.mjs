@@ -105,19 +105,6 @@ export function makeCodexHome(parentDir, name, { configToml, auth }) {
   return { home, work };
 }
 
-// The part of every config.toml that keeps the CLI quiet and local.
-export const QUIET_CONFIG = `check_for_update_on_startup = false
-
-[analytics]
-enabled = false
-
-[feedback]
-enabled = false
-
-[otel]
-exporter = "none"
-`;
-
 // Runs `codex exec` through the npm package's entry point in its own process group; on the
 // deadline the whole group is killed and the result says so. Resolves { code, signal, stdout,
 // stderr, timedOut }.
