@@ -108,11 +108,12 @@ function assertTurn(run, records, { transport }) {
   for (const r of records) {
     const h = r.headers;
     assert.equal(r.websocket, transport === 'websocket', `request ${r.index} went over ${transport}`);
+    assert.ok(r.json && typeof r.json === 'object', `request ${r.index} reached the backend as JSON (decoded)`);
+    assert.equal(h['content-encoding'], undefined, `request ${r.index} reached the backend decoded`);
     if (transport === 'websocket') {
       assert.equal(r.json.type, 'response.create', `request ${r.index} is a response.create message`);
       assert.match(h['openai-beta'] ?? '', /responses_websockets=/, 'the CLI\'s OpenAI-Beta reached the backend');
     }
-    assert.ok(r.json && typeof r.json === 'object', `request ${r.index} reached the backend as JSON (decoded)`);
     assert.equal(r.json.model, MODEL);
     assert.equal(h.originator, 'codex_exec', 'the CLI originator is kept');
     assert.ok(h['user-agent']?.startsWith(`codex_exec/${CODEX_VERSION} (`), `the CLI User-Agent is kept: ${h['user-agent']}`);
