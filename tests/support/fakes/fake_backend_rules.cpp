@@ -108,7 +108,7 @@ const std::vector<std::string_view> kRejectedFields = {"max_output_tokens",
                                                        "context_management",
                                                        "prompt_cache_options"};
 
-const std::array<RuleSwitch, 8> kRuleSwitches = {{
+const std::array<RuleSwitch, 9> kRuleSwitches = {{
     {"version_gate", "--no-version-gate", &BackendRules::version_gate},
     {"reject_system_role", "--allow-system-role", &BackendRules::reject_system_role},
     {"body_checks", "--no-body-checks", &BackendRules::body_checks},
@@ -117,6 +117,7 @@ const std::array<RuleSwitch, 8> kRuleSwitches = {{
     {"session_cache", "--no-session-cache", &BackendRules::session_cache},
     {"catalog", "--no-catalog", &BackendRules::catalog},
     {"models_etag_header", "--no-models-etag-header", &BackendRules::models_etag_header},
+    {"remote_compaction", "--no-remote-compaction", &BackendRules::remote_compaction},
 }};
 
 BackendRules BackendRules::none() {

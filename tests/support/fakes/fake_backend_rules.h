@@ -40,6 +40,9 @@ struct BackendRules {
   bool catalog = true;
   // Model streams carry `x-models-etag` (the catalog's ETag; only while `catalog` is on).
   bool models_etag_header = true;
+  // Remote compaction v2 (fake_backend_compaction.h): an input ending with a `compaction_trigger`
+  // item is answered with one `compaction` item, whatever scenario the body's marker names.
+  bool remote_compaction = true;
 
   // Everything off: the fake replays whatever it is sent, as it did before these rules.
   static BackendRules none();
@@ -53,7 +56,7 @@ struct RuleSwitch {
   std::string_view off_flag;  // "--no-version-gate"
   bool BackendRules::*rule;
 };
-extern const std::array<RuleSwitch, 8> kRuleSwitches;
+extern const std::array<RuleSwitch, 9> kRuleSwitches;
 
 // Top-level body fields the backend answers with 400 "Unsupported parameter: <name>"
 // (`service_tier` apart: refused unless "priority"). It repeats the proxy's own list

@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "common/net/tls_context.h"
+#include "tests/support/fakes/fake_backend_compaction.h"
 #include "tests/support/fakes/fake_backend_wire.h"
 
 namespace cosp::test {
@@ -894,8 +895,14 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
   const BackendRules rules = this->rules();
   std::string spec;
   const bool token_rejected = isRejectedBearer(request.get("Authorization", ""));
+  // Remote compaction v2: the backend answers the trigger itself, whatever the conversation's
+  // marker names (the marker is carried into the compaction item instead).
+  const bool compaction =
+      !token_rejected && !request.has("x-fake-scenario") && rules.remote_compaction && endsWithCompactionTrigger(body);
   if (token_rejected) {
     spec = "status:401:unauthorized_401.json";  // like the real backend with an expired token
+  } else if (compaction) {
+    spec = kCompactionScenario;
   } else if (request.has("x-fake-scenario")) {
     spec = std::string(trim(request.get("x-fake-scenario")));
   } else if (auto marked = scenarioFromBody(body)) {
@@ -943,6 +950,12 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
     sendJson(response, refusal->status, refusal->body);
     markCompleted(index, 0);
     return;
+  }
+
+  std::optional<std::string> made_transcript;  // the compaction, made for this request
+  if (compaction) {
+    const std::string content = compactionContent(index, scenarioFromBody(body));
+    made_transcript = compactionTranscript(modelOf(body).value_or("gpt-5.5"), index, content);
   }
 
   auto parsed = parseScenario(spec);
@@ -1023,9 +1036,11 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
   }
 
   const std::string model = modelOf(body).value_or("gpt-5.5");
-  std::optional<std::string> transcript;
+  std::optional<std::string> transcript = std::move(made_transcript);
   std::string name = sc.transcript;
-  if (sc.failure) {
+  if (transcript) {
+    // made above
+  } else if (sc.failure) {
     const auto now_s =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     transcript = failureTranscript(*sc.failure, model, now_s);

@@ -44,7 +44,11 @@ namespace cosp::test {
 //      item, a model the catalog knows, and the version gate for gated models
 //      (`version` header, else a `codex_*/<v>` User-Agent, at least 0.150.0).
 //      A refusal is 400 `{"detail":"…"}` and RecordedRequest::rejected_by names it;
-//   3. the scenario, chosen per request by
+//   3. remote compaction v2 (rules.remote_compaction, fake_backend_compaction.h): without an
+//      `x-fake-scenario` header, an `input` ending with `{"type":"compaction_trigger"}` is
+//      answered with exactly one `compaction` output item (recorded scenario "compaction"),
+//      whose encrypted_content carries the body's last `[[scenario:…]]` marker;
+//   4. the scenario, chosen per request by
 //      a. the request header `x-fake-scenario: <spec>`, else
 //      b. the LAST `[[scenario:<spec>]]` marker in the request body (put it in the
 //         last user message when headers cannot be set through the proxy), else

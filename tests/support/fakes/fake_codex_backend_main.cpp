@@ -8,7 +8,8 @@
 //                      [--min-codex-version V] [--gated-models M1,M2*,...]
 //                      [--no-version-gate] [--allow-system-role] [--no-body-checks]
 //                      [--allow-unknown-models] [--no-cookies] [--no-session-cache]
-//                      [--no-catalog] [--no-models-etag-header] [--lenient]
+//                      [--no-catalog] [--no-models-etag-header]
+//                      [--no-remote-compaction] [--lenient]
 //
 // The rules (fake_backend_rules.h) are those of the real backend, each on by default; the
 // --no-*/--allow-* flags turn one off, --lenient all of them (the fake as it was before them).
@@ -39,7 +40,8 @@ int usage(const char* argv0) {
                " [--tls-cert FILE --tls-key FILE] [--keep-alive-ms N] [--ignore-stdin]"
                " [--catalog FILE] [--cookie-domain DOMAIN] [--min-codex-version V] [--gated-models LIST]"
                " [--no-version-gate] [--allow-system-role] [--no-body-checks] [--allow-unknown-models]"
-               " [--no-cookies] [--no-session-cache] [--no-catalog] [--no-models-etag-header] [--lenient]\n";
+               " [--no-cookies] [--no-session-cache] [--no-catalog] [--no-models-etag-header]"
+               " [--no-remote-compaction] [--lenient]\n";
   return 2;
 }
 

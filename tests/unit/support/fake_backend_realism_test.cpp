@@ -6,6 +6,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "tests/support/fakes/fake_backend_compaction.h"
 #include "tests/support/fakes/fake_backend_wire.h"
 #include "tests/support/fakes/fake_codex_backend.h"
 #include "tests/support/harness/paths.h"
@@ -259,6 +260,37 @@ TEST(FakeBackendRealism, CatalogEndpoint) {
     return r;
   }());
   EXPECT_EQ(c.send("GET", "/backend-api/codex/models", {}, {{"Authorization", "Bearer tok"}}).status, 404);
+}
+
+// Remote compaction v2 (fake_backend_compaction.h): the trigger is answered with one compaction
+// item that carries the conversation's marker, whatever scenario that marker names; with the rule
+// off the marker's scenario is served as before.
+TEST(FakeBackendRealism, CompactionTriggerGetsOneCompactionItem) {
+  auto backend = makeBackend();
+  Client c(backend->origin());
+  const std::string body =
+      R"({"model":"gpt-5.4","instructions":"","store":false,"stream":true,"input":[)"
+      R"({"type":"message","role":"user","content":[{"type":"input_text","text":"hi [[scenario:tool_call]]"}]},)"
+      R"({"type":"compaction_trigger"}]})";
+  auto compacted = c.model(body);
+  EXPECT_EQ(compacted.status, 200);
+  EXPECT_EQ(backend->request(0)->scenario, kCompactionScenario);
+  const std::string item =
+      R"({"id":"cmp_fake_0","type":"compaction","encrypted_content":"gAAAAABfake-compaction-0 [[scenario:tool_call]]"})";
+  EXPECT_NE(
+      compacted.body.find(R"("type":"response.output_item.done","sequence_number":3,"output_index":0,"item":)" + item),
+      std::string::npos)
+      << compacted.body;
+  EXPECT_EQ(compacted.body.find("function_call"), std::string::npos);
+  EXPECT_NE(compacted.body.find("event: response.completed"), std::string::npos);
+
+  BackendRules off;
+  off.remote_compaction = false;
+  backend->setRules(off);
+  auto replayed = c.model(body);
+  EXPECT_EQ(replayed.status, 200);
+  EXPECT_EQ(backend->request(1)->scenario, "tool_call");
+  EXPECT_EQ(replayed.body.find(R"("type":"compaction")"), std::string::npos);
 }
 
 TEST(FakeBackendRealism, NoRulesIsTheOldFake) {

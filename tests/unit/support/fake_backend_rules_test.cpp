@@ -8,6 +8,7 @@
 
 #include "common/json/json_parser.h"
 #include "common/json/json_value.h"
+#include "tests/support/fakes/fake_backend_compaction.h"
 #include "tests/support/fakes/fake_backend_failures.h"
 #include "tests/support/fakes/fake_backend_wire.h"
 #include "tests/support/fakes/fake_codex_backend.h"
@@ -235,6 +236,36 @@ TEST(FakeBackendFailures, ErrorEventsAndFailuresAfterOutput) {
   EXPECT_EQ(common::jsonStringOr(*error, "message"), "Selected model is at capacity. Please try a different model.");
   EXPECT_EQ(failureBody("at_capacity").code, "server_error");
   EXPECT_EQ(failureBody("usage_not_included").type, "usage_not_included");
+}
+
+TEST(FakeBackendCompaction, RecognisesOnlyATrailingTrigger) {
+  EXPECT_TRUE(endsWithCompactionTrigger(R"({"input":[{"type":"message"},{"type":"compaction_trigger"}]})"));
+  EXPECT_FALSE(endsWithCompactionTrigger(R"({"input":[{"type":"compaction_trigger"},{"type":"message"}]})"));
+  EXPECT_FALSE(endsWithCompactionTrigger(R"({"input":[]})"));
+  EXPECT_FALSE(endsWithCompactionTrigger(R"({"input":"compaction_trigger"})"));
+  EXPECT_FALSE(endsWithCompactionTrigger("not json"));
+}
+
+TEST(FakeBackendCompaction, TranscriptHasExactlyOneCompactionItem) {
+  EXPECT_EQ(compactionContent(3, std::nullopt), "gAAAAABfake-compaction-3");
+  EXPECT_EQ(compactionContent(3, std::string("text")), "gAAAAABfake-compaction-3 [[scenario:text]]");
+  const auto events = eventsOf(compactionTranscript("gpt-5.5", 3, "opaque \"state\""));
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(typeOf(events[0]), "response.created");
+  EXPECT_EQ(typeOf(events[1]), "response.in_progress");
+  EXPECT_EQ(typeOf(events[2]), "response.output_item.added");
+  EXPECT_EQ(typeOf(events[3]), "response.output_item.done");
+  EXPECT_EQ(typeOf(events[4]), "response.completed");
+  for (int i : {2, 3}) {
+    const auto* item = common::jsonObjectValue(events[i], "item");
+    ASSERT_TRUE(item);
+    EXPECT_EQ(common::jsonStringOr(*item, "type"), "compaction");
+    EXPECT_EQ(common::jsonStringOr(*item, "encrypted_content"), "opaque \"state\"");
+  }
+  const auto* response = common::jsonObjectValue(events[4], "response");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(common::jsonStringOr(*response, "model"), "gpt-5.5");
+  EXPECT_EQ(common::jsonStringOr(*response, "status"), "completed");
 }
 
 TEST(FakeBackendWire, EtagCookiesAndCachedTokens) {
