@@ -57,11 +57,11 @@ const std::vector<std::string> kTerminal = {"response.completed", "response.fail
 // A WebSocket open through the proxy, with the Codex CLI's upgrade headers.
 std::unique_ptr<WsClient> openSocket(int port, const std::string& extra = "") {
   auto client = std::make_unique<WsClient>(port);
-  const RawResponse r = client->upgrade(
-      "/v1/responses", kKey,
-      "OpenAI-Beta: responses_websockets=2026-02-06\r\nSec-WebSocket-Extensions: permessage-deflate; "
-      "client_max_window_bits\r\n" +
-          extra);
+  const RawResponse r =
+      client->upgrade("/v1/responses", kKey,
+                      "OpenAI-Beta: responses_websockets=2026-02-06\r\nSec-WebSocket-Extensions: permessage-deflate; "
+                      "client_max_window_bits\r\n" +
+                          extra);
   EXPECT_EQ(r.status, 101) << r.head << r.body;
   EXPECT_TRUE(client->open()) << client->handshakeError();
   return client;
@@ -113,13 +113,12 @@ TEST(WebSocket, UpgradeRefusalsAreHttpAnswers) {
   EXPECT_EQ(no_key.status, 401) << no_key.head;
   EXPECT_EQ(str(parsed(no_key.body), {"error", "code"}), "invalid_api_key");
   // A version other than 13: 426 naming the one supported.
-  const HttpResult old_version =
-      httpRequest(proxy->port(), "GET", "/v1/responses",
-                  {{"Authorization", std::string("Bearer ") + kKey},
-                   {"Connection", "Upgrade"},
-                   {"Upgrade", "websocket"},
-                   {"Sec-WebSocket-Version", "8"},
-                   {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
+  const HttpResult old_version = httpRequest(proxy->port(), "GET", "/v1/responses",
+                                             {{"Authorization", std::string("Bearer ") + kKey},
+                                              {"Connection", "Upgrade"},
+                                              {"Upgrade", "websocket"},
+                                              {"Sec-WebSocket-Version", "8"},
+                                              {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
   EXPECT_EQ(old_version.status, 426) << old_version.body;
   EXPECT_EQ(old_version.header("sec-websocket-version"), "13");
   EXPECT_EQ(str(parsed(old_version.body), {"error", "type"}), "invalid_request_error");
@@ -141,11 +140,12 @@ TEST(WebSocket, UpgradeRefusalsAreHttpAnswers) {
 TEST(WebSocket, UpgradeHeadersFollowTheModelCallRules) {
   auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
-  auto ws = openSocket(proxy->port(),
-                       "User-Agent: codex_exec/0.169.0 (Linux; x86_64) xterm (codex_exec; 0.169.0)\r\n"
-                       "originator: codex_exec\r\nversion: 0.169.0\r\nsession-id: sess-ws-1\r\nthread-id: sess-ws-1\r\n"
-                       "x-codex-window-id: win-7\r\nx-openai-subagent: review\r\nChatGPT-Account-ID: acct-of-the-cli\r\n"
-                       "Cookie: secret=1\r\nx-api-key: also-secret\r\n");
+  auto ws =
+      openSocket(proxy->port(),
+                 "User-Agent: codex_exec/0.169.0 (Linux; x86_64) xterm (codex_exec; 0.169.0)\r\n"
+                 "originator: codex_exec\r\nversion: 0.169.0\r\nsession-id: sess-ws-1\r\nthread-id: sess-ws-1\r\n"
+                 "x-codex-window-id: win-7\r\nx-openai-subagent: review\r\nChatGPT-Account-ID: acct-of-the-cli\r\n"
+                 "Cookie: secret=1\r\nx-api-key: also-secret\r\n");
   ASSERT_TRUE(ws->sendText(createMessage("gpt-5.4", "hello")));
   ASSERT_EQ(lastType(ws->readUntilType(kTerminal)), "response.completed");
   ASSERT_EQ(backend->requestCount(), 1u);

@@ -22,8 +22,8 @@ struct WsRelaySetup {
   std::string client_session_id;
   std::size_t max_client_message = 16 * 1024 * 1024;   // MAX_BODY_BYTES
   std::size_t max_backend_message = 16 * 1024 * 1024;  // MAX_EVENT_BYTES
-  std::chrono::milliseconds send_timeout{60000};        // SEND_TIMEOUT, per write either way
-  std::chrono::milliseconds idle_timeout{300000};       // UPSTREAM_IDLE_TIMEOUT: no message either way
+  std::chrono::milliseconds send_timeout{60000};       // SEND_TIMEOUT, per write either way
+  std::chrono::milliseconds idle_timeout{300000};      // UPSTREAM_IDLE_TIMEOUT: no message either way
 };
 
 // How the relay ended, for the log line.

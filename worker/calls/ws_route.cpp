@@ -70,7 +70,9 @@ class BackendUpgrade {
         AttemptOutcome outcome;
         outcome.failure = failure.kind;
         if (retryAfter(outcome)) continue;
-        common::logWarn("upstream_failed").field("request_id", call_.ex.request_id).field("kind", toString(failure.kind));
+        common::logWarn("upstream_failed")
+            .field("request_id", call_.ex.request_id)
+            .field("kind", toString(failure.kind));
         return failed(failureError(failure));
       }
       UpstreamExchange& upstream = *sent.value();
@@ -132,8 +134,8 @@ class BackendUpgrade {
   bool refresh(UpstreamExchange& upstream) {
     upstream.readAll(kErrorBodyCap, milliseconds(2000));
     call_.worker.channel.send(common::encodeUnauthorized(credentials_->generation));
-    auto newer = call_.worker.credentials.waitNewer(credentials_->generation,
-                                                    std::chrono::steady_clock::now() + call_.worker.config.credentials_wait);
+    auto newer = call_.worker.credentials.waitNewer(
+        credentials_->generation, std::chrono::steady_clock::now() + call_.worker.config.credentials_wait);
     if (!newer || !newer->usable(unixMillis())) return false;
     credentials_ = std::move(newer);
     refreshed_ = true;
@@ -216,16 +218,10 @@ void serveResponsesWebSocket(Exchange& ex, const WsRouteDeps& deps) {
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.started).count();
   StreamGauge gauge(ex.ctx.metrics);
   const common::Config& config = ex.ctx.config;
-  WsRelayEnd end = relayWebSocket(WsRelaySetup{ex.ctx,
-                                               connection,
-                                               std::move(backend.connection),
-                                               ex.request_id,
-                                               deps.options,
-                                               std::move(headers->session_id),
-                                               static_cast<std::size_t>(config.max_body_bytes),
-                                               static_cast<std::size_t>(config.max_event_bytes),
-                                               config.send_timeout,
-                                               config.upstream_idle_timeout});
+  WsRelayEnd end = relayWebSocket(WsRelaySetup{
+      ex.ctx, connection, std::move(backend.connection), ex.request_id, deps.options, std::move(headers->session_id),
+      static_cast<std::size_t>(config.max_body_bytes), static_cast<std::size_t>(config.max_event_bytes),
+      config.send_timeout, config.upstream_idle_timeout});
   common::logInfo("websocket_closed")
       .field("request_id", ex.request_id)
       .field("reason", end.reason)

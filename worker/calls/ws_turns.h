@@ -35,7 +35,7 @@ class WsTurns {
   struct Verdict {
     bool replaced = false;  // send `text` instead of the backend's message
     std::string text;
-    int status = 0;          // replaced: the mapped status
+    int status = 0;           // replaced: the mapped status
     bool call_ended = false;  // a terminal event: the call is over
   };
   // A text message from the backend.

@@ -54,7 +54,7 @@ class UpstreamConnection {
   IoStatus sendAll(std::string_view data, Clock::time_point deadline, std::string* error = nullptr);
 
   // For a caller that waits on this connection beside other descriptors in one poll(2) (the
-  // WebSocket relay, worker/ws_route/ws_relay.h): the descriptor (-1 once closed), and whether
+  // WebSocket relay, worker/calls/ws_relay.h): the descriptor (-1 once closed), and whether
   // OpenSSL holds decrypted bytes poll(2) cannot see (then fill() returns them at once).
   int pollFd();
   bool hasHiddenPlaintext();
