@@ -267,3 +267,21 @@ TEST(WebSocket, AReloadFinishesTheCallInFlightThenClosesWith1001) {
       },
       10s));
 }
+
+TEST(WebSocket, ABackend401AtTheUpgradeRefreshesTheTokenAndRetriesOnce) {
+  CredentialFakes f;
+  TempDir state;
+  const std::string revoked = cosp::test::FakeOAuthServer::makeJwt(unixSeconds() + 3600, "acct-fake-0001", "user");
+  f.backend->rejectToken(revoked);
+  ProxyProcess proxy(f.env(state, {{"OPENAI_ACCESS_TOKEN", revoked}, {"WORKERS", "1"}}));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  WsClient ws(proxy.port());
+  const RawResponse r = ws.upgrade("/v1/responses", "", "", 30s);
+  ASSERT_EQ(r.status, 101) << r.head << r.body;
+  EXPECT_EQ(f.oauth.counts().refresh_calls, 1);
+  ASSERT_TRUE(ws.sendText(createMessage("gpt-5.4", "after the refresh")));
+  EXPECT_EQ(lastType(ws.readUntilType(kTerminal)), "response.completed");
+  ASSERT_EQ(f.backend->requestCount(), 1u);
+  EXPECT_EQ(bearerOf(*f.backend->request(0)), f.oauth.issuedAccessTokens().at(0));
+}
