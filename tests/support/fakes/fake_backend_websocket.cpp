@@ -163,6 +163,8 @@ void FakeCodexBackend::serveWebSocket(Poco::Net::HTTPServerRequest& request, Poc
 
     auto parsed = common::parseJsonObject(text);
     const std::string type = parsed ? common::jsonStringOr(*parsed, "type") : std::string();
+    // The CLI acknowledges a finished response with response.processed; the backend answers none.
+    if (type == "response.processed") continue;
     if (type != "response.create" && type != "response.append") {
       if (!sendText(ws,
                     websocketErrorEvent(400, "invalid_message", "Unsupported message type '" + type + "'.", "type")))

@@ -106,7 +106,8 @@ namespace cosp::test {
 // header or the default refuses the upgrade with that status and body. A `previous_response_id` that no response
 // on this connection had is answered with the error message of websocketErrorEvent
 // (fake_backend_websocket.h), code `previous_response_not_found`, as the backend scopes it to
-// the connection; so is any other message type (`invalid_message`). The body rules are not
+// the connection; so is any other message type (`invalid_message`) but `response.processed`,
+// which the CLI sends after a response and which gets no answer. The body rules are not
 // applied to WebSocket messages. Ping gets pong, close is echoed, binary closes with 1003.
 //
 // GET {base}/models[?client_version=V] (base = path without its last segment): the model
