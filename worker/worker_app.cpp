@@ -144,6 +144,12 @@ class ControlLoop {
     return stopping_;
   }
 
+  // The counters as they stand at exit: the supervisor keeps a gone worker's last heartbeat, and
+  // without this one the requests of its last second (a drained WebSocket's among them) are lost.
+  void finalHeartbeat() {
+    if (channel_.valid()) sendHeartbeat(Clock::now());
+  }
+
  private:
   int pollTimeoutMs(Clock::time_point now) const {
     auto until = next_heartbeat_;
@@ -157,7 +163,7 @@ class ControlLoop {
   void beginDrain(std::chrono::milliseconds grace, const char* why) {
     if (draining_) return;
     draining_ = true;
-    ctx_.draining = true;  // responses now carry Connection: close, /readyz says draining
+    ctx_.beginDrain();  // responses now carry Connection: close, /readyz says draining; WebSockets close
     server_.stopAccepting();
     server_.closeIdleConnections();
     drain_deadline_ = Clock::now() + grace;
@@ -288,6 +294,7 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
     server.abortConnections();
     server.waitIdle(Clock::now() + kAbortWait);
   }
+  control.finalHeartbeat();
   common::logInfo("worker_exit").field("connections", server.acceptedConnections());
   // _exit: skip static destructors while detached connection threads may still be unwinding
   // (docs/ARCHITECTURE.md §6.7, §6.8).

@@ -1,5 +1,8 @@
 #include "worker/worker_context.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 namespace cosp::worker {
 
 void WorkerMetrics::add(const std::string& key, int64_t delta) {
@@ -55,6 +58,15 @@ common::WorkerCounters WorkerMetrics::snapshot() const {
   out["response_bytes_total"] = bytes_out.load();
   out["handler_exceptions_total"] = handler_exceptions.load();
   return out;
+}
+
+common::UniqueFd WorkerContext::makeDrainEvent() { return common::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)); }
+
+void WorkerContext::beginDrain() {
+  draining = true;
+  const std::uint64_t one = 1;
+  // Never read: the eventfd stays readable, so every poll(2) that includes it returns at once.
+  if (drain_event_) (void)::write(drain_event_.get(), &one, sizeof one);
 }
 
 void WorkerContext::setMetricsText(std::string text) {

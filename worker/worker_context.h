@@ -14,6 +14,7 @@
 #include "common/ipc/channel.h"
 #include "common/ipc/messages.h"
 #include "common/metrics/prometheus.h"
+#include "common/os/unique_fd.h"
 
 namespace cosp::worker {
 
@@ -106,11 +107,19 @@ struct WorkerContext {
   WorkerMetrics metrics;
   std::atomic<bool> draining{false};
 
+  // Sets `draining` and makes drainFd() readable for good: a held WebSocket waits on it in the
+  // same poll(2) as its two sockets (worker/calls/ws_relay.h), so a drain reaches it at once
+  // without periodic wake-ups.
+  void beginDrain();
+  int drainFd() const { return drain_event_.get(); }
+
   // The process-wide /metrics text, aggregated and pushed by the supervisor each second.
   void setMetricsText(std::string text);
   std::shared_ptr<const std::string> metricsText() const;
 
  private:
+  common::UniqueFd drain_event_ = makeDrainEvent();
+  static common::UniqueFd makeDrainEvent();
   mutable std::mutex metrics_text_mutex_;
   std::shared_ptr<const std::string> metrics_text_;
 };

@@ -7,6 +7,7 @@
 #include "worker/calls/relay_sink.h"
 #include "worker/calls/upstream_call.h"
 #include "worker/calls/wall_clock.h"
+#include "worker/calls/ws_route.h"
 #include "worker/translate/upstream_error.h"
 
 namespace cosp::worker {
@@ -37,6 +38,10 @@ CallHandler::CallHandler(WorkerContext& ctx, std::unique_ptr<UpstreamPool> pool)
 }
 
 CallHandler::~CallHandler() = default;
+
+void CallHandler::handleWebSocket(Exchange& ex) {
+  serveResponsesWebSocket(ex, WsRouteDeps{*pool_, options_, fingerprint_, retry_});
+}
 
 void CallHandler::handle(Exchange& ex, CallApi api) {
   // Held for the whole call: a catalog pushed meanwhile must not free the one this call checked against.

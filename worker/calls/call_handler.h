@@ -25,6 +25,9 @@ class CallHandler {
   ~CallHandler();
 
   void handle(Exchange& ex, CallApi api);
+  // GET /v1/responses with a WebSocket upgrade (ws_route.h): the same pool, options, fingerprint
+  // and retry policy as the model calls.
+  void handleWebSocket(Exchange& ex);
 
   // Lent to the other backend calls (codex_routes.h): one pool and one cookie jar per worker.
   UpstreamPool& pool() { return *pool_; }

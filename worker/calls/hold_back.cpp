@@ -2,8 +2,9 @@
 
 namespace cosp::worker {
 
-HoldBackRole holdBackRole(const SseEvent& event) {
-  const std::string_view type = eventType(event);
+HoldBackRole holdBackRole(const SseEvent& event) { return holdBackRoleOfType(eventType(event)); }
+
+HoldBackRole holdBackRoleOfType(std::string_view type) {
   if (isFailureType(type)) return HoldBackRole::Failure;
   if (isTerminalType(type)) return HoldBackRole::Output;
   if (type.starts_with("response.output_item.") || type.starts_with("response.content_part.") ||

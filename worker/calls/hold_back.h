@@ -36,6 +36,8 @@ enum class HoldBackRole {
   Failure,  // `error` or `response.failed`
 };
 HoldBackRole holdBackRole(const SseEvent& event);
+// The same decision from the event's type alone (a WebSocket message: worker/calls/ws_turns.h).
+HoldBackRole holdBackRoleOfType(std::string_view type);
 
 enum class HoldVerdict {
   Hold,    // nothing goes to the client yet

@@ -88,6 +88,21 @@ common::Result<HeaderList> backendJsonHeaders(const Exchange& ex, const common::
   return headersFor(ex, std::move(fixed), *session, fingerprint);
 }
 
+common::Result<WebSocketUpgradeHeaders> webSocketUpgradeHeaders(const Exchange& ex,
+                                                                const common::CodexFingerprint& fingerprint) {
+  auto session = clientSessionId(ex.request);
+  if (!session) return session.error();
+  HeaderList fixed;
+  for (const auto& [name, value] : ex.request) {
+    if (!headerNameEquals(name, "OpenAI-Beta")) continue;
+    if (auto bad = checkForwardedHeader(name, value)) return *bad;
+    fixed.emplace_back(name, value);
+  }
+  auto headers = headersFor(ex, std::move(fixed), *session, fingerprint);
+  if (!headers) return headers.error();
+  return WebSocketUpgradeHeaders{std::move(*headers), std::move(*session)};
+}
+
 common::Result<UpstreamCall> buildUpstreamCall(Exchange& ex, CallApi api, const TranslateOptions& options,
                                                const CallExtras& extras) {
   auto session = clientSessionId(ex.request);

@@ -39,4 +39,17 @@ common::Result<UpstreamCall> buildUpstreamCall(Exchange& ex, CallApi api, const 
 common::Result<HeaderList> backendJsonHeaders(const Exchange& ex, const common::CodexFingerprint& fingerprint,
                                               bool with_body);
 
+// The headers of the proxy's own WebSocket upgrade to the backend on a client's behalf (GET
+// /v1/responses with an upgrade, worker/calls/ws_route.h), by the same rules as a model call's:
+// the client fingerprint, the client's session id as `session-id` and `session_id` when it sent
+// one, the forwarded client headers, and the client's `OpenAI-Beta` (the CLI's
+// `responses_websockets=…`, which the backend's WebSocket endpoint reads). The credentials and the
+// upgrade's own headers are added per attempt. An error is the client's 400.
+struct WebSocketUpgradeHeaders {
+  HeaderList headers;
+  std::string session_id;  // the client's, "" for none: the messages' prompt_cache_key then
+};
+common::Result<WebSocketUpgradeHeaders> webSocketUpgradeHeaders(const Exchange& ex,
+                                                                const common::CodexFingerprint& fingerprint);
+
 }  // namespace cosp::worker

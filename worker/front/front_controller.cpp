@@ -8,6 +8,7 @@
 #include "worker/routes/health_routes.h"
 #include "worker/routes/metrics_route.h"
 #include "worker/routes/models_routes.h"
+#include "worker/ws/ws_handshake.h"
 
 namespace cosp::worker {
 
@@ -92,6 +93,9 @@ void dispatch(Exchange& ex, const CallerAuth& auth, CallHandler& calls, CodexRou
     case Route::Usage:
       codex.handleUsage(ex);
       return;
+    case Route::ResponsesWebSocket:
+      calls.handleWebSocket(ex);
+      return;
     case Route::ChatCompletions:
     case Route::Responses: {
       // The body limit is decided from Content-Length before reading a byte.
@@ -120,7 +124,8 @@ void FrontController::handle(HttpRequest& request, HttpResponse& response) {
   std::string error_kind;
   try {
     ex.request_id = chooseRequestId(header(request, "x-request-id"));
-    ex.route = matchRoute(request.getMethod(), request.getURI());
+    ex.route = ws::asksForWebSocket(request.head().headers) ? matchWebSocketRoute(request.getMethod(), request.getURI())
+                                                            : matchRoute(request.getMethod(), request.getURI());
     dispatch(ex, auth_, calls_, codex_);
   } catch (const std::exception& e) {
     error_kind = "std::exception";
@@ -130,7 +135,9 @@ void FrontController::handle(HttpRequest& request, HttpResponse& response) {
   if (!error_kind.empty()) {
     ++ctx_.metrics.handler_exceptions;
     common::logError("handler_exception").field("request_id", ex.request_id).field("kind", error_kind);
-    if (!response.sent()) {
+    if (ex.status == 101) {
+      // The connection speaks WebSocket now: no HTTP answer can follow; it just closes.
+    } else if (!response.sent()) {
       try {
         ex.response.setKeepAlive(false);  // the body may be half read: close the connection afterwards
         sendError(ex, common::ApiError::internal("Internal error while handling the request (request id " +
@@ -145,7 +152,8 @@ void FrontController::handle(HttpRequest& request, HttpResponse& response) {
   --ctx_.metrics.active_requests;
   ctx_.metrics.bytes_out += ex.bytes_out;
   auto duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.started);
-  bool model_route = ex.route.route == Route::ChatCompletions || ex.route.route == Route::Responses;
+  bool model_route = ex.route.route == Route::ChatCompletions || ex.route.route == Route::Responses ||
+                     ex.route.route == Route::ResponsesWebSocket;
   ctx_.metrics.recordRequest(routeName(ex.route.route), ex.status, duration.count(), model_route ? ex.ttfb_us : -1);
   auto line = common::logInfo("request");
   line.field("request_id", ex.request_id)
@@ -154,7 +162,7 @@ void FrontController::handle(HttpRequest& request, HttpResponse& response) {
       .field("route", routeName(ex.route.route))
       .field("status", ex.status);
   if (!ex.model.empty()) line.field("model", ex.model);
-  if (ex.route.route == Route::ChatCompletions || ex.route.route == Route::Responses) line.field("stream", ex.stream);
+  if (model_route) line.field("stream", ex.stream);
   if (ex.upstream_status != 0) line.field("upstream_status", ex.upstream_status);
   if (!ex.upstream_request_id.empty()) line.field("upstream_request_id", ex.upstream_request_id);
   if (model_route && ex.ttfb_us >= 0) line.field("ttfb_ms", static_cast<double>(ex.ttfb_us) / 1000.0);

@@ -56,6 +56,17 @@ RouteMatch matchRoute(std::string_view method, std::string_view target) {
   return RouteMatch{Route::NotFound, {}, {}};
 }
 
+RouteMatch matchWebSocketRoute(std::string_view method, std::string_view target) {
+  RouteMatch m = matchRoute(method, target);
+  if (method == "POST") return m;
+  if (m.route == Route::Responses || (m.route == Route::MethodNotAllowed && m.allow == "POST")) {
+    std::string_view path = target.substr(0, target.find_first_of("?#"));
+    while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    if (path == "/v1/responses") return RouteMatch{Route::ResponsesWebSocket, {}, {}};
+  }
+  return m;
+}
+
 const char* routeName(Route route) {
   switch (route) {
     case Route::Health:
@@ -70,6 +81,8 @@ const char* routeName(Route route) {
       return "chat_completions";
     case Route::Responses:
       return "responses";
+    case Route::ResponsesWebSocket:
+      return "responses_websocket";
     case Route::ResponsesCompact:
       return "responses_compact";
     case Route::Usage:

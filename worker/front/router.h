@@ -12,6 +12,9 @@ enum class Route {
   Model,  // /v1/models/{id}
   ChatCompletions,
   Responses,
+  // GET /v1/responses asking for a WebSocket (ws::asksForWebSocket): Responses over WebSocket, as
+  // the Codex CLI uses it. Decided by the front controller, which sees the headers.
+  ResponsesWebSocket,
   ResponsesCompact,  // POST /v1/responses/compact: forwarded as JSON (older Codex CLIs)
   Usage,             // GET /api/codex/usage, /backend-api/wham/usage: the account's quota
   Files,             // /v1/files and below: 501
@@ -37,5 +40,10 @@ struct RouteMatch {
 RouteMatch matchRoute(std::string_view method, std::string_view target);
 
 const char* routeName(Route route);
+
+// The route of a request that asks for a WebSocket upgrade: ResponsesWebSocket on /v1/responses
+// for any method but POST (ws::checkUpgrade then answers a method other than GET with 405), else
+// what matchRoute says (a POST stays a model call; other paths serve no WebSocket).
+RouteMatch matchWebSocketRoute(std::string_view method, std::string_view target);
 
 }  // namespace cosp::worker

@@ -10,8 +10,11 @@ bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 std::string_view eventType(const SseEvent& e) {
   if (!e.event.empty()) return e.event;
+  return dataType(e.data);
+}
+
+std::string_view dataType(std::string_view data) {
   // A scan, not a parse: this runs for every relayed event.
-  const std::string_view data = e.data;
   const std::size_t key = data.find("\"type\"");
   if (key == std::string_view::npos) return {};
   std::size_t i = key + 6;

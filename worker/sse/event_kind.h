@@ -11,6 +11,9 @@ namespace cosp::worker {
 // The event's type: its `event:` field, else the first JSON "type" member of its data (the
 // backend writes it first), else "".
 std::string_view eventType(const SseEvent& e);
+// The first JSON "type" member of `data`, by the same scan ("" when there is none): the type of a
+// Responses event that comes as one WebSocket message.
+std::string_view dataType(std::string_view data);
 
 bool isFailureType(std::string_view type);   // `error` or `response.failed`
 bool isTerminalType(std::string_view type);  // completed, incomplete, or a failure

@@ -61,7 +61,9 @@ class ResponsesNormalizer {
       } else if (key == "instructions") {
         if (lite_) w_.key(key).value(m.value);  // else written after model
       } else if (key == "previous_response_id") {
-        // a null previous_response_id is harmless (validate() refused any other value).
+        // a null previous_response_id is harmless (validate() refused any other value, except on
+        // the WebSocket route, where the backend resolves it within the connection).
+        if (hints_.keep_previous_response_id && !m.value.isNull()) w_.key(key).value(m.value);
       } else if (key == "input") {
         if (auto e = writeInput(m.value)) return *e;
       } else if (key == "store") {
@@ -134,7 +136,10 @@ class ResponsesNormalizer {
     model_ = splitModelSuffix(req_.model, hints_.catalog);
     req_.upstream_model = model_.base;
 
-    if (present(root_, "previous_response_id") != nullptr) {
+    if (const JsonValue* previous = present(root_, "previous_response_id");
+        previous != nullptr && hints_.keep_previous_response_id) {
+      if (!previous->isString()) return invalidType("previous_response_id", "a string");
+    } else if (previous != nullptr) {
       return ApiError::unsupported(
           "'previous_response_id' is not supported: the Codex backend is stateless (store:false), so "
           "earlier responses cannot be referenced. Send the whole conversation in 'input' instead.",

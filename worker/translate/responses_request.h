@@ -19,7 +19,8 @@ namespace cosp::worker {
 // data URLs normalised. With hints.responses_lite the client's shape is kept: no instructions
 // added, include, tools and tool_choice untouched. Every other field passes through untouched and
 // in the client's key order. A top-level null counts as absent. previous_response_id is refused:
-// the backend is stateless. Never throws (except std::bad_alloc).
+// the backend is stateless (relayed with hints.keep_previous_response_id: the WebSocket route). Never throws (except
+// std::bad_alloc).
 common::Result<UpstreamRequest> normalizeResponsesRequest(std::string_view body, const TranslateOptions& options,
                                                           const CallHints& hints = {});
 

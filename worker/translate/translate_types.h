@@ -43,6 +43,9 @@ struct CallHints {
   bool responses_lite = false;
   // The served models and their efforts; null = no catalog (efforts are then not checked).
   const common::ModelCatalog* catalog = nullptr;
+  // A `response.create` message on the WebSocket route: previous_response_id is relayed, since the
+  // backend honours it within one WebSocket connection (README.md, HTTP surface).
+  bool keep_previous_response_id = false;
 };
 
 struct UpstreamRequest {

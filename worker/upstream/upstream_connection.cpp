@@ -361,6 +361,20 @@ bool UpstreamConnection::idleAndAlive() {
   }
 }
 
+int UpstreamConnection::pollFd() {
+  std::lock_guard<std::mutex> lock(fd_mu_);
+  return raw_fd_;
+}
+
+bool UpstreamConnection::hasHiddenPlaintext() {
+  if (!tls_ || closed_) return false;
+  try {
+    return socket_.available() > 0;  // SSL_pending() for a SecureStreamSocket (see fill())
+  } catch (const Poco::Exception&) {
+    return false;
+  }
+}
+
 void UpstreamConnection::abortNow() {
   std::lock_guard<std::mutex> lock(fd_mu_);
   if (raw_fd_ >= 0) ::shutdown(raw_fd_, SHUT_RDWR);

@@ -53,6 +53,12 @@ class UpstreamConnection {
   // Writes all of `data` before `deadline`.
   IoStatus sendAll(std::string_view data, Clock::time_point deadline, std::string* error = nullptr);
 
+  // For a caller that waits on this connection beside other descriptors in one poll(2) (the
+  // WebSocket relay, worker/calls/ws_relay.h): the descriptor (-1 once closed), and whether
+  // OpenSSL holds decrypted bytes poll(2) cannot see (then fill() returns them at once).
+  int pollFd();
+  bool hasHiddenPlaintext();
+
   // For reuse from the pool: true when nothing is pending (no EOF, no RST, no
   // stray bytes, no TLS-buffered data). A closed keep-alive connection shows up
   // here as readable.

@@ -125,6 +125,8 @@ std::string UpstreamExchange::readAll(std::size_t cap, std::chrono::milliseconds
   return body;
 }
 
+std::unique_ptr<UpstreamConnection> UpstreamExchange::takeConnection() { return std::move(conn_); }
+
 void UpstreamExchange::abort() {
   if (aborted_.exchange(true)) return;
   if (conn_) conn_->abortNow();

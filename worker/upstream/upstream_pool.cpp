@@ -96,6 +96,8 @@ common::Result<std::string, UpstreamFailure> requestBytes(const common::Url& bas
   const bool send_length = !spec.body.empty() || headerNameEquals(spec.method, "POST") ||
                            headerNameEquals(spec.method, "PUT") || headerNameEquals(spec.method, "PATCH");
   if (send_length) request += "Content-Length: " + std::to_string(spec.body.size()) + "\r\n";
+  // Connection is the client's to write (isClientOwnedHeader): an upgrade names it here.
+  if (spec.upgrade) request += "Connection: Upgrade\r\n";
   request += "\r\n";
   if (spec.body.size() < kSeparateBodyBytes) request += spec.body;
   return request;
@@ -129,6 +131,7 @@ common::Result<UpstreamResponseHead, UpstreamFailure> awaitHead(UpstreamConnecti
       auto parsed = parseResponseHead(conn.buffered().substr(0, *end));
       conn.consume(*end);
       if (!parsed) return makeFailure(UpstreamFailure::Kind::BadResponse, "bad response head: " + parsed.error(), true);
+      if (parsed->status == 101 && spec.upgrade) return std::move(parsed.value());
       if (parsed->status == 101) {
         return makeFailure(UpstreamFailure::Kind::BadResponse, "unexpected 101 Switching Protocols", true);
       }
@@ -271,7 +274,9 @@ common::Result<std::unique_ptr<UpstreamExchange>, UpstreamFailure> UpstreamPool:
       conn->close();
       return makeFailure(UpstreamFailure::Kind::BadResponse, "bad response framing: " + framing.error(), true);
     }
-    const bool reusable = responseAllowsReuse(*head) && framing->kind != BodyFraming::Kind::UntilClose;
+    // A 101 hands the connection to another protocol: never back to the pool.
+    const bool reusable =
+        head->status != 101 && responseAllowsReuse(*head) && framing->kind != BodyFraming::Kind::UntilClose;
     if (reused) core_->reused.fetch_add(1);
     core_->exchanges.fetch_add(1);
     return std::unique_ptr<UpstreamExchange>(new UpstreamExchange(core_, key_, std::move(conn), std::move(*head),

@@ -63,6 +63,9 @@ class UpstreamExchange {
 
   void abort();
   bool aborted() const { return aborted_.load(); }
+  // After a 101 (UpstreamRequestSpec::upgrade): the connection, with any bytes the server sent
+  // after the head still buffered, for the new protocol. The exchange is empty afterwards.
+  std::unique_ptr<UpstreamConnection> takeConnection();
   bool finished() const { return decoder_.done(); }
   // Why the last read() returned Error.
   const ReadError& error() const { return error_; }

@@ -51,6 +51,10 @@ struct UpstreamRequestSpec {
   // away). Connecting and writing are not interruptible (bounded by connect_timeout).
   std::function<bool()> cancelled;
   std::chrono::milliseconds poll_slice{200};
+  // A WebSocket upgrade (GET with Upgrade: websocket, worker/calls/ws_route.h): a 101 answer is then the
+  // head send() returns, and its connection is taken out with UpstreamExchange::takeConnection().
+  // Connection: Upgrade is written by the pool (a caller's Connection header is dropped).
+  bool upgrade = false;
 };
 
 struct UpstreamResponseHead {

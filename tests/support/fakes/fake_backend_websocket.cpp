@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <set>
+#include <thread>
 
 #include "common/json/json_parser.h"
 #include "common/json/json_value.h"
@@ -89,6 +90,28 @@ void FakeCodexBackend::serveWebSocket(Poco::Net::HTTPServerRequest& request, Poc
       request.has("x-fake-scenario") ? std::optional<std::string>(request.get("x-fake-scenario")) : std::nullopt;
   const std::string peer = request.clientAddress().toString();
   const std::string uri = request.getURI();
+  // A `status:` scenario (from the header, else the default) refuses the upgrade itself, as the
+  // real backend does for an exhausted quota or an overload: the proxy's mapping of a refusal
+  // before 101 is tested with it.
+  {
+    std::string upgrade_spec;
+    if (header_spec) {
+      upgrade_spec = *header_spec;
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      upgrade_spec = default_scenario_;
+    }
+    auto upgrade_scenario = parseScenario(upgrade_spec);
+    if (upgrade_scenario && upgrade_scenario->status) {
+      std::string body = "{\"error\":{\"message\":\"fake status " + std::to_string(*upgrade_scenario->status) + "\"}}";
+      if (!upgrade_scenario->status_body.empty()) body = resolveBody(upgrade_scenario->status_body).value_or(body);
+      response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(*upgrade_scenario->status));
+      response.setContentType("application/json");
+      response.setContentLength(static_cast<std::streamsize>(body.size()));
+      response.send() << body;
+      return;
+    }
+  }
 
   // POCO's server-side WebSocket (handshake, framing) on purpose: the proxy's own codec
   // (worker/ws) is then tested against an independent implementation.
@@ -140,6 +163,8 @@ void FakeCodexBackend::serveWebSocket(Poco::Net::HTTPServerRequest& request, Poc
 
     auto parsed = common::parseJsonObject(text);
     const std::string type = parsed ? common::jsonStringOr(*parsed, "type") : std::string();
+    // The CLI acknowledges a finished response with response.processed; the backend answers none.
+    if (type == "response.processed") continue;
     if (type != "response.create" && type != "response.append") {
       if (!sendText(ws,
                     websocketErrorEvent(400, "invalid_message", "Unsupported message type '" + type + "'.", "type")))
@@ -207,6 +232,8 @@ void FakeCodexBackend::serveWebSocket(Poco::Net::HTTPServerRequest& request, Poc
     for (const std::string& event : splitSseEvents(*transcript)) {
       auto json = sseEventJson(event);
       if (!json) continue;
+      // delay:<ms> paces the events as over HTTP (a call stays in flight that long: drain tests).
+      if (sent > 0 && scenario && scenario->delay.count() > 0) std::this_thread::sleep_for(scenario->delay);
       if (auto id = responseIdOf(*json)) connection_responses.insert(*id);
       if (!sendText(ws, *json)) {
         gone = true;

@@ -105,11 +105,13 @@ namespace cosp::test {
 // is recorded as a model call (RecordedRequest::websocket, body = the message, connection = one
 // per WebSocket) and answered with its scenario's events, each event's data JSON as one text
 // message: the scenario comes from the upgrade's `x-fake-scenario`, else the message's marker,
-// else the default; transcripts and fail: / error-event: are served, other tokens (and
-// first:<n>, delays, faults) are not applied yet. A `previous_response_id` that no response
+// else the default; transcripts, fail: / error-event: and delay:<ms> are served, other tokens
+// (first:<n>, faults) are not applied yet. A status:<code>[:<body>] scenario from the upgrade's
+// header or the default refuses the upgrade with that status and body. A `previous_response_id` that no response
 // on this connection had is answered with the error message of websocketErrorEvent
 // (fake_backend_websocket.h), code `previous_response_not_found`, as the backend scopes it to
-// the connection; so is any other message type (`invalid_message`). The body rules are not
+// the connection; so is any other message type (`invalid_message`) but `response.processed`,
+// which the CLI sends after a response and which gets no answer. The body rules are not
 // applied to WebSocket messages. Ping gets pong, close is echoed, binary closes with 1003.
 //
 // GET {base}/models[?client_version=V] (base = path without its last segment): the model

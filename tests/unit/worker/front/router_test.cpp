@@ -43,3 +43,16 @@ TEST(Router, CodexCliRoutes) {
   }
   EXPECT_FALSE(matchRoute("GET", "/v1/embeddings").requiresAuth());
 }
+
+TEST(Router, AWebSocketUpgradeOnResponsesIsItsOwnRoute) {
+  EXPECT_EQ(matchWebSocketRoute("GET", "/v1/responses").route, Route::ResponsesWebSocket);
+  EXPECT_EQ(matchWebSocketRoute("GET", "/v1/responses/?x=1").route, Route::ResponsesWebSocket);
+  // Any other method is judged by the upgrade check (405 naming GET); a POST stays a model call.
+  EXPECT_EQ(matchWebSocketRoute("PUT", "/v1/responses").route, Route::ResponsesWebSocket);
+  EXPECT_EQ(matchWebSocketRoute("POST", "/v1/responses").route, Route::Responses);
+  // Other paths serve no WebSocket: what matchRoute says.
+  EXPECT_EQ(matchWebSocketRoute("GET", "/v1/models").route, Route::Models);
+  EXPECT_EQ(matchWebSocketRoute("GET", "/v1/responses/compact").route, Route::MethodNotAllowed);
+  EXPECT_STREQ(routeName(Route::ResponsesWebSocket), "responses_websocket");
+  EXPECT_TRUE(matchWebSocketRoute("GET", "/v1/responses").requiresAuth());
+}
