@@ -51,6 +51,8 @@ TEST(FakeBackendWebSocket, AnswersResponseCreateWithTheTranscriptAsTextMessages)
   const RawResponse head = client.upgrade(kPath, "token", kUpgradeBeta);
   ASSERT_EQ(head.status, 101) << head.head;
   ASSERT_TRUE(client.open()) << client.handshakeError();
+  // POCO's WebSocket constructor sends the 101 before the fake counts the upgrade.
+  EXPECT_TRUE(backend.waitForWebSocketUpgrades(1, 2s));
   EXPECT_EQ(backend.websocketUpgrades(), 1);
 
   ASSERT_TRUE(client.sendText(kCreate));
