@@ -23,7 +23,6 @@
 #include "tests/support/harness/temp_dir.h"
 
 using namespace cosp::test;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -129,13 +128,11 @@ TEST(CompressedBody, BombsAre413FastWithoutTheWorkerGrowing) {
   for (const auto& [encoding, bomb] : bombs) {
     SCOPED_TRACE(encoding);
     ASSERT_LT(bomb.size(), kMaxBody);  // passes the compressed-size check; only decoding finds it
-    const auto started = Clock::now();
+    // How fast the refusal comes is a measurement (bench/README.md), not a test assertion:
+    // that it comes without the worker growing by the gigabytes is what this test shows.
     auto r = postEncoded(proxy->port(), "/v1/chat/completions", encoding, bomb);
-    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
     EXPECT_EQ(r.status, 413) << r.body;
     EXPECT_EQ(errorCode(r.body), "request_too_large") << r.body;
-    // 2 MiB of decoding: milliseconds. Inflating the gigabytes would take seconds.
-    EXPECT_LT(took.count(), 1000) << encoding;
   }
   EXPECT_EQ(backend->requests().size(), requests_before);  // nothing reached the backend
 
