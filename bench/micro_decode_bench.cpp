@@ -1,7 +1,7 @@
 // A decompression bomb against the request-body decoder (worker/http/body_decoding.h): how long
 // the worker spends before it refuses one with 413. The decoder stops at the limit, so a bomb of
-// 64 MiB of zeros costs what one of 2 GiB does (the integration test CompressedBody.Bombs... sends
-// those and checks the worker does not grow).
+// 64 MiB of zeros costs what one of 2 GiB does (the integration test CompressedBody.BombsAre413WithoutTheWorkerGrowing
+// sends those and checks the worker does not grow).
 #include <benchmark/benchmark.h>
 #include <zlib.h>
 #include <zstd.h>

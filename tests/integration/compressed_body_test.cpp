@@ -109,7 +109,7 @@ TEST(CompressedBody, IdentityListedWithACodingIsThatCoding) {
   EXPECT_EQ(plain.status, 200) << plain.body;
 }
 
-TEST(CompressedBody, BombsAre413FastWithoutTheWorkerGrowing) {
+TEST(CompressedBody, BombsAre413WithoutTheWorkerGrowing) {
   auto backend = makeBackend();
   auto proxy = startProxy(*backend);
   const int worker = proxy->workerPids().at(0);
