@@ -17,8 +17,16 @@ std::string dispatchControl(std::string_view request, const ControlCommands& com
     return reply.take();
   }
   if (command == "reload") {
-    commands.reload();
-    return R"({"ok":true,"data":{"message":"reload started"}})";
+    const ReloadStart start = commands.reload();
+    common::JsonWriter reply;
+    if (!start.started) {
+      reply.beginObject().member("ok", false).member("error", "reload rejected: " + start.rejected).endObject();
+      return reply.take();
+    }
+    reply.beginObject().member("ok", true).key("data").beginObject();
+    reply.member("generation", static_cast<int64_t>(start.generation)).member("message", "reload started");
+    reply.endObject().endObject();
+    return reply.take();
   }
   if (command == "stop") {
     commands.stop();

@@ -23,17 +23,17 @@ void Supervisor::drainWorker(WorkerProcess& worker, milliseconds grace) {
   common::logInfo("worker_drain").field("slot", worker.slot).field("worker_pid", static_cast<int64_t>(worker.pid));
 }
 
-void Supervisor::beginReload() {
-  if (phase_ == Phase::Stopping) return;
+ReloadStart Supervisor::beginReload() {
+  if (phase_ == Phase::Stopping) return ReloadStart{false, 0, "the proxy is stopping"};
   if (phase_ == Phase::Reloading) {
     common::logWarn("reload_ignored").field("reason", "a reload is already in progress");
-    return;
+    return ReloadStart{false, 0, "a reload is already in progress"};
   }
   auto loaded = common::loadConfig(args_, common::processEnv());
   if (!loaded) {
     // A bad edit must not take a serving proxy down: keep the running configuration.
     common::logError("reload_rejected").field("reason", loaded.error().message);
-    return;
+    return ReloadStart{false, 0, loaded.error().message};
   }
   common::Config next = loaded->config;
   if (next.control_socket != config_.control_socket) {
@@ -47,7 +47,7 @@ void Supervisor::beginReload() {
       listener_ = std::move(fresh);
     } catch (const std::exception& e) {
       common::logError("reload_rejected").field("reason", e.what());
-      return;
+      return ReloadStart{false, 0, e.what()};
     }
   }
   common::Log::configure(next.log_level, next.log_format, "supervisor");
@@ -71,7 +71,9 @@ void Supervisor::beginReload() {
   }
   slots_.resize(static_cast<size_t>(config_.workers));
   reload_.begin(config_.workers);
+  const uint64_t started_generation = generation_;
   reloadStep();
+  return ReloadStart{true, started_generation, ""};
 }
 
 void Supervisor::reloadStep() {
@@ -93,6 +95,7 @@ void Supervisor::finishReload(bool ok, const std::string& why) {
   reload_.clear();
   if (ok) old_listener_.close();
   phase_ = Phase::Running;
+  last_reload_ = ReloadResult{generation_, ok, why};
   if (ok) {
     common::logInfo("reload_done").field("generation", generation_);
   } else {

@@ -149,6 +149,13 @@ common::JsonValue statusReport(const SupervisorView& view) {
   o.set("listen", view.listen);
   o.set("state", phaseName(view.phase));
   o.set("generation", view.generation);
+  if (view.last_reload) {
+    JsonValue reload = JsonValue::object();
+    reload.set("generation", view.last_reload->generation);
+    reload.set("ok", view.last_reload->ok);
+    if (!view.last_reload->ok) reload.set("reason", view.last_reload->reason);
+    o.set("last_reload", std::move(reload));
+  }
   o.set("workers_configured", view.workers_configured);
 
   common::WorkerCounters totals = view.retired;

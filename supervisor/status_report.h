@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,13 @@ namespace cosp::supervisor {
 // Where the supervisor is in its life.
 enum class SupervisorPhase { Starting, Running, Reloading, Stopping };
 const char* phaseName(SupervisorPhase phase);  // "starting", "running", "reloading", "stopping"
+
+// How the newest reload that started ended (`ctl reload` waits for its generation here).
+struct ReloadResult {
+  uint64_t generation = 0;
+  bool ok = false;
+  std::string reason;  // when !ok: why the new workers did not all come up
+};
 
 // What the supervisor reports about itself, read at one instant: the input of `ctl status` and
 // of the aggregated metrics. Plain data and references into the supervisor; nothing here reads a
@@ -37,6 +45,7 @@ struct SupervisorView {
   const common::UpstreamObservation& upstream;
   const CredentialProvider& credentials;
   CatalogReport catalog;
+  std::optional<ReloadResult> last_reload = std::nullopt;  // none before the first reload ends
 };
 
 // The `ctl status` document; members sorted by key at every level.

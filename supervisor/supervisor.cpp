@@ -380,7 +380,8 @@ SupervisorView Supervisor::view() const {
                         retired_counters_,
                         upstream_,
                         *credentials_,
-                        catalog_->report()};
+                        catalog_->report(),
+                        last_reload_};
 }
 
 void Supervisor::pushMetrics() {
@@ -427,7 +428,7 @@ void Supervisor::updateSystemdStatus() {
 
 std::string Supervisor::handleControl(const std::string& request) {
   return dispatchControl(request,
-                         ControlCommands{[this] { return statusReport(view()); }, [this] { beginReload(); },
+                         ControlCommands{[this] { return statusReport(view()); }, [this] { return beginReload(); },
                                          [this] { beginStop(true); }, [this] { credentials_->forceRefresh(); }});
 }
 

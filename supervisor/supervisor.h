@@ -15,6 +15,7 @@
 #include "common/os/exit_codes.h"
 #include "common/os/signals.h"
 #include "supervisor/control_server.h"
+#include "supervisor/ctl_dispatch.h"
 #include "supervisor/listener.h"
 #include "supervisor/reload_sequence.h"
 #include "supervisor/respawn_policy.h"
@@ -68,7 +69,7 @@ class Supervisor {
   void onTimers();
   void killOverdueWorkers(Clock::time_point now);
 
-  void beginReload();
+  ReloadStart beginReload();
   void reloadStep();
   void finishReload(bool ok, const std::string& why);
   void beginStop(bool graceful);
@@ -104,6 +105,7 @@ class Supervisor {
   common::WorkerCounters retired_counters_;  // totals of workers that have exited
   common::UpstreamObservation upstream_;     // the newest backend observation of any worker
   ReloadSequence reload_;
+  std::optional<ReloadResult> last_reload_;  // for `ctl status` and `ctl reload`
 
   std::optional<std::chrono::microseconds> watchdog_interval_;
   Clock::time_point next_watchdog_;

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/config/config_loader.h"
@@ -17,6 +18,7 @@
 #include "common/os/signals.h"
 #include "common/util/result.h"
 #include "common/version.h"
+#include "supervisor/ctl/reload_progress.h"
 
 namespace {
 
@@ -29,7 +31,8 @@ const char* kUsage =
     "Usage: codex-sub-proxy-ctl [--control-socket PATH] [--config FILE] COMMAND\n\n"
     "Commands:\n"
     "  status [--json|--quiet]  workers, credentials and totals; exit 0 healthy, 1 degraded, 3 not running\n"
-    "  reload                   re-read the configuration and replace workers (like SIGHUP)\n"
+    "  reload                   re-read the configuration and replace the workers; waits until every\n"
+    "                           new worker serves; exit 1 when the file is rejected or the reload fails\n"
     "  refresh                  refresh the upstream credentials now\n"
     "  stop                     graceful stop (like SIGTERM)\n\n"
     "The socket is, in order: --control-socket, $CONTROL_SOCKET, control-socket in --config,\n"
@@ -180,8 +183,46 @@ cosp::common::Result<Options, int> parseArguments(int argc, char** argv) {
   return o;
 }
 
+// A reload replaces the workers one by one, each given up to 15 s to become ready
+// (supervisor/deadlines.h); this bounds the wait for any sane WORKERS. Under systemd,
+// TimeoutStartSec= (which ExecReload= obeys) cuts it shorter.
+constexpr std::chrono::seconds kReloadWaitLimit{300};
+constexpr std::chrono::milliseconds kReloadPollInterval{100};
+
+// After "reload started" as `generation`: polls `status` until that reload (or a newer one)
+// ended, so the exit code says whether the new configuration is in force.
+int waitForReload(const Options& o, const std::string& path, int64_t generation) {
+  using cosp::ctl::ReloadProgress;
+  const auto deadline = std::chrono::steady_clock::now() + kReloadWaitLimit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto reply = cosp::common::controlRequest(path, "status", std::chrono::seconds(5));
+    if (reply.kind != cosp::common::ControlReply::Kind::Reply) {
+      if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: reload: %s\n", reply.error.c_str());
+      return kCtlExitDegraded;
+    }
+    std::optional<cosp::common::JsonValue> object = cosp::common::parseJsonObject(reply.body);
+    const cosp::common::JsonValue* data = object ? cosp::common::jsonObjectValue(*object, "data") : nullptr;
+    if (data != nullptr) {
+      ReloadProgress progress = cosp::ctl::reloadProgress(*data, static_cast<uint64_t>(generation));
+      if (progress.kind == ReloadProgress::Kind::Done) {
+        if (!o.quiet) std::cout << "reload done: generation " << generation << ", " << str(data, "headline") << "\n";
+        return kCtlExitHealthy;
+      }
+      if (progress.kind == ReloadProgress::Kind::Failed) {
+        if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: reload failed: %s\n", progress.reason.c_str());
+        return kCtlExitDegraded;
+      }
+    }
+    std::this_thread::sleep_for(kReloadPollInterval);
+  }
+  if (!o.quiet)
+    std::fprintf(stderr, "codex-sub-proxy-ctl: reload: generation %lld not done after %llds\n",
+                 static_cast<long long>(generation), static_cast<long long>(kReloadWaitLimit.count()));
+  return kCtlExitDegraded;
+}
+
 // The supervisor's reply to a command, shown as asked; returns the exit code.
-int showReply(const Options& o, const std::string& body) {
+int showReply(const Options& o, const std::string& path, const std::string& body) {
   std::optional<cosp::common::JsonValue> object = cosp::common::parseJsonObject(body);
   if (!object) {
     if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: malformed reply from the supervisor\n");
@@ -192,6 +233,9 @@ int showReply(const Options& o, const std::string& body) {
     return kCtlExitDegraded;
   }
   const cosp::common::JsonValue* data = cosp::common::jsonObjectValue(*object, "data");
+  if (o.command == "reload" && data != nullptr) {
+    if (auto generation = cosp::common::jsonInt(*data, "generation")) return waitForReload(o, path, *generation);
+  }
   if (o.command != "status") {
     if (!o.quiet) std::cout << str(data, "message") << "\n";
     return kCtlExitHealthy;
@@ -225,5 +269,5 @@ int main(int argc, char** argv) {
     if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: %s\n", reply.error.c_str());
     return kCtlExitDegraded;
   }
-  return showReply(o, reply.body);
+  return showReply(o, path, reply.body);
 }

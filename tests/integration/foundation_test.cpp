@@ -3,6 +3,7 @@
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -213,6 +214,46 @@ TEST(Foundation, ControlSocketIsPrivate) {
   struct stat st {};
   ASSERT_EQ(::stat(proxy.controlSocket().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// `ctl reload` is the unit's ExecReload=: it must return only once the new workers serve, and
+// fail with the reason when the supervisor rejects the file (it keeps the old settings).
+TEST(Foundation, CtlReloadWaitsForTheNewWorkersAndReportsARejectedConfig) {
+  TempDir dir;
+  writeFile(dir.file("proxy.conf"), "log-level = info\n");
+  ProxyProcess proxy(ProxyProcess::Env{{"WORKERS", "2"}, {"OPENAI_ACCESS_TOKEN", "test-access-token-123"}},
+                     {"--config", dir.file("proxy.conf")});
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  const std::vector<int> before = proxy.workerPids();
+  ASSERT_EQ(before.size(), 2u);
+  const ProxyProcess::Env ctl_env = {{"CONTROL_SOCKET", proxy.controlSocket()}};
+
+  auto reload = runCommand("codex-sub-proxy-ctl", {"reload"}, ctl_env);
+  EXPECT_EQ(reload.exit_code, 0) << reload.out << reload.err;
+  EXPECT_EQ(reload.out, "reload done: generation 2, 2/2 workers ready\n");
+  // Read right after ctl returned, without waiting: the reload is over and both slots run new workers.
+  auto status = proxy.status();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->getValue<std::string>("state"), "running");
+  EXPECT_EQ(status->getValue<int>("generation"), 2);
+  const std::vector<int> after = proxy.workerPids();
+  ASSERT_EQ(after.size(), 2u);
+  for (int pid : after) {
+    EXPECT_EQ(std::count(before.begin(), before.end(), pid), 0) << "worker " << pid << " was not replaced";
+  }
+
+  writeFile(dir.file("proxy.conf"), "log-level = info\nno-such-option = 1\n");
+  auto rejected = runCommand("codex-sub-proxy-ctl", {"reload"}, ctl_env);
+  EXPECT_EQ(rejected.exit_code, 1) << rejected.out << rejected.err;
+  EXPECT_EQ(rejected.out, "");
+  EXPECT_NE(rejected.err.find("codex-sub-proxy-ctl: reload rejected: "), std::string::npos) << rejected.err;
+  EXPECT_NE(rejected.err.find("no-such-option"), std::string::npos) << rejected.err;
+  status = proxy.status();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->getValue<int>("generation"), 2) << "a rejected file must change nothing";
+  EXPECT_EQ(proxy.workerPids(), after);
+  EXPECT_EQ(httpRequest(proxy.port(), "GET", "/healthz").status, 200);
 }
 
 TEST(Foundation, CtlStopIsGraceful) {

@@ -11,6 +11,7 @@ namespace {
 
 struct Recorder {
   std::vector<std::string> calls;
+  ReloadStart reload_start{true, 7, ""};
   ControlCommands commands() {
     return ControlCommands{[this] {
                              calls.push_back("status");
@@ -18,8 +19,11 @@ struct Recorder {
                              s.set("healthy", true);
                              return s;
                            },
-                           [this] { calls.push_back("reload"); }, [this] { calls.push_back("stop"); },
-                           [this] { calls.push_back("refresh"); }};
+                           [this] {
+                             calls.push_back("reload");
+                             return reload_start;
+                           },
+                           [this] { calls.push_back("stop"); }, [this] { calls.push_back("refresh"); }};
   }
 };
 
@@ -27,12 +31,20 @@ TEST(CtlDispatch, EachCommandRunsItsActionAndAnswers) {
   Recorder r;
   EXPECT_EQ(dispatchControl(R"({"command":"status"})", r.commands()), R"({"ok":true,"data":{"healthy":true}})");
   EXPECT_EQ(dispatchControl(R"({"command":"reload"})", r.commands()),
-            R"({"ok":true,"data":{"message":"reload started"}})");
+            R"({"ok":true,"data":{"generation":7,"message":"reload started"}})");
   EXPECT_EQ(dispatchControl(R"({"command":"stop"})", r.commands()),
             R"({"ok":true,"data":{"message":"graceful stop started"}})");
   EXPECT_EQ(dispatchControl(R"({"command":"refresh"})", r.commands()),
             R"({"ok":true,"data":{"message":"credential refresh requested"}})");
   EXPECT_EQ(r.calls, (std::vector<std::string>{"status", "reload", "stop", "refresh"}));
+}
+
+TEST(CtlDispatch, ARejectedReloadAnswersNotOkWithTheReason) {
+  Recorder r;
+  r.reload_start = ReloadStart{false, 0, "config: port: \"x\" is not a number"};
+  EXPECT_EQ(dispatchControl(R"({"command":"reload"})", r.commands()),
+            R"({"ok":false,"error":"reload rejected: config: port: \"x\" is not a number"})");
+  EXPECT_EQ(r.calls, (std::vector<std::string>{"reload"}));
 }
 
 TEST(CtlDispatch, MalformedAndUnknownRequestsRunNothing) {

@@ -161,6 +161,16 @@ TEST_F(StatusReportTest, ProblemsNameWhatIsMissing) {
       R"J(["not every worker slot has a ready worker","no usable upstream credentials (needs_login)","stopping"])J");
 }
 
+TEST_F(StatusReportTest, LastReloadAppearsOnceAReloadEndedWithItsReasonWhenFailed) {
+  EXPECT_EQ(statusReport(view()).find("last_reload"), nullptr);
+  SupervisorView v = view();
+  v.last_reload = ReloadResult{2, true, ""};
+  EXPECT_EQ(common::toJson(*statusReport(v).find("last_reload")), R"({"generation":2,"ok":true})");
+  v.last_reload = ReloadResult{3, false, "a new worker did not become ready in time"};
+  EXPECT_EQ(common::toJson(*statusReport(v).find("last_reload")),
+            R"({"generation":3,"ok":false,"reason":"a new worker did not become ready in time"})");
+}
+
 TEST_F(StatusReportTest, HeadlineCountsSlotsNotProcesses) {
   // During a reload a slot has its old and its new worker, both ready: the slot counts once.
   addWorker(103, 1, WorkerState::Ready, {});
