@@ -62,6 +62,7 @@
 
 #include "bench/bench_clock.h"
 #include "bench/http_head.h"
+#include "bench/socket_output.h"
 #include "worker/ws/ws_frame.h"
 #include "worker/ws/ws_handshake.h"
 #include "worker/ws/ws_message.h"
@@ -692,30 +693,14 @@ void FakeUpstream::finishResponse(Conn& c) {
 }
 
 void FakeUpstream::flush(Conn& c) {
-  while (c.out_off < c.out.size()) {
-    ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
-    if (n > 0) {
-      c.out_off += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+  if (!sendPending(c.fd, c.out, c.out_off)) {
     ++counters_.write_errors;
     closeConn(c);
     return;
   }
-  const bool pending = c.out_off < c.out.size();
-  if (!pending) {
-    c.out.clear();
-    c.out_off = 0;
-  }
-  if (pending != c.epollout) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | (pending ? EPOLLOUT : 0u);
-    ev.data.fd = c.fd;
-    ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
-    c.epollout = pending;
-  }
+  epoll_data_t data{};
+  data.fd = c.fd;
+  watchWritable(ep_, c.fd, data, c.out_off < c.out.size(), c.epollout);
 }
 
 void FakeUpstream::onWritable(Conn& c) {
@@ -748,14 +733,7 @@ void FakeUpstream::onTimer() {
 
 void FakeUpstream::armTimer() {
   if (timers_.empty()) return;
-  const std::int64_t due = timers_.top().due;
-  if (armed_ != 0 && armed_ <= due) return;
-  itimerspec its{};
-  its.it_value.tv_sec = due / 1'000'000'000;
-  its.it_value.tv_nsec = due % 1'000'000'000;
-  if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
-  ::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &its, nullptr);
-  armed_ = due;
+  armTimerFd(timer_fd_, timers_.top().due, armed_);
 }
 
 }  // namespace

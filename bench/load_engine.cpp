@@ -2,10 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,25 +19,8 @@ namespace cosp::bench {
 
 namespace {
 
-constexpr std::int64_t kSweepEvery = 50'000'000;  // timeouts and stalls are checked this often
 constexpr std::int64_t kRetryDelay = 10'000'000;  // after a failed request, before reconnecting
 constexpr std::size_t kMaxHeadBytes = 64 * 1024;
-
-// The first "t=<digits>" with at least 10 digits (a CLOCK_MONOTONIC ns stamp), or -1.
-std::int64_t findStamp(std::string_view block) {
-  std::size_t pos = 0;
-  while ((pos = block.find("t=", pos)) != std::string_view::npos) {
-    pos += 2;
-    std::size_t end = pos;
-    while (end < block.size() && block[end] >= '0' && block[end] <= '9') ++end;
-    if (end - pos >= 10) {
-      std::int64_t v = 0;
-      std::from_chars(block.data() + pos, block.data() + end, v);
-      return v;
-    }
-  }
-  return -1;
-}
 
 }  // namespace
 
@@ -235,42 +216,16 @@ struct Engine::Group {
   std::function<void()> on_first_events;
 };
 
-Engine::Engine() {
-  ep_ = ::epoll_create1(EPOLL_CLOEXEC);
-  timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = nullptr;  // null = the timer
-  ::epoll_ctl(ep_, EPOLL_CTL_ADD, timer_fd_, &ev);
-}
+Engine::Engine() {}
 
 Engine::~Engine() {
   for (auto& g : groups_) {
     for (auto& c : g->conns) closeFd(*c);
   }
-  ::close(timer_fd_);
-  ::close(ep_);
 }
 
 int Engine::addGroup(GroupSpec spec) {
-  auto g = std::make_unique<Group>();
-  g->spec = std::move(spec);
-  const int id = static_cast<int>(groups_.size());
-  const std::int64_t start = g->spec.start_ns != 0 ? g->spec.start_ns : monoNs();
-  for (int i = 0; i < g->spec.connections; ++i) {
-    auto c = std::make_unique<Conn>();
-    c->group = id;
-    c->index = i;
-    g->conns.push_back(std::move(c));
-  }
-  Group* gp = g.get();
-  groups_.push_back(std::move(g));
-  for (int i = 0; i < gp->spec.connections; ++i) {
-    const std::int64_t when = start + (gp->spec.connections > 1 ? gp->spec.ramp_ns * i / gp->spec.connections : 0);
-    Conn* c = gp->conns[static_cast<std::size_t>(i)].get();
-    at(when, [this, c] { startConn(*c); });
-  }
-  return id;
+  return addConnGroup<Conn>(groups_, std::move(spec), loop_, [this](Conn& c) { startConn(c); });
 }
 
 const GroupSpec& Engine::spec(int group) const { return groups_[static_cast<std::size_t>(group)]->spec; }
@@ -281,7 +236,7 @@ void Engine::onAllFirstEvents(int group, std::function<void()> fn) {
   groups_[static_cast<std::size_t>(group)]->on_first_events = std::move(fn);
 }
 
-void Engine::at(std::int64_t when_ns, std::function<void()> fn) { timers_.emplace(when_ns, std::move(fn)); }
+void Engine::at(std::int64_t when_ns, std::function<void()> fn) { loop_.at(when_ns, std::move(fn)); }
 
 void Engine::setTag(int group, int connection, int tag) {
   groups_[static_cast<std::size_t>(group)]->conns[static_cast<std::size_t>(connection)]->tag = tag;
@@ -328,24 +283,14 @@ void Engine::startConn(Conn& c) {
     complete(c, false, std::string("socket: ") + std::strerror(errno));
     return;
   }
-  int one = 1;
-  ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(g.spec.port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (static_cast<std::size_t>(c.fd) >= by_fd_.size()) by_fd_.resize(static_cast<std::size_t>(c.fd) + 1024, nullptr);
   by_fd_[static_cast<std::size_t>(c.fd)] = &c;
   c.reused = false;
   c.local_port = 0;
-  int rc = ::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  epoll_event ev{};
-  ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
-  ev.data.ptr = &c;
-  ::epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+  const bool connecting = loop_.connectLoopback(c.fd, g.spec.port, &c);
   c.req_start = now;
   c.deadline = now + g.spec.request_timeout_ns;
-  if (rc != 0 && errno != EINPROGRESS) {
+  if (!connecting) {
     c.measured = now >= g.spec.measure_from_ns;
     countIssued(c);
     complete(c, false, std::string("connect: ") + std::strerror(errno));
@@ -420,7 +365,7 @@ void Engine::onWritable(Conn& c) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP;
   ev.data.ptr = &c;
-  ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+  ::epoll_ctl(loop_.epollFd(), EPOLL_CTL_MOD, c.fd, &ev);
 }
 
 void Engine::onEvent(Conn& c, std::uint32_t events) {
@@ -613,7 +558,7 @@ void Engine::next(Conn& c, bool reuse) {
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
     ev.data.ptr = &c;
-    ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+    ::epoll_ctl(loop_.epollFd(), EPOLL_CTL_MOD, c.fd, &ev);
     sendRequest(c);
   } else {
     ++g.stats.reconnects;
@@ -631,7 +576,7 @@ void Engine::retire(Conn& c) {
 
 void Engine::closeFd(Conn& c) {
   if (c.fd < 0) return;
-  ::epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
+  ::epoll_ctl(loop_.epollFd(), EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
   by_fd_[static_cast<std::size_t>(c.fd)] = nullptr;
   c.fd = -1;
@@ -663,65 +608,19 @@ void Engine::sweep(std::int64_t now) {
   }
 }
 
-void Engine::armTimer(std::int64_t due) {
-  if (armed_ != 0 && armed_ <= due) return;
-  itimerspec its{};
-  its.it_value.tv_sec = due / 1'000'000'000;
-  its.it_value.tv_nsec = due % 1'000'000'000;
-  if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
-  ::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &its, nullptr);
-  armed_ = due;
-}
-
 bool Engine::run(std::int64_t deadline_ns) {
-  std::vector<epoll_event> events(4096);
-  std::int64_t next_sweep = monoNs() + kSweepEvery;
-  for (;;) {
-    std::int64_t now = monoNs();
-    // Due timers first (connection starts, hooks).
-    while (!timers_.empty() && timers_.begin()->first <= now) {
-      auto fn = std::move(timers_.begin()->second);
-      timers_.erase(timers_.begin());
-      fn();
-      now = monoNs();
-    }
-    if (now >= next_sweep) {
-      sweep(now);
-      next_sweep = now + kSweepEvery;
-    }
-    bool all_done = true;
-    for (const auto& g : groups_) {
-      if (g->retired < g->spec.connections) all_done = false;
-    }
-    if (all_done) return true;
-    if (now >= deadline_ns) {
-      for (auto& g : groups_) {
-        g->stopped = true;
-        for (auto& c : g->conns) {
-          if (c->state != Conn::State::Retired && c->state != Conn::State::Waiting) complete(*c, false, "deadline");
-          retire(*c);
+  return runEngine<Conn>(
+      loop_, deadline_ns, groups_, [this](std::int64_t now) { sweep(now); },
+      [this] {
+        for (auto& g : groups_) {
+          g->stopped = true;
+          for (auto& c : g->conns) {
+            if (c->state != Conn::State::Retired && c->state != Conn::State::Waiting) complete(*c, false, "deadline");
+            retire(*c);
+          }
         }
-      }
-      return false;
-    }
-    std::int64_t wake = std::min(next_sweep, deadline_ns);
-    if (!timers_.empty()) wake = std::min(wake, timers_.begin()->first);
-    // Sub-millisecond precision through the timerfd; epoll_wait's own timeout is a fallback.
-    armTimer(wake);
-    int timeout_ms = static_cast<int>(std::max<std::int64_t>(0, (wake - now) / 1'000'000 + 1));
-    int n = ::epoll_wait(ep_, events.data(), static_cast<int>(events.size()), timeout_ms);
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.ptr == nullptr) {
-        std::uint64_t expirations;
-        (void)::read(timer_fd_, &expirations, sizeof expirations);
-        armed_ = 0;
-        continue;
-      }
-      Conn* c = static_cast<Conn*>(events[i].data.ptr);
-      if (c->fd < 0) continue;
-      onEvent(*c, events[i].events);
-    }
-  }
+      },
+      [this](Conn& c, std::uint32_t events) { onEvent(c, events); });
 }
 
 }  // namespace cosp::bench

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "bench/event_loop.h"
+
 namespace cosp::bench {
 
 // Incremental HTTP/1.1 response reader: status line, headers, then a body framed by
@@ -134,15 +136,11 @@ class Engine {
   bool mayIssue(const Group& g, const Conn& c, std::int64_t now) const;
   void checkFirstEvents(Group& g);
   void sweep(std::int64_t now);
-  void armTimer(std::int64_t due);
   void countIssued(Conn& c);
 
-  int ep_ = -1;
-  int timer_fd_ = -1;
-  std::int64_t armed_ = 0;
+  EventLoop loop_;
   std::vector<std::unique_ptr<Group>> groups_;
   std::vector<Conn*> by_fd_;
-  std::multimap<std::int64_t, std::function<void()>> timers_;
 };
 
 }  // namespace cosp::bench

@@ -198,6 +198,16 @@ struct Record {
   std::map<std::string, std::int64_t> errors;
 };
 
+// A record of `phase` against `t`, started when the load average was `loadavg`.
+Record record(std::string phase, const Target& t, int round, std::string loadavg) {
+  Record r;
+  r.phase = std::move(phase);
+  r.target = t.name;
+  r.round = round;
+  r.loadavg = std::move(loadavg);
+  return r;
+}
+
 double us(std::int64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
 void putSummary(Record& r, const std::string& prefix, const Summary& s) {
@@ -210,6 +220,18 @@ void putSummary(Record& r, const std::string& prefix, const Summary& s) {
   r.values[prefix + "_max_us"] = us(s.max);
   r.values[prefix + "_mean_us"] = s.mean / 1000.0;
   r.values[prefix + "_over_40ms"] = static_cast<double>(s.over_40ms);
+}
+
+// What every SSE phase reports of its group: the event and first-byte latencies, the outcomes,
+// stalls and the longest silence, the errors.
+void putStreamCommon(Record& r, const GroupStats& s) {
+  putSummary(r, "event", summarize(s.event_ns));
+  putSummary(r, "ttfb", summarize(s.ttfb_ns));
+  r.values["ok"] = static_cast<double>(s.ok);
+  r.values["failed"] = static_cast<double>(s.failed);
+  r.values["stalled"] = static_cast<double>(s.stalled_streams);
+  r.values["max_gap_us"] = us(s.max_gap_ns);
+  r.errors = s.errors;
 }
 
 std::string jsonEscape(const std::string& s) {
@@ -462,11 +484,7 @@ void Bench::phaseSequential(int round, const std::vector<Target>& targets, bool 
   }
   for (std::size_t j = 0; j < conns.size(); ++j) {
     closeSeq(conns[j]);
-    Record r;
-    r.phase = stream ? "stream_seq" : "nonstream_seq";
-    r.target = conns[j].target.name;
-    r.round = round;
-    r.loadavg = loadavg;
+    Record r = record(stream ? "stream_seq" : "nonstream_seq", conns[j].target, round, loadavg);
     putSummary(r, "latency", summarize(acc[j].latency));
     putSummary(r, "ttfb", summarize(acc[j].ttfb));
     if (stream) putSummary(r, "event", summarize(acc[j].events));
@@ -511,11 +529,7 @@ void Bench::phaseRps(int round, const Target& t, int concurrency) {
   });
   e.run(start + warm + window + 15 * kSec);
   GroupStats& s = e.stats(id);
-  Record r;
-  r.phase = "rps_c" + std::to_string(concurrency);
-  r.target = t.name;
-  r.round = round;
-  r.loadavg = loadavg;
+  Record r = record("rps_c" + std::to_string(concurrency), t, round, loadavg);
   const double seconds = static_cast<double>(s.window_end_ns - (start + warm)) / 1e9;
   r.values["rps"] = seconds > 0 ? static_cast<double>(s.ok) / seconds : 0;
   const double window_requests = r.values["rps"] * static_cast<double>(window) / 1e9;
@@ -536,6 +550,25 @@ void Bench::phaseRps(int round, const Target& t, int concurrency) {
   add(std::move(r));
 }
 
+// The group of an events phase (SSE or WebSocket), from now: `connections` against `t`, their
+// starts spread over one interval, a warm-up, then the measured window, after which no request
+// or turn starts; per-event latencies recorded, a silence over 1 s a stall. The group's start.
+template <class Spec>
+std::int64_t eventsLoop(Spec& g, const Target& t, int connections, int interval_ms, std::int64_t warm,
+                        std::int64_t window) {
+  g.name = t.name;
+  g.port = t.port;
+  g.connections = connections;
+  g.ramp_ns = interval_ms * kMs;
+  const std::int64_t start = monoNs();
+  g.start_ns = start;
+  g.measure_from_ns = start + warm;
+  g.stop_issuing_ns = start + warm + window;
+  g.record_events = true;
+  g.stall_ns = 1 * kSec;
+  return start;
+}
+
 // 100 concurrent streams, one text delta every 25 ms each (phases spread over the interval):
 // per-event delivery latency = receive time - the fake's send stamp.
 void Bench::phaseEvents(int round, const Target& t) {
@@ -546,34 +579,15 @@ void Bench::phaseEvents(int round, const Target& t) {
   const std::int64_t window = (opt_.quick ? 1500 : 3000) * kMs;
   Engine e;
   GroupSpec g;
-  g.name = t.name;
-  g.port = t.port;
   g.request = makeRequest(t, true, deltas, interval);
-  g.connections = streams;
-  g.ramp_ns = interval * kMs;
-  const std::int64_t start = monoNs();
-  g.start_ns = start;
-  g.measure_from_ns = start + warm;
-  g.stop_issuing_ns = start + warm + window;
-  g.record_events = true;
-  g.stall_ns = 1 * kSec;
   g.request_timeout_ns = 20 * kSec;
+  const std::int64_t start = eventsLoop(g, t, streams, interval, warm, window);
   const std::string loadavg = loadAverage();
   int id = e.addGroup(g);
   e.run(start + warm + window + 20 * kSec);
   GroupStats& s = e.stats(id);
-  Record r;
-  r.phase = "events_100";
-  r.target = t.name;
-  r.round = round;
-  r.loadavg = loadavg;
-  putSummary(r, "event", summarize(s.event_ns));
-  putSummary(r, "ttfb", summarize(s.ttfb_ns));
-  r.values["ok"] = static_cast<double>(s.ok);
-  r.values["failed"] = static_cast<double>(s.failed);
-  r.values["stalled"] = static_cast<double>(s.stalled_streams);
-  r.values["max_gap_us"] = us(s.max_gap_ns);
-  r.errors = s.errors;
+  Record r = record("events_100", t, round, loadavg);
+  putStreamCommon(r, s);
   writeSamples("events_100-" + t.name + "-r" + std::to_string(round), s.event_ns);
   add(std::move(r));
 }
@@ -609,6 +623,74 @@ void holdSnapshot(Record& held, const Target& t, std::int64_t pss_before, int st
   }
 }
 
+// The group of a hold phase (SSE or WebSocket), from now: `connections` against `t`, started
+// over 2 s (1 s when quick), per-event latencies recorded, a silence over 3 s a stall. The
+// group's start.
+template <class Spec>
+std::int64_t holdLoop(Spec& g, const Target& t, int connections, bool quick) {
+  g.name = t.name;
+  g.port = t.port;
+  g.connections = connections;
+  g.ramp_ns = (quick ? 1000 : 2000) * kMs;
+  g.record_events = true;
+  g.stall_ns = 3 * kSec;
+  const std::int64_t start = monoNs();
+  g.start_ns = start;
+  return start;
+}
+
+// The part of a hold phase that is the same for streams and WebSockets. Once every one is held
+// (or failed before): the ramp's outcome, holdSnapshot() and the CPU the target burns just holding
+// them. The snapshot runs on a thread of its own: reading smaps_rollup of 2,000 thread stacks and
+// /proc/net/tcp with 4,000 sockets takes tens of milliseconds, and done inside the event loop it
+// delayed every event in flight by as much (a client-side stall that showed up as ~60 "events
+// >= 40 ms" of the target).
+class HoldProbe {
+ public:
+  HoldProbe(Record& r, const Target& t, std::int64_t start, std::int64_t pss_before, int held,
+            std::uint16_t direct_port)
+      : r_(r), t_(t), start_(start), pss_before_(pss_before), held_(held), direct_port_(direct_port) {}
+  ~HoldProbe() { finish(); }
+
+  // Inside the event loop of `e` (Engine or WsEngine), when every stream has its first event or
+  // failed before it. `weigh` false: only the ramp's outcome (nothing is held to weigh).
+  template <class LoadEngine>
+  void onHeld(LoadEngine& e, std::int64_t first_events, std::int64_t failed, bool weigh) {
+    r_.values["held_first_event"] = static_cast<double>(first_events);
+    r_.values["failed_before_held"] = static_cast<double>(failed);
+    r_.values["ramp_to_held_ms"] = static_cast<double>(monoNs() - start_) / 1e6;
+    if (!weigh) return;
+    snapshot_ = std::thread([this] { holdSnapshot(snapshot_record_, t_, pss_before_, held_, direct_port_); });
+    // CPU the target burns just holding the streams (one event per stream per second).
+    if (t_.pss_root) {
+      const std::int64_t cpu0 = treeCpuMs(t_.pss_root);
+      const std::int64_t t0 = monoNs();
+      e.at(t0 + 4 * kSec, [this, cpu0, t0] {
+        const double secs = static_cast<double>(monoNs() - t0) / 1e9;
+        r_.values["cpu_percent_holding"] = static_cast<double>(treeCpuMs(t_.pss_root) - cpu0) / 10.0 / secs;
+      });
+    }
+  }
+
+  // After the event loop: waits for the snapshot and adds what it read to the record.
+  void finish() {
+    if (!snapshot_.joinable()) return;
+    snapshot_.join();
+    for (auto& [key, value] : snapshot_record_.values) r_.values[key] = value;
+    for (auto& [key, value] : snapshot_record_.notes) r_.notes[key] = value;
+  }
+
+ private:
+  Record& r_;
+  const Target& t_;
+  const std::int64_t start_;
+  const std::int64_t pss_before_;
+  const int held_;
+  const std::uint16_t direct_port_;
+  Record snapshot_record_;
+  std::thread snapshot_;
+};
+
 // `streams` concurrent streams opened over 2 s, each one event per second for ~10 s: how many
 // are held without error or stall, and what each costs in PSS.
 void Bench::phaseHold(const Target& t, int streams) {
@@ -617,64 +699,25 @@ void Bench::phaseHold(const Target& t, int streams) {
   const std::int64_t pss_before = t.pss_root ? treePssKiB(t.pss_root) : -1;
   Engine e;
   GroupSpec g;
-  g.name = t.name;
-  g.port = t.port;
   g.request = makeRequest(t, true, deltas, interval);
-  g.connections = streams;
   g.requests_per_conn = 1;
-  g.ramp_ns = (opt_.quick ? 1000 : 2000) * kMs;
-  g.record_events = true;
-  g.stall_ns = 3 * kSec;
   g.first_byte_stall_ns = 1 * kSec;  // a stream queued behind others is not held
   g.request_timeout_ns = 60 * kSec;
-  const std::int64_t start = monoNs();
-  g.start_ns = start;
+  const std::int64_t start = holdLoop(g, t, streams, opt_.quick);
   const std::string loadavg = loadAverage();
   int id = e.addGroup(g);
-  Record r;
-  r.phase = "hold";
-  r.target = t.name;
-  r.loadavg = loadavg;
-  std::int64_t held_at = 0;
-  // What is read from /proc and the fake once every stream is held. It runs on a thread of its
-  // own: reading smaps_rollup of 2,000 thread stacks and /proc/net/tcp with 4,000 sockets takes
-  // tens of milliseconds, and done inside this event loop it delayed every event in flight by
-  // as much (a client-side stall that showed up as ~60 "events >= 40 ms" of the target).
-  Record held;
-  std::thread snapshot;
+  Record r = record("hold", t, 0, loadavg);
+  HoldProbe probe(r, t, start, pss_before, streams, opt_.direct_port);
   e.onAllFirstEvents(id, [&] {
-    held_at = monoNs();
-    GroupStats& s = e.stats(id);
-    r.values["held_first_event"] = static_cast<double>(s.first_events);
-    r.values["failed_before_held"] = static_cast<double>(s.failed);
-    r.values["ramp_to_held_ms"] = static_cast<double>(held_at - start) / 1e6;
-    snapshot = std::thread([&held, &t, pss_before, streams, port = opt_.direct_port] {
-      holdSnapshot(held, t, pss_before, streams, port);
-    });
-    // CPU the target burns just holding the streams (one event per stream per second).
-    if (t.pss_root) {
-      const std::int64_t cpu0 = treeCpuMs(t.pss_root);
-      const std::int64_t t0 = monoNs();
-      e.at(t0 + 4 * kSec, [&, cpu0, t0] {
-        const double secs = static_cast<double>(monoNs() - t0) / 1e9;
-        r.values["cpu_percent_holding"] = static_cast<double>(treeCpuMs(t.pss_root) - cpu0) / 10.0 / secs;
-      });
-    }
+    const GroupStats& s = e.stats(id);
+    probe.onHeld(e, s.first_events, s.failed, true);
   });
   const bool finished = e.run(start + 90 * kSec);
-  if (snapshot.joinable()) snapshot.join();
-  for (auto& [key, value] : held.values) r.values[key] = value;
-  for (auto& [key, value] : held.notes) r.notes[key] = value;
+  probe.finish();
   GroupStats& s = e.stats(id);
   r.values["streams"] = streams;
-  r.values["ok"] = static_cast<double>(s.ok);
-  r.values["failed"] = static_cast<double>(s.failed);
-  r.values["stalled"] = static_cast<double>(s.stalled_streams);
-  r.values["max_gap_us"] = us(s.max_gap_ns);
   r.values["finished_in_time"] = finished ? 1 : 0;
-  putSummary(r, "event", summarize(s.event_ns));
-  putSummary(r, "ttfb", summarize(s.ttfb_ns));
-  r.errors = s.errors;
+  putStreamCommon(r, s);
   if (t.pss_root) {
     // Spare threads leave after the pool's 2 s idle time; give them 3.
     settle(3000);
@@ -698,6 +741,17 @@ std::string wsMessage() {
 
 std::string benchSpec(int deltas, int interval_ms) {
   return "n=" + std::to_string(deltas) + ",iv=" + std::to_string(interval_ms);
+}
+
+// A group whose turns are the same ~1 KB agent request on `t`'s route, each answered with
+// `deltas` text deltas `interval_ms` apart (checked).
+WsGroupSpec wsTurns(const Target& t, int deltas, int interval_ms) {
+  WsGroupSpec g;
+  g.path = t.path;
+  g.bench = benchSpec(deltas, interval_ms);
+  g.message = wsMessage();
+  g.expected_deltas = deltas;
+  return g;
 }
 
 // The WebSocket targets: the route is /v1/responses everywhere (the fake takes any path, nginx
@@ -737,30 +791,13 @@ void Bench::phaseWsEvents(int round, const Target& t) {
   const std::int64_t warm = (opt_.quick ? 500 : 1000) * kMs;
   const std::int64_t window = (opt_.quick ? 1500 : 3000) * kMs;
   WsEngine e;
-  WsGroupSpec g;
-  g.name = t.name;
-  g.port = t.port;
-  g.path = t.path;
-  g.bench = benchSpec(deltas, interval);
-  g.message = wsMessage();
-  g.expected_deltas = deltas;
-  g.connections = sockets;
-  g.ramp_ns = interval * kMs;
-  const std::int64_t start = monoNs();
-  g.start_ns = start;
-  g.measure_from_ns = start + warm;
-  g.stop_issuing_ns = start + warm + window;
-  g.record_events = true;
-  g.stall_ns = 1 * kSec;
+  WsGroupSpec g = wsTurns(t, deltas, interval);
   g.turn_timeout_ns = 20 * kSec;
+  const std::int64_t start = eventsLoop(g, t, sockets, interval, warm, window);
   const std::string loadavg = loadAverage();
   const int id = e.addGroup(g);
   e.run(start + warm + window + 20 * kSec);
-  Record r;
-  r.phase = "ws_events_100";
-  r.target = t.name;
-  r.round = round;
-  r.loadavg = loadavg;
+  Record r = record("ws_events_100", t, round, loadavg);
   putWsCommon(r, e.stats(id));
   writeSamples("ws_events_100-" + t.name + "-r" + std::to_string(round), e.stats(id).event_ns);
   add(std::move(r));
@@ -773,52 +810,22 @@ void Bench::phaseWsHold(const Target& t, int sockets) {
   const int interval = 1000;
   const std::int64_t pss_before = t.pss_root ? treePssKiB(t.pss_root) : -1;
   WsEngine e;
-  WsGroupSpec g;
-  g.name = t.name;
-  g.port = t.port;
-  g.path = t.path;
-  g.bench = benchSpec(deltas, interval);
-  g.message = wsMessage();
-  g.expected_deltas = deltas;
-  g.connections = sockets;
+  WsGroupSpec g = wsTurns(t, deltas, interval);
   g.turns_per_conn = 1;
-  g.ramp_ns = (opt_.quick ? 1000 : 2000) * kMs;
-  g.record_events = true;
-  g.stall_ns = 3 * kSec;
   g.first_event_stall_ns = 1 * kSec;  // a socket queued behind others is not held
   g.turn_timeout_ns = 60 * kSec;
-  const std::int64_t start = monoNs();
-  g.start_ns = start;
+  const std::int64_t start = holdLoop(g, t, sockets, opt_.quick);
   const std::string loadavg = loadAverage();
   const int id = e.addGroup(g);
-  Record r;
-  r.phase = "ws_hold";
-  r.target = t.name;
-  r.loadavg = loadavg;
-  Record held;
-  std::thread snapshot;  // off the event loop, as in phaseHold
+  Record r = record("ws_hold", t, 0, loadavg);
+  HoldProbe probe(r, t, start, pss_before, sockets, opt_.direct_port);
   e.onAllFirstEvents(id, [&] {
     const WsGroupStats& s = e.stats(id);
-    r.values["held_first_event"] = static_cast<double>(s.first_events);
-    r.values["failed_before_held"] = static_cast<double>(s.turns_failed);
-    r.values["ramp_to_held_ms"] = static_cast<double>(monoNs() - start) / 1e6;
-    if (s.first_events == 0) return;  // nothing held (the upgrade refused): nothing to weigh
-    snapshot = std::thread([&held, &t, pss_before, sockets, port = opt_.direct_port] {
-      holdSnapshot(held, t, pss_before, sockets, port);
-    });
-    if (t.pss_root) {
-      const std::int64_t cpu0 = treeCpuMs(t.pss_root);
-      const std::int64_t t0 = monoNs();
-      e.at(t0 + 4 * kSec, [&, cpu0, t0] {
-        const double secs = static_cast<double>(monoNs() - t0) / 1e9;
-        r.values["cpu_percent_holding"] = static_cast<double>(treeCpuMs(t.pss_root) - cpu0) / 10.0 / secs;
-      });
-    }
+    // Nothing held (the upgrade refused): nothing to weigh.
+    probe.onHeld(e, s.first_events, s.turns_failed, s.first_events > 0);
   });
   const bool finished = e.run(start + 90 * kSec);
-  if (snapshot.joinable()) snapshot.join();
-  for (auto& [key, value] : held.values) r.values[key] = value;
-  for (auto& [key, value] : held.notes) r.notes[key] = value;
+  probe.finish();
   const WsGroupStats& s = e.stats(id);
   putWsCommon(r, s);
   r.values["sockets"] = sockets;
@@ -1208,6 +1215,18 @@ std::string Bench::summary() {
   o << "\n";
   row("non-stream sequential p50", "nonstream_seq", "latency_p50_us");
   row("non-stream sequential p99", "nonstream_seq", "latency_p99_us");
+  // What holding costs, the same rows for streams and WebSockets ("WS " before the latter's).
+  auto holdCostRows = [&](const std::string& ws, const std::string& phase, const std::string& held,
+                          const std::string& idle) {
+    row(ws + "hold: CPU % while holding", phase, "cpu_percent_holding");
+    row(ws + "hold: event latency p99", phase, "event_p99_us");
+    row(ws + "hold: event latency max", phase, "event_max_us");
+    row(ws + "PSS KiB before hold" + idle, phase, "pss_before_kib");
+    row(ws + "PSS KiB while holding", phase, "pss_held_kib");
+    row(ws + "PSS KiB per held " + held, phase, "pss_per_stream_kib", 1);
+    row(ws + "PSS KiB after load", phase, "pss_after_kib");
+    row(ws + "threads while holding", phase, "threads_held");
+  };
   row("requests/s, concurrency 8", "rps_c8", "rps");
   row("requests/s, concurrency 64", "rps_c64", "rps");
   row("  p99 latency at c=64", "rps_c64", "latency_p99_us");
@@ -1223,14 +1242,7 @@ std::string Bench::summary() {
   row("streams open upstream at once", "hold", "upstream_active_streams_held");
   row("hold: TTFB p50 (during the ramp)", "hold", "ttfb_p50_us");
   row("hold: TTFB max", "hold", "ttfb_max_us");
-  row("hold: CPU % while holding", "hold", "cpu_percent_holding");
-  row("hold: event latency p99", "hold", "event_p99_us");
-  row("hold: event latency max", "hold", "event_max_us");
-  row("PSS KiB before hold (idle)", "hold", "pss_before_kib");
-  row("PSS KiB while holding", "hold", "pss_held_kib");
-  row("PSS KiB per held stream", "hold", "pss_per_stream_kib", 1);
-  row("PSS KiB after load", "hold", "pss_after_kib");
-  row("threads while holding", "hold", "threads_held");
+  holdCostRows("", "hold", "stream", " (idle)");
   row("WS event latency p50, 100 sockets", "ws_events_100", "event_p50_us");
   row("WS event latency p99, 100 sockets", "ws_events_100", "event_p99_us");
   row("WS event latency max, 100 sockets", "ws_events_100", "event_max_us");
@@ -1243,14 +1255,7 @@ std::string Bench::summary() {
   row("WS held stalled", "ws_hold", "stalled");
   row("WS responses open upstream at once", "ws_hold", "upstream_active_streams_held");
   row("WS hold: first event max", "ws_hold", "first_event_max_us");
-  row("WS hold: CPU % while holding", "ws_hold", "cpu_percent_holding");
-  row("WS hold: event latency p99", "ws_hold", "event_p99_us");
-  row("WS hold: event latency max", "ws_hold", "event_max_us");
-  row("WS PSS KiB before hold", "ws_hold", "pss_before_kib");
-  row("WS PSS KiB while holding", "ws_hold", "pss_held_kib");
-  row("WS PSS KiB per held socket", "ws_hold", "pss_per_stream_kib", 1);
-  row("WS PSS KiB after load", "ws_hold", "pss_after_kib");
-  row("WS threads while holding", "ws_hold", "threads_held");
+  holdCostRows("WS ", "ws_hold", "socket", "");
   // A target that refused the WebSocket upgrade has no WebSocket figures: say so beside them.
   for (const std::string phase : {"ws_events_100", "ws_hold"}) {
     for (const auto& c : cols) {
@@ -1544,9 +1549,10 @@ int Bench::run() {
   return 0;
 }
 
-void showSummary(const char* what, const Summary& m) {
-  std::printf("%-11s n=%zu p50=%.0f p90=%.0f p99=%.0f p99.9=%.0f max=%.0f mean=%.0f us (>=40ms: %zu)\n", what, m.count,
-              us(m.p50), us(m.p90), us(m.p99), us(m.p999), us(m.max), m.mean / 1000, m.over_40ms);
+// One line of `one`'s output: the order statistics of a sample, the name padded to `width`.
+void showSummary(const char* what, const Summary& m, int width = 11) {
+  std::printf("%-*s n=%zu p50=%.0f p90=%.0f p99=%.0f p99.9=%.0f max=%.0f mean=%.0f us (>=40ms: %zu)\n", width, what,
+              m.count, us(m.p50), us(m.p90), us(m.p99), us(m.p999), us(m.max), m.mean / 1000, m.over_40ms);
 }
 
 // `one --ws`: `conns` WebSockets, each running `warm + requests` turns (or turns until
@@ -1554,12 +1560,8 @@ void showSummary(const char* what, const Summary& m) {
 int runOneWs(const Target& t, int deltas, int interval, int conns, int warm, std::int64_t turns, std::int64_t ramp_ms,
              double seconds) {
   WsEngine e;
-  WsGroupSpec g;
+  WsGroupSpec g = wsTurns(t, deltas, interval);
   g.port = t.port;
-  g.path = t.path;
-  g.bench = benchSpec(deltas, interval);
-  g.message = wsMessage();
-  g.expected_deltas = deltas;
   g.connections = conns;
   g.ramp_ns = ramp_ms * kMs;
   g.record_events = true;
@@ -1648,10 +1650,7 @@ int runOne(int argc, char** argv) {
   int id = e.addGroup(g);
   e.run(start + static_cast<std::int64_t>((seconds > 0 ? seconds : 600) * 1e9) + 30 * kSec);
   GroupStats& s = e.stats(id);
-  auto show = [](const char* what, const Summary& m) {
-    std::printf("%-8s n=%zu p50=%.0f p90=%.0f p99=%.0f p99.9=%.0f max=%.0f mean=%.0f us (>=40ms: %zu)\n", what, m.count,
-                us(m.p50), us(m.p90), us(m.p99), us(m.p999), us(m.max), m.mean / 1000, m.over_40ms);
-  };
+  auto show = [](const char* what, const Summary& m) { showSummary(what, m, 8); };
   show("latency", summarize(s.latency_ns));
   show("ttfb", summarize(s.ttfb_ns));
   if (stream) show("event", summarize(s.event_ns));

@@ -1,11 +1,7 @@
 #include "bench/ws_engine.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +12,7 @@
 
 #include "bench/bench_clock.h"
 #include "bench/http_head.h"
+#include "bench/socket_output.h"
 #include "worker/ws/ws_frame.h"
 #include "worker/ws/ws_handshake.h"
 #include "worker/ws/ws_message.h"
@@ -26,27 +23,10 @@ namespace {
 
 namespace ws = cosp::worker::ws;
 
-constexpr std::int64_t kSweepEvery = 50'000'000;    // timeouts and stalls are checked this often
 constexpr std::int64_t kRetryDelay = 10'000'000;    // after a lost connection, before reconnecting
 constexpr std::int64_t kCloseWait = 2'000'000'000;  // for the server's close frame
 constexpr std::size_t kMaxHeadBytes = 64 * 1024;
 constexpr std::size_t kMaxMessageBytes = 16 * 1024 * 1024;
-
-// The first "t=<digits>" with at least 10 digits (a CLOCK_MONOTONIC ns stamp), or -1.
-std::int64_t findStamp(std::string_view text) {
-  std::size_t pos = 0;
-  while ((pos = text.find("t=", pos)) != std::string_view::npos) {
-    pos += 2;
-    std::size_t end = pos;
-    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
-    if (end - pos >= 10) {
-      std::int64_t v = 0;
-      std::from_chars(text.data() + pos, text.data() + end, v);
-      return v;
-    }
-  }
-  return -1;
-}
 
 // The event's "type" value, from the start of the JSON object (every event of the backend puts
 // it first; a search keeps this free of a JSON parser, which would cost more than the relay).
@@ -93,42 +73,16 @@ struct WsEngine::Group {
   std::function<void()> on_first_events;
 };
 
-WsEngine::WsEngine() : mask_state_(static_cast<std::uint64_t>(monoNs()) | 1) {
-  ep_ = ::epoll_create1(EPOLL_CLOEXEC);
-  timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = nullptr;  // null = the timer
-  ::epoll_ctl(ep_, EPOLL_CTL_ADD, timer_fd_, &ev);
-}
+WsEngine::WsEngine() : mask_state_(static_cast<std::uint64_t>(monoNs()) | 1) {}
 
 WsEngine::~WsEngine() {
   for (auto& g : groups_) {
     for (auto& c : g->conns) closeFd(*c);
   }
-  ::close(timer_fd_);
-  ::close(ep_);
 }
 
 int WsEngine::addGroup(WsGroupSpec spec) {
-  auto g = std::make_unique<Group>();
-  g->spec = std::move(spec);
-  const int id = static_cast<int>(groups_.size());
-  const std::int64_t start = g->spec.start_ns != 0 ? g->spec.start_ns : monoNs();
-  for (int i = 0; i < g->spec.connections; ++i) {
-    auto c = std::make_unique<Conn>();
-    c->group = id;
-    c->index = i;
-    g->conns.push_back(std::move(c));
-  }
-  Group* gp = g.get();
-  groups_.push_back(std::move(g));
-  for (int i = 0; i < gp->spec.connections; ++i) {
-    const std::int64_t when = start + (gp->spec.connections > 1 ? gp->spec.ramp_ns * i / gp->spec.connections : 0);
-    Conn* c = gp->conns[static_cast<std::size_t>(i)].get();
-    at(when, [this, c] { startConn(*c); });
-  }
-  return id;
+  return addConnGroup<Conn>(groups_, std::move(spec), loop_, [this](Conn& c) { startConn(c); });
 }
 
 WsGroupStats& WsEngine::stats(int group) { return groups_[static_cast<std::size_t>(group)]->stats; }
@@ -137,7 +91,7 @@ void WsEngine::onAllFirstEvents(int group, std::function<void()> fn) {
   groups_[static_cast<std::size_t>(group)]->on_first_events = std::move(fn);
 }
 
-void WsEngine::at(std::int64_t when_ns, std::function<void()> fn) { timers_.emplace(when_ns, std::move(fn)); }
+void WsEngine::at(std::int64_t when_ns, std::function<void()> fn) { loop_.at(when_ns, std::move(fn)); }
 
 bool WsEngine::mayStartTurn(const Group& g, const Conn& c, std::int64_t now) const {
   if (g.spec.stop_issuing_ns != 0 && now >= g.spec.stop_issuing_ns) return false;
@@ -171,20 +125,9 @@ void WsEngine::startConn(Conn& c) {
     fail(c, std::string("socket: ") + std::strerror(errno), true);
     return;
   }
-  // Every event is a small frame that must leave at once (the fake and the proxy do the same).
-  int one = 1;
-  ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(g.spec.port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const int rc = ::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  epoll_event ev{};
-  ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
-  ev.data.ptr = &c;
-  ::epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+  const bool connecting = loop_.connectLoopback(c.fd, g.spec.port, &c);
   c.epollout = true;
-  if (rc != 0 && errno != EINPROGRESS) {
+  if (!connecting) {
     fail(c, std::string("connect: ") + std::strerror(errno), true);
     return;
   }
@@ -213,29 +156,13 @@ void WsEngine::sendFrame(Conn& c, int opcode, const std::string& payload) {
 
 void WsEngine::flush(Conn& c) {
   if (c.fd < 0 || c.state == Conn::State::Connecting) return;
-  while (c.out_off < c.out.size()) {
-    const ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
-    if (n > 0) {
-      c.out_off += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+  if (!sendPending(c.fd, c.out, c.out_off)) {
     fail(c, std::string("send: ") + std::strerror(errno), true);
     return;
   }
-  const bool pending = c.out_off < c.out.size();
-  if (!pending) {
-    c.out.clear();
-    c.out_off = 0;
-  }
-  if (pending != c.epollout) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | (pending ? EPOLLOUT : 0u);
-    ev.data.ptr = &c;
-    ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
-    c.epollout = pending;
-  }
+  epoll_data_t data{};
+  data.ptr = &c;
+  watchWritable(loop_.epollFd(), c.fd, data, c.out_off < c.out.size(), c.epollout);
 }
 
 void WsEngine::onEvent(Conn& c, std::uint32_t events) {
@@ -490,7 +417,7 @@ void WsEngine::retire(Conn& c) {
 
 void WsEngine::closeFd(Conn& c) {
   if (c.fd < 0) return;
-  ::epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
+  ::epoll_ctl(loop_.epollFd(), EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
   c.fd = -1;
   c.out.clear();
@@ -525,66 +452,22 @@ void WsEngine::sweep(std::int64_t now) {
   }
 }
 
-void WsEngine::armTimer(std::int64_t due) {
-  if (armed_ != 0 && armed_ <= due) return;
-  itimerspec its{};
-  its.it_value.tv_sec = due / 1'000'000'000;
-  its.it_value.tv_nsec = due % 1'000'000'000;
-  if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
-  ::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &its, nullptr);
-  armed_ = due;
-}
-
 bool WsEngine::run(std::int64_t deadline_ns) {
-  std::vector<epoll_event> events(4096);
-  std::int64_t next_sweep = monoNs() + kSweepEvery;
-  for (;;) {
-    std::int64_t now = monoNs();
-    while (!timers_.empty() && timers_.begin()->first <= now) {
-      auto fn = std::move(timers_.begin()->second);
-      timers_.erase(timers_.begin());
-      fn();
-      now = monoNs();
-    }
-    if (now >= next_sweep) {
-      sweep(now);
-      next_sweep = now + kSweepEvery;
-    }
-    bool all_done = true;
-    for (const auto& g : groups_) {
-      if (g->retired < g->spec.connections) all_done = false;
-    }
-    if (all_done) return true;
-    if (now >= deadline_ns) {
-      for (auto& g : groups_) {
-        for (auto& c : g->conns) {
-          if (c->state != Conn::State::Retired && c->state != Conn::State::Waiting &&
-              c->state != Conn::State::Closing) {
-            ++g->stats.turns_failed;
-            ++g->stats.errors["deadline"];
+  return runEngine<Conn>(
+      loop_, deadline_ns, groups_, [this](std::int64_t now) { sweep(now); },
+      [this] {
+        for (auto& g : groups_) {
+          for (auto& c : g->conns) {
+            if (c->state != Conn::State::Retired && c->state != Conn::State::Waiting &&
+                c->state != Conn::State::Closing) {
+              ++g->stats.turns_failed;
+              ++g->stats.errors["deadline"];
+            }
+            retire(*c);
           }
-          retire(*c);
         }
-      }
-      return false;
-    }
-    std::int64_t wake = std::min(next_sweep, deadline_ns);
-    if (!timers_.empty()) wake = std::min(wake, timers_.begin()->first);
-    armTimer(wake);
-    const int timeout_ms = static_cast<int>(std::max<std::int64_t>(0, (wake - now) / 1'000'000 + 1));
-    const int n = ::epoll_wait(ep_, events.data(), static_cast<int>(events.size()), timeout_ms);
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.ptr == nullptr) {
-        std::uint64_t expirations;
-        (void)::read(timer_fd_, &expirations, sizeof expirations);
-        armed_ = 0;
-        continue;
-      }
-      Conn* c = static_cast<Conn*>(events[i].data.ptr);
-      if (c->fd < 0) continue;
-      onEvent(*c, events[i].events);
-    }
-  }
+      },
+      [this](Conn& c, std::uint32_t events) { onEvent(c, events); });
 }
 
 }  // namespace cosp::bench

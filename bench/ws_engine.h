@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/event_loop.h"
+
 namespace cosp::bench {
 
 // What one group of WebSocket connections does: `connections` sockets, each upgraded with
@@ -94,14 +96,10 @@ class WsEngine {
   void sendFrame(Conn& c, int opcode, const std::string& payload);
   bool mayStartTurn(const Group& g, const Conn& c, std::int64_t now) const;
   void sweep(std::int64_t now);
-  void armTimer(std::int64_t due);
 
-  int ep_ = -1;
-  int timer_fd_ = -1;
-  std::int64_t armed_ = 0;
+  EventLoop loop_;
   std::uint64_t mask_state_;
   std::vector<std::unique_ptr<Group>> groups_;
-  std::multimap<std::int64_t, std::function<void()>> timers_;
 };
 
 }  // namespace cosp::bench

@@ -9,10 +9,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { freePort } from './harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -40,18 +41,6 @@ export function codexEntryPoint() {
     throw new Error(`the Codex CLI's native package for ${process.platform}-${process.arch} is missing (an optional dependency npm skipped): run scripts/setup`);
   }
   return path.join(pkgDir, 'bin', 'codex.js');
-}
-
-// A loopback port nobody listens on: connections to it are refused at once.
-export async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function base64url(obj) {
@@ -109,7 +98,7 @@ export function makeCodexHome(parentDir, name, { configToml, auth }) {
 // deadline the whole group is killed and the result says so. Resolves { code, signal, stdout,
 // stderr, timedOut }.
 export async function runCodexExec({ entryPoint, home, work, prompt, model, env = {}, deadlineMs }) {
-  const blackhole = `http://127.0.0.1:${await closedPort()}`;
+  const blackhole = `http://127.0.0.1:${await freePort()}`;
   const childEnv = {
     PATH: process.env.PATH,
     LANG: 'C.UTF-8',

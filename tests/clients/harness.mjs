@@ -86,7 +86,9 @@ export function loadJsonFixture(name) {
 // ---------------------------------------------------------------------------------------
 // Processes
 
-async function freePort() {
+// A loopback port nobody listens on (the kernel's pick, closed again): free for a server to take,
+// and refusing connections at once until one does.
+export async function freePort() {
   const server = net.createServer();
   await new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -16,6 +16,7 @@
 #include "tests/support/harness/call_bodies.h"
 #include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
+#include "tests/support/harness/json_fields.h"
 #include "tests/support/harness/proxy_process.h"
 
 using namespace cosp::test;
@@ -24,35 +25,11 @@ using cosp::common::JsonValue;
 
 namespace {
 
-// A started, ready proxy in front of `backend`.
-std::unique_ptr<ProxyProcess> startProxy(const FakeCodexBackend& backend, ProxyProcess::Env extra = {}) {
-  auto proxy = std::make_unique<ProxyProcess>(proxyEnv(backend, std::move(extra)));
-  proxy->start();
-  EXPECT_TRUE(proxy->waitReady()) << proxy->stderrText();
-  return proxy;
-}
-
 const std::vector<std::pair<std::string, std::string>> kJson = {{"Content-Type", "application/json"}};
 
 HttpResult post(int port, const std::string& path, const std::string& body,
                 std::vector<std::pair<std::string, std::string>> headers = kJson, int timeout_ms = 20000) {
   return httpRequest(port, "POST", path, headers, body, timeout_ms);
-}
-
-JsonValue parsed(const std::string& text) {
-  auto v = cosp::common::parseJsonObject(text);
-  EXPECT_TRUE(v) << "not a JSON object: " << text.substr(0, 400);
-  return v ? std::move(*v) : JsonValue::object();
-}
-
-// The string at a path of object keys, "" when absent.
-std::string str(const JsonValue& v, std::initializer_list<std::string_view> path) {
-  const JsonValue* at = &v;
-  for (auto key : path) {
-    at = cosp::common::jsonMember(*at, key);
-    if (!at) return {};
-  }
-  return std::string(at->stringView().value_or(""));
 }
 
 std::string header(const RecordedRequest& r, const std::string& name) { return r.header(name).value_or(""); }
@@ -98,7 +75,7 @@ const std::regex kCodexUserAgent(
 
 TEST(BackendShape, DefaultFingerprintPassesTheVersionGate) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi"));
   ASSERT_EQ(r.status, 200) << r.body;
   const auto seen = lastRequest(*backend);
@@ -120,7 +97,7 @@ TEST(BackendShape, DefaultFingerprintPassesTheVersionGate) {
 
 TEST(BackendShape, ConfiguredCodexVersionIsPresented) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.169.0"}});
+  auto proxy = startReadyProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.169.0"}});
   auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi", true));
   ASSERT_EQ(r.status, 200) << r.body;
   const auto seen = lastRequest(*backend);
@@ -134,7 +111,7 @@ TEST(BackendShape, ConfiguredCodexVersionIsPresented) {
 
 TEST(BackendShape, TooOldCodexVersionGetsTheBackendsMessage) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.100.0"}});
+  auto proxy = startReadyProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.100.0"}});
   auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi"));
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(str(parsed(r.body), {"error", "message"}),
@@ -146,7 +123,7 @@ TEST(BackendShape, TooOldCodexVersionGetsTheBackendsMessage) {
 
 TEST(BackendShape, CodexCallerKeepsItsOwnFingerprint) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.100.0"}});
+  auto proxy = startReadyProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.100.0"}});
   const std::string ua = "codex_exec/0.170.0 (Mac OS 15.1.0; arm64) iTerm.app/3.5 (codex_exec; 0.170.0)";
   auto r = post(
       proxy->port(), "/v1/responses", responsesBody("hi", true),
@@ -163,7 +140,7 @@ TEST(BackendShape, CodexCallerKeepsItsOwnFingerprint) {
 
 TEST(BackendShape, SystemRoleArrivesAsDeveloper) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   const std::string body = R"({"model":"gpt-5.4","input":[{"role":"system","content":"Be brief."},)"
                            R"({"type":"message","role":"system","content":[{"type":"input_text","text":"No emoji."}]},)"
                            R"({"role":"user","content":"hi"}]})";
@@ -216,7 +193,7 @@ class InStreamFailure : public ::testing::TestWithParam<InStreamCase> {};
 TEST_P(InStreamFailure, IsAnsweredBeforeTheFirstByteWithItsMappedStatus) {
   const InStreamCase& c = GetParam();
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   for (const CallForm& form : kCallForms) {
     SCOPED_TRACE(form.name);
     const std::size_t before = backend->requestCount();
@@ -262,7 +239,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(BackendShape, InStreamUsageLimitIs429WithRetryAfterAndTypeAndCode) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   for (const CallForm& form : kCallForms) {
     SCOPED_TRACE(form.name);
     const std::size_t before = backend->requestCount();
@@ -281,7 +258,7 @@ TEST(BackendShape, InStreamUsageLimitIs429WithRetryAfterAndTypeAndCode) {
 
 TEST(BackendShape, RetriedInStreamFailureThenSucceeds) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   auto r = post(proxy->port(), "/v1/chat/completions",
                 chatBody("hi [[scenario:fail:server_is_overloaded+first:1]]", true, {}, "gpt-5.4"));
   EXPECT_EQ(r.status, 200) << r.body;
@@ -292,7 +269,7 @@ TEST(BackendShape, RetriedInStreamFailureThenSucceeds) {
 
 TEST(BackendShape, FailureAfterOutputGoesOutInStream) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   auto chat = post(proxy->port(), "/v1/chat/completions",
                    chatBody("hi [[scenario:fail-after-output:server_is_overloaded]]", true, {}, "gpt-5.4"));
   EXPECT_EQ(chat.status, 200) << chat.body;
@@ -320,7 +297,7 @@ TEST(BackendShape, FailureAfterOutputGoesOutInStream) {
 
 TEST(BackendShape, SessionIdFromTheClientsHeaders) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   for (const std::string name : {"session-id", "session_id", "x-session-id"}) {
     SCOPED_TRACE(name);
     const std::string id = "sess-" + name;
@@ -343,7 +320,7 @@ TEST(BackendShape, SessionIdFromTheClientsHeaders) {
 
 TEST(BackendShape, SessionIdFromThePromptCacheKey) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   auto r = post(proxy->port(), "/v1/responses", responsesBody("hi", true, R"(,"prompt_cache_key":"pck-7")", "gpt-5.4"));
   ASSERT_EQ(r.status, 200) << r.body;
   const auto seen = lastRequest(*backend);
@@ -354,7 +331,7 @@ TEST(BackendShape, SessionIdFromThePromptCacheKey) {
 
 TEST(BackendShape, SessionIdIsStableAcrossAConversationAndCachesItsPrompt) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   const std::string first =
       R"({"model":"gpt-5.4","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Plan a trip."}]})";
   const std::string second =
@@ -391,7 +368,7 @@ TEST(BackendShape, SessionIdIsStableAcrossAConversationAndCachesItsPrompt) {
 
 TEST(BackendShape, RejectedFieldsAreRemovedAndNamed) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   const std::string body = R"({"model":"gpt-5.4","input":[{"type":"message","role":"user","content":[)"
                            R"({"type":"input_text","text":"hi","prompt_cache_breakpoint":{"type":"ephemeral"}}]}],)"
                            R"("context_management":[{"type":"compaction","compact_threshold":200000}],)"
@@ -418,7 +395,7 @@ TEST(BackendShape, RejectedFieldsAreRemovedAndNamed) {
 
 TEST(BackendShape, BackendHeadersAreForwardedAndCookiesKeptUpstream) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   const std::string body = responsesBody(
       "hi", false, R"(,"reasoning":{"effort":"low"},"include":["reasoning.encrypted_content"])", "gpt-5.4");
   auto r = post(proxy->port(), "/v1/responses", body);
@@ -444,7 +421,7 @@ TEST(BackendShape, BackendHeadersAreForwardedAndCookiesKeptUpstream) {
 
 TEST(BackendShape, ClientHeadersForwardedAndWithheld) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend, {{"PROXY_API_KEY", "caller-key"}});
+  auto proxy = startReadyProxy(*backend, {{"PROXY_API_KEY", "caller-key"}});
   auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4"),
                 {{"Content-Type", "application/json"},
                  {"x-api-key", "caller-key"},
@@ -486,7 +463,7 @@ bool waitForCatalog(const ProxyProcess& proxy) {
 
 TEST(BackendShape, ModelsComeFromTheBackendCatalog) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.169.0"}});
+  auto proxy = startReadyProxy(*backend, {{"CODEX_CLIENT_VERSION", "0.169.0"}});
   ASSERT_TRUE(waitForCatalog(*proxy)) << httpRequest(proxy->port(), "GET", "/v1/models").body;
   auto list = httpRequest(proxy->port(), "GET", "/v1/models");
   EXPECT_EQ(modelIds(list.body), kVisibleSlugs) << list.body;  // neither gpt-5.5-pro nor the hidden one
@@ -508,7 +485,7 @@ TEST(BackendShape, ModelsComeFromTheBackendCatalog) {
 
 TEST(BackendShape, EffortsComeFromTheCatalog) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   ASSERT_TRUE(waitForCatalog(*proxy));
   auto ultra = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.6-sol-ultra"));
   ASSERT_EQ(ultra.status, 200) << ultra.body;
@@ -533,7 +510,7 @@ TEST(BackendShape, EffortsComeFromTheCatalog) {
 
 TEST(BackendShape, StrictRefusesAnEffortTheModelLacks) {
   auto backend = makeFixtureBackend();
-  auto proxy = startProxy(*backend, {{"STRICT_PARAMS", "1"}});
+  auto proxy = startReadyProxy(*backend, {{"STRICT_PARAMS", "1"}});
   ASSERT_TRUE(waitForCatalog(*proxy));
   auto r = post(proxy->port(), "/v1/chat/completions", chatBody("hi", false, {}, "gpt-5.4-minimal"));
   EXPECT_EQ(r.status, 400) << r.body;
@@ -545,7 +522,7 @@ TEST(BackendShape, StrictRefusesAnEffortTheModelLacks) {
 TEST(BackendShape, BuiltInModelListWhenTheCatalogFetchFails) {
   auto backend = makeFixtureBackend();
   backend->failCatalog(503);
-  auto proxy = startProxy(*backend);
+  auto proxy = startReadyProxy(*backend);
   ASSERT_TRUE(backend->waitForCatalogRequests(1, 10s)) << "the supervisor never asked for the catalog";
   auto list = httpRequest(proxy->port(), "GET", "/v1/models");
   ASSERT_EQ(list.status, 200) << list.body;

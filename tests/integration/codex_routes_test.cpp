@@ -8,9 +8,9 @@
 #include "common/json/json_parser.h"
 #include "common/json/json_value.h"
 #include "common/json/json_writer.h"
-#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
-#include "tests/support/harness/proxy_process.h"
+#include "tests/support/harness/json_fields.h"
 
 using namespace cosp::test;
 using namespace std::chrono_literals;
@@ -22,38 +22,9 @@ constexpr const char* kKey = "sk-proxy-codex-routes";
 const std::vector<std::pair<std::string, std::string>> kAuthed = {{"Authorization", std::string("Bearer ") + kKey},
                                                                   {"Content-Type", "application/json"}};
 
-std::unique_ptr<FakeCodexBackend> makeBackend() {
-  FakeBackendOptions options;
-  options.fixtures_dir = fixturePath("responses");
-  return std::make_unique<FakeCodexBackend>(options);
-}
-
 std::unique_ptr<ProxyProcess> startProxy(const FakeCodexBackend& backend, ProxyProcess::Env extra = {}) {
-  ProxyProcess::Env env = {{"CODEX_BASE_URL", backend.baseUrl()},
-                           {"OPENAI_ACCESS_TOKEN", "upstream-access-token"},
-                           {"OPENAI_CHATGPT_ACCOUNT_ID", "acct-123"},
-                           {"PROXY_API_KEY", kKey},
-                           {"WORKERS", "1"}};
-  for (auto& [k, v] : extra) env[k] = v;
-  auto proxy = std::make_unique<ProxyProcess>(env);
-  proxy->start();
-  EXPECT_TRUE(proxy->waitReady()) << proxy->stderrText();
-  return proxy;
-}
-
-JsonValue parsed(const std::string& text) {
-  auto v = cosp::common::parseJsonObject(text);
-  EXPECT_TRUE(v) << "not a JSON object: " << text.substr(0, 400);
-  return v ? std::move(*v) : JsonValue::object();
-}
-
-std::string str(const JsonValue& v, std::initializer_list<std::string_view> path) {
-  const JsonValue* at = &v;
-  for (auto key : path) {
-    at = cosp::common::jsonMember(*at, key);
-    if (!at) return {};
-  }
-  return std::string(at->stringView().value_or(""));
+  extra.try_emplace("PROXY_API_KEY", kKey);
+  return startReadyProxy(backend, std::move(extra));
 }
 
 const std::string kResponsesBody = R"({"model":"gpt-5.4","stream":false,"input":"hi"})";
@@ -61,7 +32,7 @@ const std::string kResponsesBody = R"({"model":"gpt-5.4","stream":false,"input":
 }  // namespace
 
 TEST(CodexRoutes, OtherWhamPathsAre404WithoutAKeyCheck) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   for (const char* path : {"/backend-api/wham/accounts/check", "/backend-api/wham/settings/user"}) {
     SCOPED_TRACE(path);
@@ -77,7 +48,7 @@ TEST(CodexRoutes, OtherWhamPathsAre404WithoutAKeyCheck) {
 }
 
 TEST(CodexRoutes, TurnStateTravelsBothWays) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   // First turn: the backend hands out a turn state, which reaches the client.
   const HttpResult first = httpRequest(proxy->port(), "POST", "/v1/responses", kAuthed, kResponsesBody);
@@ -96,7 +67,7 @@ TEST(CodexRoutes, TurnStateTravelsBothWays) {
 }
 
 TEST(CodexRoutes, ModelResponsesCarryTheCatalogEtagWhenTheBackendSendsNone) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   ASSERT_TRUE(backend->waitForCatalogRequests(1, 10s));
   const std::string etag = backend->catalogEtag();
@@ -117,7 +88,7 @@ TEST(CodexRoutes, ModelResponsesCarryTheCatalogEtagWhenTheBackendSendsNone) {
 }
 
 TEST(CodexRoutes, CompactIsForwardedWithTheRemovalsOnlyAndRelayedAsItIs) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   auto headers = kAuthed;
   headers.emplace_back("User-Agent", "codex_cli_rs/0.150.0 (Debian 12; x86_64) xterm (codex_cli_rs; 0.150.0)");
@@ -159,7 +130,7 @@ TEST(CodexRoutes, CompactIsForwardedWithTheRemovalsOnlyAndRelayedAsItIs) {
 }
 
 TEST(CodexRoutes, UsageIsTheBackendsQuotaAnswer) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   for (const char* path : {"/api/codex/usage", "/backend-api/wham/usage"}) {
     SCOPED_TRACE(path);
@@ -187,7 +158,7 @@ TEST(CodexRoutes, UsageIsTheBackendsQuotaAnswer) {
 }
 
 TEST(CodexRoutes, UsageUrlCanBeSet) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_USAGE_URL", backend->origin() + "/elsewhere/usage"}});
   const HttpResult r = httpRequest(proxy->port(), "GET", "/api/codex/usage", kAuthed);
   // The fake has no such route: its 404 comes back as it is, and shows where the proxy asked.
@@ -196,7 +167,7 @@ TEST(CodexRoutes, UsageUrlCanBeSet) {
 }
 
 TEST(CodexRoutes, CatalogInTheCodexShapeIsTheBackendsOwnCachedPerVersion) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   ASSERT_TRUE(backend->waitForCatalogRequests(1, 10s));
   const std::size_t before = backend->catalogRequestCount();
@@ -226,7 +197,7 @@ TEST(CodexRoutes, CatalogInTheCodexShapeIsTheBackendsOwnCachedPerVersion) {
 }
 
 TEST(CodexRoutes, CatalogInTheCodexShapeIsFilteredToCodexModels) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend, {{"CODEX_MODELS", "gpt-5.4,not-in-the-catalog"}});
   const HttpResult r = httpRequest(proxy->port(), "GET", "/v1/models?client_version=0.169.0", kAuthed);
   ASSERT_EQ(r.status, 200) << r.body;
@@ -238,7 +209,7 @@ TEST(CodexRoutes, CatalogInTheCodexShapeIsFilteredToCodexModels) {
 }
 
 TEST(CodexRoutes, CatalogFallsBackToTheHeldOneWhenTheBackendFails) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto proxy = startProxy(*backend);
   ASSERT_TRUE(backend->waitForCatalogRequests(1, 10s));
   backend->failCatalog(503);
@@ -252,7 +223,7 @@ TEST(CodexRoutes, CatalogFallsBackToTheHeldOneWhenTheBackendFails) {
 }
 
 TEST(CodexRoutes, CatalogIs502WhenNeitherTheBackendNorTheHeldCatalogHasEntries) {
-  auto backend = makeBackend();
+  auto backend = makeFixtureBackend();
   auto rules = backend->rules();
   rules.catalog = false;  // no catalog endpoint: the supervisor serves the built-in list, without raw entries
   backend->setRules(rules);

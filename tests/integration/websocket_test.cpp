@@ -10,6 +10,7 @@
 #include "tests/support/harness/eventually.h"
 #include "tests/support/harness/fake_stack.h"
 #include "tests/support/harness/http_client.h"
+#include "tests/support/harness/json_fields.h"
 #include "tests/support/harness/ws_client.h"
 
 using namespace cosp::test;
@@ -21,27 +22,7 @@ namespace {
 constexpr const char* kKey = "sk-proxy-websocket";
 
 std::unique_ptr<ProxyProcess> startProxy(const FakeCodexBackend& backend) {
-  auto proxy = std::make_unique<ProxyProcess>(proxyEnv(backend, {{"PROXY_API_KEY", kKey}}));
-  proxy->start();
-  EXPECT_TRUE(proxy->waitReady()) << proxy->stderrText();
-  return proxy;
-}
-
-JsonValue parsed(const std::string& text) {
-  auto v = cosp::common::parseJsonObject(text);
-  EXPECT_TRUE(v) << "not a JSON object: " << text.substr(0, 400);
-  return v ? std::move(*v) : JsonValue::object();
-}
-
-std::string str(const JsonValue& v, std::initializer_list<std::string_view> path) {
-  const JsonValue* at = &v;
-  for (auto key : path) {
-    at = cosp::common::jsonMember(*at, key);
-    if (!at) return {};
-  }
-  if (at->isString()) return std::string(*at->stringView());
-  if (at->isNumber()) return std::to_string(cosp::common::jsonInt(v, "status").value_or(-1));
-  return {};
+  return startReadyProxy(backend, {{"PROXY_API_KEY", kKey}});
 }
 
 std::string createMessage(std::string_view model, std::string_view text, std::string_view previous = {}) {

@@ -12,6 +12,7 @@
 #include "worker/sse/sse_writer.h"
 #include "worker/translate/upstream_error.h"
 #include "worker/upstream/header_rules.h"
+#include "worker/ws/ws_handshake.h"
 
 namespace cosp::worker {
 
@@ -86,11 +87,7 @@ void takeBytes(std::string& to, std::string& from) {
 }
 
 AttemptResult AttemptLoop::run(UpstreamCall& up, UpstreamEvents::Framing framing) {
-  credentials_ = credentialsForCall(call_);  // waits out a refresh in flight (credentials_wait.h)
-  if (!credentials_->usable(unixMillis()))
-    return call_.client.isGone()
-               ? clientLeft()
-               : failed(call_.deadline.expired() ? call_.deadlineError() : credentialsError(*credentials_));
+  if (!takeCredentials()) return credentialsRefused();
   for (;;) {
     std::unique_ptr<UpstreamExchange> ok;
     if (Step step = send(up, ok)) return std::move(*step);
@@ -99,11 +96,23 @@ AttemptResult AttemptLoop::run(UpstreamCall& up, UpstreamEvents::Framing framing
   }
 }
 
+bool AttemptLoop::takeCredentials() {
+  credentials_ = credentialsForCall(call_);  // waits out a refresh in flight (credentials_wait.h)
+  return credentials_->usable(unixMillis());
+}
+
+[[gnu::noinline]] AttemptResult AttemptLoop::credentialsRefused() const {
+  return call_.client.isGone()
+             ? clientLeft()
+             : failed(call_.deadline.expired() ? call_.deadlineError() : credentialsError(*credentials_));
+}
+
 // Sends one attempt. A 200 is left in `ok`; anything else is answered here (a final Step, or empty
 // for a retry).
 AttemptLoop::Step AttemptLoop::send(UpstreamCall& up, std::unique_ptr<UpstreamExchange>& ok) {
   if (call_.deadline.expired()) return failed(call_.deadlineError());
-  UpstreamRequestSpec spec = requestSpec(up);
+  UpstreamRequestSpec spec = requestSpec(up.fixed_headers);
+  spec.body = std::move(up.request.body);  // lent for the send, not copied: it can be large
   auto sent = pool_.send(spec);
   up.request.body = std::move(spec.body);  // kept for a retry
   if (!sent) return sendFailed(sent.error());
@@ -112,10 +121,50 @@ AttemptLoop::Step AttemptLoop::send(UpstreamCall& up, std::unique_ptr<UpstreamEx
   call_.ex.upstream_status = head.status;
   call_.worker.metrics.recordUpstreamStatus(head.status);
   forwardResponseHeaders(call_.ex, head);
-  if (head.status == 401 && !refreshed_) return refreshAfterUnauthorized(*upstream);
-  if (head.status != 200) return failedStatus(*upstream);
+  if (head.status != 200) return refused(*upstream);
   ok = std::move(upstream);
   return std::nullopt;
+}
+
+// Sends attempts of the upgrade until the backend switches protocols, or answers what the model
+// calls answer for the same failures.
+AttemptResult AttemptLoop::upgrade(const HeaderList& fixed_headers) {
+  if (!takeCredentials()) return credentialsRefused();
+  for (;;) {
+    if (call_.deadline.expired()) return failed(call_.deadlineError());
+    const std::string key = ws::makeClientKey();
+    auto sent = pool_.send(upgradeSpec(fixed_headers, key));
+    if (!sent) {
+      if (Step step = sendFailed(sent.error())) return std::move(*step);
+      continue;
+    }
+    const UpstreamResponseHead& head = sent.value()->head();
+    call_.ex.upstream_status = head.status;
+    call_.worker.metrics.recordUpstreamStatus(head.status);
+    // The 101's headers go out on the route's own 101 (ws_route.cpp), not on ex.response.
+    if (head.status == 101) return switched(std::move(sent.value()), key);
+    forwardResponseHeaders(call_.ex, head);
+    if (Step step = refused(*sent.value())) return std::move(*step);
+  }
+}
+
+AttemptResult AttemptLoop::switched(std::unique_ptr<UpstreamExchange> upstream, const std::string& key) {
+  const UpstreamResponseHead& head = upstream->head();
+  // Nothing offered, so nothing may be accepted: permessage-deflate stays off (docs/ARCHITECTURE.md §7).
+  const std::string wrong = ws::checkServerHandshake(head.status, head.headers, key, false);
+  if (!wrong.empty()) {
+    common::logWarn("websocket_backend_handshake").field("request_id", call_.ex.request_id).field("error", wrong);
+    return failed(upstreamUnavailableError("the backend's WebSocket handshake was invalid (" + wrong + ")"));
+  }
+  AttemptResult r;
+  r.end = AttemptResult::End::Started;
+  r.switched = std::move(upstream);
+  return r;
+}
+
+[[gnu::noinline]] AttemptLoop::Step AttemptLoop::refused(UpstreamExchange& upstream) {
+  if (upstream.head().status == 401 && !refreshed_) return refreshAfterUnauthorized(upstream);
+  return failedStatus(upstream);
 }
 
 [[gnu::noinline]] AttemptLoop::Step AttemptLoop::sendFailed(const UpstreamFailure& failure) {
@@ -132,20 +181,30 @@ AttemptLoop::Step AttemptLoop::send(UpstreamCall& up, std::unique_ptr<UpstreamEx
   return failed(call_.deadline.expired() ? call_.deadlineError() : failureError(failure));
 }
 
-UpstreamRequestSpec AttemptLoop::requestSpec(UpstreamCall& up) {
+UpstreamRequestSpec AttemptLoop::requestSpec(HeaderList headers) {
   const common::Config& config = call_.worker.config;
   UpstreamRequestSpec spec;
   spec.path = config.codex_responses_path;
-  spec.headers = up.fixed_headers;
+  spec.headers = std::move(headers);
   spec.headers.emplace_back("Authorization", "Bearer " + credentials_->access_token);
   const std::string& account = credentials_->account_id.empty() ? config.account_id : credentials_->account_id;
   if (!account.empty()) spec.headers.emplace_back("ChatGPT-Account-ID", account);
-  spec.body = std::move(up.request.body);  // lent for the send, not copied: it can be large
   spec.cancelled = [&client = call_.client] { return client.gone(); };
   spec.poll_slice = kHeadPollSlice;
   if (call_.deadline.limited()) {  // at least 1 ms: 0 would mean "the idle timeout"
     spec.head_timeout = std::max(call_.deadline.cap(config.upstream_idle_timeout), milliseconds(1));
   }
+  return spec;
+}
+
+UpstreamRequestSpec AttemptLoop::upgradeSpec(const HeaderList& fixed_headers, const std::string& key) {
+  HeaderList headers = fixed_headers;
+  headers.emplace_back("Upgrade", "websocket");
+  headers.emplace_back("Sec-WebSocket-Version", "13");
+  headers.emplace_back("Sec-WebSocket-Key", key);
+  UpstreamRequestSpec spec = requestSpec(std::move(headers));
+  spec.method = "GET";
+  spec.upgrade = true;
   return spec;
 }
 

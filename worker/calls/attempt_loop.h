@@ -22,6 +22,8 @@ struct AttemptResult {
   std::unique_ptr<UpstreamEvents> events;
   // Started: the events of those reads (the held ones first), not yet delivered to anyone.
   std::vector<SseEvent> first_events;
+  // Started by upgrade(): the backend's 101 answer, its connection not yet taken (takeConnection()).
+  std::unique_ptr<UpstreamExchange> switched;
   // Failed: the answer for the client; nothing has been written to it yet.
   std::optional<common::ApiError> error;
 };
@@ -44,6 +46,10 @@ class AttemptLoop {
       : call_(call), pool_(pool), retry_(retry) {}
 
   AttemptResult run(UpstreamCall& up, UpstreamEvents::Framing framing);
+  // The same attempts for the WebSocket upgrade of GET /v1/responses (ws_route.h): `GET
+  // {codex_responses_path}` with a fresh key, whose success is a 101 with a valid handshake
+  // instead of a 200 stream. Every other answer follows the rules of run().
+  AttemptResult upgrade(const HeaderList& fixed_headers);
 
  private:
   // What one step of an attempt decided; empty: go on (try again, or read the 200 it got).
@@ -51,8 +57,15 @@ class AttemptLoop {
   // The steps are called one after another from run(), never nested, and what only failures need
   // is kept out of line: a held stream's thread keeps every stack page the deepest call touched,
   // so each KiB of frame on this path costs a KiB per held stream (bench/README.md).
+  // Takes the call's credentials (credentialsForCall); false when they cannot be used, for
+  // credentialsRefused() to answer.
+  bool takeCredentials();
+  AttemptResult credentialsRefused() const;
   Step send(UpstreamCall& up, std::unique_ptr<UpstreamExchange>& ok);
   Step sendFailed(const UpstreamFailure& failure);
+  // A response head other than the success the call waits for: a 401 refreshes once, any other
+  // status is mapped and maybe retried.
+  Step refused(UpstreamExchange& upstream);
   Step refreshAfterUnauthorized(UpstreamExchange& upstream);
   Step failedStatus(UpstreamExchange& upstream);
   Step holdBack(std::unique_ptr<UpstreamExchange> upstream, UpstreamCall& up, UpstreamEvents::Framing framing);
@@ -61,7 +74,10 @@ class AttemptLoop {
   // After a retryable outcome: waits the back-off unless the client leaves or the retry budget is
   // spent; true when the call should try again.
   bool retryAfter(AttemptOutcome outcome);
-  UpstreamRequestSpec requestSpec(UpstreamCall& up);
+  // A POST to {codex_responses_path} with `headers` and the call's credentials, its body still empty.
+  UpstreamRequestSpec requestSpec(HeaderList headers);
+  UpstreamRequestSpec upgradeSpec(const HeaderList& fixed_headers, const std::string& key);
+  AttemptResult switched(std::unique_ptr<UpstreamExchange> upstream, const std::string& key);
 
   CallContext& call_;
   UpstreamPool& pool_;

@@ -191,14 +191,7 @@ void FakeCodexBackend::serveWebSocket(Poco::Net::HTTPServerRequest& request, Poc
     rec.scenario = spec;
     rec.websocket = true;
     rec.received_at = Clock::now();
-    std::size_t index;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      index = requests_.size();
-      rec.index = index;
-      requests_.push_back(rec);
-    }
-    cv_.notify_all();
+    const std::size_t index = recordCall(std::move(rec));
 
     const std::string previous = parsed ? common::jsonStringOr(*parsed, "previous_response_id") : std::string();
     if (!previous.empty() && connection_responses.count(previous) == 0) {

@@ -738,6 +738,18 @@ std::optional<std::string> FakeCodexBackend::resolveBody(const std::string& name
   return readFile(options_.fixtures_dir + "/" + name);
 }
 
+std::size_t FakeCodexBackend::recordCall(RecordedRequest rec) {
+  std::size_t index;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    index = requests_.size();
+    rec.index = index;
+    requests_.push_back(std::move(rec));
+  }
+  cv_.notify_all();
+  return index;
+}
+
 void FakeCodexBackend::markClosed(std::size_t index) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -936,14 +948,7 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
   rec.body = body;
   rec.scenario = spec;
   rec.rejected_by = refusal ? refusal->rule : std::string();
-  std::size_t index;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    index = requests_.size();
-    rec.index = index;
-    requests_.push_back(rec);
-  }
-  cv_.notify_all();
+  const std::size_t index = recordCall(std::move(rec));
   applyDecoration(response, deco);
 
   if (refusal) {

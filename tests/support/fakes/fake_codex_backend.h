@@ -285,6 +285,8 @@ class FakeCodexBackend {
   std::string catalogPath() const;
   std::optional<std::string> resolveTranscript(const std::string& name) const;
   std::optional<std::string> resolveBody(const std::string& name) const;
+  // Adds a model call to requests() and wakes its waiters; its index there.
+  std::size_t recordCall(RecordedRequest rec);
   void markClosed(std::size_t index);
   void markCompleted(std::size_t index, int events);
   void setEvents(std::size_t index, int events);

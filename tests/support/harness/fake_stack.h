@@ -4,6 +4,8 @@
 // Header-only, as it needs the fakes' libraries (cosp_fake_codex_backend, cosp_fake_oauth),
 // which cosp_test_harness does not link.
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -51,6 +53,20 @@ inline ProxyProcess::Env proxyEnv(const std::string& codex_base_url, ProxyProces
 
 inline ProxyProcess::Env proxyEnv(const FakeCodexBackend& backend, ProxyProcess::Env extra = {}) {
   return proxyEnv(backend.baseUrl(), std::move(extra));
+}
+
+// A started proxy with `env`, waited for until it is ready (the test fails, with the proxy's stderr,
+// when it is not).
+inline std::unique_ptr<ProxyProcess> startReadyProxy(ProxyProcess::Env env) {
+  auto proxy = std::make_unique<ProxyProcess>(std::move(env));
+  proxy->start();
+  EXPECT_TRUE(proxy->waitReady()) << proxy->stderrText();
+  return proxy;
+}
+
+// A started, ready proxy in front of `backend` (proxyEnv).
+inline std::unique_ptr<ProxyProcess> startReadyProxy(const FakeCodexBackend& backend, ProxyProcess::Env extra = {}) {
+  return startReadyProxy(proxyEnv(backend, std::move(extra)));
 }
 
 // The fake backend and the fake OAuth issuer, for a proxy whose supervisor owns the credentials.
