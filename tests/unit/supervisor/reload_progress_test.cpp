@@ -21,9 +21,8 @@ ReloadProgress progressOf(const std::string& status, uint64_t generation) {
 
 TEST(ReloadProgress, WaitsWhileNoReloadOfItsGenerationHasEnded) {
   EXPECT_EQ(progressOf(R"({"state":"reloading","generation":2})", 2).kind, Kind::Waiting);
-  EXPECT_EQ(
-      progressOf(R"({"state":"reloading","generation":3,"last_reload":{"generation":2,"ok":true}})", 3).kind,
-      Kind::Waiting);
+  EXPECT_EQ(progressOf(R"({"state":"reloading","generation":3,"last_reload":{"generation":2,"ok":true}})", 3).kind,
+            Kind::Waiting);
   // A supervisor restarted meanwhile counts from 1 again: still not ours.
   EXPECT_EQ(progressOf(R"({"state":"running","generation":1})", 4).kind, Kind::Waiting);
 }
@@ -36,10 +35,9 @@ TEST(ReloadProgress, DoneWhenItsGenerationOrANewerOneEndedOk) {
 }
 
 TEST(ReloadProgress, FailedWithTheSupervisorsReason) {
-  ReloadProgress p = progressOf(
-      R"({"state":"running","generation":2,"last_reload":{"generation":2,"ok":false,)"
-      R"("reason":"a new worker did not become ready in time"}})",
-      2);
+  ReloadProgress p = progressOf(R"({"state":"running","generation":2,"last_reload":{"generation":2,"ok":false,)"
+                                R"("reason":"a new worker did not become ready in time"}})",
+                                2);
   EXPECT_EQ(p.kind, Kind::Failed);
   EXPECT_EQ(p.reason, "a new worker did not become ready in time");
 }
