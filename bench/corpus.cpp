@@ -171,3 +171,104 @@ std::string responsesTranscript(int text_deltas, int tool_calls, int arg_deltas)
 }
 
 }  // namespace cosp::bench
+
+namespace cosp::bench {
+namespace {
+
+// Pieces of prose and code, already JSON-escaped (they go between quotes as they are).
+constexpr const char* kProse[] = {
+    "The decoder rejects a valid surrogate pair because it checks each half alone. ",
+    "Merci \\u2014 c'est urgent: the nightly build on the ARM runners fails again. ",
+    "Die Prüfung schlägt fehl, wenn die Eingabe größer als 16 MiB ist. ",
+    "日本語のテキストも正しく処理される必要があります。 ",
+    "Can you run \\\"ctest -R json\\\" and tell me which case fails?\\n",
+    "I tried `git bisect` between v1.4 and v1.5; the culprit touches src/parser.cpp.\\n\\n",
+    "- keep the strictness (RFC 8259)\\n- validate UTF-8\\n- cap the depth\\n",
+    "Le résultat attendu est « 42 », pas « 41 ». ",
+    "Path on Windows: C:\\\\Users\\\\dev\\\\project\\\\build\\\\Release. ",
+    "Emoji in logs 🚀 should survive the round trip unchanged. ",
+};
+
+constexpr const char* kCode[] = {
+    "  if (cp >= 0xD800 && cp <= 0xDFFF) {\\n    return Error::kSurrogate;  // lone surrogate\\n  }\\n",
+    "\\tout.push_back(static_cast<char>(0xC0 | (cp >> 6)));\\n",
+    "  std::string msg = \\\"unexpected token \\\\\\\"\\\" + tok + \\\"\\\\\\\"\\\";\\n",
+    "def parse(s):\\n\\treturn json.loads(s, strict=True)  # raises on control chars\\n",
+    "  for (std::size_t i = 0; i < n; ++i) total += weights[i] * values[i];\\n",
+    "// TODO(dev): handle \\\\r\\\\n line endings — see issue #1234\\n",
+    "$ ctest -R json --output-on-failure\\n100% tests passed, 0 tests failed out of 42\\n",
+    "    assert_eq!(decode(\\\"\\\\u00e9\\\"), \\\"é\\\");\\n",
+};
+
+template <std::size_t N>
+std::string textOf(std::mt19937& rng, const char* const (&pieces)[N], std::size_t min_bytes, std::size_t max_bytes) {
+  const std::size_t want = min_bytes + rng() % (max_bytes - min_bytes + 1);
+  std::string t;
+  while (t.size() < want) t += pieces[rng() % N];
+  return t;
+}
+
+std::string toolArguments(std::mt19937& rng, int i) {
+  // JSON inside a JSON string: every quote of the inner document is escaped.
+  const std::string n = std::to_string(i);
+  switch (rng() % 3) {
+    case 0:
+      return R"({\"path\":\"src/module_)" + n + R"(.cpp\",\"offset\":)" + n + R"(,\"limit\":200})";
+    case 1:
+      return R"({\"command\":[\"bash\",\"-lc\",\"rg -n \\\"TODO\\\" src | head -50\"],\"timeout_ms\":120000})";
+    default:
+      return R"({\"patch\":\"*** Begin Patch\\n*** Update File: src/parser.cpp\\n@@\\n-  return false;\\n+  return ok;\\n*** End Patch\\n\"})";
+  }
+}
+
+}  // namespace
+
+std::string chatRequestTextBody(std::size_t target_bytes) {
+  std::mt19937 rng(17);
+  std::string b = R"({"model":"gpt-5.5-high","stream":true,"stream_options":{"include_usage":true},"messages":[)";
+  b += R"({"role":"system","content":")" + textOf(rng, kProse, 2000, 4000) + R"("},)";
+  const std::size_t conversation = target_bytes > 1000 ? target_bytes - 1000 : 0;
+  for (int i = 0; b.size() < conversation; ++i) {
+    const std::string n = std::to_string(i);
+    b += R"({"role":"user","content":")" + textOf(rng, kProse, 1000, 4000) + R"("},)";
+    b += R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_)" + n +
+         R"(","type":"function","function":{"name":"shell","arguments":")" + toolArguments(rng, i) + R"("}}]},)";
+    b += R"({"role":"tool","tool_call_id":"call_)" + n + R"(","content":")" + textOf(rng, kCode, 1000, 4000) + R"("},)";
+    b += R"({"role":"assistant","content":")" + textOf(rng, kProse, 500, 2000) + R"("},)";
+  }
+  b += R"({"role":"user","content":"Now summarise what we changed."}],)";
+  b += R"("tools":[{"type":"function","function":{"name":"shell","description":"Run a command","parameters":)";
+  b += kParameters;
+  b += R"(}}],"tool_choice":"auto","parallel_tool_calls":true,"temperature":0.2,"max_tokens":4096,"user":"bench"})";
+  return b;
+}
+
+std::string responsesRequestTextBody(std::size_t target_bytes) {
+  std::mt19937 rng(17);
+  std::string b = R"({"model":"gpt-5.5","instructions":")" + textOf(rng, kProse, 2000, 4000) + R"(","input":[)";
+  const std::size_t conversation = target_bytes > 1000 ? target_bytes - 1000 : 0;
+  for (int i = 0; b.size() < conversation; ++i) {
+    const std::string n = std::to_string(i);
+    b += R"({"type":"message","role":"user","content":[{"type":"input_text","text":")" +
+         textOf(rng, kProse, 1000, 4000) + R"("}]},)";
+    b += R"({"type":"reasoning","id":"rs_)" + n + R"(","summary":[{"type":"summary_text","text":")" +
+         textOf(rng, kProse, 200, 800) + R"("}],"encrypted_content":"gAAAAABo)" + base64Payload(400 + rng() % 800) +
+         R"("},)";
+    b += R"({"type":"function_call","id":"fc_)" + n + R"(","call_id":"call_)" + n +
+         R"(","name":"shell","arguments":")" + toolArguments(rng, i) + R"("},)";
+    b += R"({"type":"function_call_output","call_id":"call_)" + n + R"(","output":")" + textOf(rng, kCode, 1000, 4000) +
+         R"("},)";
+    b += R"({"type":"message","role":"assistant","id":"msg_)" + n + R"(","content":[{"type":"output_text","text":")" +
+         textOf(rng, kProse, 500, 2000) + R"(","annotations":[]}]},)";
+  }
+  b += R"({"type":"message","role":"user","content":[{"type":"input_text","text":"Now summarise."}]}],)";
+  b += R"("tools":[{"type":"function","name":"shell","description":"Run a command","parameters":)";
+  b += kParameters;
+  b +=
+      R"(,"strict":false}],"tool_choice":"auto","parallel_tool_calls":true,"reasoning":{"effort":"high","summary":"auto"},)";
+  b +=
+      R"("include":["reasoning.encrypted_content"],"prompt_cache_key":"bench-session","store":false,"stream":true,"max_output_tokens":4096})";
+  return b;
+}
+
+}  // namespace cosp::bench

@@ -112,6 +112,29 @@ void BM_ResponsesRequest(benchmark::State& state, std::size_t size) {
   state.SetLabel(std::to_string(body.size()) + " bytes");
 }
 
+// Text-heavy bodies (issue 17): no image to borrow, every byte is conversation text.
+const std::string& textBody(bool chat, std::size_t size) {
+  static std::string bodies[2][2];
+  std::string& b = bodies[chat ? 0 : 1][size >= 1024 * 1024 ? 1 : 0];
+  if (b.empty()) b = chat ? chatRequestTextBody(size) : responsesRequestTextBody(size);
+  return b;
+}
+
+void BM_RequestText(benchmark::State& state, bool chat, std::size_t size) {
+  const std::string& body = textBody(chat, size);
+  const worker::TranslateOptions options;
+  for (auto _ : state) {
+    auto r = chat ? worker::translateChatRequest(body, options) : worker::normalizeResponsesRequest(body, options);
+    if (!r.ok()) {
+      state.SkipWithError("translation failed");
+      break;
+    }
+    benchmark::DoNotOptimize(r->body.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
+  state.SetLabel(std::to_string(body.size()) + " bytes");
+}
+
 // The JSON layer alone on the 10 MB chat body: the floor under the translation.
 void BM_JsonParseWrite(benchmark::State& state, std::size_t size) {
   const std::string& body = chatBody(size);
@@ -272,6 +295,12 @@ void registerAll() {
     auto* c = benchmark::RegisterBenchmark(("BM_ChatRequest/" + sizeLabel(s)).c_str(), BM_ChatRequest, s);
     auto* r = benchmark::RegisterBenchmark(("BM_ResponsesRequest/" + sizeLabel(s)).c_str(), BM_ResponsesRequest, s);
     for (auto* b : {c, r}) b->Unit(big ? benchmark::kMillisecond : benchmark::kMicrosecond);
+  }
+  for (std::size_t s : {std::size_t{100 * 1024}, std::size_t{1024 * 1024}}) {
+    const auto unit = s >= 1024 * 1024 ? benchmark::kMillisecond : benchmark::kMicrosecond;
+    benchmark::RegisterBenchmark(("BM_ChatRequestText/" + sizeLabel(s)).c_str(), BM_RequestText, true, s)->Unit(unit);
+    benchmark::RegisterBenchmark(("BM_ResponsesRequestText/" + sizeLabel(s)).c_str(), BM_RequestText, false, s)
+        ->Unit(unit);
   }
   benchmark::RegisterBenchmark("BM_ChatRequestManyUnknownKeys", BM_ChatRequestManyUnknownKeys)
       ->Arg(1000)
