@@ -6,32 +6,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/json/json_escapes.h"
 #include "common/json/swar.h"
 
 namespace cosp::common {
 namespace {
 
-// Non-zero when any of the 8 bytes needs the slow path inside a string:
-// '"', '\\', a control character (< 0x20) or a non-ASCII byte (UTF-8 check).
-inline std::uint64_t needsAttention(std::uint64_t w) { return swar::nonAscii(w) | swar::needsEscape(w); }
-
-void appendUtf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
+using json_escapes::appendUtf8;
 
 class Parser {
  public:
@@ -84,15 +65,10 @@ class Parser {
       case '[':
         return parseArray(out, depth + 1);
       case '"': {
+        if (options_.borrow_strings) return parseViewedString(out);
         std::string s;
-        bool borrowed = false;
-        const std::size_t start = pos_ + 1;
-        if (!parseString(s, options_.borrow_strings ? &borrowed : nullptr)) return false;
-        if (borrowed) {
-          out = JsonValue::borrowed(std::string_view(reinterpret_cast<const char*>(p_ + start), pos_ - start - 1));
-        } else {
-          out = JsonValue(std::move(s));
-        }
+        if (!parseString(s)) return false;
+        out = JsonValue(std::move(s));
         return true;
       }
       case 't':
@@ -225,38 +201,51 @@ class Parser {
     return true;
   }
 
-  bool parseEscape(std::string& out) {
+  // Decodes (kDecode) or only checks one escape. `canonical` is cleared when the escape is
+  // not the one appendJsonString would write for the same character (\/, \u00e9, \u0022,
+  // upper-case hex...): such a string cannot be copied to the output verbatim.
+  template <bool kDecode>
+  bool parseEscape(std::string& out, bool& canonical) {
     // pos_ is just past the backslash
     if (pos_ >= n_) return fail("unterminated string");
     const unsigned char c = p_[pos_++];
+    auto put = [&](char ch) {
+      if constexpr (kDecode) out.push_back(ch);
+    };
+    auto putCp = [&](std::uint32_t cp) {
+      if constexpr (kDecode) appendUtf8(out, cp);
+    };
     switch (c) {
       case '"':
-        out.push_back('"');
+        put('"');
         return true;
       case '\\':
-        out.push_back('\\');
+        put('\\');
         return true;
       case '/':
-        out.push_back('/');
+        canonical = false;
+        put('/');
         return true;
       case 'b':
-        out.push_back('\b');
+        put('\b');
         return true;
       case 'f':
-        out.push_back('\f');
+        put('\f');
         return true;
       case 'n':
-        out.push_back('\n');
+        put('\n');
         return true;
       case 'r':
-        out.push_back('\r');
+        put('\r');
         return true;
       case 't':
-        out.push_back('\t');
+        put('\t');
         return true;
       case 'u': {
         std::uint32_t cp = 0;
+        const std::size_t hex_at = pos_;
         if (!readHex4(cp)) return false;
+        if (canonical && !isCanonicalUEscape(cp, hex_at)) canonical = false;
         if (cp >= 0xD800 && cp <= 0xDBFF) {
           // High surrogate: combine with a following \uDC00-\uDFFF.
           if (n_ - pos_ >= 6 && p_[pos_] == '\\' && p_[pos_ + 1] == 'u') {
@@ -265,19 +254,19 @@ class Parser {
             std::uint32_t low = 0;
             if (!readHex4(low)) return false;
             if (low >= 0xDC00 && low <= 0xDFFF) {
-              appendUtf8(out, 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00));
+              putCp(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00));
               return true;
             }
             pos_ = save;  // not a pair: the next escape is handled on its own
           }
-          appendUtf8(out, 0xFFFD);  // lone surrogate cannot be UTF-8; replace it
+          putCp(0xFFFD);  // lone surrogate cannot be UTF-8; replace it
           return true;
         }
         if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          appendUtf8(out, 0xFFFD);
+          putCp(0xFFFD);
           return true;
         }
-        appendUtf8(out, cp);
+        putCp(cp);
         return true;
       }
       default:
@@ -286,45 +275,80 @@ class Parser {
     }
   }
 
-  // Reads a string into `out`. With `borrowed` set, a string that has no escape
-  // is not copied: *borrowed becomes true and `out` stays empty (the caller
-  // views the input between the quotes).
-  bool parseString(std::string& out, bool* borrowed = nullptr) {
+  // True when the \u escape whose 4 hex digits start at hex_at is what appendJsonString
+  // writes for cp: a control character without a short form, in lower-case hex.
+  bool isCanonicalUEscape(std::uint32_t cp, std::size_t hex_at) const {
+    if (cp >= 0x20 || cp == '\b' || cp == '\f' || cp == '\n' || cp == '\r' || cp == '\t') return false;
+    static constexpr char kHex[] = "0123456789abcdef";
+    return p_[hex_at] == '0' && p_[hex_at + 1] == '0' && p_[hex_at + 2] == kHex[cp >> 4] &&
+           p_[hex_at + 3] == kHex[cp & 0xF];
+  }
+
+  // A string value with JsonParseOptions::borrow_strings: validated in one pass without
+  // decoding, then kept as a view of the input (no escape), an escaped view (escapes, issue
+  // 17: written back verbatim, decoded only if read) or, when short, an owned copy.
+  bool parseViewedString(JsonValue& out) {
+    const std::size_t start = pos_ + 1;
+    bool has_escape = false;
+    bool canonical = true;
+    std::string unused;
+    if (!stringLoop<false>(unused, &has_escape, canonical)) return false;
+    const std::string_view raw(reinterpret_cast<const char*>(p_ + start), pos_ - start - 1);
+    // Short strings stay owned: they fit std::string's inline buffer anyway.
+    if (raw.size() <= 15) {
+      std::string s;
+      if (has_escape) {
+        json_escapes::appendUnescaped(s, raw);
+      } else {
+        s.assign(raw);
+      }
+      out = JsonValue(std::move(s));
+    } else if (has_escape) {
+      out = JsonValue::escapedView(raw, canonical);
+    } else {
+      out = JsonValue::borrowed(raw);
+    }
+    return true;
+  }
+
+  // Reads a string (keys, and values without borrow_strings) decoded into `out`.
+  bool parseString(std::string& out) {
+    bool canonical = true;
+    return stringLoop<true>(out, nullptr, canonical);
+  }
+
+  // The string at pos_ (its opening quote): decoded into `out` (kDecode) or only validated;
+  // *has_escape tells whether it had any escape. Same checks and errors either way.
+  template <bool kDecode>
+  bool stringLoop(std::string& out, bool* has_escape, bool& canonical) {
     ++pos_;  // opening quote
-    const std::size_t start = pos_;
     std::size_t run = pos_;
     for (;;) {
-      // Fast path: 8 bytes at a time while nothing needs attention.
-      while (n_ - pos_ >= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p_ + pos_, 8);
-        if (needsAttention(w) != 0) break;
-        pos_ += 8;
-      }
+      // Fast path: 16 (SSE2) or 8 bytes at a time to the next byte that needs attention.
+      pos_ += swar::findStringSpecial(p_ + pos_, n_ - pos_);
       if (pos_ >= n_) return fail("unterminated string");
       const unsigned char c = p_[pos_];
       if (c == '"') {
-        // Short strings stay owned: they fit std::string's inline buffer anyway.
-        if (borrowed != nullptr && run == start && pos_ - start > 15) {
-          *borrowed = true;
-        } else {
-          out.append(reinterpret_cast<const char*>(p_ + run), pos_ - run);
-        }
+        if constexpr (kDecode) out.append(reinterpret_cast<const char*>(p_ + run), pos_ - run);
         ++pos_;
         return true;
       }
       if (c == '\\') {
-        out.append(reinterpret_cast<const char*>(p_ + run), pos_ - run);
+        if constexpr (kDecode) out.append(reinterpret_cast<const char*>(p_ + run), pos_ - run);
+        if (has_escape != nullptr) *has_escape = true;
         ++pos_;
-        if (!parseEscape(out)) return false;
+        if (!parseEscape<kDecode>(out, canonical)) return false;
         run = pos_;
         continue;
       }
       if (c < 0x20) return fail("control character in string");
       if (c >= 0x80) {
-        const std::size_t len = utf8SequenceLength();
-        if (len == 0) return fail("invalid UTF-8 in string");
-        pos_ += len;
+        // Non-Latin text is runs of multi-byte sequences: check the whole run here.
+        do {
+          const std::size_t len = utf8SequenceLength();
+          if (len == 0) return fail("invalid UTF-8 in string");
+          pos_ += len;
+        } while (pos_ < n_ && p_[pos_] >= 0x80);
         continue;
       }
       ++pos_;

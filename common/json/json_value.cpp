@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/json/json_escapes.h"
+
 namespace cosp::common {
 
 std::optional<std::int64_t> JsonValue::getInt64() const noexcept {
@@ -98,13 +100,23 @@ JsonValue& JsonValue::push(JsonValue value) {
   return arr.back();
 }
 
+std::string_view JsonValue::Escaped::decoded() const {
+  if (!cache) {
+    auto s = std::make_unique<std::string>();
+    json_escapes::appendUnescaped(*s, raw);
+    cache = std::move(s);
+  }
+  return *cache;
+}
+
 std::string* JsonValue::mutableString() {
   if (const auto* b = std::get_if<Borrowed>(&data_)) data_ = std::string(b->view);
+  if (const auto* e = std::get_if<Escaped>(&data_)) data_ = std::string(e->decoded());
   return std::get_if<std::string>(&data_);
 }
 
 void JsonValue::makeOwned() {
-  if (isBorrowed()) {
+  if (isBorrowed() || isEscapedView()) {
     mutableString();
   } else if (JsonArray* arr = getArray()) {
     for (JsonValue& v : *arr) v.makeOwned();
@@ -113,7 +125,7 @@ void JsonValue::makeOwned() {
   }
 }
 
-bool operator==(const JsonValue& a, const JsonValue& b) noexcept {
+bool operator==(const JsonValue& a, const JsonValue& b) {
   using Kind = JsonValue::Kind;
   const Kind ka = a.kind();
   const Kind kb = b.kind();
@@ -128,7 +140,7 @@ bool operator==(const JsonValue& a, const JsonValue& b) noexcept {
 
 const JsonValue* jsonMember(const JsonValue& obj, std::string_view key) noexcept { return obj.find(key); }
 
-std::optional<std::string_view> jsonString(const JsonValue& obj, std::string_view key) noexcept {
+std::optional<std::string_view> jsonString(const JsonValue& obj, std::string_view key) {
   const JsonValue* v = obj.find(key);
   return v == nullptr ? std::nullopt : v->stringView();
 }

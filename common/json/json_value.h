@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,7 +25,10 @@ using JsonObject = std::vector<JsonMember>;
 // A parsed JSON document: a small ordered DOM held by value. Strings are owned
 // std::strings, or (opt-in, JsonParseOptions::borrow_strings) views into the
 // parsed text, so a 9 MB image data URL is copied once on its way through the
-// proxy. Read strings with stringView(); mutableString() makes one owned.
+// proxy. A viewed string with escapes keeps its escaped input bytes: the writer
+// copies them back verbatim and stringView() decodes them only when asked (issue 17:
+// a text-heavy body is then parsed and written without an unescape/re-escape round
+// trip). Read strings with stringView(); mutableString() makes one owned.
 // Nothing here throws except std::bad_alloc.
 class JsonValue {
  public:
@@ -53,7 +57,7 @@ class JsonValue {
   static JsonValue object();
 
   Kind kind() const noexcept {
-    return data_.index() == kBorrowedIndex ? Kind::String : static_cast<Kind>(data_.index());
+    return data_.index() >= kBorrowedIndex ? Kind::String : static_cast<Kind>(data_.index());
   }
   bool isNull() const noexcept { return kind() == Kind::Null; }
   bool isBool() const noexcept { return kind() == Kind::Bool; }
@@ -67,14 +71,35 @@ class JsonValue {
   // every copy of it. Reads are identical to owned strings.
   static JsonValue borrowed(std::string_view s) noexcept;
   bool isBorrowed() const noexcept { return data_.index() == kBorrowedIndex; }
-  // Turns every borrowed string of this tree into an owned copy.
+  // A viewed string that still has its JSON escapes (the bytes between the quotes in the
+  // input, already validated by the parser). `canonical`: those bytes are exactly what
+  // appendJsonString writes for the decoded text, so the writer may copy them verbatim.
+  static JsonValue escapedView(std::string_view raw, bool canonical) noexcept;
+  bool isEscapedView() const noexcept { return data_.index() == kEscapedIndex; }
+  // The escaped input bytes of an escapedView, else nullptr (for the writer).
+  const std::string_view* escapedRaw(bool& canonical) const noexcept {
+    const auto* e = std::get_if<Escaped>(&data_);
+    if (e == nullptr) return nullptr;
+    canonical = e->canonical;
+    return &e->raw;
+  }
+  // Turns every borrowed or escaped-view string of this tree into an owned copy.
   void makeOwned();
 
-  // Typed access: nullptr / nullopt when the kind does not match. Never throws.
-  std::optional<std::string_view> stringView() const noexcept {
+  // Typed access: nullptr / nullopt when the kind does not match. Throws only
+  // std::bad_alloc: an escaped view is decoded on first read (and kept; a tree is read
+  // by one thread at a time, like any std::string it holds).
+  std::optional<std::string_view> stringView() const {
     if (const auto* s = std::get_if<std::string>(&data_)) return std::string_view(*s);
     if (const auto* b = std::get_if<Borrowed>(&data_)) return b->view;
+    if (const auto* e = std::get_if<Escaped>(&data_)) return e->decoded();
     return std::nullopt;
+  }
+  // True for "" (owned or viewed); never decodes an escaped view (it is never empty).
+  bool isEmptyString() const noexcept {
+    if (const auto* s = std::get_if<std::string>(&data_)) return s->empty();
+    if (const auto* b = std::get_if<Borrowed>(&data_)) return b->view.empty();
+    return false;
   }
   // Mutable access to a string (a borrowed one is copied first); nullptr otherwise.
   std::string* mutableString();
@@ -111,7 +136,7 @@ class JsonValue {
   JsonValue& push(JsonValue value);
 
   // Structural equality; object member order matters; Int and UInt compare by value.
-  friend bool operator==(const JsonValue& a, const JsonValue& b) noexcept;
+  friend bool operator==(const JsonValue& a, const JsonValue& b);
 
  private:
   void setUnsigned(unsigned long long v) noexcept;
@@ -120,10 +145,33 @@ class JsonValue {
     std::string_view view;
     friend bool operator==(const Borrowed& a, const Borrowed& b) noexcept { return a.view == b.view; }
   };
-  static constexpr std::size_t kBorrowedIndex = 8;
+  // 32 bytes like std::string, so JsonValue does not grow. Copies drop the decoded cache
+  // (it is rebuilt on demand) rather than copy it.
+  struct Escaped {
+    std::string_view raw;
+    bool canonical = false;
+    mutable std::unique_ptr<std::string> cache;
 
-  // Order matches Kind; Borrowed (last) is a Kind::String too.
-  std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, JsonArray, JsonObject, Borrowed>
+    Escaped(std::string_view r, bool c) noexcept : raw(r), canonical(c) {}
+    Escaped(const Escaped& o) noexcept : raw(o.raw), canonical(o.canonical) {}
+    Escaped(Escaped&&) noexcept = default;
+    Escaped& operator=(const Escaped& o) noexcept {
+      raw = o.raw;
+      canonical = o.canonical;
+      cache.reset();
+      return *this;
+    }
+    Escaped& operator=(Escaped&&) noexcept = default;
+    ~Escaped() = default;
+    std::string_view decoded() const;
+    friend bool operator==(const Escaped& a, const Escaped& b) noexcept { return a.raw == b.raw; }
+  };
+  static constexpr std::size_t kBorrowedIndex = 8;
+  static constexpr std::size_t kEscapedIndex = 9;
+
+  // Order matches Kind; Borrowed and Escaped (last) are Kind::String too.
+  std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, JsonArray, JsonObject, Borrowed,
+               Escaped>
       data_;
 };
 
@@ -161,6 +209,12 @@ inline JsonValue JsonValue::borrowed(std::string_view s) noexcept {
   return v;
 }
 
+inline JsonValue JsonValue::escapedView(std::string_view raw, bool canonical) noexcept {
+  JsonValue v;
+  v.data_.emplace<Escaped>(raw, canonical);
+  return v;
+}
+
 inline void JsonValue::setUnsigned(unsigned long long v) noexcept {
   if (v <= static_cast<unsigned long long>(INT64_MAX)) {
     data_ = static_cast<std::int64_t>(v);
@@ -172,7 +226,7 @@ inline void JsonValue::setUnsigned(unsigned long long v) noexcept {
 // Convenience lookups on an object value that never throw: nullopt / nullptr
 // when the value is not an object, the key is missing, or the kind differs.
 const JsonValue* jsonMember(const JsonValue& obj, std::string_view key) noexcept;
-std::optional<std::string_view> jsonString(const JsonValue& obj, std::string_view key) noexcept;
+std::optional<std::string_view> jsonString(const JsonValue& obj, std::string_view key);
 std::optional<std::int64_t> jsonInt(const JsonValue& obj, std::string_view key) noexcept;
 std::optional<std::uint64_t> jsonUInt(const JsonValue& obj, std::string_view key) noexcept;
 std::optional<bool> jsonBool(const JsonValue& obj, std::string_view key) noexcept;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/json/json_escapes.h"
 #include "common/json/swar.h"
 
 namespace cosp::common {
@@ -76,6 +77,41 @@ void appendJsonString(std::string& out, std::string_view s) {
     }
   }
   out.append(reinterpret_cast<const char*>(p + run), n - run);
+  out.push_back('"');
+}
+
+void appendJsonStringFromEscaped(std::string& out, std::string_view raw, bool canonical) {
+  if (out.capacity() - out.size() < raw.size() + 2)
+    out.reserve(std::max(out.capacity() * 2, out.size() + raw.size() + 2));
+  out.push_back('"');
+  if (canonical) {
+    out.append(raw);
+    out.push_back('"');
+    return;
+  }
+  // One pass from the input's escapes to the canonical ones, the same bytes as
+  // appendJsonString(decoded): the escapes it writes are kept, the others decoded.
+  std::size_t i = 0;
+  while (i < raw.size()) {
+    const void* bs = std::memchr(raw.data() + i, '\\', raw.size() - i);
+    const std::size_t stop =
+        bs == nullptr ? raw.size() : static_cast<std::size_t>(static_cast<const char*>(bs) - raw.data());
+    out.append(raw.data() + i, stop - i);
+    i = stop;
+    if (i >= raw.size()) break;
+    const char c = raw[i + 1];
+    if (c != 'u' && c != '/') {
+      out.append(raw.data() + i, 2);  // \" \\ \b \f \n \r \t: as appendJsonString writes them
+      i += 2;
+      continue;
+    }
+    const std::uint32_t cp = json_escapes::decodeEscape(raw, i);
+    if (cp < 0x80 && byteNeedsEscape(static_cast<unsigned char>(cp))) {
+      appendEscape(out, static_cast<unsigned char>(cp));
+    } else {
+      json_escapes::appendUtf8(out, cp);
+    }
+  }
   out.push_back('"');
 }
 
@@ -209,8 +245,15 @@ JsonWriter& JsonWriter::value(const JsonValue& v) {
       return writeUInt(*v.rawUInt());
     case Kind::Double:
       return value(*v.rawDouble());
-    case Kind::String:
+    case Kind::String: {
+      bool canonical = false;
+      if (const std::string_view* raw = v.escapedRaw(canonical)) {
+        beforeValue();
+        appendJsonStringFromEscaped(out_, *raw, canonical);
+        return *this;
+      }
       return value(*v.stringView());
+    }
     case Kind::Array:
       beginArray();
       for (const JsonValue& item : *v.getArray()) value(item);

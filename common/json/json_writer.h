@@ -17,6 +17,12 @@ namespace cosp::common {
 // POCO's JSON_ESCAPE_UNICODE stays off).
 void appendJsonString(std::string& out, std::string_view s);
 
+// Appends the JSON string literal of escaped string contents (the bytes between the
+// quotes of a validated input string, JsonValue::escapedView): the same bytes as
+// appendJsonString of the decoded text, without decoding it first. `canonical`: raw is
+// already in that form and is copied verbatim.
+void appendJsonStringFromEscaped(std::string& out, std::string_view raw, bool canonical);
+
 // Appends a double so that parsing it back yields the same value (shortest
 // round-trip form). Integral values keep a ".0" so they re-parse as doubles.
 // NaN and infinities have no JSON form and are written as null.

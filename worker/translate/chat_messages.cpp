@@ -18,12 +18,13 @@ using common::JsonWriter;
 // nullopt = fine; otherwise the error to return.
 using Status = std::optional<ApiError>;
 
-// Joins the text of a system / developer / tool message content.
-Status joinText(const JsonValue* content, const std::string& param, std::string& out) {
+// Joins the text of a system / developer / tool message content. `skip_string`: a string
+// content is not copied into `out` (the caller writes the value itself).
+Status joinText(const JsonValue* content, const std::string& param, std::string& out, bool skip_string = false) {
   out.clear();
   if (content == nullptr || content->isNull()) return std::nullopt;
   if (const auto s = content->stringView()) {
-    out = *s;
+    if (!skip_string) out = *s;
     return std::nullopt;
   }
   const JsonArray* parts = content->getArray();
@@ -79,9 +80,10 @@ class ChatInputWriter {
   Status writeUser(JsonValue& msg, const std::string& mp) {
     JsonValue* content = msg.find("content");
     if (content == nullptr || content->isNull()) return missingParam(mp + ".content");
-    if (const auto s = content->stringView()) {
+    if (content->isString()) {
+      // The JsonValue, not its text: an escaped view is copied as it came (issue 17).
       w_.beginObject().key("type").value("message").key("role").value("user").key("content").beginArray();
-      w_.beginObject().key("type").value("input_text").key("text").value(*s).endObject();
+      w_.beginObject().key("type").value("input_text").key("text").value(*content).endObject();
       w_.endArray().endObject();
       return std::nullopt;
     }
@@ -175,10 +177,10 @@ class ChatInputWriter {
   Status writeAssistant(JsonValue& msg, const std::string& mp, std::size_t index) {
     const JsonValue* content = msg.find("content");
     if (content != nullptr && !content->isNull()) {
-      if (const auto s = content->stringView()) {
-        if (!s->empty()) {
+      if (content->isString()) {
+        if (!content->isEmptyString()) {
           w_.beginObject().key("type").value("message").key("role").value("assistant").key("content").beginArray();
-          w_.beginObject().key("type").value("output_text").key("text").value(*s).endObject();
+          w_.beginObject().key("type").value("output_text").key("text").value(*content).endObject();
           w_.endArray().endObject();
         }
       } else if (const JsonArray* parts = content->getArray()) {
@@ -191,8 +193,8 @@ class ChatInputWriter {
             const auto type = common::jsonString(part, "type");
             if (!type) return missingParam(pp + ".type");
             if (isTextPartType(*type)) {
-              const auto text = common::jsonString(part, "text");
-              if (!text) return missingParam(pp + ".text");
+              const JsonValue* text = part.find("text");
+              if (text == nullptr || !text->isString()) return missingParam(pp + ".text");
               w_.beginObject().key("type").value("output_text").key("text").value(*text).endObject();
             } else if (*type == "refusal") {
               const auto refusal = common::jsonString(part, "refusal");
@@ -281,11 +283,14 @@ class ChatInputWriter {
     const JsonValue* id = msg.find("tool_call_id");
     if (id == nullptr || id->isNull()) return missingParam(mp + ".tool_call_id");
     if (!id->isString()) return invalidType(mp + ".tool_call_id", "a string");
+    const JsonValue* content = msg.find("content");
     std::string text;
-    if (auto e = joinText(msg.find("content"), mp + ".content", text)) return e;
+    if (auto e = joinText(content, mp + ".content", text, content != nullptr && content->isString())) return e;
     const bool custom = custom_call_ids_.count(*id->stringView()) != 0;
     w_.beginObject().key("type").value(custom ? "custom_tool_call_output" : "function_call_output");
-    w_.key("call_id").value(*id).key("output").value(text).endObject();
+    w_.key("call_id").value(*id).key("output");
+    writeJoined(content, text);
+    w_.endObject();
     return std::nullopt;
   }
 
@@ -293,8 +298,9 @@ class ChatInputWriter {
     const JsonValue* name = msg.find("name");
     if (name == nullptr || name->isNull()) return missingParam(mp + ".name");
     if (!name->isString()) return invalidType(mp + ".name", "a string");
+    const JsonValue* content = msg.find("content");
     std::string text;
-    if (auto e = joinText(msg.find("content"), mp + ".content", text)) return e;
+    if (auto e = joinText(content, mp + ".content", text, content != nullptr && content->isString())) return e;
     std::string call_id;
     auto it = legacy_calls_.find(*name->stringView());
     if (it != legacy_calls_.end() && !it->second.empty()) {
@@ -304,8 +310,20 @@ class ChatInputWriter {
       call_id = "call_legacy_" + std::to_string(index);
     }
     w_.beginObject().key("type").value("function_call_output").key("call_id").value(call_id);
-    w_.key("output").value(text).endObject();
+    w_.key("output");
+    writeJoined(content, text);
+    w_.endObject();
     return std::nullopt;
+  }
+
+  // The output of a tool / function message: a string content as it is (an escaped view is
+  // copied verbatim, issue 17), else the text joinText made of its parts.
+  void writeJoined(const JsonValue* content, const std::string& joined) {
+    if (content != nullptr && content->isString()) {
+      w_.value(*content);
+    } else {
+      w_.value(joined);
+    }
   }
 
   JsonWriter& w_;
