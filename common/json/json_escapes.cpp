@@ -80,7 +80,8 @@ void appendUnescaped(std::string& out, std::string_view raw) {
   std::size_t i = 0;
   while (i < raw.size()) {
     const void* bs = std::memchr(raw.data() + i, '\\', raw.size() - i);
-    const std::size_t stop = bs == nullptr ? raw.size() : static_cast<std::size_t>(static_cast<const char*>(bs) - raw.data());
+    const std::size_t stop =
+        bs == nullptr ? raw.size() : static_cast<std::size_t>(static_cast<const char*>(bs) - raw.data());
     out.append(raw.data() + i, stop - i);
     i = stop;
     if (i < raw.size()) appendUtf8(out, decodeEscape(raw, i));
