@@ -41,13 +41,22 @@ inline std::size_t findStringSpecial(const unsigned char* p, std::size_t n) {
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i space = _mm_set1_epi8(0x20);
-  for (; n - i >= 16; i += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches non-ASCII.
+  // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches non-ASCII.
+  auto special = [&](std::size_t at) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
     const __m128i hit =
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)), _mm_cmplt_epi8(x, space));
-    const int mask = _mm_movemask_epi8(hit);
-    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    return static_cast<unsigned>(_mm_movemask_epi8(hit));
+  };
+  // 32 bytes per step (one branch for two vectors), then 16.
+  for (; n - i >= 32; i += 32) {
+    const unsigned mask = special(i) | (special(i + 16) << 16);
+    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
+  }
+  if (n - i >= 16) {
+    const unsigned mask = special(i);
+    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
+    i += 16;
   }
 #endif
   for (; n - i >= 8; i += 8) {
@@ -65,6 +74,23 @@ inline std::size_t findStringSpecial(const unsigned char* p, std::size_t n) {
   for (; i < n; ++i) {
     const unsigned char c = p[i];
     if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) return i;
+  }
+  return n;
+}
+
+// Index of the first backslash of p[0..n), or n.
+inline std::size_t findBackslash(const unsigned char* p, std::size_t n) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (; n - i >= 16; i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const int mask = _mm_movemask_epi8(_mm_cmpeq_epi8(x, backslash));
+    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; i < n; ++i) {
+    if (p[i] == '\\') return i;
   }
   return n;
 }
