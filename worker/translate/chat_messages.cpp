@@ -23,8 +23,8 @@ using Status = std::optional<ApiError>;
 Status joinText(const JsonValue* content, const std::string& param, std::string& out, bool skip_string = false) {
   out.clear();
   if (content == nullptr || content->isNull()) return std::nullopt;
-  if (const auto s = content->stringView()) {
-    if (!skip_string) out = *s;
+  if (content->isString()) {
+    if (!skip_string) out = *content->stringView();  // not read otherwise: that would decode an escaped view
     return std::nullopt;
   }
   const JsonArray* parts = content->getArray();
