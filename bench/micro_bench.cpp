@@ -3,7 +3,8 @@
 //   cosp-microbench [--benchmark_filter=ChatRequest/10MB] [Google Benchmark flags]
 //
 // Request side: Chat -> Responses translation and /v1/responses normalisation of 1 KB, 100 KB
-// and 10 MB bodies (bench/corpus.cpp), and the JSON layer alone (parse + write). Stream side:
+// and 10 MB bodies (bench/corpus.cpp), the same on text-heavy 100 KB and 1 MB bodies with no image
+// (*RequestText, issue 17: >= 1 GB/s), and the JSON layer alone (parse + write). Stream side:
 // SSE parsing, Responses -> chat.completion.chunk mapping and both together, per event; the
 // non-streaming collapse of a whole stream into one chat.completion / response object.
 // The bar (performance issue): ChatRequest/10MB >= 150 MB/s.

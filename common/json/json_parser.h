@@ -21,10 +21,12 @@ namespace cosp::common {
 // UTF-8, caps nesting depth, and bulk-copies unescaped string runs.
 struct JsonParseOptions {
   std::size_t max_depth = 256;  // arrays + objects open at once
-  // String values without escapes are not copied: they become borrowed views
-  // into `text` (JsonValue::borrowed), which must then outlive the document and
+  // String values longer than 15 bytes are not copied: without escapes they become
+  // borrowed views into `text` (JsonValue::borrowed), with escapes escaped views
+  // (JsonValue::escapedView: validated, written back without a decode/re-escape
+  // round trip, decoded only when read). `text` must then outlive the document and
   // every copy of its values. Saves a copy and an allocation of large payloads
-  // (a 9 MB image data URL). Keys are always owned.
+  // (a 9 MB image data URL) and of conversation text (issue 17). Keys are always owned.
   bool borrow_strings = false;
 };
 
