@@ -57,7 +57,8 @@ class JsonValue {
   static JsonValue object();
 
   Kind kind() const noexcept {
-    return data_.index() >= kBorrowedIndex ? Kind::String : static_cast<Kind>(data_.index());
+    const std::size_t i = data_.index();
+    return (i == kBorrowedIndex || i == kEscapedIndex) ? Kind::String : static_cast<Kind>(i);
   }
   bool isNull() const noexcept { return kind() == Kind::Null; }
   bool isBool() const noexcept { return kind() == Kind::Bool; }
