@@ -11,13 +11,13 @@ namespace cosp::worker::accounts {
 
 // What the attempt loop saw of one failed attempt, before the first byte went to the client.
 struct FailureFacts {
-  int status = 0;                              // HTTP status (or an in-stream event's own status)
-  std::string code;                            // error.code, else error.type, from the body or event
-  std::optional<std::int64_t> retry_after_s;   // the Retry-After header
+  int status = 0;                             // HTTP status (or an in-stream event's own status)
+  std::string code;                           // error.code, else error.type, from the body or event
+  std::optional<std::int64_t> retry_after_s;  // the Retry-After header
   std::optional<std::int64_t> resets_in_seconds;
-  std::optional<std::int64_t> resets_at;       // unix seconds
-  QuotaWindows windows;                        // from the response's x-codex-* headers
-  bool after_refresh = false;                  // a 401 that already followed this account's refresh
+  std::optional<std::int64_t> resets_at;  // unix seconds
+  QuotaWindows windows;                   // from the response's x-codex-* headers
+  bool after_refresh = false;             // a 401 that already followed this account's refresh
 };
 
 enum class AccountFailureKind { None, UsageLimit, UsageNotIncluded, Unauthorized, Deactivated };

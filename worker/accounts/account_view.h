@@ -11,9 +11,9 @@ struct AccountView {
   std::string name;
   bool logged_in = false;
   bool paused = false;
-  std::int64_t cooling_until_ms = 0;    // wall-clock ms; <= now means not cooling
-  double primary_used_percent = -1;     // -1 = unknown
-  double secondary_used_percent = -1;   // -1 = unknown
+  std::int64_t cooling_until_ms = 0;   // wall-clock ms; <= now means not cooling
+  double primary_used_percent = -1;    // -1 = unknown
+  double secondary_used_percent = -1;  // -1 = unknown
 };
 
 // Usable = logged in, not paused, not cooling down (SPEC §9).
