@@ -32,19 +32,17 @@ std::vector<size_t> AccountSelector::order(std::string_view session_id, const st
     for (size_t k : rotation(candidates.size(), start)) out.push_back(candidates[k]);
     return out;
   }
-  // Sticky: the hashing population is the stable set (logged in, not paused), not the usable set.
-  std::vector<AccountView> population;
-  std::vector<size_t> index;
-  std::vector<double> weights;
+  // Sticky: the hashing population is the stable set (logged in, not paused, allowed), not the
+  // usable set. Accounts outside it get weight 0, which sorts them last without changing the
+  // order of the others (and spares copying the views).
+  std::vector<double> weights(views.size(), 0.0);
   for (size_t i = 0; i < views.size(); ++i) {
     const AccountView& a = views[i];
-    if (!a.logged_in || a.paused || !isAllowed(a, allowed)) continue;
-    population.push_back(a);
-    index.push_back(i);
-    weights.push_back(quotaWeight(a.primary_used_percent, a.secondary_used_percent));
+    if (a.logged_in && !a.paused && isAllowed(a, allowed))
+      weights[i] = quotaWeight(a.primary_used_percent, a.secondary_used_percent);
   }
-  for (size_t k : stickyOrder(session_id, population, weights))
-    if (usable(views[index[k]], now_ms)) out.push_back(index[k]);
+  for (size_t i : stickyOrder(session_id, views, weights))
+    if (weights[i] > 0 && usable(views[i], now_ms)) out.push_back(i);
   return out;
 }
 

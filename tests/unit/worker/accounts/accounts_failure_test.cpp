@@ -74,7 +74,7 @@ TEST(AccountFailureTest, ExhaustedWindowElseTheFullerOne) {
   f.windows.secondary = {90, 10080, 200'000, -1};
   f.windows.primary = {95, 300, 1000, -1};
   EXPECT_EQ(classify(f).cooling_until_ms, kNow + 1'000'000);  // none exhausted: the fuller
-  f.windows.primary = {100, 300, -1, kNowS + 1234};            // reset-at when no reset-after
+  f.windows.primary = {100, 300, -1, kNowS + 1234};           // reset-at when no reset-after
   EXPECT_EQ(classify(f).cooling_until_ms, kNow + 1'234'000);
 }
 

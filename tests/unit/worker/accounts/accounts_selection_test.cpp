@@ -164,12 +164,10 @@ TEST(QuotaWeightTest, FullerWindowDecidesInFivePercentSteps) {
 }
 
 TEST(QuotaWeightTest, WindowsFromHeaders) {
-  const std::map<std::string, std::string> h{{"X-Codex-Primary-Used-Percent", "42.5"},
-                                             {"x-codex-primary-window-minutes", "300"},
-                                             {"x-codex-primary-reset-after-seconds", "1200"},
-                                             {"x-codex-primary-reset-at", "1800001200"},
-                                             {"x-codex-secondary-used-percent", "garbage"},
-                                             {"x-codex-secondary-window-minutes", "10080"}};
+  const std::map<std::string, std::string> h{
+      {"X-Codex-Primary-Used-Percent", "42.5"},        {"x-codex-primary-window-minutes", "300"},
+      {"x-codex-primary-reset-after-seconds", "1200"}, {"x-codex-primary-reset-at", "1800001200"},
+      {"x-codex-secondary-used-percent", "garbage"},   {"x-codex-secondary-window-minutes", "10080"}};
   const QuotaWindows w = quotaWindowsFromHeaders(h);
   EXPECT_DOUBLE_EQ(w.primary.used_percent, 42.5);
   EXPECT_EQ(w.primary.window_minutes, 300);
