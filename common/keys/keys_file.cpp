@@ -20,10 +20,9 @@ namespace cosp::common::keys {
 
 bool operator==(const KeyEntry& a, const KeyEntry& b) {
   return a.name == b.name && a.sha256 == b.sha256 && a.models == b.models && a.accounts == b.accounts &&
-         a.rpm == b.rpm && a.tpm == b.tpm && a.daily_tokens == b.daily_tokens &&
-         a.monthly_tokens == b.monthly_tokens && a.max_concurrent == b.max_concurrent &&
-         a.expires_at == b.expires_at && a.forward_quota_headers == b.forward_quota_headers &&
-         a.disabled == b.disabled;
+         a.rpm == b.rpm && a.tpm == b.tpm && a.daily_tokens == b.daily_tokens && a.monthly_tokens == b.monthly_tokens &&
+         a.max_concurrent == b.max_concurrent && a.expires_at == b.expires_at &&
+         a.forward_quota_headers == b.forward_quota_headers && a.disabled == b.disabled;
 }
 
 Digest sha256(std::string_view data) {
@@ -82,8 +81,7 @@ std::optional<std::int64_t> parseRfc3339(std::string_view s) {
       !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, hour) ||
       s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' || !digits(s, 17, 2, second))
     return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
-    return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
   std::size_t pos = 19;
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
@@ -121,8 +119,8 @@ std::optional<std::int64_t> parseRfc3339(std::string_view s) {
 bool validKeyName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == '-';
+    bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -208,7 +206,8 @@ Result<KeyEntry, std::string> parseEntry(const JsonValue& value, std::size_t ind
 
 Result<KeysFile, std::string> parseKeysFile(std::string_view text) {
   auto parsed = parseJson(text);
-  if (!parsed) return "not valid JSON: " + parsed.error().message + " at offset " + std::to_string(parsed.error().offset);
+  if (!parsed)
+    return "not valid JSON: " + parsed.error().message + " at offset " + std::to_string(parsed.error().offset);
   const JsonValue& root = *parsed;
   const JsonObject* object = root.getObject();
   if (object == nullptr) return std::string("must be a JSON object {\"keys\":[…]}");
