@@ -25,7 +25,6 @@ struct LimitsZone::Header {
   std::uint64_t reserved[5];
 };
 
-
 namespace {
 
 constexpr std::uint64_t kMagic = 0x63737020'6b657973ull;  // "csp keys"
@@ -34,9 +33,7 @@ std::size_t alignUp(std::size_t n, std::size_t to) { return (n + to - 1) / to * 
 
 constexpr std::size_t slotsOffset() { return 64; }
 
-std::size_t leasesOffset() {
-  return alignUp(slotsOffset() + sizeof(KeySlot) * LimitsZone::kSlots, 4096);
-}
+std::size_t leasesOffset() { return alignUp(slotsOffset() + sizeof(KeySlot) * LimitsZone::kSlots, 4096); }
 
 std::size_t zoneSize() {
   return alignUp(leasesOffset() + sizeof(std::atomic<std::int32_t>) * LimitsZone::kSlots * LimitsZone::kLeaseRows,
@@ -46,8 +43,7 @@ std::size_t zoneSize() {
 std::string errnoText(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 // Rolls a day/month counter to `current`: the CAS winner empties it.
-std::int64_t rolledCount(std::atomic<std::int64_t>& period, std::atomic<std::int64_t>& count,
-                         std::int64_t current) {
+std::int64_t rolledCount(std::atomic<std::int64_t>& period, std::atomic<std::int64_t>& count, std::int64_t current) {
   std::int64_t seen = period.load(std::memory_order_acquire);
   if (seen < current && period.compare_exchange_strong(seen, current, std::memory_order_acq_rel))
     count.exchange(0, std::memory_order_acq_rel);
@@ -142,8 +138,8 @@ Result<LimitsZone, std::string> LimitsZone::attach(int fd) {
   zone.base_ = base;
   zone.size_ = zoneSize();
   const Header* h = zone.header();
-  if (h->magic != 0 && (h->magic != kMagic || h->slots != kSlots || h->lease_rows != kLeaseRows ||
-                        h->slot_size != sizeof(KeySlot)))
+  if (h->magic != 0 &&
+      (h->magic != kMagic || h->slots != kSlots || h->lease_rows != kLeaseRows || h->slot_size != sizeof(KeySlot)))
     return std::string("the keys zone has another layout (supervisor and worker binaries differ?)");
   return zone;
 }

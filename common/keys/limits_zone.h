@@ -36,8 +36,8 @@ struct KeySlot {
   // Which key owns the slot: the supervisor bumps it when it gives the slot to another key, and a
   // worker uses a slot only when the generation it was sent matches.
   std::atomic<std::int64_t> generation;
-  SlidingWindow requests;  // rpm
-  SlidingWindow tokens;    // tpm (input + output)
+  SlidingWindow requests;         // rpm
+  SlidingWindow tokens;           // tpm (input + output)
   std::atomic<std::int64_t> day;  // UTC days since the epoch of day_tokens
   std::atomic<std::int64_t> day_tokens;
   std::atomic<std::int64_t> month;  // year * 12 + month - 1 of month_tokens
