@@ -26,7 +26,8 @@ std::vector<TokenLimit> tokenLimits(const KeyEntry& key, LimitsZone& zone, std::
   KeySlot& s = zone.slot(slot);
   if (key.tpm) {
     std::int64_t used = s.tokens.used(now);
-    limits.push_back({"tokens per min (TPM)", *key.tpm, used, s.tokens.secondsUntilBelow(now, std::max<std::int64_t>(1, used)),
+    limits.push_back({"tokens per min (TPM)", *key.tpm, used,
+                      s.tokens.secondsUntilBelow(now, std::max<std::int64_t>(1, used)),
                       s.tokens.secondsUntilBelow(now, *key.tpm)});
   }
   if (key.daily_tokens) {
@@ -118,14 +119,14 @@ KeyDecision decideKeyCall(const KeyCall& call, LimitsZone& zone) {
     decision.headers.emplace_back("x-ratelimit-limit-requests", std::to_string(*key.rpm));
     decision.headers.emplace_back("x-ratelimit-remaining-requests",
                                   std::to_string(std::max<std::int64_t>(0, *key.rpm - used)));
-    decision.headers.emplace_back("x-ratelimit-reset-requests",
-                                  resetDuration(s.requests.secondsUntilBelow(call.now, std::max<std::int64_t>(1, used))));
+    decision.headers.emplace_back("x-ratelimit-reset-requests", resetDuration(s.requests.secondsUntilBelow(
+                                                                    call.now, std::max<std::int64_t>(1, used))));
   };
 
   if (refusing != nullptr) {
-    decision.error = rateLimited("tokens", limitMessage(key.name, refusing->what, refusing->limit, refusing->used,
-                                                        refusing->retry),
-                                 refusing->retry);
+    decision.error =
+        rateLimited("tokens", limitMessage(key.name, refusing->what, refusing->limit, refusing->used, refusing->retry),
+                    refusing->retry);
     addRequestHeaders();
     addTokenHeaders();
     return decision;

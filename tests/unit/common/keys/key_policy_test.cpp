@@ -95,8 +95,9 @@ TEST_F(PolicyFixture, TightestTokenLimitNamesTheHeadersAndRefusesOnceReached) {
   EXPECT_EQ(d.error->type, "tokens");
   EXPECT_EQ(d.error->header->second, std::to_string(12800 - 6));
   EXPECT_EQ(header(d, "x-ratelimit-remaining-tokens"), "0");
-  EXPECT_EQ(d.error->message,
-            "Rate limit reached for key 'team-a' on tokens per day: Limit 500, Used 550. Please try again in 3h33m14s.");
+  EXPECT_EQ(
+      d.error->message,
+      "Rate limit reached for key 'team-a' on tokens per day: Limit 500, Used 550. Please try again in 3h33m14s.");
   // The next UTC day admits again.
   EXPECT_FALSE(call("gpt-5", kNow + 12800).error);
 }
