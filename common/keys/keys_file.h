@@ -49,6 +49,10 @@ std::string serializeKeysFile(const KeysFile& file);
 // Returns an error text or nullopt.
 std::optional<std::string> writeFileAtomically(const std::string& path, std::string_view text, unsigned mode);
 
+// A new caller key: "csp-" and 32 random bytes (OpenSSL's RAND_bytes) in unpadded base64url.
+// Empty if the random generator fails.
+std::string generateKey();
+
 Digest sha256(std::string_view data);
 std::string toHex(const Digest& digest);
 std::optional<Digest> digestFromHex(std::string_view hex);

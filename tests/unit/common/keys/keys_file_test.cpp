@@ -126,3 +126,18 @@ TEST(KeysFile, ModeMustBe0600Or0640AndWriteIsAtomic) {
 
 }  // namespace
 }  // namespace cosp::common::keys
+
+namespace cosp::common::keys {
+namespace {
+
+TEST(KeysFile, GeneratedKeysAreDistinctBase64UrlWithPrefix) {
+  std::string a = generateKey(), b = generateKey();
+  EXPECT_EQ(a.size(), 4u + 43u);
+  EXPECT_EQ(a.substr(0, 4), "csp-");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 4),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace cosp::common::keys
