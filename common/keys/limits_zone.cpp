@@ -1,5 +1,6 @@
 #include "common/keys/limits_zone.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,6 +100,11 @@ LimitsZone::~LimitsZone() {
 Result<LimitsZone, std::string> LimitsZone::create() {
   int fd = ::memfd_create("codex-sub-proxy-keys", MFD_CLOEXEC);
   if (fd < 0) return errnoText("memfd_create");
+  // Raised to 16 or more: the spawner dup2s its sources onto 3, 4, 5…, which must not be one.
+  if (int raised = ::fcntl(fd, F_DUPFD_CLOEXEC, 16); raised >= 0) {
+    ::close(fd);
+    fd = raised;
+  }
   // ftruncate gives zero pages (a fresh zone is all zeros = every slot empty); they are only
   // backed by memory once touched, so the lease rows cost nothing until used.
   if (::ftruncate(fd, static_cast<off_t>(zoneSize())) != 0) {

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -283,9 +284,9 @@ int listKeys(const std::vector<std::string>& args, const KeysContext& context) {
     KeyUsage u = usageOf(k.name);
     out << std::left << std::setw(20) << k.name << std::setw(10) << stateOf(k) << std::setw(8) << limitText(k.rpm)
         << std::setw(10) << limitText(k.tpm) << std::setw(12) << limitText(k.daily_tokens) << std::setw(12)
-        << limitText(k.monthly_tokens) << std::setw(6) << limitText(k.max_concurrent) << std::setw(10)
-        << u.requests() << std::setw(12) << u.tokensToday(now) << std::setw(12) << u.tokensThisMonth(now)
-        << timeText(u.last_use) << "\n";
+        << limitText(k.monthly_tokens) << std::setw(6) << limitText(k.max_concurrent) << std::setw(10) << u.requests()
+        << std::setw(12) << u.tokensToday(now) << std::setw(12) << u.tokensThisMonth(now) << timeText(u.last_use)
+        << "\n";
   }
   out << "(usage from " << source << ")\n";
   std::cout << out.str();
