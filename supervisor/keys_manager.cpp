@@ -45,7 +45,8 @@ std::optional<std::string> KeysManager::load() {
   std::vector<bool> slot_used(LimitsZone::kSlots, false);
   std::vector<std::uint32_t> fresh;  // slots given to keys that had none
   for (auto& entry : file.keys) {
-    auto same = std::find_if(served_.begin(), served_.end(), [&](const ServedKey& k) { return k.entry.name == entry.name; });
+    auto same =
+        std::find_if(served_.begin(), served_.end(), [&](const ServedKey& k) { return k.entry.name == entry.name; });
     if (same != served_.end()) {
       next.push_back(ServedKey{std::move(entry), same->slot, same->generation});
       slot_used[same->slot] = true;
@@ -62,8 +63,7 @@ std::optional<std::string> KeysManager::load() {
       slot = 0;
       while (slot < LimitsZone::kSlots && slot_used[slot]) ++slot;
     }
-    if (slot == LimitsZone::kSlots)
-      return "more than " + std::to_string(LimitsZone::kSlots) + " keys in " + file_;
+    if (slot == LimitsZone::kSlots) return "more than " + std::to_string(LimitsZone::kSlots) + " keys in " + file_;
     slot_used[slot] = true;
     k.slot = slot;
     k.generation = next_generation_++;
@@ -154,8 +154,9 @@ std::string KeysManager::cacheRatioText() {
       "# TYPE codex_sub_proxy_key_cache_hit_ratio gauge\n";
   for (const KeyUsage& u : all) {
     char value[32];
-    std::snprintf(value, sizeof value, "%.6g",
-                  u.input_tokens > 0 ? static_cast<double>(u.cached_tokens) / static_cast<double>(u.input_tokens) : 0.0);
+    std::snprintf(
+        value, sizeof value, "%.6g",
+        u.input_tokens > 0 ? static_cast<double>(u.cached_tokens) / static_cast<double>(u.input_tokens) : 0.0);
     out += "codex_sub_proxy_key_cache_hit_ratio{key=\"" + u.name + "\"} " + value + "\n";
   }
   return out;
