@@ -26,8 +26,8 @@ constexpr const char* kOtherKey = "csp-integration-key-two";
 constexpr int kInput = 25, kOutput = 42;  // cached and reasoning vary with the fake's prompt cache
 
 std::string keyEntry(const std::string& name, const std::string& key, const std::string& limits = "") {
-  return R"({"name":")" + name + R"(","sha256":")" + cosp::common::keys::toHex(cosp::common::keys::sha256(key)) +
-         "\"" + limits + "}";
+  return R"({"name":")" + name + R"(","sha256":")" + cosp::common::keys::toHex(cosp::common::keys::sha256(key)) + "\"" +
+         limits + "}";
 }
 
 void writeKeys(const std::string& path, const std::vector<std::string>& entries) {
@@ -40,8 +40,8 @@ void writeKeys(const std::string& path, const std::vector<std::string>& entries)
 
 HttpResult call(const ProxyProcess& proxy, const std::string& key, const std::string& model = "gpt-5.5",
                 const std::string& marker = "", bool stream = false) {
-  std::string body = R"({"model":")" + model + R"(","input":"hello)" + marker + R"(")" +
-                     (stream ? R"(,"stream":true)" : "") + "}";
+  std::string body =
+      R"({"model":")" + model + R"(","input":"hello)" + marker + R"(")" + (stream ? R"(,"stream":true)" : "") + "}";
   return httpRequest(proxy.port(), "POST", "/v1/responses",
                      {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}}, body, 15000);
 }
@@ -123,8 +123,8 @@ TEST(Keys, MaxConcurrentAcrossWorkersRefusesAtOnce) {
 TEST(Keys, TokenBudgetModelListAndPerKeyMetrics) {
   KeysStack s;
   // 67 counted tokens a call: the second call crosses 100, the third is refused.
-  writeKeys(s.keys_file, {keyEntry("team-a", kKey, R"(,"daily_tokens":100,"models":["gpt-5.5"])"),
-                          keyEntry("ops", kOtherKey)});
+  writeKeys(s.keys_file,
+            {keyEntry("team-a", kKey, R"(,"daily_tokens":100,"models":["gpt-5.5"])"), keyEntry("ops", kOtherKey)});
   auto proxy = startReadyProxy(s.env());
   // The backend's usage as the client saw it: the expected per-key sums.
   std::map<std::string, int> sums;
@@ -145,7 +145,6 @@ TEST(Keys, TokenBudgetModelListAndPerKeyMetrics) {
   EXPECT_NE(refused.body.find(R"("type":"tokens")"), std::string::npos) << refused.body;
   EXPECT_EQ(refused.header("x-ratelimit-limit-tokens"), "100");
   EXPECT_EQ(refused.header("x-ratelimit-remaining-tokens"), "0");
-  HttpResult other_model = call(*proxy, kOtherKey, "gpt-4o");
   HttpResult forbidden = call(*proxy, kKey, "gpt-4o");
   EXPECT_EQ(forbidden.status, 403) << forbidden.body;
   EXPECT_NE(forbidden.body.find("model_not_allowed"), std::string::npos);
@@ -168,7 +167,6 @@ TEST(Keys, TokenBudgetModelListAndPerKeyMetrics) {
   EXPECT_NEAR(sample(text, R"(codex_sub_proxy_key_cache_hit_ratio{key="team-a"})"),
               static_cast<double>(sums["cached_tokens"]) / sums["input_tokens"], 1e-5);
   EXPECT_EQ(text.find(kKey), std::string::npos);
-  (void)other_model;
 }
 
 TEST(Keys, UsageSurvivesGracefulRestartAndKill9) {
@@ -212,9 +210,9 @@ TEST(Keys, CtlAddAppliesAndDisableStopsWithinTwoSeconds) {
   writeKeys(s.keys_file, {keyEntry("ops", kOtherKey)});
   auto proxy = startReadyProxy(s.env(2));
   std::map<std::string, std::string> ctl_env = {{"API_KEYS_FILE", s.keys_file}, {"STATE_DIR", s.state_dir}};
-  CommandResult added = runCommand("codex-sub-proxy-ctl",
-                                   {"--control-socket", proxy->controlSocket(), "keys", "add", "new-team", "--rpm", "100"},
-                                   ctl_env);
+  CommandResult added =
+      runCommand("codex-sub-proxy-ctl",
+                 {"--control-socket", proxy->controlSocket(), "keys", "add", "new-team", "--rpm", "100"}, ctl_env);
   ASSERT_EQ(added.exit_code, 0) << added.err;
   std::string key = added.out.substr(0, added.out.find('\n'));
   ASSERT_EQ(key.rfind("csp-", 0), 0u) << added.out;
@@ -245,7 +243,8 @@ TEST(Keys, CtlAddAppliesAndDisableStopsWithinTwoSeconds) {
 
   // A bad file is refused; the old keys keep serving.
   writeFile(s.keys_file, R"({"keys":[{"name":"x"}]})");
-  CommandResult reload = runCommand("codex-sub-proxy-ctl", {"--control-socket", proxy->controlSocket(), "reload"}, ctl_env);
+  CommandResult reload =
+      runCommand("codex-sub-proxy-ctl", {"--control-socket", proxy->controlSocket(), "reload"}, ctl_env);
   EXPECT_NE(reload.exit_code, 0);
   EXPECT_NE(reload.err.find("sha256"), std::string::npos) << reload.err;
   EXPECT_EQ(call(*proxy, kOtherKey).status, 200);
@@ -253,6 +252,18 @@ TEST(Keys, CtlAddAppliesAndDisableStopsWithinTwoSeconds) {
   EXPECT_EQ(proxy->stderrText().find(key), std::string::npos);
   EXPECT_EQ(proxy->stderrText().find(kOtherKey), std::string::npos);
   EXPECT_NE(proxy->stderrText().find(R"("key":"ops")"), std::string::npos);
+}
+
+TEST(Keys, ForwardQuotaHeadersFalseHidesTheBackendQuotaFromThatKey) {
+  KeysStack s;
+  writeKeys(s.keys_file, {keyEntry("quiet", kKey, R"(,"forward_quota_headers":false)"), keyEntry("ops", kOtherKey)});
+  auto proxy = startReadyProxy(s.env(1));
+  HttpResult shown = call(*proxy, kOtherKey);
+  ASSERT_EQ(shown.status, 200) << shown.body;
+  EXPECT_EQ(shown.header("x-codex-primary-used-percent"), "7");
+  HttpResult hidden = call(*proxy, kKey);
+  ASSERT_EQ(hidden.status, 200) << hidden.body;
+  EXPECT_EQ(hidden.header("x-codex-primary-used-percent"), "");
 }
 
 TEST(Keys, BadFileAtStartRefusesToStart) {
