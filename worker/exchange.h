@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/error/api_error.h"
+#include "common/keys/keys_message.h"
 #include "common/keys/limits_zone.h"
 #include "worker/front/router.h"
 #include "worker/http/http_request.h"
@@ -14,6 +15,8 @@
 #include "worker/worker_context.h"
 
 namespace cosp::worker {
+
+struct CallerKeysTable;  // worker/front/caller_keys.h
 
 // One request/response in flight, with what the access log and the counters need to know.
 struct Exchange {
@@ -40,8 +43,8 @@ struct Exchange {
   // alive by `key_table`), the in-flight lease (returned when the exchange ends, however it ends)
   // and the backend's token usage once the call finished.
   std::string key_name;
-  std::shared_ptr<const void> key_table;
-  const void* file_key = nullptr;  // a common::keys::ServedKey of key_table
+  std::shared_ptr<const CallerKeysTable> key_table;
+  const common::keys::ServedKey* file_key = nullptr;  // an entry of key_table
   common::keys::LeaseGuard key_lease;
   std::optional<common::keys::TokenUsage> usage;
   bool hide_quota_headers = false;  // FORWARD_QUOTA_HEADERS=false or the key's forward_quota_headers

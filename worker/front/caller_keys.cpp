@@ -15,9 +15,7 @@ namespace {
 
 std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-const common::keys::ServedKey* fileKey(const Exchange& ex) {
-  return static_cast<const common::keys::ServedKey*>(ex.file_key);
-}
+const common::keys::ServedKey* fileKey(const Exchange& ex) { return ex.file_key; }
 
 // Whether the zone slot still belongs to this key (a reload may have given it to another).
 bool slotIsCurrent(common::keys::LimitsZone& zone, const common::keys::ServedKey& key) {
