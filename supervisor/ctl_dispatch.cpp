@@ -36,6 +36,21 @@ std::string dispatchControl(std::string_view request, const ControlCommands& com
     commands.refresh();
     return R"({"ok":true,"data":{"message":"credential refresh requested"}})";
   }
+  if (command == "keys-reload" && commands.keys_reload) {
+    common::JsonWriter reply;
+    if (auto error = commands.keys_reload()) {
+      reply.beginObject().member("ok", false).member("error", "keys file refused: " + *error).endObject();
+    } else {
+      reply.beginObject().member("ok", true).key("data").beginObject().member("message", "keys reloaded");
+      reply.endObject().endObject();
+    }
+    return reply.take();
+  }
+  if (command == "keys-usage" && commands.keys_usage) {
+    common::JsonWriter reply;
+    reply.beginObject().member("ok", true).member("data", commands.keys_usage()).endObject();
+    return reply.take();
+  }
   return R"J({"ok":false,"error":"unknown command (expected status, reload, refresh or stop)"})J";
 }
 

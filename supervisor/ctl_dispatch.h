@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,9 @@ struct ControlCommands {
   std::function<ReloadStart()> reload;        // like SIGHUP
   std::function<void()> stop;                 // like SIGTERM
   std::function<void()> refresh;              // refresh the upstream credentials now
+  // Re-read API_KEYS_FILE (`ctl keys …` after a change); the error when the file is refused.
+  std::function<std::optional<std::string>()> keys_reload = nullptr;
+  std::function<common::JsonValue()> keys_usage = nullptr;  // per-key accounting for `ctl keys list`
 };
 
 // One request line of the control protocol (common/ipc/control_client.h), {"command":"..."},

@@ -10,6 +10,7 @@
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/http_transport.h"
 #include "supervisor/deadlines.h"
+#include "supervisor/keys_manager.h"
 #include "supervisor/supervisor.h"
 
 namespace cosp::supervisor {
@@ -39,6 +40,13 @@ ReloadStart Supervisor::beginReload() {
   if (next.control_socket != config_.control_socket) {
     common::logWarn("reload_control_socket_unchanged").field("reason", "CONTROL_SOCKET changes need a restart");
     next.control_socket = config_.control_socket;
+  }
+  // The keys file is re-read with the configuration; a bad one rejects the reload (the old keys
+  // keep serving), and a good one is in force at once, before the workers are replaced.
+  if (next.api_keys_file != keys_->file()) keys_->setFile(next.api_keys_file);
+  if (auto error = reloadKeys()) {
+    keys_->setFile(config_.api_keys_file);
+    return ReloadStart{false, 0, "API_KEYS_FILE: " + *error};
   }
   if (listener_.differsFrom(next)) {
     try {

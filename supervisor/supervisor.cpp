@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/config/config_codec.h"
+#include "common/keys/usage_snapshot.h"
 #include "common/log/log.h"
 #include "common/metrics/prometheus.h"
 #include "common/os/spawn.h"
@@ -20,6 +21,7 @@
 #include "supervisor/credentials/http_transport.h"
 #include "supervisor/ctl_dispatch.h"
 #include "supervisor/deadlines.h"
+#include "supervisor/keys_manager.h"
 #include "supervisor/worker_environment.h"
 
 namespace cosp::supervisor {
@@ -78,6 +80,9 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
     catalog_->onCredentials(credentials_->current());
   };
 
+  keys_ = std::make_unique<KeysManager>(config_.api_keys_file, config_.state_dir);
+  if (auto error = keys_->load()) throw StartupConfigError("API_KEYS_FILE: " + *error);
+
   slots_.resize(static_cast<size_t>(config_.workers));
   watchdog_interval_ = common::watchdogInterval();
   next_watchdog_ = Clock::now();
@@ -91,8 +96,9 @@ int Supervisor::run() {
       .field("listen", listener_.address())
       .field("workers", config_.workers)
       .field("control_socket", control_->path())
-      .field("caller_auth", !config_.api_keys.empty());
-  if (config_.api_keys.empty()) {
+      .field("caller_auth", !config_.api_keys.empty() || !config_.api_keys_file.empty())
+      .field("file_keys", static_cast<int64_t>(keys_->keyCount()));
+  if (config_.api_keys.empty() && config_.api_keys_file.empty()) {
     common::logWarn("caller_auth_disabled").field("reason", "PROXY_API_KEY is not set; every caller is accepted");
   }
   for (int i = 0; i < config_.workers; ++i) spawnWorker(i);
@@ -103,6 +109,7 @@ int Supervisor::run() {
     onTimers();
   }
 
+  if (auto error = keys_->saveUsage()) common::logWarn("keys_usage_save_failed").field("error", *error);
   common::sdNotify("STATUS=stopped");
   common::logInfo("supervisor_exit").field("code", exit_code_);
   return exit_code_;
@@ -160,9 +167,13 @@ pid_t Supervisor::spawnWorker(int slot) {
   int child_fd = common::raiseFd(child_end.release());
   common::UniqueFd child_guard(child_fd);
 
-  const WorkerLaunch launch = workerLaunch(slot, generation_);
-  pid_t pid = common::spawnProcess(launch.argv, launch.env, {listener_.fd(), child_fd});
+  WorkerLaunch launch = workerLaunch(slot, generation_);
+  // The keys zone is descriptor 5; the worker's row of in-flight leases comes as an argument.
+  const uint32_t lease_row = keys_->takeLeaseRow();
+  launch.argv.insert(launch.argv.end(), {"--lease-row", std::to_string(lease_row)});
+  pid_t pid = common::spawnProcess(launch.argv, launch.env, {listener_.fd(), child_fd, keys_->zoneFd()});
   if (pid < 0) {
+    keys_->releaseLeaseRow(lease_row);
     ::close(parent_fd);
     common::logError("worker_spawn_failed").field("slot", slot).field("error", std::strerror(errno));
     slots_[slot].onSpawnFailed(Clock::now());
@@ -172,6 +183,7 @@ pid_t Supervisor::spawnWorker(int slot) {
   WorkerProcess worker;
   worker.slot = slot;
   worker.pid = pid;
+  worker.lease_row = lease_row;
   worker.generation = generation_;
   worker.channel = common::Channel(common::UniqueFd(parent_fd));
   worker.started = worker.last_heartbeat = Clock::now();
@@ -180,6 +192,7 @@ pid_t Supervisor::spawnWorker(int slot) {
   worker.channel.send(common::encodeWorkerConfig(config_));
   worker.channel.send(common::encodeCredentials(credentials_->current()));
   worker.channel.send(catalog_->message());
+  worker.channel.send(keys_->message());
   workers_.emplace(pid, std::move(worker));
   slots_[slot].onSpawned();
   common::logInfo("worker_spawned")
@@ -224,6 +237,8 @@ void Supervisor::onWorkerExit(pid_t pid, int status) {
   if (it == workers_.end()) return;
   WorkerProcess worker = std::move(it->second);
   workers_.erase(it);
+  // Its in-flight leases go back to their keys, whatever way it ended.
+  keys_->releaseLeaseRow(worker.lease_row);
   addCounters(retired_counters_, worker.counters, false);
   const auto now = Clock::now();
   auto uptime = std::chrono::duration_cast<milliseconds>(now - worker.started);
@@ -341,6 +356,8 @@ void Supervisor::onTimers() {
     }
   }
 
+  keys_->onTick(now);
+
   if (now >= next_metrics_push_) {
     pushMetrics();
     next_metrics_push_ = now + std::chrono::seconds(1);
@@ -385,7 +402,9 @@ SupervisorView Supervisor::view() const {
 }
 
 void Supervisor::pushMetrics() {
-  std::string message = common::encodeMetrics(common::renderPrometheus(metricSeries(view())));
+  common::MetricSeries series = metricSeries(view());
+  keys_->addMetrics(series);
+  std::string message = common::encodeMetrics(common::renderPrometheus(series) + keys_->cacheRatioText());
   for (auto& [pid, worker] : workers_) {
     if (worker.channel.valid() && worker.state != WorkerState::Draining) worker.channel.send(message);
   }
@@ -409,6 +428,21 @@ void Supervisor::broadcastCatalog() {
   }
 }
 
+std::optional<std::string> Supervisor::reloadKeys() {
+  if (auto error = keys_->load()) {
+    common::logError("keys_reload_rejected").field("reason", *error);
+    return error;
+  }
+  std::string message = keys_->message();
+  for (auto& [pid, worker] : workers_) {
+    if (worker.channel.valid() && !worker.channel.send(message)) {
+      common::logWarn("keys_send_failed").field("slot", worker.slot);
+    }
+  }
+  common::logInfo("keys_reloaded").field("keys", static_cast<int64_t>(keys_->keyCount()));
+  return std::nullopt;
+}
+
 bool Supervisor::allSlotsReady() const { return everySlotReady(workers_, static_cast<int>(slots_.size())); }
 
 void Supervisor::updateSystemdStatus() {
@@ -427,9 +461,14 @@ void Supervisor::updateSystemdStatus() {
 }
 
 std::string Supervisor::handleControl(const std::string& request) {
-  return dispatchControl(request,
-                         ControlCommands{[this] { return statusReport(view()); }, [this] { return beginReload(); },
-                                         [this] { beginStop(true); }, [this] { credentials_->forceRefresh(); }});
+  ControlCommands commands;
+  commands.status = [this] { return statusReport(view()); };
+  commands.reload = [this] { return beginReload(); };
+  commands.stop = [this] { beginStop(true); };
+  commands.refresh = [this] { credentials_->forceRefresh(); };
+  commands.keys_reload = [this] { return reloadKeys(); };
+  commands.keys_usage = [this] { return common::keys::usageToJson(keys_->usage()); };
+  return dispatchControl(request, commands);
 }
 
 }  // namespace cosp::supervisor

@@ -27,6 +27,7 @@ namespace cosp::supervisor {
 class CredentialManager;
 class CatalogManager;
 class HttpTransport;
+class KeysManager;
 
 struct StartupConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -77,6 +78,8 @@ class Supervisor {
 
   void broadcastCredentials();
   void broadcastCatalog();
+  // Re-reads API_KEYS_FILE and sends the table to every worker; the error when the file is refused.
+  std::optional<std::string> reloadKeys();
   void pushMetrics();
   void updateSystemdStatus();
   bool allSlotsReady() const;
@@ -99,6 +102,7 @@ class Supervisor {
   std::shared_ptr<HttpTransport> credential_transport_, catalog_transport_;
   std::unique_ptr<CredentialManager> credentials_;
   std::unique_ptr<CatalogManager> catalog_;  // fetched with credentials_' token, pushed to workers
+  std::unique_ptr<KeysManager> keys_;        // API_KEYS_FILE, the limits zone, usage persistence
 
   std::vector<SlotSchedule> slots_;
   WorkerMap workers_;

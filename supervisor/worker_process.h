@@ -20,6 +20,7 @@ const char* workerStateName(WorkerState state);
 struct WorkerProcess {
   int slot = 0;
   pid_t pid = -1;
+  uint32_t lease_row = 0;   // its row of in-flight leases in the keys zone (supervisor/keys_manager.h)
   uint64_t generation = 0;  // configuration generation it was started with
   common::Channel channel;
   WorkerState state = WorkerState::Starting;

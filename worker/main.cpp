@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
       args.slot = std::atoi(argv[i + 1]);
     else if (flag == "--generation")
       args.generation = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--lease-row")
+      args.lease_row = std::atoll(argv[i + 1]);
     else if (flag == "--supervisor-pid")
       args.supervisor_pid = static_cast<pid_t>(std::atoi(argv[i + 1]));
   }

@@ -11,6 +11,7 @@
 #include "common/config/config_codec.h"
 #include "common/ipc/catalog_message.h"
 #include "common/ipc/messages.h"
+#include "common/keys/keys_message.h"
 #include "common/log/log.h"
 #include "common/os/exit_codes.h"
 #include "common/os/signals.h"
@@ -93,8 +94,10 @@ UpstreamSettings upstreamSettings(const common::Config& config) {
 // message that is not part of that state (a drain or stop sent early), for the control loop.
 std::optional<std::string> receiveInitialState(const common::Channel& channel, WorkerContext& ctx) {
   bool have_credentials = false, have_catalog = false;
+  // With a keys zone the supervisor also queues the keys table: a file key works from the first request.
+  bool have_keys = ctx.keys.zone() == nullptr;
   std::string message;
-  while (!(have_credentials && have_catalog) &&
+  while (!(have_credentials && have_catalog && have_keys) &&
          channel.receive(message, std::chrono::seconds(2)) == common::Channel::Status::Message) {
     const std::string type = common::messageType(message);
     if (type == common::msg::kCredentials) {
@@ -103,6 +106,9 @@ std::optional<std::string> receiveInitialState(const common::Channel& channel, W
     } else if (type == common::msg::kCatalog) {
       have_catalog = true;
       if (auto catalog = common::decodeCatalog(message)) ctx.catalog.set(std::move(*catalog));
+    } else if (type == common::keys::kKeysMessageType) {
+      have_keys = true;
+      if (auto keys = common::keys::decodeKeysMessage(message)) ctx.keys.set(std::move(*keys));
     } else {
       return message;
     }
@@ -206,6 +212,12 @@ class ControlLoop {
       } else {
         common::logWarn("catalog_message_malformed");
       }
+    } else if (type == common::keys::kKeysMessageType) {
+      if (auto keys = common::keys::decodeKeysMessage(message_)) {
+        ctx_.keys.set(std::move(*keys));
+      } else {
+        common::logWarn("keys_message_malformed");
+      }
     } else if (type == common::msg::kDrain) {
       auto grace = common::messageInt(message_, "grace_ms").value_or(config_.shutdown_grace.count());
       beginDrain(std::chrono::milliseconds(grace), "supervisor");
@@ -258,6 +270,11 @@ int runWorker(const WorkerArgs& args, common::Channel channel, int listen_fd) {
 
   common::SignalFd signals({SIGTERM, SIGINT, SIGQUIT, SIGHUP});
   WorkerContext ctx(*config, args.slot, channel);
+  if (args.lease_row >= 0) {
+    auto zone = common::keys::LimitsZone::attach(5);
+    if (!zone) throw std::runtime_error("keys zone: " + zone.error());
+    ctx.keys.attachZone(std::move(zone).value(), static_cast<std::uint32_t>(args.lease_row));
+  }
   std::optional<std::string> early = receiveInitialState(channel, ctx);
 
   // The TLS context and the upstream pool are created here, after exec, never inherited (docs/ARCHITECTURE.md §6.12).

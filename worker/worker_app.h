@@ -11,6 +11,7 @@ struct WorkerArgs {
   int slot = 0;
   uint64_t generation = 0;
   pid_t supervisor_pid = 0;
+  int64_t lease_row = -1;  // with the keys zone on descriptor 5 (supervisor/keys_manager.h); -1: none
 };
 
 // One prefork worker: serves HTTP on the inherited listening socket (fd 3) and talks to the

@@ -15,6 +15,7 @@
 #include "common/ipc/messages.h"
 #include "common/metrics/prometheus.h"
 #include "common/os/unique_fd.h"
+#include "worker/front/caller_keys.h"
 
 namespace cosp::worker {
 
@@ -105,6 +106,7 @@ struct WorkerContext {
   // Until the supervisor's first catalog message: what it would send before any fetch.
   CatalogHolder catalog{common::servedCatalog(config.models, common::builtInCatalog())};
   WorkerMetrics metrics;
+  CallerKeys keys;  // API_KEYS_FILE's table and the limits zone (worker/front/caller_keys.h)
   std::atomic<bool> draining{false};
 
   // Sets `draining` and makes drainFd() readable for good: a held WebSocket waits on it in the

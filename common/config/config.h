@@ -21,6 +21,12 @@ struct Config {
   uint16_t port = 3000;
   std::vector<std::string> api_keys;
   bool allow_unauthenticated = false;
+  // API_KEYS_FILE: named caller keys with limits (SPEC §10); empty = none. The supervisor reads it
+  // and sends workers the digests, never the file.
+  std::string api_keys_file;
+  // FORWARD_QUOTA_HEADERS: pass the backend's x-codex-* quota headers to callers (a key's own
+  // forward_quota_headers wins).
+  bool forward_quota_headers = true;
 
   // Credential seeds (supervisor only; stripped before the config goes to workers)
   std::string refresh_token;

@@ -82,6 +82,7 @@ std::string encodeWorkerConfig(const Config& c) {
   JsonWriter w;
   w.beginObject().member("account_id", c.account_id).member("allow_unauthenticated", c.allow_unauthenticated);
   writeList(w, "api_keys", c.api_keys);
+  w.member("api_keys_file", c.api_keys_file);
   w.member("codex_base_url", c.codex_base_url)
       .member("codex_client_version", c.codex_client_version)
       .member("codex_responses_path", c.codex_responses_path)
@@ -89,7 +90,8 @@ std::string encodeWorkerConfig(const Config& c) {
       .member("control_socket", c.control_socket)
       .member("credentials_wait_ms", static_cast<int64_t>(c.credentials_wait.count()));
   writeList(w, "dropped_params", c.dropped_params);
-  w.member("host", c.host)
+  w.member("forward_quota_headers", c.forward_quota_headers)
+      .member("host", c.host)
       .member("https_proxy", c.https_proxy)
       .member("keep_alive_timeout_ms", static_cast<int64_t>(c.keep_alive_timeout.count()))
       .member("log_format", static_cast<int>(c.log_format))
@@ -131,6 +133,8 @@ std::optional<Config> decodeWorkerConfig(const std::string& json) {
   c.port = r.port("port");
   c.api_keys = r.list("api_keys");
   c.allow_unauthenticated = r.flag("allow_unauthenticated");
+  c.forward_quota_headers = r.flag("forward_quota_headers");
+  c.api_keys_file = r.text("api_keys_file");
   c.account_id = r.text("account_id");
   c.codex_base_url = r.text("codex_base_url");
   c.codex_responses_path = r.text("codex_responses_path");

@@ -138,6 +138,8 @@ class ConfigReader {
       c_.port = static_cast<uint16_t>(*n);
     }
     if (auto v = get("api-key")) c_.api_keys = splitList(v->value);
+    if (auto v = get("api-keys-file")) c_.api_keys_file = trim(v->value);
+    if (auto e = boolOption("forward-quota-headers", c_.forward_quota_headers)) return e;
     return boolOption("allow-unauthenticated", c_.allow_unauthenticated);
   }
 
@@ -434,7 +436,8 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
   ValueSource values(*cli, file, env, c.config_file);
   if (auto e = ConfigReader(values, env, c).read()) return *e;
 
-  if (c.api_keys.empty() && !isLoopbackHost(c.host) && !c.allow_unauthenticated && inv.command == "serve") {
+  if (c.api_keys.empty() && c.api_keys_file.empty() && !isLoopbackHost(c.host) && !c.allow_unauthenticated &&
+      inv.command == "serve") {
     return ConfigError{"PROXY_API_KEY (--api-key) is not set while HOST (--host) = '" + c.host +
                        "' is not a loopback address; set a caller key, bind to 127.0.0.1, "
                        "or set ALLOW_UNAUTHENTICATED=1 (--allow-unauthenticated)"};

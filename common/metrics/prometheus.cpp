@@ -40,6 +40,9 @@ constexpr Family kFamilies[] = {
     {"catalog_fetches_total", "counter", "Model catalog fetches from the backend, by result (not_modified: 304)."},
     {"catalog_models", "gauge", "Models the workers serve (backend catalog, CODEX_MODELS or the built-in list)."},
     {"build_info", "gauge", "Version of the running proxy."},
+    {"key_requests_total", "counter", "Model calls of each caller key of API_KEYS_FILE, by status class."},
+    {"key_model_requests_total", "counter", "Model calls of each caller key, by model."},
+    {"key_tokens_total", "counter", "Tokens of each caller key, by kind (input, cached, output, reasoning)."},
 };
 
 const Family* familyOf(std::string_view metric_name) {

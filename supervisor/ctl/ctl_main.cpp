@@ -18,6 +18,7 @@
 #include "common/os/signals.h"
 #include "common/util/result.h"
 #include "common/version.h"
+#include "supervisor/ctl/keys_command.h"
 #include "supervisor/ctl/reload_progress.h"
 
 namespace {
@@ -34,7 +35,8 @@ const char* kUsage =
     "  reload                   re-read the configuration and replace the workers; waits until every\n"
     "                           new worker serves; exit 1 when the file is rejected or the reload fails\n"
     "  refresh                  refresh the upstream credentials now\n"
-    "  stop                     graceful stop (like SIGTERM)\n\n"
+    "  stop                     graceful stop (like SIGTERM)\n"
+    "  keys add|list|disable|enable|remove …   caller keys of API_KEYS_FILE (keys --help)\n\n"
     "The socket is, in order: --control-socket, $CONTROL_SOCKET, control-socket in --config,\n"
     "$RUNTIME_DIRECTORY/control.sock, /run/codex-sub-proxy/control.sock, STATE_DIR/control.sock.\n";
 
@@ -251,10 +253,55 @@ int showReply(const Options& o, const std::string& path, const std::string& body
   return healthy ? kCtlExitHealthy : kCtlExitDegraded;
 }
 
+// `ctl [--control-socket P] [--config F] [--keys-file K] keys …`: the index of "keys" when it is
+// the command, else 0.
+int keysCommandAt(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--control-socket" || arg == "--socket" || arg == "--config" || arg == "--keys-file") {
+      ++i;
+      continue;
+    }
+    if (!arg.empty() && arg[0] == '-') continue;
+    return arg == "keys" ? i : 0;
+  }
+  return 0;
+}
+
+int keysMain(int argc, char** argv, int keys_at) {
+  std::string socket_path, config_file, keys_file;
+  for (int i = 1; i < keys_at; ++i) {
+    std::string arg = argv[i];
+    std::string* target = arg == "--control-socket" || arg == "--socket" ? &socket_path
+                          : arg == "--config"                            ? &config_file
+                          : arg == "--keys-file"                         ? &keys_file
+                                                                         : nullptr;
+    if (target == nullptr || i + 1 >= keys_at) {
+      std::fprintf(stderr, "codex-sub-proxy-ctl: unexpected argument '%s'\n\n%s", arg.c_str(), cosp::ctl::kKeysUsage);
+      return kCtlExitUsage;
+    }
+    *target = argv[++i];
+  }
+  auto env = cosp::common::processEnv();
+  std::vector<std::string> load_args = {"login"};  // "login" skips serve-only checks
+  if (!config_file.empty()) {
+    load_args.push_back("--config");
+    load_args.push_back(config_file);
+  }
+  auto loaded = cosp::common::loadConfig(load_args, env);
+  if (keys_file.empty() && loaded) keys_file = loaded->config.api_keys_file;
+  cosp::ctl::KeysContext context;
+  context.keys_file = keys_file;
+  context.state_dir = loaded ? loaded->config.state_dir : cosp::common::defaultStateDir(env);
+  context.socket_path = [=] { return resolveSocket(socket_path, config_file); };
+  return cosp::ctl::runKeysCommand(std::vector<std::string>(argv + keys_at + 1, argv + argc), context);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   cosp::common::ignoreSigpipe();
+  if (int keys_at = keysCommandAt(argc, argv); keys_at > 0) return keysMain(argc, argv, keys_at);
   auto options = parseArguments(argc, argv);
   if (!options.ok()) return options.error();
   const Options& o = options.value();

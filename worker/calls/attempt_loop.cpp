@@ -66,7 +66,10 @@ AttemptResult clientLeft() {
   }
   std::map<std::string, std::string> codex;
   for (const auto& [name, value] : selected.headers) {
-    ex.response.set(name, value);
+    // FORWARD_QUOTA_HEADERS=false (or the key's forward_quota_headers): the x-codex-* quota windows
+    // stay with the proxy; the turn state is routing the client needs, not quota.
+    if (!ex.hide_quota_headers || !isCodexHeaderName(name) || headerNameEquals(name, "x-codex-turn-state"))
+      ex.response.set(name, value);
     // The turn state is the backend's per-thread routing token, not a quota window for `ctl status`.
     if (isCodexHeaderName(name) && !headerNameEquals(name, "x-codex-turn-state")) codex[common::toLower(name)] = value;
   }

@@ -8,6 +8,7 @@
 #include "worker/calls/upstream_call.h"
 #include "worker/calls/wall_clock.h"
 #include "worker/calls/ws_route.h"
+#include "worker/front/caller_keys.h"
 #include "worker/translate/upstream_error.h"
 
 namespace cosp::worker {
@@ -49,6 +50,11 @@ void CallHandler::handle(Exchange& ex, CallApi api) {
   auto up = buildUpstreamCall(ex, api, options_, CallExtras{&fingerprint_, catalog.get()});
   if (!up) {
     sendError(ex, up.error());
+    return;
+  }
+  // The caller key's limits, now that the model is known and before any backend call.
+  if (auto refused = admitModelCall(ex)) {
+    sendError(ex, *refused);
     return;
   }
   const UpstreamRequest& request = up->request;

@@ -1,13 +1,23 @@
 #include "worker/calls/event_pump.h"
 
 #include "common/log/log.h"
+#include "worker/front/caller_keys.h"
+#include "worker/sse/event_kind.h"
 
 namespace cosp::worker {
 
 PumpEnd pumpEvents(CallContext& call, UpstreamEvents& events, std::vector<SseEvent>& first_events, OutputSink& sink) {
-  for (SseEvent& e : first_events) sink.onEvent(std::move(e));
+  // A file key's tokens come from the terminal event's usage (parsed only for file keys).
+  const bool count_tokens = call.ex.file_key != nullptr;
+  for (SseEvent& e : first_events) {
+    if (count_tokens && isTerminalEvent(e)) captureUsage(call.ex, e.data);
+    sink.onEvent(std::move(e));
+  }
   first_events.clear();
-  const SseParser::Callback to_sink = [&sink](SseEvent&& e) { sink.onEvent(std::move(e)); };
+  const SseParser::Callback to_sink = [&sink, &call, count_tokens](SseEvent&& e) {
+    if (count_tokens && isTerminalEvent(e)) captureUsage(call.ex, e.data);
+    sink.onEvent(std::move(e));
+  };
   // The first round delivers what the attempt loop read, without reading more.
   for (bool first_round = true;; first_round = false) {
     ReadStatus status = ReadStatus::Data;

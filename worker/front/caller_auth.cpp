@@ -22,6 +22,27 @@ bool CallerAuth::matchesAny(std::string_view presented) const {
   return match;
 }
 
+std::optional<std::string_view> bearerToken(std::string_view value) {
+  if (value.size() <= 7 || common::toLower(value.substr(0, 7)) != "bearer ") return std::nullopt;
+  value.remove_prefix(7);
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  return value;
+}
+
+std::optional<std::size_t> CallerAuth::matchIndex(std::optional<std::string_view> authorization,
+                                                  std::optional<std::string_view> x_api_key) const {
+  std::optional<std::string_view> bearer = authorization ? bearerToken(*authorization) : std::nullopt;
+  std::optional<std::size_t> found;
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
+    bool match = false;
+    if (bearer) match |= constantTimeEquals(*bearer, keys_[i]);
+    if (x_api_key) match |= constantTimeEquals(*x_api_key, keys_[i]);
+    if (match && !found) found = i;
+  }
+  return found;
+}
+
 bool CallerAuth::allows(std::optional<std::string_view> authorization,
                         std::optional<std::string_view> x_api_key) const {
   if (!enabled()) return true;

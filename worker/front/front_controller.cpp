@@ -4,6 +4,7 @@
 #include "worker/calls/call_handler.h"
 #include "worker/calls/codex_routes.h"
 #include "worker/exchange.h"
+#include "worker/front/caller_keys.h"
 #include "worker/front/request_id.h"
 #include "worker/routes/health_routes.h"
 #include "worker/routes/metrics_route.h"
@@ -31,10 +32,11 @@ common::ApiError bodyTooLarge(const Exchange& ex) {
 
 void dispatch(Exchange& ex, const CallerAuth& auth, CallHandler& calls, CodexRoutes& codex) {
   const auto& route = ex.route;
-  if (route.requiresAuth() && !auth.allows(header(ex.request, "Authorization"), header(ex.request, "x-api-key"))) {
-    sendError(ex, common::ApiError::unauthorized(
-                      "Invalid or missing API key. Send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'."));
-    return;
+  if (route.requiresAuth()) {
+    if (auto refused = authenticateCaller(ex, auth)) {
+      sendError(ex, *refused);
+      return;
+    }
   }
   switch (route.route) {
     case Route::Health:
@@ -155,12 +157,14 @@ void FrontController::handle(HttpRequest& request, HttpResponse& response) {
   bool model_route = ex.route.route == Route::ChatCompletions || ex.route.route == Route::Responses ||
                      ex.route.route == Route::ResponsesWebSocket;
   ctx_.metrics.recordRequest(routeName(ex.route.route), ex.status, duration.count(), model_route ? ex.ttfb_us : -1);
+  if (model_route) accountKeyCall(ex);
   auto line = common::logInfo("request");
   line.field("request_id", ex.request_id)
       .field("method", request.getMethod())
       .field("path", request.getURI().substr(0, request.getURI().find('?')))
       .field("route", routeName(ex.route.route))
       .field("status", ex.status);
+  if (!ex.key_name.empty()) line.field("key", ex.key_name);
   if (!ex.model.empty()) line.field("model", ex.model);
   if (model_route) line.field("stream", ex.stream);
   if (ex.upstream_status != 0) line.field("upstream_status", ex.upstream_status);

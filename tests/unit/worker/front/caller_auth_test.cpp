@@ -26,3 +26,12 @@ TEST(CallerAuth, ConstantTimeEquals) {
   EXPECT_FALSE(constantTimeEquals("", "a"));
   EXPECT_TRUE(constantTimeEquals("", ""));
 }
+
+TEST(CallerAuth, MatchIndexNamesTheEnvKey) {
+  CallerAuth auth({"alpha", "beta"});
+  EXPECT_EQ(auth.matchIndex(std::string_view("Bearer alpha"), std::nullopt), 0u);
+  EXPECT_EQ(auth.matchIndex(std::nullopt, std::string_view("beta")), 1u);
+  EXPECT_EQ(auth.matchIndex(std::string_view("Bearer gamma"), std::string_view("delta")), std::nullopt);
+  EXPECT_EQ(bearerToken("Bearer  csp-x "), std::optional<std::string_view>("csp-x"));
+  EXPECT_EQ(bearerToken("Basic csp-x"), std::nullopt);
+}

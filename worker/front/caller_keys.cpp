@@ -1,0 +1,113 @@
+#include "worker/front/caller_keys.h"
+
+#include <ctime>
+
+#include "common/json/json_parser.h"
+#include "common/keys/key_policy.h"
+#include "worker/exchange.h"
+#include "worker/front/caller_auth.h"
+#include "worker/translate/chat_common.h"
+#include "worker/translate/effort_policy.h"
+
+namespace cosp::worker {
+
+namespace {
+
+std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+const common::keys::ServedKey* fileKey(const Exchange& ex) { return ex.file_key; }
+
+// Whether the zone slot still belongs to this key (a reload may have given it to another).
+bool slotIsCurrent(common::keys::LimitsZone& zone, const common::keys::ServedKey& key) {
+  return zone.slot(key.slot).generation.load(std::memory_order_acquire) == key.generation;
+}
+
+}  // namespace
+
+void CallerKeys::set(std::vector<common::keys::ServedKey> keys) {
+  auto table = std::make_shared<CallerKeysTable>();
+  std::vector<common::keys::KeyEntry> entries;
+  for (const auto& k : keys) entries.push_back(k.entry);
+  table->table = common::keys::KeyTable(std::move(entries));
+  table->keys = std::move(keys);
+  std::lock_guard<std::mutex> lock(mutex_);
+  table_ = std::move(table);
+}
+
+std::shared_ptr<const CallerKeysTable> CallerKeys::get() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return table_;
+}
+
+void CallerKeys::attachZone(common::keys::LimitsZone zone, std::uint32_t lease_row) {
+  zone_ = std::move(zone);
+  lease_row_ = lease_row;
+}
+
+std::optional<common::ApiError> authenticateCaller(Exchange& ex, const CallerAuth& env_keys) {
+  const auto authorization = ex.request.header("Authorization");
+  const auto x_api_key = ex.request.header("x-api-key");
+  ex.hide_quota_headers = !ex.ctx.config.forward_quota_headers;
+  if (env_keys.enabled()) {
+    if (auto index = env_keys.matchIndex(authorization, x_api_key)) {
+      ex.key_name = "env-" + std::to_string(*index + 1);
+      return std::nullopt;
+    }
+  }
+  const bool file_keys = !ex.ctx.config.api_keys_file.empty();
+  if (file_keys) {
+    auto table = ex.ctx.keys.get();
+    std::optional<std::size_t> found;
+    if (authorization) {
+      if (auto bearer = bearerToken(*authorization)) found = table->table.find(*bearer);
+    }
+    if (!found && x_api_key) found = table->table.find(*x_api_key);
+    if (found) {
+      const common::keys::ServedKey& key = table->keys[*found];
+      ex.key_name = key.entry.name;
+      if (auto error = common::keys::keyStateError(key.entry, unixNow())) return error;
+      ex.file_key = &key;
+      ex.key_table = table;
+      if (key.entry.forward_quota_headers) ex.hide_quota_headers = !*key.entry.forward_quota_headers;
+      return std::nullopt;
+    }
+  }
+  if (!env_keys.enabled() && !file_keys) return std::nullopt;  // no caller auth configured
+  return common::ApiError::unauthorized(
+      "Invalid or missing API key. Send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'.");
+}
+
+std::optional<common::ApiError> admitModelCall(Exchange& ex) {
+  const common::keys::ServedKey* key = fileKey(ex);
+  common::keys::LimitsZone* zone = ex.ctx.keys.zone();
+  if (key == nullptr || zone == nullptr || !slotIsCurrent(*zone, *key)) return std::nullopt;
+  const ModelSplit split = splitModelSuffix(ex.model, ex.ctx.catalog.get().get());
+  common::keys::KeyDecision decision = common::keys::decideKeyCall(
+      common::keys::KeyCall{&key->entry, ex.model, split.base, unixNow(), key->slot, ex.ctx.keys.leaseRow()}, *zone);
+  for (const auto& [name, value] : decision.headers) ex.response.set(name, value);
+  ex.key_lease = std::move(decision.lease);
+  return decision.error;
+}
+
+void accountKeyCall(Exchange& ex) {
+  const common::keys::ServedKey* key = fileKey(ex);
+  common::keys::LimitsZone* zone = ex.ctx.keys.zone();
+  if (key == nullptr || zone == nullptr || !slotIsCurrent(*zone, *key)) return;
+  const std::int64_t now = unixNow();
+  zone->recordRequest(key->slot, now, ex.status, ex.model);
+  if (ex.usage) zone->addTokens(key->slot, now, *ex.usage);
+  ex.key_lease.release();
+}
+
+void captureUsage(Exchange& ex, std::string_view event_data) {
+  auto parsed = common::parseJsonObject(event_data);
+  if (!parsed) return;
+  const common::JsonValue* response = common::jsonObjectValue(*parsed, "response");
+  if (response == nullptr) return;
+  if (auto usage = detail::usageFromResponse(*response)) {
+    ex.usage = common::keys::TokenUsage{usage->input_tokens, usage->cached_tokens, usage->output_tokens,
+                                        usage->reasoning_tokens};
+  }
+}
+
+}  // namespace cosp::worker
