@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,15 +23,20 @@ struct ReloadStart {
 // What the control socket's commands do; each is called on the supervisor's loop thread and
 // must not block.
 struct ControlCommands {
-  std::function<common::JsonValue()> status;  // the `ctl status` document
-  std::function<ReloadStart()> reload;        // like SIGHUP
-  std::function<void()> stop;                 // like SIGTERM
-  std::function<void()> refresh;              // refresh the upstream credentials now
+  std::function<common::JsonValue()> status;         // the `ctl status` document
+  std::function<ReloadStart()> reload;               // like SIGHUP
+  std::function<void()> stop;                        // like SIGTERM
+  std::function<void()> refresh;                     // refresh the upstream credentials now
+  std::function<common::JsonValue()> accounts = {};  // `ctl accounts`: the accounts array
+  // `ctl accounts pause|resume NAME`: an error text (unknown account, cannot persist) or nullopt.
+  std::function<std::optional<std::string>(const std::string& action, const std::string& name)> account_action = {};
 };
 
 // One request line of the control protocol (common/ipc/control_client.h), {"command":"..."},
 // runs its command and returns the reply line: {"ok":true,"data":{...}} or
 // {"ok":false,"error":"..."} for a malformed request, an unknown command or a rejected reload.
+// {"command":"accounts"} answers {"ok":true,"data":{"accounts":[...]}}; with "action":"pause" or
+// "resume" and "name" it pauses or resumes that account and answers the list the same way.
 // A started reload answers {"ok":true,"data":{"generation":N,"message":"reload started"}}.
 std::string dispatchControl(std::string_view request, const ControlCommands& commands);
 

@@ -6,6 +6,7 @@
 #include "common/config/config_loader.h"
 #include "common/log/log.h"
 #include "common/os/systemd.h"
+#include "supervisor/accounts/account_pool.h"
 #include "supervisor/catalog/catalog_manager.h"
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/http_transport.h"
@@ -53,6 +54,8 @@ ReloadStart Supervisor::beginReload() {
   common::Log::configure(next.log_level, next.log_format, "supervisor");
   // A `codex-sub-proxy login` may have written new credentials since the start.
   credentials_->reloadStore();
+  accounts_->setStrategy(next.account_strategy);
+  accounts_->rescan();  // accounts added or re-logged since the last scan
   common::sdNotify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(common::monotonicMicros()));
   phase_ = Phase::Reloading;
   config_ = std::move(next);

@@ -24,6 +24,7 @@
 
 namespace cosp::supervisor {
 
+class AccountPool;
 class CredentialManager;
 class CatalogManager;
 class HttpTransport;
@@ -76,6 +77,9 @@ class Supervisor {
   void drainWorker(WorkerProcess& worker, std::chrono::milliseconds grace);
 
   void broadcastCredentials();
+  void sendAccountCredentials(const std::string& account);
+  void broadcastRoster();
+  void onAccountsControl(const std::string& action, const std::string& name, std::string& error);
   void broadcastCatalog();
   void pushMetrics();
   void updateSystemdStatus();
@@ -98,6 +102,8 @@ class Supervisor {
   // Built here, not by the managers, so a reload can give both the new fingerprint.
   std::shared_ptr<HttpTransport> credential_transport_, catalog_transport_;
   std::unique_ptr<CredentialManager> credentials_;
+  // Every account (SPEC §9); `default` is credentials_ above, the others are the pool's own.
+  std::unique_ptr<AccountPool> accounts_;
   std::unique_ptr<CatalogManager> catalog_;  // fetched with credentials_' token, pushed to workers
 
   std::vector<SlotSchedule> slots_;

@@ -69,6 +69,39 @@ void WorkerContext::beginDrain() {
   if (drain_event_) (void)::write(drain_event_.get(), &one, sizeof one);
 }
 
+CredentialsCache* WorkerContext::accountCredentials(const std::string& account) {
+  if (account == common::kDefaultAccountName) return &credentials;
+  std::lock_guard<std::mutex> lock(accounts_mutex_);
+  auto it = account_credentials_.find(account);
+  return it == account_credentials_.end() ? nullptr : it->second.get();
+}
+
+void WorkerContext::setAccountCredentials(const std::string& account, common::WorkerCredentials creds) {
+  if (account == common::kDefaultAccountName) {
+    credentials.set(std::move(creds));
+    return;
+  }
+  CredentialsCache* cache = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(accounts_mutex_);
+    auto& slot = account_credentials_[account];
+    if (!slot) slot = std::make_unique<CredentialsCache>();
+    cache = slot.get();
+  }
+  cache->set(std::move(creds));
+}
+
+void WorkerContext::setRoster(common::AccountRoster roster) {
+  auto next = std::make_shared<const common::AccountRoster>(std::move(roster));
+  std::lock_guard<std::mutex> lock(accounts_mutex_);
+  roster_ = std::move(next);
+}
+
+std::shared_ptr<const common::AccountRoster> WorkerContext::roster() const {
+  std::lock_guard<std::mutex> lock(accounts_mutex_);
+  return roster_;
+}
+
 void WorkerContext::setMetricsText(std::string text) {
   auto shared = std::make_shared<const std::string>(std::move(text));
   std::lock_guard<std::mutex> lock(metrics_text_mutex_);

@@ -11,6 +11,7 @@
 #include "common/catalog/model_catalog.h"
 #include "common/catalog/served_catalog.h"
 #include "common/config/config.h"
+#include "common/ipc/account_messages.h"
 #include "common/ipc/channel.h"
 #include "common/ipc/messages.h"
 #include "common/metrics/prometheus.h"
@@ -113,6 +114,15 @@ struct WorkerContext {
   void beginDrain();
   int drainFd() const { return drain_event_.get(); }
 
+  // Several accounts (SPEC §9). `credentials` above is the account `default`; every other
+  // account has its own cache, created on its first credentials message and never removed (a
+  // caller may hold the pointer for a whole call).
+  CredentialsCache* accountCredentials(const std::string& account);
+  void setAccountCredentials(const std::string& account, common::WorkerCredentials credentials);
+  // The supervisor's roster: every account, its state and quota, and the strategy.
+  void setRoster(common::AccountRoster roster);
+  std::shared_ptr<const common::AccountRoster> roster() const;
+
   // The process-wide /metrics text, aggregated and pushed by the supervisor each second.
   void setMetricsText(std::string text);
   std::shared_ptr<const std::string> metricsText() const;
@@ -120,6 +130,9 @@ struct WorkerContext {
  private:
   common::UniqueFd drain_event_ = makeDrainEvent();
   static common::UniqueFd makeDrainEvent();
+  mutable std::mutex accounts_mutex_;
+  std::map<std::string, std::unique_ptr<CredentialsCache>> account_credentials_;
+  std::shared_ptr<const common::AccountRoster> roster_ = std::make_shared<common::AccountRoster>();
   mutable std::mutex metrics_text_mutex_;
   std::shared_ptr<const std::string> metrics_text_;
 };

@@ -39,6 +39,10 @@ constexpr Family kFamilies[] = {
     {"credential_generation", "gauge", "Generation of the credentials handed to workers."},
     {"catalog_fetches_total", "counter", "Model catalog fetches from the backend, by result (not_modified: 304)."},
     {"catalog_models", "gauge", "Models the workers serve (backend catalog, CODEX_MODELS or the built-in list)."},
+    {"account_requests_total", "counter", "Model calls made on each account, summed over workers."},
+    {"account_failovers_total", "counter", "Calls moved away from each account after an account-level failure."},
+    {"account_state", "gauge", "1 for each account's current state."},
+    {"account_quota_used_percent", "gauge", "Used percent of each account's quota window (primary, secondary)."},
     {"build_info", "gauge", "Version of the running proxy."},
 };
 

@@ -63,9 +63,9 @@ common::Result<BackendJsonAnswer> callBackendJson(CallContext& call, UpstreamPoo
     }
     if (answer.head.status != 401) return answer;
     if (refreshed) return mapUpstreamError(401, "", "", unixSeconds());
-    call.worker.channel.send(common::encodeUnauthorized(credentials->generation));
-    auto newer = call.worker.credentials.waitNewer(credentials->generation,
-                                                   call.deadline.capPoint(call.worker.config.credentials_wait));
+    reportUnauthorized(call, credentials->generation);
+    auto newer = credentialsCacheForCall(call).waitNewer(credentials->generation,
+                                                         call.deadline.capPoint(call.worker.config.credentials_wait));
     if (call.deadline.expired()) return call.deadlineError();
     if (!newer || !newer->usable(unixMillis())) return mapUpstreamError(401, "", "", unixSeconds());
     credentials = std::move(newer);
