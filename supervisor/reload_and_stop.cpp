@@ -7,6 +7,7 @@
 #include "common/log/log.h"
 #include "common/os/systemd.h"
 #include "supervisor/accounts/account_pool.h"
+#include "supervisor/accounts/usage_poll.h"
 #include "supervisor/catalog/catalog_manager.h"
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/http_transport.h"
@@ -63,6 +64,8 @@ ReloadStart Supervisor::beginReload() {
       common::codexFingerprint(config_.originator, config_.codexClientVersion());
   credential_transport_->setFingerprint(fingerprint);
   catalog_transport_->setFingerprint(fingerprint);
+  usage_transport_->setFingerprint(fingerprint);
+  usage_->setUsageUrl(config_.codexUsageUrl());
   catalog_->reconfigure(catalogSettingsFromConfig(config_));
   ++generation_;
   common::logInfo("reload_begin").field("generation", generation_).field("workers", config_.workers);

@@ -16,6 +16,7 @@
 #include "common/os/systemd.h"
 #include "common/version.h"
 #include "supervisor/accounts/account_pool.h"
+#include "supervisor/accounts/usage_poll.h"
 #include "supervisor/catalog/catalog_manager.h"
 #include "supervisor/credentials/clock.h"
 #include "supervisor/credentials/credential_manager.h"
@@ -29,6 +30,9 @@ namespace cosp::supervisor {
 namespace {
 
 using std::chrono::milliseconds;
+
+// SPEC §9: each logged-in account's quota is asked for this often (CODEX_USAGE_URL).
+constexpr milliseconds kUsagePollInterval{5 * 60 * 1000};
 
 std::string describeExit(int status) {
   if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
@@ -54,7 +58,7 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
   const CredentialSettings credential_settings = credentialSettingsFromConfig(config_);
   // Two transports with the same proxy, CA file and fingerprint: cancelling a hung catalog fetch at
   // shutdown must not cut a token refresh short.
-  for (auto* transport : {&credential_transport_, &catalog_transport_}) {
+  for (auto* transport : {&credential_transport_, &catalog_transport_, &usage_transport_}) {
     auto made = makeTransportFor(credential_settings);
     if (!made.ok()) throw StartupConfigError(made.error());
     *transport = made.value();
@@ -72,6 +76,9 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
                                             RealClock::instance(), credential_transport_, *credentials_);
   accounts_->on_credentials_change = [this](const std::string& account) { sendAccountCredentials(account); };
   accounts_->on_roster_change = [this] { broadcastRoster(); };
+  auto usage = UsagePoller::create(usage_transport_, config_.codexUsageUrl(), *accounts_, kUsagePollInterval);
+  if (!usage.ok()) throw std::runtime_error(usage.error());
+  usage_ = std::move(usage.value());
 
   auto catalog = CatalogManager::create(catalogSettingsFromConfig(config_), catalog_transport_, RealClock::instance());
   if (!catalog.ok()) throw std::runtime_error(catalog.error());
@@ -123,14 +130,16 @@ bool Supervisor::pollOnce(std::vector<pollfd>& fds) {
   if (int fd = credentials_->eventFd(); fd >= 0) fds.push_back({fd, POLLIN, 0});
   fds.push_back({catalog_->eventFd(), POLLIN, 0});
   for (int fd : accounts_->eventFds()) fds.push_back({fd, POLLIN, 0});
+  fds.push_back({usage_->eventFd(), POLLIN, 0});
   control_->appendPollFds(fds);
   for (auto& [pid, worker] : workers_) {
     if (worker.channel.valid()) fds.push_back({worker.channel.fd(), POLLIN, 0});
   }
   const auto now = Clock::now();
-  const auto wake = nextWake(now, slots_, workers_,
-                             {credentials_->nextDeadline(), catalog_->nextDeadline(), accounts_->nextDeadline(),
-                              reload_.deadline(), watchdog_interval_ ? std::optional(next_watchdog_) : std::nullopt});
+  const auto wake = nextWake(
+      now, slots_, workers_,
+      {credentials_->nextDeadline(), catalog_->nextDeadline(), accounts_->nextDeadline(), usage_->nextDeadline(),
+       reload_.deadline(), watchdog_interval_ ? std::optional(next_watchdog_) : std::nullopt});
   auto wait = std::chrono::duration_cast<milliseconds>(wake - now);
   int timeout = static_cast<int>(std::clamp<int64_t>(wait.count(), 0, kLoopTick.count()));
   int ready = ::poll(fds.data(), fds.size(), timeout);
@@ -146,6 +155,8 @@ bool Supervisor::pollOnce(std::vector<pollfd>& fds) {
       credentials_->onEvent();
     } else if (pfd.fd == catalog_->eventFd()) {
       catalog_->onEvent();
+    } else if (pfd.fd == usage_->eventFd()) {
+      usage_->onEvent();
     } else if (accounts_->onEvent(pfd.fd)) {
       // one of the other accounts' refresh jobs finished
     } else if (control_->handle(pfd.fd, pfd.revents)) {
@@ -365,6 +376,7 @@ void Supervisor::onTimers() {
   if (auto deadline = credentials_->nextDeadline(); deadline && *deadline <= Clock::now()) credentials_->onTick();
   if (auto deadline = catalog_->nextDeadline(); deadline && *deadline <= Clock::now()) catalog_->onTick();
   if (auto deadline = accounts_->nextDeadline(); deadline && *deadline <= Clock::now()) accounts_->onTick();
+  if (auto deadline = usage_->nextDeadline(); deadline && *deadline <= Clock::now()) usage_->onTick();
 
   killOverdueWorkers(now);
 

@@ -25,6 +25,7 @@
 namespace cosp::supervisor {
 
 class AccountPool;
+class UsagePoller;
 class CredentialManager;
 class CatalogManager;
 class HttpTransport;
@@ -100,10 +101,11 @@ class Supervisor {
   Listener old_listener_;  // kept until a reload to a new address completes
   std::unique_ptr<ControlServer> control_;
   // Built here, not by the managers, so a reload can give both the new fingerprint.
-  std::shared_ptr<HttpTransport> credential_transport_, catalog_transport_;
+  std::shared_ptr<HttpTransport> credential_transport_, catalog_transport_, usage_transport_;
   std::unique_ptr<CredentialManager> credentials_;
   // Every account (SPEC §9); `default` is credentials_ above, the others are the pool's own.
   std::unique_ptr<AccountPool> accounts_;
+  std::unique_ptr<UsagePoller> usage_;       // every account's quota, every 5 minutes
   std::unique_ptr<CatalogManager> catalog_;  // fetched with credentials_' token, pushed to workers
 
   std::vector<SlotSchedule> slots_;

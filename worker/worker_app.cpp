@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "common/config/config_codec.h"
+#include "common/ipc/account_messages.h"
 #include "common/ipc/catalog_message.h"
 #include "common/ipc/messages.h"
 #include "common/log/log.h"
@@ -236,7 +237,9 @@ class ControlLoop {
     counters["active_connections"] = server_.openConnections();
     counters["connections_accepted_total"] = server_.acceptedConnections();
     counters["connections_dropped_total"] = server_.refusedConnections();
-    channel_.send(common::encodeHeartbeat(counters, ctx_.metrics.upstreamObservation()));
+    // With one account and no call yet the accounts object is empty: the heartbeat of old.
+    channel_.send(common::encodeHeartbeatWithAccounts(counters, ctx_.metrics.upstreamObservation(),
+                                                      ctx_.metrics.accountObservations()));
     next_heartbeat_ = now + kHeartbeatInterval;
     trim_.maybe(now, ctx_.metrics.active_requests.load(),
                 server_.acceptedConnections() + ctx_.metrics.bytes_out.load());

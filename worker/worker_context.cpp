@@ -22,10 +22,16 @@ void WorkerMetrics::recordUpstreamStatus(int status) {
   add(common::seriesKey("upstream_responses_total", "status=\"" + std::to_string(status) + "\""));
 }
 
-void WorkerMetrics::observeUpstream(int status, std::map<std::string, std::string> rate_limit_headers) {
+void WorkerMetrics::observeUpstream(int status, std::map<std::string, std::string> rate_limit_headers,
+                                    const std::string& account) {
   int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!account.empty() && !rate_limit_headers.empty()) {
+    common::AccountObservation& seen = accounts_[account];
+    seen.rate_limits = rate_limit_headers;
+    seen.rate_limits_at = now;
+  }
   upstream_.last_status = status;
   upstream_.last_status_at = now;
   if (status >= 200 && status < 300) upstream_.last_success_at = now;
@@ -33,6 +39,21 @@ void WorkerMetrics::observeUpstream(int status, std::map<std::string, std::strin
     upstream_.rate_limits.swap(rate_limit_headers);  // the old map is freed after the lock
     upstream_.rate_limits_at = now;
   }
+}
+
+void WorkerMetrics::recordAccountRequest(const std::string& account) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++accounts_[account].requests;
+}
+
+void WorkerMetrics::recordAccountFailover(const std::string& account) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++accounts_[account].failovers;
+}
+
+common::AccountObservations WorkerMetrics::accountObservations() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return accounts_;
 }
 
 common::UpstreamObservation WorkerMetrics::upstreamObservation() const {

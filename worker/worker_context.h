@@ -34,8 +34,15 @@ class WorkerMetrics {
   void recordUpstreamStatus(int status);
   // The head of a backend response: its status and x-codex-* rate-limit headers, for `ctl status`.
   // Taken by value and moved in: the lock shared by every handler thread is not held for a copy.
-  void observeUpstream(int status, std::map<std::string, std::string> rate_limit_headers);
+  // `account`: the account (SPEC §9) the response came for; its rate limits are kept per account too.
+  void observeUpstream(int status, std::map<std::string, std::string> rate_limit_headers,
+                       const std::string& account = {});
   common::UpstreamObservation upstreamObservation() const;
+  // A model call started on `account` / left it after an account-level failure.
+  void recordAccountRequest(const std::string& account);
+  void recordAccountFailover(const std::string& account);
+  // Per account: requests, failovers and the newest rate-limit headers, for the heartbeat.
+  common::AccountObservations accountObservations() const;
   void recordUpstreamFailure(const char* kind);
   void recordUpstreamRetry();
   void recordClientDisconnect();
@@ -47,6 +54,7 @@ class WorkerMetrics {
   mutable std::mutex mutex_;
   common::MetricSeries series_;
   common::UpstreamObservation upstream_;
+  common::AccountObservations accounts_;
 };
 
 // The latest upstream credentials pushed by the supervisor. Readers get an immutable snapshot;

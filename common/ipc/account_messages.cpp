@@ -21,9 +21,8 @@ using message_fields::readString;
 // metric label and a log field.
 bool plausibleAccountName(const std::string& name) {
   if (name.empty() || name.size() > 32) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
 }
 
 bool readAccount(const JsonValue& o, std::string& out) {

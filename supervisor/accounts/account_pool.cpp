@@ -53,7 +53,8 @@ std::string stringMember(const common::JsonValue& obj, const char* key) {
 AccountQuota quotaFromRateLimitHeaders(const std::map<std::string, std::string>& headers, int64_t at_s) {
   AccountQuota q;
   q.observed_at_s = at_s;
-  if (auto v = number(headers, "x-codex-primary-used-percent")) q.primary_used_percent = static_cast<int>(std::lround(*v));
+  if (auto v = number(headers, "x-codex-primary-used-percent"))
+    q.primary_used_percent = static_cast<int>(std::lround(*v));
   if (auto v = number(headers, "x-codex-secondary-used-percent")) {
     q.secondary_used_percent = static_cast<int>(std::lround(*v));
   }
@@ -188,7 +189,8 @@ void AccountPool::expireCooling() {
     }
   }
   if (!changed) return;
-  if (auto e = files_.saveCooling(cooling_until_ms_)) common::logWarn("accounts_cooling_save_failed").field("error", *e);
+  if (auto e = files_.saveCooling(cooling_until_ms_))
+    common::logWarn("accounts_cooling_save_failed").field("error", *e);
   maybeRosterChanged();
 }
 
@@ -385,7 +387,9 @@ common::JsonValue AccountPool::status() const {
     item.set("account_id", masked.empty() ? common::JsonValue() : common::JsonValue(masked));
     item.set("primary_used_percent", static_cast<int64_t>(t.quota.primary_used_percent));
     item.set("secondary_used_percent", static_cast<int64_t>(t.quota.secondary_used_percent));
-    auto resetsIn = [&](int64_t at) { return at > 0 ? common::JsonValue(std::max<int64_t>(0, at - now_s)) : common::JsonValue(); };
+    auto resetsIn = [&](int64_t at) {
+      return at > 0 ? common::JsonValue(std::max<int64_t>(0, at - now_s)) : common::JsonValue();
+    };
     item.set("resets_in_s", resetsIn(t.quota.primary_resets_at_s));
     item.set("secondary_resets_in_s", resetsIn(t.quota.secondary_resets_at_s));
     const int64_t cooling = coolingUntil(t.name);

@@ -104,11 +104,11 @@ class AccountPool {
 
  private:
   struct Account {
-    CredentialManager* manager = nullptr;        // default: the supervisor's; others: owned below
+    CredentialManager* manager = nullptr;  // default: the supervisor's; others: owned below
     std::unique_ptr<CredentialManager> owned;
     AccountQuota quota;
-    int64_t failovers_reported = 0;              // account_failed messages about it
-    std::string last_failure;                    // the last account_failed kind
+    int64_t failovers_reported = 0;                  // account_failed messages about it
+    std::string last_failure;                        // the last account_failed kind
     std::optional<uint64_t> deactivated_generation;  // needs a login: deactivated at this generation
   };
 
@@ -129,7 +129,7 @@ class AccountPool {
   std::map<std::string, Account> accounts_;
   std::set<std::string> paused_;
   std::map<std::string, int64_t> cooling_until_ms_;
-  std::map<pid_t, common::AccountObservations> live_;     // the latest heartbeat per worker
+  std::map<pid_t, common::AccountObservations> live_;          // the latest heartbeat per worker
   std::map<std::string, common::AccountObservation> retired_;  // totals of workers gone
   std::chrono::steady_clock::time_point next_rescan_{};
   std::optional<common::AccountRoster> last_roster_;

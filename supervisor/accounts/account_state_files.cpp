@@ -48,8 +48,10 @@ std::optional<std::string> writeFileAtomic0600(const std::string& dir, const std
   while (ok && off < content.size()) {
     ssize_t n = ::write(fd, content.data() + off, content.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = false;
-    else off += static_cast<size_t>(n);
+    if (n <= 0)
+      ok = false;
+    else
+      off += static_cast<size_t>(n);
   }
   ok = ok && ::fsync(fd) == 0;
   ok = (::close(fd) == 0) && ok;

@@ -71,7 +71,7 @@ AttemptResult clientLeft() {
     if (isCodexHeaderName(name) && !headerNameEquals(name, "x-codex-turn-state")) codex[common::toLower(name)] = value;
   }
   ex.upstream_request_id = selected.upstream_request_id;
-  ex.ctx.metrics.observeUpstream(head.status, std::move(codex));
+  ex.ctx.metrics.observeUpstream(head.status, std::move(codex), ex.account);
 }
 
 // Moves the bytes of `from` to the end of `to`: the buffer itself while `to` is empty (the first

@@ -37,6 +37,13 @@ UpstreamRequestSpec specFor(const CallContext& call, const BackendJsonRequest& r
 
 common::Result<BackendJsonAnswer> callBackendJson(CallContext& call, UpstreamPool& pool,
                                                   const BackendJsonRequest& request, std::size_t body_cap) {
+  // The caller's session picks the account (SPEC §9: the quota routes answer for the account the
+  // caller's conversation uses): the session id backendJsonHeaders() forwarded, when any.
+  if (call.ex.session_id.empty()) {
+    for (const auto& [name, value] : request.headers) {
+      if (headerNameEquals(name, "session-id")) call.ex.session_id = value;
+    }
+  }
   std::shared_ptr<const common::WorkerCredentials> credentials = credentialsForCall(call);
   if (!credentials->usable(unixMillis())) {
     return call.deadline.expired() ? call.deadlineError() : credentialsError(*credentials);

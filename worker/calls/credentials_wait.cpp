@@ -78,6 +78,7 @@ std::shared_ptr<const WorkerCredentials> waitForCredentials(const CredentialsCac
 const std::string& accountForCall(CallContext& call) {
   if (call.ex.account.empty()) {
     call.ex.account = chooseAccount(call.ex.session_id, *call.worker.roster(), unixMillis());
+    call.worker.metrics.recordAccountRequest(call.ex.account);
   }
   return call.ex.account;
 }

@@ -28,9 +28,8 @@ TEST(AccountMessages, DefaultCredentialsAreByteIdenticalToTheOneAccountMessage) 
 
 TEST(AccountMessages, NamedCredentialsRoundTrip) {
   const std::string json = encodeAccountCredentials("team-b", sampleCredentials());
-  EXPECT_EQ(json,
-            R"({"access_token":"at","account":"team-b","account_id":"acc","expires_at_ms":123,"generation":4,)"
-            R"("state":"ok","type":"credentials"})");
+  EXPECT_EQ(json, R"({"access_token":"at","account":"team-b","account_id":"acc","expires_at_ms":123,"generation":4,)"
+                  R"("state":"ok","type":"credentials"})");
   auto decoded = decodeAccountCredentials(json);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->account, "team-b");
@@ -51,11 +50,10 @@ TEST(AccountMessages, RosterRoundTripSortedByName) {
   roster.accounts.push_back({"b", true, false, 0, 40, 10});
   roster.accounts.push_back({"a", false, true, 1700000000000, -1, -1});
   const std::string json = encodeAccountRoster(roster);
-  EXPECT_EQ(json,
-            R"({"accounts":[{"cooling_until_ms":1700000000000,"logged_in":false,"name":"a","paused":true,)"
-            R"("primary_used_percent":-1,"secondary_used_percent":-1},{"cooling_until_ms":0,"logged_in":true,)"
-            R"("name":"b","paused":false,"primary_used_percent":40,"secondary_used_percent":10}],)"
-            R"("strategy":"round-robin","type":"accounts"})");
+  EXPECT_EQ(json, R"({"accounts":[{"cooling_until_ms":1700000000000,"logged_in":false,"name":"a","paused":true,)"
+                  R"("primary_used_percent":-1,"secondary_used_percent":-1},{"cooling_until_ms":0,"logged_in":true,)"
+                  R"("name":"b","paused":false,"primary_used_percent":40,"secondary_used_percent":10}],)"
+                  R"("strategy":"round-robin","type":"accounts"})");
   auto decoded = decodeAccountRoster(json);
   ASSERT_TRUE(decoded);
   ASSERT_EQ(decoded->accounts.size(), 2u);
@@ -100,7 +98,8 @@ TEST(AccountMessages, AccountFailedRoundTrip) {
   EXPECT_EQ(json, R"({"account":"a","cooling_until_ms":1700000000000,"kind":"usage_not_included",)"
                   R"("type":"account_failed"})");
   EXPECT_EQ(decodeAccountFailed(json), std::optional<AccountFailure>(f));
-  for (auto kind : {AccountFailureKind::UsageLimit, AccountFailureKind::Unauthorized, AccountFailureKind::Deactivated}) {
+  for (auto kind :
+       {AccountFailureKind::UsageLimit, AccountFailureKind::Unauthorized, AccountFailureKind::Deactivated}) {
     AccountFailure g{"b", kind, 0};
     EXPECT_EQ(decodeAccountFailed(encodeAccountFailed(g)), std::optional<AccountFailure>(g));
   }
