@@ -236,11 +236,30 @@ void AccountPool::onAccountFailed(const common::AccountFailure& failure) {
   maybeRosterChanged();
 }
 
+namespace {
+
+// A newer observation replaces what it knows; a window it does not carry (a response with the
+// primary headers only) keeps the figures of the older one (the usage poll's).
+void mergeQuota(AccountQuota& kept, const AccountQuota& seen) {
+  if (seen.observed_at_s < kept.observed_at_s) return;
+  kept.observed_at_s = seen.observed_at_s;
+  if (seen.primary_used_percent >= 0) {
+    kept.primary_used_percent = seen.primary_used_percent;
+    kept.primary_resets_at_s = seen.primary_resets_at_s;
+  }
+  if (seen.secondary_used_percent >= 0) {
+    kept.secondary_used_percent = seen.secondary_used_percent;
+    kept.secondary_resets_at_s = seen.secondary_resets_at_s;
+  }
+}
+
+}  // namespace
+
 void AccountPool::observeRateLimits(Account& account, const common::AccountObservation& seen) {
-  if (seen.rate_limits.empty() || seen.rate_limits_at < account.quota.observed_at_s) return;
+  if (seen.rate_limits.empty()) return;
   AccountQuota q = quotaFromRateLimitHeaders(seen.rate_limits, seen.rate_limits_at);
   if (q.primary_used_percent < 0 && q.secondary_used_percent < 0) return;
-  account.quota = q;
+  mergeQuota(account.quota, q);
 }
 
 void AccountPool::onHeartbeat(pid_t worker, const common::AccountObservations& seen) {
@@ -264,8 +283,8 @@ void AccountPool::onWorkerGone(pid_t worker) {
 
 void AccountPool::onUsage(const std::string& name, const AccountQuota& quota) {
   auto it = accounts_.find(name);
-  if (it == accounts_.end() || quota.observed_at_s < it->second.quota.observed_at_s) return;
-  it->second.quota = quota;
+  if (it == accounts_.end()) return;
+  mergeQuota(it->second.quota, quota);
   maybeRosterChanged();
 }
 

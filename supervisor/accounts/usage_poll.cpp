@@ -71,8 +71,8 @@ std::optional<AccountQuota> parseUsageDocument(const std::string& body, int64_t 
 }
 
 common::Result<std::unique_ptr<UsagePoller>, std::string> UsagePoller::create(std::shared_ptr<HttpTransport> transport,
-                                                                            std::string usage_url, AccountPool& pool,
-                                                                            std::chrono::milliseconds interval) {
+                                                                              std::string usage_url, AccountPool& pool,
+                                                                              std::chrono::milliseconds interval) {
   auto job = UsageJob::create({"usage poll", std::chrono::milliseconds(0), std::chrono::milliseconds(500),
                                [transport] { transport->cancel(); },
                                [transport](const UsageRequest& r) { return fetchUsage(*transport, r); }, &usageThrew});
@@ -85,6 +85,10 @@ void UsagePoller::onEvent() {
   if (!outcome) return;
   in_flight_ = false;
   if (outcome->quota) {
+    common::logDebug("account_usage_polled")
+        .field("account", outcome->account)
+        .field("primary_used_percent", outcome->quota->primary_used_percent)
+        .field("secondary_used_percent", outcome->quota->secondary_used_percent);
     pool_.onUsage(outcome->account, *outcome->quota);
   } else {
     common::logWarn("account_usage_poll_failed").field("account", outcome->account).field("error", outcome->error);
@@ -92,7 +96,9 @@ void UsagePoller::onEvent() {
 }
 
 std::optional<SteadyClock::time_point> UsagePoller::nextDeadline() const {
-  if (in_flight_) return std::nullopt;
+  // One account behaves exactly as before: no extra backend traffic (its responses' headers keep
+  // its quota current, and nothing chooses between accounts).
+  if (in_flight_ || pool_.names().size() < 2) return std::nullopt;
   std::optional<SteadyClock::time_point> earliest;
   for (const std::string& name : pool_.names()) {
     auto it = next_poll_.find(name);
@@ -103,7 +109,7 @@ std::optional<SteadyClock::time_point> UsagePoller::nextDeadline() const {
 }
 
 void UsagePoller::onTick() {
-  if (in_flight_ || url_.empty()) return;
+  if (in_flight_ || url_.empty() || pool_.names().size() < 2) return;
   const SteadyClock::time_point now = SteadyClock::now();
   for (const std::string& name : pool_.names()) {
     auto it = next_poll_.find(name);

@@ -32,7 +32,8 @@ struct UsageResult {
 };
 using UsageJob = BackgroundJob<UsageRequest, UsageResult>;
 
-// Every `interval` per logged-in account (SPEC §9: 5 minutes), one GET of CODEX_USAGE_URL with
+// With two accounts or more (one account keeps exactly its former traffic): every `interval` per
+// logged-in account (SPEC §9: 5 minutes), one GET of CODEX_USAGE_URL with
 // that account's token and account id, on a background thread (one request at a time, like the
 // catalog fetch); the figures go to the pool (AccountPool::onUsage). Failures are logged and
 // ignored: the headers of every response keep the quota current anyway. Loop thread only.

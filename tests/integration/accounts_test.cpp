@@ -11,6 +11,7 @@
 
 #include <future>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,8 @@ std::string importAccount(const TempDir& state, const std::string& name, const s
   const std::string file = state.file("auth-" + name + ".json");
   writeFile(file, R"({"tokens":{"access_token":")" + access_token + R"(","refresh_token":"rt-)" + name +
                       R"(","account_id":"acct-)" + name + R"("}})");
-  CommandResult r = runCommand("codex-sub-proxy", {"login", "--account", name, "--import", file},
-                               {{"STATE_DIR", state.path()}});
+  CommandResult r =
+      runCommand("codex-sub-proxy", {"login", "--account", name, "--import", file}, {{"STATE_DIR", state.path()}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("must log in again"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find(access_token), std::string::npos) << "the import printed a token";
@@ -52,7 +53,8 @@ ProxyProcess::Env accountsEnv(const CredentialFakes& f, const TempDir& state) {
 // name -> state, from `ctl accounts --json`; empty when it does not answer.
 std::map<std::string, std::string> accountStates(const ProxyProcess& proxy) {
   std::map<std::string, std::string> states;
-  CommandResult r = runCommand("codex-sub-proxy-ctl", {"accounts", "--json"}, {{"CONTROL_SOCKET", proxy.controlSocket()}});
+  CommandResult r =
+      runCommand("codex-sub-proxy-ctl", {"accounts", "--json"}, {{"CONTROL_SOCKET", proxy.controlSocket()}});
   if (r.exit_code != 0) return states;
   try {
     auto list = Poco::JSON::Parser().parse(r.out).extract<Poco::JSON::Array::Ptr>();
@@ -133,11 +135,32 @@ TEST(Accounts, ThreeImportedAccountsAreListedAndServe) {
         return s && s->getArray("accounts")->getObject(0)->getValue<int>("requests") == 6;
       },
       5s));
+  // The usage poll asked for every account's quota with its own token: b and c took no call, so
+  // their secondary window (which no response header carries) comes from the poll alone.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = proxy.status();
+        if (!s) return false;
+        auto list = s->getArray("accounts");
+        for (unsigned i = 0; i < list->size(); ++i) {
+          if (list->getObject(i)->getValue<int>("secondary_used_percent") != 23) return false;
+        }
+        return true;
+      },
+      10s))
+      << proxy.stderrText() << "\n"
+      << f.backend->sideRequests().size() << " side requests";
+  std::set<std::string> polled;
+  for (const auto& side : f.backend->sideRequests()) {
+    if (side.method == "GET" && side.path == "/backend-api/wham/usage") polled.insert(bearerOf(side));
+  }
+  EXPECT_EQ(polled.size(), 3u);
+  EXPECT_EQ(polled.count(a), 1u);
   // /metrics has the per-account series.
   ASSERT_TRUE(eventually(
       [&] {
-        return httpRequest(proxy.port(), "GET", "/metrics").body.find("codex_sub_proxy_account_requests_total{account=\"a\"} 6") !=
-               std::string::npos;
+        return httpRequest(proxy.port(), "GET", "/metrics")
+                   .body.find("codex_sub_proxy_account_requests_total{account=\"a\"} 6") != std::string::npos;
       },
       5s));
 }
@@ -185,8 +208,8 @@ TEST(Accounts, AnAccountImportedWhileAStreamIsOpenServesWithinFiveSeconds) {
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
   // About 4 s of events (14 events, 300 ms apart).
   auto stream = std::async(std::launch::async, [&] {
-    return httpRequest(proxy.port(), "POST", "/v1/chat/completions", {},
-                       chat("x [[scenario:text+delay:300]]", true), 30000);
+    return httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chat("x [[scenario:text+delay:300]]", true),
+                       30000);
   });
   ASSERT_TRUE(eventually([&] { return modelCalls(*f.backend).size() == 1; }, 5s));
   const std::string d = importAccount(state, "d", tokenOf("d"));
@@ -207,8 +230,11 @@ TEST(Accounts, OneAccountIsTheDefaultAlone) {
   ProxyProcess proxy(f.env(state));
   proxy.start();
   ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
-  ASSERT_TRUE(eventually([&] { return accountStates(proxy) == std::map<std::string, std::string>{{"default", "ok"}}; },
-                         10s))
+  ASSERT_TRUE(eventually(
+      [&] {
+        return accountStates(proxy) == std::map<std::string, std::string>{{"default", "ok"}};
+      },
+      10s))
       << proxy.stderrText();
   HttpResult r = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chat());
   EXPECT_EQ(r.status, 200) << r.body;

@@ -162,6 +162,27 @@ TEST_F(AccountPoolTest, HeartbeatsAreSummedOverWorkersAndKeptAfterExit) {
   EXPECT_EQ(status.getArray()->at(0).find("resets_in_s")->getInt64().value(), 600);
 }
 
+TEST_F(AccountPoolTest, AResponseWithThePrimaryWindowOnlyKeepsThePolledSecondary) {
+  writeAccount("a");
+  auto pool = makePool();
+  const int64_t now_s = clock_.unixMillis() / 1000;
+  AccountQuota polled;
+  polled.primary_used_percent = 7;
+  polled.secondary_used_percent = 23;
+  polled.observed_at_s = now_s;
+  pool->onUsage("a", polled);
+  common::AccountObservations seen;
+  seen["a"].rate_limits = {{"x-codex-primary-used-percent", "9"}};
+  seen["a"].rate_limits_at = now_s + 1;
+  pool->onHeartbeat(101, seen);
+  EXPECT_EQ(pool->roster().accounts[0].primary_used_percent, 9);
+  EXPECT_EQ(pool->roster().accounts[0].secondary_used_percent, 23);
+  // An older poll answer changes nothing.
+  polled.primary_used_percent = 1;
+  pool->onUsage("a", polled);
+  EXPECT_EQ(pool->roster().accounts[0].primary_used_percent, 9);
+}
+
 TEST(UsageDocument, ReadsBothWindows) {
   auto q = parseUsageDocument(
       R"({"plan_type":"plus","rate_limit":{"primary_window":{"used_percent":7,"reset_after_seconds":9000},)"
