@@ -51,6 +51,22 @@ std::string dispatchControl(std::string_view request, const ControlCommands& com
     reply.beginObject().member("ok", true).member("data", commands.keys_usage()).endObject();
     return reply.take();
   }
+  if (command == "accounts" && commands.accounts) {
+    const std::string action = common::jsonStringOr(*object, "action");
+    common::JsonWriter reply;
+    if (!action.empty()) {
+      if (action != "pause" && action != "resume") {
+        return R"J({"ok":false,"error":"unknown accounts action (expected pause or resume)"})J";
+      }
+      if (auto error = commands.account_action(action, common::jsonStringOr(*object, "name"))) {
+        reply.beginObject().member("ok", false).member("error", *error).endObject();
+        return reply.take();
+      }
+    }
+    reply.beginObject().member("ok", true).key("data").beginObject().member("accounts", commands.accounts());
+    reply.endObject().endObject();
+    return reply.take();
+  }
   return R"J({"ok":false,"error":"unknown command (expected status, reload, refresh or stop)"})J";
 }
 

@@ -30,11 +30,16 @@ struct ControlCommands {
   // Re-read API_KEYS_FILE (`ctl keys …` after a change); the error when the file is refused.
   std::function<std::optional<std::string>()> keys_reload = nullptr;
   std::function<common::JsonValue()> keys_usage = nullptr;  // per-key accounting for `ctl keys list`
+  std::function<common::JsonValue()> accounts = {};  // `ctl accounts`: the accounts array
+  // `ctl accounts pause|resume NAME`: an error text (unknown account, cannot persist) or nullopt.
+  std::function<std::optional<std::string>(const std::string& action, const std::string& name)> account_action = {};
 };
 
 // One request line of the control protocol (common/ipc/control_client.h), {"command":"..."},
 // runs its command and returns the reply line: {"ok":true,"data":{...}} or
 // {"ok":false,"error":"..."} for a malformed request, an unknown command or a rejected reload.
+// {"command":"accounts"} answers {"ok":true,"data":{"accounts":[...]}}; with "action":"pause" or
+// "resume" and "name" it pauses or resumes that account and answers the list the same way.
 // A started reload answers {"ok":true,"data":{"generation":N,"message":"reload started"}}.
 std::string dispatchControl(std::string_view request, const ControlCommands& commands);
 

@@ -11,6 +11,8 @@
 #include "common/os/exit_codes.h"
 #include "common/os/signals.h"
 #include "common/version.h"
+#include "supervisor/accounts/account_names.h"
+#include "supervisor/accounts/import_login.h"
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/device_login.h"
 #include "supervisor/supervisor.h"
@@ -64,8 +66,18 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (inv.command == "login") {
-    return cosp::supervisor::runDeviceLogin(cosp::supervisor::credentialSettingsFromConfig(loaded->config), inv.print,
-                                            std::cerr, std::cout);
+    const std::string account = inv.account.empty() ? cosp::supervisor::kDefaultAccount : inv.account;
+    if (auto problem = cosp::supervisor::accountNameProblem(account)) {
+      std::fprintf(stderr, "codex-sub-proxy: configuration error: --account: %s\n", problem->c_str());
+      return kExitConfig;
+    }
+    auto settings = cosp::supervisor::accountCredentialSettings(
+        cosp::supervisor::credentialSettingsFromConfig(loaded->config), account);
+    if (!inv.import_file.empty()) {
+      return cosp::supervisor::runImportLogin(settings, inv.import_file, cosp::supervisor::RealClock::instance(),
+                                              std::cerr);
+    }
+    return cosp::supervisor::runDeviceLogin(settings, inv.print, std::cerr, std::cout);
   }
   return serve(*loaded, args);
 }

@@ -6,6 +6,8 @@
 #include "common/config/config_loader.h"
 #include "common/log/log.h"
 #include "common/os/systemd.h"
+#include "supervisor/accounts/account_pool.h"
+#include "supervisor/accounts/usage_poll.h"
 #include "supervisor/catalog/catalog_manager.h"
 #include "supervisor/credentials/credential_manager.h"
 #include "supervisor/credentials/http_transport.h"
@@ -61,6 +63,8 @@ ReloadStart Supervisor::beginReload() {
   common::Log::configure(next.log_level, next.log_format, "supervisor");
   // A `codex-sub-proxy login` may have written new credentials since the start.
   credentials_->reloadStore();
+  accounts_->setStrategy(next.account_strategy);
+  accounts_->rescan();  // accounts added or re-logged since the last scan
   common::sdNotify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(common::monotonicMicros()));
   phase_ = Phase::Reloading;
   config_ = std::move(next);
@@ -68,6 +72,8 @@ ReloadStart Supervisor::beginReload() {
       common::codexFingerprint(config_.originator, config_.codexClientVersion());
   credential_transport_->setFingerprint(fingerprint);
   catalog_transport_->setFingerprint(fingerprint);
+  usage_transport_->setFingerprint(fingerprint);
+  usage_->setUsageUrl(config_.codexUsageUrl());
   catalog_->reconfigure(catalogSettingsFromConfig(config_));
   ++generation_;
   common::logInfo("reload_begin").field("generation", generation_).field("workers", config_.workers);

@@ -166,6 +166,10 @@ common::JsonValue statusReport(const SupervisorView& view) {
   }
   o.set("workers", std::move(workers));
   o.set("credentials", view.credentials.status());
+  // Several accounts (SPEC §9); a view without a pool (unit tests) has none to show.
+  if (const auto* list = view.accounts_status.getArray(); list != nullptr && !list->empty()) {
+    o.set("accounts", view.accounts_status);
+  }
   o.set("catalog", catalogReport(view.catalog));
   o.set("upstream", upstreamReport(view.upstream));
   o.set("totals", totalsReport(totals));
@@ -225,6 +229,23 @@ common::WorkerCounters metricSeries(const SupervisorView& view) {
         static_cast<int64_t>(count);
   }
   series["catalog_models"] = static_cast<int64_t>(view.catalog.models);
+  for (const AccountPool::Totals& account : view.account_totals) {
+    const std::string label = "account=\"" + account.name + "\"";
+    series[common::seriesKey("account_requests_total", label)] = account.requests;
+    series[common::seriesKey("account_failovers_total", label)] = account.failovers;
+    for (const char* state :
+         {"ok", "refreshing", "refresh_failing", "needs_login", "no_credentials", "cooling", "paused"}) {
+      series[common::seriesKey("account_state", label + ",state=\"" + state + "\"")] = account.state == state ? 1 : 0;
+    }
+    if (account.quota.primary_used_percent >= 0) {
+      series[common::seriesKey("account_quota_used_percent", label + ",window=\"primary\"")] =
+          account.quota.primary_used_percent;
+    }
+    if (account.quota.secondary_used_percent >= 0) {
+      series[common::seriesKey("account_quota_used_percent", label + ",window=\"secondary\"")] =
+          account.quota.secondary_used_percent;
+    }
+  }
   series[common::seriesKey("build_info", std::string("version=\"") + kVersion + "\"")] = 1;
   return series;
 }

@@ -10,6 +10,7 @@
 
 #include "common/ipc/messages.h"
 #include "common/json/json_value.h"
+#include "supervisor/accounts/account_pool.h"
 #include "supervisor/catalog/catalog_report.h"
 #include "supervisor/credential_provider.h"
 #include "supervisor/worker_process.h"
@@ -46,6 +47,9 @@ struct SupervisorView {
   const CredentialProvider& credentials;
   CatalogReport catalog;
   std::optional<ReloadResult> last_reload = std::nullopt;  // none before the first reload ends
+  // Several accounts (SPEC §9): the `accounts` array of `ctl status` and the per-account series.
+  common::JsonValue accounts_status = common::JsonValue::array();
+  std::vector<AccountPool::Totals> account_totals = {};
 };
 
 // The `ctl status` document; members sorted by key at every level.

@@ -10,11 +10,14 @@
 
 #include "common/config/config_codec.h"
 #include "common/keys/usage_snapshot.h"
+#include "common/ipc/account_messages.h"
 #include "common/log/log.h"
 #include "common/metrics/prometheus.h"
 #include "common/os/spawn.h"
 #include "common/os/systemd.h"
 #include "common/version.h"
+#include "supervisor/accounts/account_pool.h"
+#include "supervisor/accounts/usage_poll.h"
 #include "supervisor/catalog/catalog_manager.h"
 #include "supervisor/credentials/clock.h"
 #include "supervisor/credentials/credential_manager.h"
@@ -29,6 +32,9 @@ namespace cosp::supervisor {
 namespace {
 
 using std::chrono::milliseconds;
+
+// SPEC §9: each logged-in account's quota is asked for this often (CODEX_USAGE_URL).
+constexpr milliseconds kUsagePollInterval{5 * 60 * 1000};
 
 std::string describeExit(int status) {
   if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
@@ -54,7 +60,7 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
   const CredentialSettings credential_settings = credentialSettingsFromConfig(config_);
   // Two transports with the same proxy, CA file and fingerprint: cancelling a hung catalog fetch at
   // shutdown must not cut a token refresh short.
-  for (auto* transport : {&credential_transport_, &catalog_transport_}) {
+  for (auto* transport : {&credential_transport_, &catalog_transport_, &usage_transport_}) {
     auto made = makeTransportFor(credential_settings);
     if (!made.ok()) throw StartupConfigError(made.error());
     *transport = made.value();
@@ -68,6 +74,13 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
     throw std::runtime_error(error.message);
   }
   credentials_ = std::move(credentials.value());
+  accounts_ = std::make_unique<AccountPool>(AccountPool::Settings{credential_settings, config_.account_strategy},
+                                            RealClock::instance(), credential_transport_, *credentials_);
+  accounts_->on_credentials_change = [this](const std::string& account) { sendAccountCredentials(account); };
+  accounts_->on_roster_change = [this] { broadcastRoster(); };
+  auto usage = UsagePoller::create(usage_transport_, config_.codexUsageUrl(), *accounts_, kUsagePollInterval);
+  if (!usage.ok()) throw std::runtime_error(usage.error());
+  usage_ = std::move(usage.value());
 
   auto catalog = CatalogManager::create(catalogSettingsFromConfig(config_), catalog_transport_, RealClock::instance());
   if (!catalog.ok()) throw std::runtime_error(catalog.error());
@@ -78,6 +91,7 @@ Supervisor::Supervisor(common::Config config, std::vector<std::string> args)
   credentials_->on_change = [this] {
     broadcastCredentials();
     catalog_->onCredentials(credentials_->current());
+    accounts_->onDefaultChanged();
   };
 
   keys_ = std::make_unique<KeysManager>(config_.api_keys_file, config_.state_dir);
@@ -122,14 +136,17 @@ bool Supervisor::pollOnce(std::vector<pollfd>& fds) {
   fds.push_back({signals_.fd(), POLLIN, 0});
   if (int fd = credentials_->eventFd(); fd >= 0) fds.push_back({fd, POLLIN, 0});
   fds.push_back({catalog_->eventFd(), POLLIN, 0});
+  for (int fd : accounts_->eventFds()) fds.push_back({fd, POLLIN, 0});
+  fds.push_back({usage_->eventFd(), POLLIN, 0});
   control_->appendPollFds(fds);
   for (auto& [pid, worker] : workers_) {
     if (worker.channel.valid()) fds.push_back({worker.channel.fd(), POLLIN, 0});
   }
   const auto now = Clock::now();
-  const auto wake = nextWake(now, slots_, workers_,
-                             {credentials_->nextDeadline(), catalog_->nextDeadline(), reload_.deadline(),
-                              watchdog_interval_ ? std::optional(next_watchdog_) : std::nullopt});
+  const auto wake = nextWake(
+      now, slots_, workers_,
+      {credentials_->nextDeadline(), catalog_->nextDeadline(), accounts_->nextDeadline(), usage_->nextDeadline(),
+       reload_.deadline(), watchdog_interval_ ? std::optional(next_watchdog_) : std::nullopt});
   auto wait = std::chrono::duration_cast<milliseconds>(wake - now);
   int timeout = static_cast<int>(std::clamp<int64_t>(wait.count(), 0, kLoopTick.count()));
   int ready = ::poll(fds.data(), fds.size(), timeout);
@@ -145,6 +162,10 @@ bool Supervisor::pollOnce(std::vector<pollfd>& fds) {
       credentials_->onEvent();
     } else if (pfd.fd == catalog_->eventFd()) {
       catalog_->onEvent();
+    } else if (pfd.fd == usage_->eventFd()) {
+      usage_->onEvent();
+    } else if (accounts_->onEvent(pfd.fd)) {
+      // one of the other accounts' refresh jobs finished
     } else if (control_->handle(pfd.fd, pfd.revents)) {
       // handled by the control server
     } else {
@@ -191,6 +212,16 @@ pid_t Supervisor::spawnWorker(int slot) {
   // configuration is always the first message a worker sees.
   worker.channel.send(common::encodeWorkerConfig(config_));
   worker.channel.send(common::encodeCredentials(credentials_->current()));
+  // Several accounts: every other account's credentials, then the roster, before the catalog so
+  // the worker holds them all before it serves (worker_app.cpp, receiveInitialState). With one
+  // account this adds only the roster.
+  for (const std::string& account : accounts_->names()) {
+    if (account == common::kDefaultAccountName) continue;
+    if (const auto* creds = accounts_->credentials(account)) {
+      worker.channel.send(common::encodeAccountCredentials(account, *creds));
+    }
+  }
+  worker.channel.send(common::encodeAccountRoster(accounts_->roster()));
   worker.channel.send(catalog_->message());
   worker.channel.send(keys_->message());
   workers_.emplace(pid, std::move(worker));
@@ -240,6 +271,7 @@ void Supervisor::onWorkerExit(pid_t pid, int status) {
   // Its in-flight leases go back to their keys, whatever way it ended.
   keys_->releaseLeaseRow(worker.lease_row);
   addCounters(retired_counters_, worker.counters, false);
+  accounts_->onWorkerGone(pid);
   const auto now = Clock::now();
   auto uptime = std::chrono::duration_cast<milliseconds>(now - worker.started);
   bool expected = worker.state == WorkerState::Draining || phase_ == Phase::Stopping;
@@ -302,14 +334,29 @@ void Supervisor::onWorkerMessage(WorkerProcess& worker, const std::string& messa
       worker.counters = std::move(beat->counters);
       // Keep the newest view of the backend across all workers (and beyond their lifetime).
       keepNewest(upstream_, beat->upstream);
+      if (auto seen = common::decodeHeartbeatAccounts(message)) accounts_->onHeartbeat(worker.pid, *seen);
     }
   } else if (type == common::msg::kUnauthorized) {
-    if (auto generation = common::messageInt(message, "generation")) {
-      credentials_->reportUnauthorized(static_cast<uint64_t>(*generation));
+    if (auto report = common::decodeAccountGenerationReport(message)) {
+      if (report->account == common::kDefaultAccountName) {
+        credentials_->reportUnauthorized(report->generation);
+      } else {
+        accounts_->reportUnauthorized(report->account, report->generation);
+      }
     }
   } else if (type == common::msg::kRefreshNeeded) {
-    if (auto generation = common::messageInt(message, "generation")) {
-      credentials_->reportRefreshNeeded(static_cast<uint64_t>(*generation));
+    if (auto report = common::decodeAccountGenerationReport(message)) {
+      if (report->account == common::kDefaultAccountName) {
+        credentials_->reportRefreshNeeded(report->generation);
+      } else {
+        accounts_->reportRefreshNeeded(report->account, report->generation);
+      }
+    }
+  } else if (type == common::msg::kAccountFailed) {
+    if (auto failure = common::decodeAccountFailed(message)) {
+      accounts_->onAccountFailed(*failure);
+    } else {
+      common::logWarn("account_failed_malformed").field("slot", worker.slot);
     }
   } else {
     common::logWarn("worker_message_unknown").field("slot", worker.slot);
@@ -343,6 +390,8 @@ void Supervisor::onTimers() {
   // Compare against a fresh clock reading: a deadline meaning "now" is computed after `now` above.
   if (auto deadline = credentials_->nextDeadline(); deadline && *deadline <= Clock::now()) credentials_->onTick();
   if (auto deadline = catalog_->nextDeadline(); deadline && *deadline <= Clock::now()) catalog_->onTick();
+  if (auto deadline = accounts_->nextDeadline(); deadline && *deadline <= Clock::now()) accounts_->onTick();
+  if (auto deadline = usage_->nextDeadline(); deadline && *deadline <= Clock::now()) usage_->onTick();
 
   killOverdueWorkers(now);
 
@@ -398,7 +447,9 @@ SupervisorView Supervisor::view() const {
                         upstream_,
                         *credentials_,
                         catalog_->report(),
-                        last_reload_};
+                        last_reload_,
+                        accounts_->status(),
+                        accounts_->totals()};
 }
 
 void Supervisor::pushMetrics() {
@@ -418,6 +469,26 @@ void Supervisor::broadcastCredentials() {
     }
   }
   updateSystemdStatus();
+}
+
+void Supervisor::sendAccountCredentials(const std::string& account) {
+  const common::WorkerCredentials* creds = accounts_->credentials(account);
+  if (creds == nullptr) return;
+  std::string message = common::encodeAccountCredentials(account, *creds);
+  for (auto& [pid, worker] : workers_) {
+    if (worker.channel.valid() && !worker.channel.send(message)) {
+      common::logWarn("credentials_send_failed").field("slot", worker.slot).field("account", account);
+    }
+  }
+}
+
+void Supervisor::broadcastRoster() {
+  std::string message = common::encodeAccountRoster(accounts_->roster());
+  for (auto& [pid, worker] : workers_) {
+    if (worker.channel.valid() && !worker.channel.send(message)) {
+      common::logWarn("accounts_send_failed").field("slot", worker.slot);
+    }
+  }
 }
 
 void Supervisor::broadcastCatalog() {
@@ -468,6 +539,10 @@ std::string Supervisor::handleControl(const std::string& request) {
   commands.refresh = [this] { credentials_->forceRefresh(); };
   commands.keys_reload = [this] { return reloadKeys(); };
   commands.keys_usage = [this] { return common::keys::usageToJson(keys_->usage()); };
+  commands.accounts = [this] { return accounts_->status(); };
+  commands.account_action = [this](const std::string& action, const std::string& name) {
+    return accounts_->setPaused(name, action == "pause");
+  };
   return dispatchControl(request, commands);
 }
 

@@ -24,6 +24,8 @@
 
 namespace cosp::supervisor {
 
+class AccountPool;
+class UsagePoller;
 class CredentialManager;
 class CatalogManager;
 class HttpTransport;
@@ -77,6 +79,9 @@ class Supervisor {
   void drainWorker(WorkerProcess& worker, std::chrono::milliseconds grace);
 
   void broadcastCredentials();
+  void sendAccountCredentials(const std::string& account);
+  void broadcastRoster();
+  void onAccountsControl(const std::string& action, const std::string& name, std::string& error);
   void broadcastCatalog();
   // Re-reads API_KEYS_FILE and sends the table to every worker; the error when the file is refused.
   std::optional<std::string> reloadKeys();
@@ -99,8 +104,11 @@ class Supervisor {
   Listener old_listener_;  // kept until a reload to a new address completes
   std::unique_ptr<ControlServer> control_;
   // Built here, not by the managers, so a reload can give both the new fingerprint.
-  std::shared_ptr<HttpTransport> credential_transport_, catalog_transport_;
+  std::shared_ptr<HttpTransport> credential_transport_, catalog_transport_, usage_transport_;
   std::unique_ptr<CredentialManager> credentials_;
+  // Every account (SPEC §9); `default` is credentials_ above, the others are the pool's own.
+  std::unique_ptr<AccountPool> accounts_;
+  std::unique_ptr<UsagePoller> usage_;       // every account's quota, every 5 minutes
   std::unique_ptr<CatalogManager> catalog_;  // fetched with credentials_' token, pushed to workers
   std::unique_ptr<KeysManager> keys_;        // API_KEYS_FILE, the limits zone, usage persistence
 

@@ -32,6 +32,11 @@ struct Exchange {
   RouteMatch route;
   int status = 0;
   std::string model;
+  // The call's session id (SPEC §4: the client's, else prompt_cache_key, else derived): it picks
+  // the account. Empty for routes that have none.
+  std::string session_id;
+  // The account (SPEC §9) the call uses, by name; empty until chosen (accountForCall).
+  std::string account;
   bool stream = false;
   int upstream_status = 0;
   std::string upstream_request_id;  // the backend's x-request-id (header_rules.h), for the log line

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "common/config/config_codec.h"
+#include "common/ipc/account_messages.h"
 #include "common/ipc/catalog_message.h"
 #include "common/ipc/messages.h"
 #include "common/keys/keys_message.h"
@@ -101,8 +102,15 @@ std::optional<std::string> receiveInitialState(const common::Channel& channel, W
          channel.receive(message, std::chrono::seconds(2)) == common::Channel::Status::Message) {
     const std::string type = common::messageType(message);
     if (type == common::msg::kCredentials) {
-      have_credentials = true;
-      if (auto credentials = common::decodeCredentials(message)) ctx.credentials.set(std::move(*credentials));
+      if (auto credentials = common::decodeAccountCredentials(message)) {
+        // The other accounts' credentials and the roster come between; `default`'s is the one awaited.
+        if (credentials->account == common::kDefaultAccountName) have_credentials = true;
+        ctx.setAccountCredentials(credentials->account, std::move(credentials->credentials));
+      } else {
+        have_credentials = true;
+      }
+    } else if (type == common::msg::kAccounts) {
+      if (auto roster = common::decodeAccountRoster(message)) ctx.setRoster(std::move(*roster));
     } else if (type == common::msg::kCatalog) {
       have_catalog = true;
       if (auto catalog = common::decodeCatalog(message)) ctx.catalog.set(std::move(*catalog));
@@ -205,7 +213,15 @@ class ControlLoop {
   void handleMessage() {
     std::string type = common::messageType(message_);
     if (type == common::msg::kCredentials) {
-      if (auto credentials = common::decodeCredentials(message_)) ctx_.credentials.set(std::move(*credentials));
+      if (auto credentials = common::decodeAccountCredentials(message_)) {
+        ctx_.setAccountCredentials(credentials->account, std::move(credentials->credentials));
+      }
+    } else if (type == common::msg::kAccounts) {
+      if (auto roster = common::decodeAccountRoster(message_)) {
+        ctx_.setRoster(std::move(*roster));
+      } else {
+        common::logWarn("accounts_message_malformed");
+      }
     } else if (type == common::msg::kCatalog) {
       if (auto catalog = common::decodeCatalog(message_)) {
         ctx_.catalog.set(std::move(*catalog));
@@ -233,7 +249,9 @@ class ControlLoop {
     counters["active_connections"] = server_.openConnections();
     counters["connections_accepted_total"] = server_.acceptedConnections();
     counters["connections_dropped_total"] = server_.refusedConnections();
-    channel_.send(common::encodeHeartbeat(counters, ctx_.metrics.upstreamObservation()));
+    // With one account and no call yet the accounts object is empty: the heartbeat of old.
+    channel_.send(common::encodeHeartbeatWithAccounts(counters, ctx_.metrics.upstreamObservation(),
+                                                      ctx_.metrics.accountObservations()));
     next_heartbeat_ = now + kHeartbeatInterval;
     trim_.maybe(now, ctx_.metrics.active_requests.load(),
                 server_.acceptedConnections() + ctx_.metrics.bytes_out.load());

@@ -22,10 +22,16 @@ void WorkerMetrics::recordUpstreamStatus(int status) {
   add(common::seriesKey("upstream_responses_total", "status=\"" + std::to_string(status) + "\""));
 }
 
-void WorkerMetrics::observeUpstream(int status, std::map<std::string, std::string> rate_limit_headers) {
+void WorkerMetrics::observeUpstream(int status, std::map<std::string, std::string> rate_limit_headers,
+                                    const std::string& account) {
   int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!account.empty() && !rate_limit_headers.empty()) {
+    common::AccountObservation& seen = accounts_[account];
+    seen.rate_limits = rate_limit_headers;
+    seen.rate_limits_at = now;
+  }
   upstream_.last_status = status;
   upstream_.last_status_at = now;
   if (status >= 200 && status < 300) upstream_.last_success_at = now;
@@ -33,6 +39,21 @@ void WorkerMetrics::observeUpstream(int status, std::map<std::string, std::strin
     upstream_.rate_limits.swap(rate_limit_headers);  // the old map is freed after the lock
     upstream_.rate_limits_at = now;
   }
+}
+
+void WorkerMetrics::recordAccountRequest(const std::string& account) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++accounts_[account].requests;
+}
+
+void WorkerMetrics::recordAccountFailover(const std::string& account) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++accounts_[account].failovers;
+}
+
+common::AccountObservations WorkerMetrics::accountObservations() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return accounts_;
 }
 
 common::UpstreamObservation WorkerMetrics::upstreamObservation() const {
@@ -67,6 +88,39 @@ void WorkerContext::beginDrain() {
   const std::uint64_t one = 1;
   // Never read: the eventfd stays readable, so every poll(2) that includes it returns at once.
   if (drain_event_) (void)::write(drain_event_.get(), &one, sizeof one);
+}
+
+CredentialsCache* WorkerContext::accountCredentials(const std::string& account) {
+  if (account == common::kDefaultAccountName) return &credentials;
+  std::lock_guard<std::mutex> lock(accounts_mutex_);
+  auto it = account_credentials_.find(account);
+  return it == account_credentials_.end() ? nullptr : it->second.get();
+}
+
+void WorkerContext::setAccountCredentials(const std::string& account, common::WorkerCredentials creds) {
+  if (account == common::kDefaultAccountName) {
+    credentials.set(std::move(creds));
+    return;
+  }
+  CredentialsCache* cache = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(accounts_mutex_);
+    auto& slot = account_credentials_[account];
+    if (!slot) slot = std::make_unique<CredentialsCache>();
+    cache = slot.get();
+  }
+  cache->set(std::move(creds));
+}
+
+void WorkerContext::setRoster(common::AccountRoster roster) {
+  auto next = std::make_shared<const common::AccountRoster>(std::move(roster));
+  std::lock_guard<std::mutex> lock(accounts_mutex_);
+  roster_ = std::move(next);
+}
+
+std::shared_ptr<const common::AccountRoster> WorkerContext::roster() const {
+  std::lock_guard<std::mutex> lock(accounts_mutex_);
+  return roster_;
 }
 
 void WorkerContext::setMetricsText(std::string text) {

@@ -11,6 +11,7 @@
 #include "common/catalog/model_catalog.h"
 #include "common/catalog/served_catalog.h"
 #include "common/config/config.h"
+#include "common/ipc/account_messages.h"
 #include "common/ipc/channel.h"
 #include "common/ipc/messages.h"
 #include "common/metrics/prometheus.h"
@@ -34,8 +35,15 @@ class WorkerMetrics {
   void recordUpstreamStatus(int status);
   // The head of a backend response: its status and x-codex-* rate-limit headers, for `ctl status`.
   // Taken by value and moved in: the lock shared by every handler thread is not held for a copy.
-  void observeUpstream(int status, std::map<std::string, std::string> rate_limit_headers);
+  // `account`: the account (SPEC §9) the response came for; its rate limits are kept per account too.
+  void observeUpstream(int status, std::map<std::string, std::string> rate_limit_headers,
+                       const std::string& account = {});
   common::UpstreamObservation upstreamObservation() const;
+  // A model call started on `account` / left it after an account-level failure.
+  void recordAccountRequest(const std::string& account);
+  void recordAccountFailover(const std::string& account);
+  // Per account: requests, failovers and the newest rate-limit headers, for the heartbeat.
+  common::AccountObservations accountObservations() const;
   void recordUpstreamFailure(const char* kind);
   void recordUpstreamRetry();
   void recordClientDisconnect();
@@ -47,6 +55,7 @@ class WorkerMetrics {
   mutable std::mutex mutex_;
   common::MetricSeries series_;
   common::UpstreamObservation upstream_;
+  common::AccountObservations accounts_;
 };
 
 // The latest upstream credentials pushed by the supervisor. Readers get an immutable snapshot;
@@ -115,6 +124,15 @@ struct WorkerContext {
   void beginDrain();
   int drainFd() const { return drain_event_.get(); }
 
+  // Several accounts (SPEC §9). `credentials` above is the account `default`; every other
+  // account has its own cache, created on its first credentials message and never removed (a
+  // caller may hold the pointer for a whole call).
+  CredentialsCache* accountCredentials(const std::string& account);
+  void setAccountCredentials(const std::string& account, common::WorkerCredentials credentials);
+  // The supervisor's roster: every account, its state and quota, and the strategy.
+  void setRoster(common::AccountRoster roster);
+  std::shared_ptr<const common::AccountRoster> roster() const;
+
   // The process-wide /metrics text, aggregated and pushed by the supervisor each second.
   void setMetricsText(std::string text);
   std::shared_ptr<const std::string> metricsText() const;
@@ -122,6 +140,9 @@ struct WorkerContext {
  private:
   common::UniqueFd drain_event_ = makeDrainEvent();
   static common::UniqueFd makeDrainEvent();
+  mutable std::mutex accounts_mutex_;
+  std::map<std::string, std::unique_ptr<CredentialsCache>> account_credentials_;
+  std::shared_ptr<const common::AccountRoster> roster_ = std::make_shared<common::AccountRoster>();
   mutable std::mutex metrics_text_mutex_;
   std::shared_ptr<const std::string> metrics_text_;
 };

@@ -79,6 +79,9 @@ struct Config {
   std::chrono::milliseconds request_timeout{900000};      // a whole non-streaming model call
   uint64_t max_event_bytes = 16ull * 1024 * 1024;         // one upstream SSE line or event
 
+  // Several accounts (SPEC §9): sticky (the session id decides the account) | round-robin.
+  std::string account_strategy = "sticky";
+
   // Logging
   LogLevel log_level = LogLevel::Info;
   LogFormat log_format = LogFormat::Json;

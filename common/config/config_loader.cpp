@@ -311,6 +311,13 @@ class ConfigReader {
       else
         return invalidValue("log-format", *v, "expected json or text");
     }
+    if (auto v = get("account-strategy")) {
+      std::string strategy = toLower(trim(v->value));
+      if (strategy != "sticky" && strategy != "round-robin") {
+        return invalidValue("account-strategy", *v, "expected sticky or round-robin");
+      }
+      c_.account_strategy = strategy;
+    }
     return std::nullopt;
   }
 
@@ -422,6 +429,12 @@ Result<LoadedConfig, ConfigError> loadConfig(const std::vector<std::string>& arg
   inv.version = (*cli)["version"].as<bool>();
   inv.print = (*cli)["print"].as<bool>();
   if (inv.print && inv.command != "login") return ConfigError{"--print only applies to 'login'"};
+  if (cli->count("account")) inv.account = (*cli)["account"].as<std::string>();
+  if (cli->count("import")) inv.import_file = (*cli)["import"].as<std::string>();
+  if ((!inv.account.empty() || !inv.import_file.empty()) && inv.command != "login") {
+    return ConfigError{"--account and --import only apply to 'login'"};
+  }
+  if (!inv.import_file.empty() && inv.print) return ConfigError{"--import and --print cannot be combined"};
   // --help and --version answer whatever the rest of the configuration says.
   if (inv.help || inv.version) return loaded;
 

@@ -26,7 +26,9 @@ struct Invocation {
   bool check_config = false;
   bool help = false;
   bool version = false;
-  bool print = false;  // login --print
+  bool print = false;       // login --print
+  std::string account;      // login --account NAME; empty = the account `default`
+  std::string import_file;  // login --import FILE (a Codex CLI auth.json)
 };
 
 struct LoadedConfig {

@@ -109,6 +109,8 @@ const std::vector<OptionSpec>& optionTable() {
       {"send-timeout", "SEND_TIMEOUT", "60s", "longest time to hand one write to a client that stops reading"},
       {"request-timeout", "REQUEST_TIMEOUT", "15m", "deadline of a whole non-streaming model call"},
       {"max-event-bytes", "MAX_EVENT_BYTES", "16MiB", "largest upstream SSE line or event"},
+      {"account-strategy", "ACCOUNT_STRATEGY", "sticky",
+       "sticky | round-robin: how calls are spread over several accounts"},
       {"log-level", "LOG_LEVEL", "info", "debug | info | warn | error"},
       {"log-format", "LOG_FORMAT", "json", "json | text"},
   };
@@ -144,7 +146,8 @@ const OptionSpec& optionSpec(const char* flag) {
 Result<po::variables_map, ConfigError> parseCommandLine(const std::vector<std::string>& args) {
   po::options_description cli_desc;
   cli_desc.add_options()("config", po::value<std::string>())("check-config", po::bool_switch())(
-      "help,h", po::bool_switch())("version", po::bool_switch())("print", po::bool_switch());
+      "help,h", po::bool_switch())("version", po::bool_switch())("print", po::bool_switch())(
+      "account", po::value<std::string>())("import", po::value<std::string>());
   for (const auto& s : optionTable()) {
     if (!s.cli) continue;
     if (s.is_switch) {

@@ -13,6 +13,12 @@ namespace cosp::common {
 
 ControlReply controlRequest(const std::string& socket_path, const std::string& command,
                             std::chrono::milliseconds timeout) {
+  return controlRequest(socket_path, command, {}, timeout);
+}
+
+ControlReply controlRequest(const std::string& socket_path, const std::string& command,
+                            const std::vector<std::pair<std::string, std::string>>& members,
+                            std::chrono::milliseconds timeout) {
   ControlReply reply;
   UniqueFd fd = connectUnixSocket(socket_path);
   if (!fd) {
@@ -26,6 +32,12 @@ ControlReply controlRequest(const std::string& socket_path, const std::string& c
   }
   std::string request = "{\"command\":";
   appendJsonString(request, command);
+  for (const auto& [key, value] : members) {
+    request += ",";
+    appendJsonString(request, key);
+    request += ":";
+    appendJsonString(request, value);
+  }
   request += "}\n";
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto left_ms = [&] {

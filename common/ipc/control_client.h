@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace cosp::common {
 
@@ -15,6 +17,10 @@ struct ControlReply {
 };
 
 ControlReply controlRequest(const std::string& socket_path, const std::string& command,
+                            std::chrono::milliseconds timeout);
+// The same with more string members in the request ({"command":…,"action":…,"name":…}).
+ControlReply controlRequest(const std::string& socket_path, const std::string& command,
+                            const std::vector<std::pair<std::string, std::string>>& members,
                             std::chrono::milliseconds timeout);
 
 }  // namespace cosp::common

@@ -77,7 +77,7 @@ void CredentialManager::adoptStartupCredentials(const CredentialSeed& seed) {
   // the file descends from (then the operator logged in again / rotated the secret).
   std::optional<StoredCredentials> stored;
   if (!settings_.state_dir.empty()) {
-    store_.emplace(settings_.state_dir);
+    store_.emplace(settings_.state_dir, settings_.store_file);
     auto loaded = store_->load();
     if (loaded.ok()) {
       stored = loaded.value();

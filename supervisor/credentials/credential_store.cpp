@@ -53,9 +53,10 @@ bool writeAll(int fd, const std::string& data) {
   return true;
 }
 
-std::string tempName(const std::string& dir) {
+// A dot name: a scan of STATE_DIR/accounts skips it (it never names an account).
+std::string tempName(const std::string& dir, const std::string& file_name) {
   static std::atomic<unsigned> counter{0};
-  return dir + "/.credentials.json.tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  return dir + "/." + file_name + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
 }
 
 }  // namespace
@@ -66,11 +67,12 @@ std::string sha256Hex(const std::string& data) {
   return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
-CredentialStore::CredentialStore(std::string state_dir) : state_dir_(std::move(state_dir)) {
+CredentialStore::CredentialStore(std::string state_dir, std::string file_name)
+    : state_dir_(std::move(state_dir)), file_name_(std::move(file_name)) {
   while (state_dir_.size() > 1 && state_dir_.back() == '/') state_dir_.pop_back();
 }
 
-std::string CredentialStore::path() const { return state_dir_ + "/credentials.json"; }
+std::string CredentialStore::path() const { return state_dir_ + "/" + file_name_; }
 
 std::string CredentialStore::serialize(const StoredCredentials& c) {
   common::JsonValue obj = common::JsonValue::object();
@@ -134,7 +136,7 @@ common::Result<std::optional<StoredCredentials>, std::string> CredentialStore::l
 
 std::optional<std::string> CredentialStore::save(const StoredCredentials& creds) const {
   if (auto err = makeDirs(state_dir_)) return err;
-  const std::string tmp = tempName(state_dir_);
+  const std::string tmp = tempName(state_dir_, file_name_);
   // 0600 at creation; fchmod below makes it independent of the umask as well.
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return errnoText("cannot create", tmp, errno);
@@ -170,7 +172,7 @@ std::optional<std::string> CredentialStore::save(const StoredCredentials& creds)
 
 std::optional<std::string> CredentialStore::probeWritable() const {
   if (auto err = makeDirs(state_dir_)) return err;
-  const std::string tmp = tempName(state_dir_);
+  const std::string tmp = tempName(state_dir_, file_name_);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return errnoText("cannot create files in", state_dir_, errno);
   ::close(fd);

@@ -18,7 +18,9 @@ namespace cosp::supervisor {
 // token endpoint rotates refresh tokens, so the old one is dead the moment the new one exists.
 class CredentialStore {
  public:
-  explicit CredentialStore(std::string state_dir);
+  // `file_name` inside `state_dir`: credentials.json for the account `default`, <name>.json in
+  // STATE_DIR/accounts for the others (docs/ARCHITECTURE.md §5, several accounts).
+  explicit CredentialStore(std::string state_dir, std::string file_name = "credentials.json");
 
   const std::string& stateDir() const { return state_dir_; }
   std::string path() const;
@@ -48,6 +50,7 @@ class CredentialStore {
 
  private:
   std::string state_dir_;
+  std::string file_name_;
 };
 
 // Lower-case hex SHA-256, used for the seed hash (never store the seed itself twice).

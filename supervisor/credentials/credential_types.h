@@ -28,7 +28,10 @@ struct CredentialSettings {
   std::string auth_base_url = "https://auth.openai.com";  // OPENAI_AUTH_BASE_URL
   std::string state_dir;                                  // STATE_DIR; empty = no credentials.json (memory only)
   std::string codex_auth_file;                            // CODEX_AUTH_FILE; empty = none
-  std::chrono::seconds refresh_margin{300};               // REFRESH_MARGIN
+  // The credential file inside state_dir: credentials.json for the account `default`;
+  // <name>.json (state_dir = STATE_DIR/accounts) for the others.
+  std::string store_file = "credentials.json";
+  std::chrono::seconds refresh_margin{300};  // REFRESH_MARGIN
   std::string https_proxy, no_proxy, ca_file;
   // The client fingerprint every call to the token and device endpoints presents, as the Codex
   // CLI's own login does (common/codex/fingerprint.h); empty = none, a bare product User-Agent.

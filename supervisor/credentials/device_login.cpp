@@ -155,7 +155,7 @@ int handOver(const StoredCredentials& creds, const CredentialSettings& settings,
     err << "Signed in.\n";
     return kExitOk;
   }
-  CredentialStore store(settings.state_dir);
+  CredentialStore store(settings.state_dir, settings.store_file);
   if (auto write_error = store.save(creds)) {
     err << "codex-sub-proxy login: " << *write_error << "\n";
     return kExitFailure;

@@ -36,7 +36,10 @@ const char* kUsage =
     "                           new worker serves; exit 1 when the file is rejected or the reload fails\n"
     "  refresh                  refresh the upstream credentials now\n"
     "  stop                     graceful stop (like SIGTERM)\n"
-    "  keys add|list|disable|enable|remove …   caller keys of API_KEYS_FILE (keys --help)\n\n"
+    "  keys add|list|disable|enable|remove …   caller keys of API_KEYS_FILE (keys --help)\n"
+    "  accounts [--json]        every account: state, masked account id, quota used % and resets in,\n"
+    "                           requests, failovers, last error\n"
+    "  accounts pause|resume NAME  stop or resume using an account (kept across restarts)\n\n"
     "The socket is, in order: --control-socket, $CONTROL_SOCKET, control-socket in --config,\n"
     "$RUNTIME_DIRECTORY/control.sock, /run/codex-sub-proxy/control.sock, STATE_DIR/control.sock.\n";
 
@@ -137,8 +140,34 @@ void printHuman(const cosp::common::JsonValue& s) {
   std::cout << out.str();
 }
 
+// `ctl accounts`: one line per account.
+void printAccounts(const cosp::common::JsonValue* accounts) {
+  std::ostringstream out;
+  out << std::left << std::setw(18) << "NAME" << std::setw(17) << "STATE" << std::setw(14) << "ACCOUNT" << std::setw(9)
+      << "PRIMARY" << std::setw(11) << "SECONDARY" << std::setw(11) << "RESETS_IN" << std::setw(10) << "REQUESTS"
+      << std::setw(10) << "FAILOVERS"
+      << "LAST_ERROR\n";
+  const cosp::common::JsonArray* list = accounts != nullptr ? accounts->getArray() : nullptr;
+  if (list != nullptr) {
+    for (const auto& a : *list) {
+      auto percent = [&](const char* key) {
+        const std::string v = str(&a, key);
+        return v == "-1" || v == "-" ? std::string("-") : v + "%";
+      };
+      const std::string resets = str(&a, "resets_in_s");
+      out << std::setw(18) << str(&a, "name") << std::setw(17) << str(&a, "state") << std::setw(14)
+          << str(&a, "account_id") << std::setw(9) << percent("primary_used_percent") << std::setw(11)
+          << percent("secondary_used_percent") << std::setw(11) << (resets == "-" ? resets : resets + "s")
+          << std::setw(10) << str(&a, "requests") << std::setw(10) << str(&a, "failovers") << str(&a, "last_error")
+          << "\n";
+    }
+  }
+  std::cout << out.str();
+}
+
 struct Options {
   std::string socket_path, config_file, command;
+  std::vector<std::string> operands;  // accounts pause|resume NAME
   bool json = false, quiet = false;
 };
 
@@ -172,13 +201,23 @@ cosp::common::Result<Options, int> parseArguments(int argc, char** argv) {
       return kCtlExitHealthy;
     } else if (o.command.empty() && !arg.empty() && arg[0] != '-')
       o.command = arg;
+    else if (o.command == "accounts" && !arg.empty() && arg[0] != '-' && o.operands.size() < 2)
+      o.operands.push_back(arg);
     else {
       std::fprintf(stderr, "codex-sub-proxy-ctl: unexpected argument '%s'\n\n%s", arg.c_str(), kUsage);
       return kCtlExitUsage;
     }
   }
   if (o.command.empty()) o.command = "status";
-  if (o.command != "status" && o.command != "reload" && o.command != "refresh" && o.command != "stop") {
+  if (o.command == "accounts" && !o.operands.empty() &&
+      (o.operands.size() != 2 || (o.operands[0] != "pause" && o.operands[0] != "resume"))) {
+    std::fprintf(stderr,
+                 "codex-sub-proxy-ctl: expected 'accounts', 'accounts pause NAME' or 'accounts resume NAME'\n\n%s",
+                 kUsage);
+    return kCtlExitUsage;
+  }
+  if (o.command != "status" && o.command != "reload" && o.command != "refresh" && o.command != "stop" &&
+      o.command != "accounts") {
     std::fprintf(stderr, "codex-sub-proxy-ctl: unknown command '%s'\n\n%s", o.command.c_str(), kUsage);
     return kCtlExitUsage;
   }
@@ -237,6 +276,17 @@ int showReply(const Options& o, const std::string& path, const std::string& body
   const cosp::common::JsonValue* data = cosp::common::jsonObjectValue(*object, "data");
   if (o.command == "reload" && data != nullptr) {
     if (auto generation = cosp::common::jsonInt(*data, "generation")) return waitForReload(o, path, *generation);
+  }
+  if (o.command == "accounts") {
+    if (!o.quiet) {
+      const cosp::common::JsonValue* accounts = data != nullptr ? data->find("accounts") : nullptr;
+      if (o.json) {
+        std::cout << (accounts != nullptr ? cosp::common::toJson(*accounts) : "[]") << "\n";
+      } else {
+        printAccounts(accounts);
+      }
+    }
+    return kCtlExitHealthy;
   }
   if (o.command != "status") {
     if (!o.quiet) std::cout << str(data, "message") << "\n";
@@ -307,7 +357,9 @@ int main(int argc, char** argv) {
   const Options& o = options.value();
 
   std::string path = resolveSocket(o.socket_path, o.config_file);
-  auto reply = cosp::common::controlRequest(path, o.command, std::chrono::seconds(5));
+  std::vector<std::pair<std::string, std::string>> members;
+  if (o.command == "accounts" && o.operands.size() == 2) members = {{"action", o.operands[0]}, {"name", o.operands[1]}};
+  auto reply = cosp::common::controlRequest(path, o.command, members, std::chrono::seconds(5));
   if (reply.kind == cosp::common::ControlReply::Kind::NotRunning) {
     if (!o.quiet) std::fprintf(stderr, "codex-sub-proxy-ctl: not running (%s)\n", reply.error.c_str());
     return kCtlExitNotRunning;

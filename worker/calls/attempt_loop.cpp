@@ -74,7 +74,7 @@ AttemptResult clientLeft() {
     if (isCodexHeaderName(name) && !headerNameEquals(name, "x-codex-turn-state")) codex[common::toLower(name)] = value;
   }
   ex.upstream_request_id = selected.upstream_request_id;
-  ex.ctx.metrics.observeUpstream(head.status, std::move(codex));
+  ex.ctx.metrics.observeUpstream(head.status, std::move(codex), ex.account);
 }
 
 // Moves the bytes of `from` to the end of `to`: the buffer itself while `to` is empty (the first
@@ -215,9 +215,9 @@ UpstreamRequestSpec AttemptLoop::upgradeSpec(const HeaderList& fixed_headers, co
 [[gnu::noinline]] AttemptLoop::Step AttemptLoop::refreshAfterUnauthorized(UpstreamExchange& upstream) {
   const CallDeadline& deadline = call_.deadline;
   upstream.readAll(kErrorBodyCap, deadline.cap(milliseconds(2000)));
-  call_.worker.channel.send(common::encodeUnauthorized(credentials_->generation));
-  auto newer = call_.worker.credentials.waitNewer(credentials_->generation,
-                                                  deadline.capPoint(call_.worker.config.credentials_wait));
+  reportUnauthorized(call_, credentials_->generation);
+  auto newer = credentialsCacheForCall(call_).waitNewer(credentials_->generation,
+                                                        deadline.capPoint(call_.worker.config.credentials_wait));
   if (deadline.expired()) return failed(call_.deadlineError());
   if (!newer || !newer->usable(unixMillis())) return failed(mapUpstreamError(401, "", "", unixSeconds()));
   credentials_ = std::move(newer);

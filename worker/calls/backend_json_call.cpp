@@ -37,6 +37,13 @@ UpstreamRequestSpec specFor(const CallContext& call, const BackendJsonRequest& r
 
 common::Result<BackendJsonAnswer> callBackendJson(CallContext& call, UpstreamPool& pool,
                                                   const BackendJsonRequest& request, std::size_t body_cap) {
+  // The caller's session picks the account (SPEC §9: the quota routes answer for the account the
+  // caller's conversation uses): the session id backendJsonHeaders() forwarded, when any.
+  if (call.ex.session_id.empty()) {
+    for (const auto& [name, value] : request.headers) {
+      if (headerNameEquals(name, "session-id")) call.ex.session_id = value;
+    }
+  }
   std::shared_ptr<const common::WorkerCredentials> credentials = credentialsForCall(call);
   if (!credentials->usable(unixMillis())) {
     return call.deadline.expired() ? call.deadlineError() : credentialsError(*credentials);
@@ -63,9 +70,9 @@ common::Result<BackendJsonAnswer> callBackendJson(CallContext& call, UpstreamPoo
     }
     if (answer.head.status != 401) return answer;
     if (refreshed) return mapUpstreamError(401, "", "", unixSeconds());
-    call.worker.channel.send(common::encodeUnauthorized(credentials->generation));
-    auto newer = call.worker.credentials.waitNewer(credentials->generation,
-                                                   call.deadline.capPoint(call.worker.config.credentials_wait));
+    reportUnauthorized(call, credentials->generation);
+    auto newer = credentialsCacheForCall(call).waitNewer(credentials->generation,
+                                                         call.deadline.capPoint(call.worker.config.credentials_wait));
     if (call.deadline.expired()) return call.deadlineError();
     if (!newer || !newer->usable(unixMillis())) return mapUpstreamError(401, "", "", unixSeconds());
     credentials = std::move(newer);

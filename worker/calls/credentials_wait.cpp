@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "common/ipc/account_messages.h"
 #include "common/log/log.h"
 #include "worker/calls/call_context.h"
+#include "worker/calls/choose_account.h"
 #include "worker/calls/wall_clock.h"
 
 namespace cosp::worker {
@@ -20,15 +22,17 @@ using common::WorkerCredentials;
   const Clock::time_point start = Clock::now();
   const Clock::time_point until = call.deadline.capPoint(call.worker.config.credentials_wait, start);
   WorkerContext& worker = call.worker;
+  CredentialsCache& cache = credentialsCacheForCall(call);
+  const std::string account = accountForCall(call);
   CredentialsWaitHooks hooks;
-  hooks.request_refresh = [&worker](uint64_t generation) {
-    if (worker.credentials.claimRefreshRequest(generation, Clock::now(), kRefreshRequestInterval)) {
-      worker.channel.send(common::encodeRefreshNeeded(generation));
+  hooks.request_refresh = [&worker, &cache, &account](uint64_t generation) {
+    if (cache.claimRefreshRequest(generation, Clock::now(), kRefreshRequestInterval)) {
+      worker.channel.send(common::encodeAccountRefreshNeeded(account, generation));
     }
   };
   hooks.client_gone = [&call] { return call.client.gone(); };
   hooks.now_ms = [] { return unixMillis(); };
-  std::shared_ptr<const WorkerCredentials> got = waitForCredentials(worker.credentials, until, hooks);
+  std::shared_ptr<const WorkerCredentials> got = waitForCredentials(cache, until, hooks);
 
   const bool usable = got->usable(unixMillis());
   const int64_t waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
@@ -71,8 +75,25 @@ std::shared_ptr<const WorkerCredentials> waitForCredentials(const CredentialsCac
   }
 }
 
+const std::string& accountForCall(CallContext& call) {
+  if (call.ex.account.empty()) {
+    call.ex.account = chooseAccount(call.ex.session_id, *call.worker.roster(), unixMillis());
+    call.worker.metrics.recordAccountRequest(call.ex.account);
+  }
+  return call.ex.account;
+}
+
+CredentialsCache& credentialsCacheForCall(CallContext& call) {
+  CredentialsCache* cache = call.worker.accountCredentials(accountForCall(call));
+  return cache != nullptr ? *cache : call.worker.credentials;
+}
+
+void reportUnauthorized(CallContext& call, uint64_t generation) {
+  call.worker.channel.send(common::encodeAccountUnauthorized(accountForCall(call), generation));
+}
+
 std::shared_ptr<const WorkerCredentials> credentialsForCall(CallContext& call) {
-  std::shared_ptr<const WorkerCredentials> credentials = call.worker.credentials.get();
+  std::shared_ptr<const WorkerCredentials> credentials = credentialsCacheForCall(call).get();
   if (judgeCredentials(*credentials, unixMillis()) != CredentialsVerdict::Wait) return credentials;
   return waitForCall(call);
 }

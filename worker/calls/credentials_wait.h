@@ -57,6 +57,14 @@ std::shared_ptr<const common::WorkerCredentials> waitForCredentials(
 // call.deadline.expired() whether the deadline ran out.
 std::shared_ptr<const common::WorkerCredentials> credentialsForCall(CallContext& call);
 
+// The account of the call (SPEC §9): chosen once per call from the supervisor's roster
+// (choose_account.h) and kept on the exchange for the log line and the reports.
+const std::string& accountForCall(CallContext& call);
+// That account's credentials cache in the worker (`default`'s when the account has none yet).
+CredentialsCache& credentialsCacheForCall(CallContext& call);
+// Tells the supervisor that the token of `generation` of the call's account got a 401.
+void reportUnauthorized(CallContext& call, uint64_t generation);
+
 // The 503 for a call that found no usable credentials (no login, needs_login, expired).
 common::ApiError credentialsError(const common::WorkerCredentials& credentials);
 

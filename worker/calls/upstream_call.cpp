@@ -131,6 +131,7 @@ common::Result<UpstreamCall> buildUpstreamCall(Exchange& ex, CallApi api, const 
   UpstreamRequest& up = *translated;
   ex.model = up.model;
   ex.stream = up.client_stream;
+  ex.session_id = up.session_id;
   // Escaped and capped: the names are the client's JSON keys, any bytes and any number of them.
   if (up.dropped_total > 0) {
     ex.response.set("x-codex-sub-proxy-dropped", droppedFieldsHeader(up.dropped, up.dropped_total));

@@ -50,6 +50,7 @@ void serveResponsesWebSocket(Exchange& ex, const WsRouteDeps& deps) {
     return;
   }
   ex.stream = true;
+  ex.session_id = headers->session_id;
   ClientWatch client(ex.request, ex.response);
   CallContext call{ex, ex.ctx, client, CallDeadline(), ex.ctx.config.request_timeout, std::nullopt};
   AttemptResult backend = AttemptLoop(call, deps.pool, deps.retry).upgrade(headers->headers);

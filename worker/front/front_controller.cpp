@@ -166,6 +166,7 @@ void FrontController::handle(HttpRequest& request, HttpResponse& response) {
       .field("status", ex.status);
   if (!ex.key_name.empty()) line.field("key", ex.key_name);
   if (!ex.model.empty()) line.field("model", ex.model);
+  if (!ex.account.empty()) line.field("account", ex.account);
   if (model_route) line.field("stream", ex.stream);
   if (ex.upstream_status != 0) line.field("upstream_status", ex.upstream_status);
   if (!ex.upstream_request_id.empty()) line.field("upstream_request_id", ex.upstream_request_id);

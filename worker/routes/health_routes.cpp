@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/log/log.h"
+#include "worker/calls/choose_account.h"
 
 namespace cosp::worker {
 
@@ -13,12 +14,27 @@ int64_t nowMs() {
       .count();
 }
 
+// SPEC §9: ready while one account is usable. `default`'s credentials when they serve (one
+// account: exactly as before), else those of the first other usable account of the roster.
+std::shared_ptr<const common::WorkerCredentials> readyCredentials(WorkerContext& ctx) {
+  auto credentials = ctx.credentials.get();
+  const int64_t now = nowMs();
+  if (credentials->usable(now)) return credentials;
+  for (const common::AccountRosterEntry& entry : ctx.roster()->accounts) {
+    if (entry.name == common::kDefaultAccountName || !accountUsable(entry, now)) continue;
+    if (CredentialsCache* cache = ctx.accountCredentials(entry.name)) {
+      if (auto other = cache->get(); other->usable(now)) return other;
+    }
+  }
+  return credentials;
+}
+
 }  // namespace
 
 void handleHealth(Exchange& ex) { sendJson(ex, 200, "{\"ok\":true}"); }
 
 void handleReady(Exchange& ex) {
-  auto credentials = ex.ctx.credentials.get();
+  auto credentials = readyCredentials(ex.ctx);
   std::string reason;
   if (ex.ctx.draining.load())
     reason = "draining";

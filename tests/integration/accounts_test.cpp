@@ -1,0 +1,244 @@
+// Several accounts (SPEC §9) through the real binaries: accounts imported from Codex CLI auth.json
+// files with `codex-sub-proxy login --account NAME --import FILE`, listed, paused and resumed with
+// `codex-sub-proxy-ctl accounts`, picked up while the proxy runs. The access tokens are valid for
+// an hour, so no refresh is needed (the fake issuer keeps one refresh lineage only).
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <future>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/fakes/fake_codex_backend.h"
+#include "tests/support/fakes/fake_oauth_server.h"
+#include "tests/support/harness/fake_stack.h"
+#include "tests/support/harness/http_client.h"
+#include "tests/support/harness/proxy_process.h"
+
+using namespace cosp::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string tokenOf(const std::string& name) {
+  return FakeOAuthServer::makeJwt(unixSeconds() + 3600, "acct-" + name, "user-" + name);
+}
+
+// A Codex CLI auth.json for account `name`, imported into `state` as that account.
+std::string importAccount(const TempDir& state, const std::string& name, const std::string& access_token) {
+  const std::string file = state.file("auth-" + name + ".json");
+  writeFile(file, R"({"tokens":{"access_token":")" + access_token + R"(","refresh_token":"rt-)" + name +
+                      R"(","account_id":"acct-)" + name + R"("}})");
+  CommandResult r =
+      runCommand("codex-sub-proxy", {"login", "--account", name, "--import", file}, {{"STATE_DIR", state.path()}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("must log in again"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(access_token), std::string::npos) << "the import printed a token";
+  return access_token;
+}
+
+ProxyProcess::Env accountsEnv(const CredentialFakes& f, const TempDir& state) {
+  return {{"CODEX_BASE_URL", f.backend->baseUrl()},
+          {"OPENAI_AUTH_BASE_URL", f.oauth.baseUrl()},
+          {"STATE_DIR", state.path()},
+          {"WORKERS", "2"}};
+}
+
+// name -> state, from `ctl accounts --json`; empty when it does not answer.
+std::map<std::string, std::string> accountStates(const ProxyProcess& proxy) {
+  std::map<std::string, std::string> states;
+  CommandResult r =
+      runCommand("codex-sub-proxy-ctl", {"accounts", "--json"}, {{"CONTROL_SOCKET", proxy.controlSocket()}});
+  if (r.exit_code != 0) return states;
+  try {
+    auto list = Poco::JSON::Parser().parse(r.out).extract<Poco::JSON::Array::Ptr>();
+    for (size_t i = 0; i < list->size(); ++i) {
+      auto item = list->getObject(static_cast<unsigned>(i));
+      states[item->getValue<std::string>("name")] = item->getValue<std::string>("state");
+    }
+  } catch (const Poco::Exception&) {
+    states.clear();
+  }
+  return states;
+}
+
+int ctlAccounts(const ProxyProcess& proxy, const std::string& action, const std::string& name) {
+  return runCommand("codex-sub-proxy-ctl", {"accounts", action, name}, {{"CONTROL_SOCKET", proxy.controlSocket()}})
+      .exit_code;
+}
+
+std::string chat(const std::string& text = "hi", bool stream = false) {
+  return R"({"model":"gpt-5.5","stream":)" + std::string(stream ? "true" : "false") +
+         R"(,"messages":[{"role":"user","content":")" + text + R"("}]})";
+}
+
+// The model calls the backend saw (the supervisor's usage polls are GETs beside them).
+std::vector<RecordedRequest> modelCalls(const FakeCodexBackend& backend) {
+  std::vector<RecordedRequest> calls;
+  for (const auto& r : backend.requests()) {
+    if (r.method == "POST") calls.push_back(r);
+  }
+  return calls;
+}
+
+// The bearer token the backend saw on a fresh chat call (a new connection: any worker).
+std::string tokenOfNextCall(const ProxyProcess& proxy, const FakeCodexBackend& backend) {
+  HttpResult r = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chat());
+  if (r.status != 200) return "status " + std::to_string(r.status) + ": " + r.body;
+  return bearerOf(modelCalls(backend).back());
+}
+
+}  // namespace
+
+TEST(Accounts, ThreeImportedAccountsAreListedAndServe) {
+  CredentialFakes f;
+  TempDir state;
+  const std::string a = importAccount(state, "a", tokenOf("a"));
+  importAccount(state, "b", tokenOf("b"));
+  importAccount(state, "c", tokenOf("c"));
+  struct stat st {};
+  ASSERT_EQ(::stat(state.file("accounts/b.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+
+  ProxyProcess proxy(accountsEnv(f, state));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  const std::map<std::string, std::string> expected{{"a", "ok"}, {"b", "ok"}, {"c", "ok"}};
+  EXPECT_EQ(accountStates(proxy), expected);
+  EXPECT_EQ(httpRequest(proxy.port(), "GET", "/readyz").status, 200);
+  // Both workers hold every account: fresh connections land on either, and all use account a.
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(tokenOfNextCall(proxy, *f.backend), a);
+  // ctl status --json has the accounts array next to the default account's credentials object.
+  auto status = proxy.status();
+  ASSERT_TRUE(status);
+  auto accounts = status->getArray("accounts");
+  ASSERT_TRUE(accounts);
+  ASSERT_EQ(accounts->size(), 3u);
+  auto first = accounts->getObject(0);
+  EXPECT_EQ(first->getValue<std::string>("name"), "a");
+  EXPECT_EQ(first->getValue<std::string>("state"), "ok");
+  for (const char* key : {"account_id", "primary_used_percent", "secondary_used_percent", "resets_in_s", "requests",
+                          "failovers", "last_error"}) {
+    EXPECT_TRUE(first->has(key)) << key;
+  }
+  EXPECT_TRUE(status->has("credentials"));
+  // The requests are counted on account a (heartbeats come every second).
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = proxy.status();
+        return s && s->getArray("accounts")->getObject(0)->getValue<int>("requests") == 6;
+      },
+      5s));
+  // The usage poll asked for every account's quota with its own token: b and c took no call, so
+  // their secondary window (which no response header carries) comes from the poll alone.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = proxy.status();
+        if (!s) return false;
+        auto list = s->getArray("accounts");
+        for (unsigned i = 0; i < list->size(); ++i) {
+          if (list->getObject(i)->getValue<int>("secondary_used_percent") != 23) return false;
+        }
+        return true;
+      },
+      10s))
+      << proxy.stderrText() << "\n"
+      << f.backend->sideRequests().size() << " side requests";
+  std::set<std::string> polled;
+  for (const auto& side : f.backend->sideRequests()) {
+    if (side.method == "GET" && side.path == "/backend-api/wham/usage") polled.insert(bearerOf(side));
+  }
+  EXPECT_EQ(polled.size(), 3u);
+  EXPECT_EQ(polled.count(a), 1u);
+  // /metrics has the per-account series.
+  ASSERT_TRUE(eventually(
+      [&] {
+        return httpRequest(proxy.port(), "GET", "/metrics")
+                   .body.find("codex_sub_proxy_account_requests_total{account=\"a\"} 6") != std::string::npos;
+      },
+      5s));
+}
+
+TEST(Accounts, PauseMovesCallsAndSurvivesARestart) {
+  CredentialFakes f;
+  TempDir state;
+  importAccount(state, "a", tokenOf("a"));
+  const std::string b = importAccount(state, "b", tokenOf("b"));
+  importAccount(state, "c", tokenOf("c"));
+  {
+    ProxyProcess proxy(accountsEnv(f, state));
+    proxy.start();
+    ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+    ASSERT_EQ(ctlAccounts(proxy, "pause", "a"), 0);
+    EXPECT_EQ(accountStates(proxy).at("a"), "paused");
+    EXPECT_NE(ctlAccounts(proxy, "pause", "nobody"), 0);
+    // The roster reaches both workers at once; a few fresh calls all use b.
+    ASSERT_TRUE(eventually([&] { return tokenOfNextCall(proxy, *f.backend) == b; }, 5s));
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(tokenOfNextCall(proxy, *f.backend), b);
+    struct stat st {};
+    ASSERT_EQ(::stat(state.file("accounts/paused.json").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600);
+    proxy.signal(SIGTERM);
+    ASSERT_EQ(proxy.waitExit(15s), std::optional<int>(0));
+  }
+  ProxyProcess again(accountsEnv(f, state));
+  again.start();
+  ASSERT_TRUE(again.waitReady()) << again.stderrText();
+  const std::map<std::string, std::string> expected{{"a", "paused"}, {"b", "ok"}, {"c", "ok"}};
+  EXPECT_EQ(accountStates(again), expected);
+  EXPECT_EQ(tokenOfNextCall(again, *f.backend), b);
+  ASSERT_EQ(ctlAccounts(again, "resume", "a"), 0);
+  EXPECT_EQ(accountStates(again).at("a"), "ok");
+}
+
+TEST(Accounts, AnAccountImportedWhileAStreamIsOpenServesWithinFiveSeconds) {
+  CredentialFakes f;
+  TempDir state;
+  importAccount(state, "a", tokenOf("a"));
+  importAccount(state, "b", tokenOf("b"));
+  importAccount(state, "c", tokenOf("c"));
+  ProxyProcess proxy(accountsEnv(f, state));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  // About 4 s of events (14 events, 300 ms apart).
+  auto stream = std::async(std::launch::async, [&] {
+    return httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chat("x [[scenario:text+delay:300]]", true),
+                       30000);
+  });
+  ASSERT_TRUE(eventually([&] { return modelCalls(*f.backend).size() == 1; }, 5s));
+  const std::string d = importAccount(state, "d", tokenOf("d"));
+  const auto imported = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return accountStates(proxy).count("d") == 1; }, 5s)) << proxy.stderrText();
+  EXPECT_LE(std::chrono::steady_clock::now() - imported, 5s + 500ms);
+  EXPECT_EQ(accountStates(proxy).at("d"), "ok");
+  for (const char* name : {"a", "b", "c"}) ASSERT_EQ(ctlAccounts(proxy, "pause", name), 0);
+  ASSERT_TRUE(eventually([&] { return tokenOfNextCall(proxy, *f.backend) == d; }, 5s));
+  HttpResult streamed = stream.get();
+  EXPECT_EQ(streamed.status, 200);
+  EXPECT_NE(streamed.body.find("data: [DONE]"), std::string::npos) << streamed.body;
+}
+
+TEST(Accounts, OneAccountIsTheDefaultAlone) {
+  CredentialFakes f;
+  TempDir state;
+  ProxyProcess proxy(f.env(state));
+  proxy.start();
+  ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
+  ASSERT_TRUE(eventually(
+      [&] {
+        return accountStates(proxy) == std::map<std::string, std::string>{{"default", "ok"}};
+      },
+      10s))
+      << proxy.stderrText();
+  HttpResult r = httpRequest(proxy.port(), "POST", "/v1/chat/completions", {}, chat());
+  EXPECT_EQ(r.status, 200) << r.body;
+  // Nothing of several accounts appears on disk for one account.
+  struct stat st {};
+  EXPECT_NE(::stat(state.file("accounts").c_str(), &st), 0);
+}
