@@ -148,6 +148,32 @@ TEST(ConfigLoader, InvalidValuesNameTheOption) {
   }
 }
 
+TEST(ConfigLoader, AccountStrategyIsStickyOrRoundRobin) {
+  auto r = loadConfig({}, envOf(base()));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->config.account_strategy, "sticky");
+  auto env = base();
+  env["ACCOUNT_STRATEGY"] = "Round-Robin";
+  auto set = loadConfig({}, envOf(env));
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->config.account_strategy, "round-robin");
+  env["ACCOUNT_STRATEGY"] = "random";
+  auto bad = loadConfig({}, envOf(env));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("ACCOUNT_STRATEGY (--account-strategy)"), std::string::npos)
+      << bad.error().message;
+  EXPECT_NE(bad.error().message.find("sticky or round-robin"), std::string::npos) << bad.error().message;
+}
+
+TEST(ConfigLoader, LoginAccountAndImportOnlyApplyToLogin) {
+  auto login = loadConfig({"login", "--account", "team", "--import", "/x/auth.json"}, envOf(base()));
+  ASSERT_TRUE(login.ok()) << login.error().message;
+  EXPECT_EQ(login->invocation.account, "team");
+  EXPECT_EQ(login->invocation.import_file, "/x/auth.json");
+  EXPECT_FALSE(loadConfig({"--account", "team"}, envOf(base())).ok());
+  EXPECT_FALSE(loadConfig({"login", "--import", "/x", "--print"}, envOf(base())).ok());
+}
+
 TEST(ConfigLoader, SecretsAreNeverEchoed) {
   auto env = base();
   env["HTTPS_PROXY"] = "socks5://user:secret-pass@proxy:1080";
