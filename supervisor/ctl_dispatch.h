@@ -30,7 +30,7 @@ struct ControlCommands {
   // Re-read API_KEYS_FILE (`ctl keys …` after a change); the error when the file is refused.
   std::function<std::optional<std::string>()> keys_reload = nullptr;
   std::function<common::JsonValue()> keys_usage = nullptr;  // per-key accounting for `ctl keys list`
-  std::function<common::JsonValue()> accounts = {};  // `ctl accounts`: the accounts array
+  std::function<common::JsonValue()> accounts = {};         // `ctl accounts`: the accounts array
   // `ctl accounts pause|resume NAME`: an error text (unknown account, cannot persist) or nullopt.
   std::function<std::optional<std::string>(const std::string& action, const std::string& name)> account_action = {};
 };

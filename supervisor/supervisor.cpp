@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "common/config/config_codec.h"
-#include "common/keys/usage_snapshot.h"
 #include "common/ipc/account_messages.h"
+#include "common/keys/usage_snapshot.h"
 #include "common/log/log.h"
 #include "common/metrics/prometheus.h"
 #include "common/os/spawn.h"

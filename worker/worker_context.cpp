@@ -3,6 +3,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace cosp::worker {
 
 void WorkerMetrics::add(const std::string& key, int64_t delta) {
@@ -115,6 +117,20 @@ void WorkerContext::setAccountCredentials(const std::string& account, common::Wo
 void WorkerContext::setRoster(common::AccountRoster roster) {
   auto next = std::make_shared<const common::AccountRoster>(std::move(roster));
   std::lock_guard<std::mutex> lock(accounts_mutex_);
+  roster_ = std::move(next);
+}
+
+void WorkerContext::markAccountUnusable(const std::string& account, int64_t cooling_until_ms) {
+  std::lock_guard<std::mutex> lock(accounts_mutex_);
+  auto next = std::make_shared<common::AccountRoster>(*roster_);
+  for (common::AccountRosterEntry& entry : next->accounts) {
+    if (entry.name != account) continue;
+    if (cooling_until_ms > 0) {
+      entry.cooling_until_ms = std::max(entry.cooling_until_ms, cooling_until_ms);
+    } else {
+      entry.logged_in = false;
+    }
+  }
   roster_ = std::move(next);
 }
 

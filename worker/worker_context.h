@@ -132,6 +132,10 @@ struct WorkerContext {
   // The supervisor's roster: every account, its state and quota, and the strategy.
   void setRoster(common::AccountRoster roster);
   std::shared_ptr<const common::AccountRoster> roster() const;
+  // An account-level failure this worker saw (SPEC §9): its copy of the roster marks the account
+  // at once (cooling until `cooling_until_ms`, or logged out when 0), so its next calls skip it
+  // before the supervisor's next roster arrives; that roster then replaces this copy.
+  void markAccountUnusable(const std::string& account, int64_t cooling_until_ms);
 
   // The process-wide /metrics text, aggregated and pushed by the supervisor each second.
   void setMetricsText(std::string text);

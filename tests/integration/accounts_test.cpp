@@ -100,7 +100,7 @@ TEST(Accounts, ThreeImportedAccountsAreListedAndServe) {
   CredentialFakes f;
   TempDir state;
   const std::string a = importAccount(state, "a", tokenOf("a"));
-  importAccount(state, "b", tokenOf("b"));
+  const std::string b = importAccount(state, "b", tokenOf("b"));
   importAccount(state, "c", tokenOf("c"));
   struct stat st {};
   ASSERT_EQ(::stat(state.file("accounts/b.json").c_str(), &st), 0);
@@ -112,8 +112,11 @@ TEST(Accounts, ThreeImportedAccountsAreListedAndServe) {
   const std::map<std::string, std::string> expected{{"a", "ok"}, {"b", "ok"}, {"c", "ok"}};
   EXPECT_EQ(accountStates(proxy), expected);
   EXPECT_EQ(httpRequest(proxy.port(), "GET", "/readyz").status, 200);
-  // Both workers hold every account: fresh connections land on either, and all use account a.
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(tokenOfNextCall(proxy, *f.backend), a);
+  // Both workers hold every account: fresh connections land on either, and the same conversation
+  // (no session header: its stable hash) always goes to the same account.
+  const std::string first_token = tokenOfNextCall(proxy, *f.backend);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(tokenOfNextCall(proxy, *f.backend), first_token);
+  const std::string used = first_token == a ? "a" : first_token == b ? "b" : "c";
   // ctl status --json has the accounts array next to the default account's credentials object.
   auto status = proxy.status();
   ASSERT_TRUE(status);
@@ -128,11 +131,17 @@ TEST(Accounts, ThreeImportedAccountsAreListedAndServe) {
     EXPECT_TRUE(first->has(key)) << key;
   }
   EXPECT_TRUE(status->has("credentials"));
-  // The requests are counted on account a (heartbeats come every second).
+  // The requests are counted on the account used (heartbeats come every second).
   ASSERT_TRUE(eventually(
       [&] {
         auto s = proxy.status();
-        return s && s->getArray("accounts")->getObject(0)->getValue<int>("requests") == 6;
+        if (!s) return false;
+        auto list = s->getArray("accounts");
+        for (unsigned i = 0; i < list->size(); ++i) {
+          auto item = list->getObject(i);
+          if (item->getValue<int>("requests") != (item->getValue<std::string>("name") == used ? 6 : 0)) return false;
+        }
+        return true;
       },
       5s));
   // The usage poll asked for every account's quota with its own token: b and c took no call, so
@@ -160,7 +169,8 @@ TEST(Accounts, ThreeImportedAccountsAreListedAndServe) {
   ASSERT_TRUE(eventually(
       [&] {
         return httpRequest(proxy.port(), "GET", "/metrics")
-                   .body.find("codex_sub_proxy_account_requests_total{account=\"a\"} 6") != std::string::npos;
+                   .body.find("codex_sub_proxy_account_requests_total{account=\"" + used + "\"} 6") !=
+               std::string::npos;
       },
       5s));
 }
@@ -176,6 +186,7 @@ TEST(Accounts, PauseMovesCallsAndSurvivesARestart) {
     proxy.start();
     ASSERT_TRUE(proxy.waitReady()) << proxy.stderrText();
     ASSERT_EQ(ctlAccounts(proxy, "pause", "a"), 0);
+    ASSERT_EQ(ctlAccounts(proxy, "pause", "c"), 0);
     EXPECT_EQ(accountStates(proxy).at("a"), "paused");
     EXPECT_NE(ctlAccounts(proxy, "pause", "nobody"), 0);
     // The roster reaches both workers at once; a few fresh calls all use b.
@@ -190,7 +201,7 @@ TEST(Accounts, PauseMovesCallsAndSurvivesARestart) {
   ProxyProcess again(accountsEnv(f, state));
   again.start();
   ASSERT_TRUE(again.waitReady()) << again.stderrText();
-  const std::map<std::string, std::string> expected{{"a", "paused"}, {"b", "ok"}, {"c", "ok"}};
+  const std::map<std::string, std::string> expected{{"a", "paused"}, {"b", "ok"}, {"c", "paused"}};
   EXPECT_EQ(accountStates(again), expected);
   EXPECT_EQ(tokenOfNextCall(again, *f.backend), b);
   ASSERT_EQ(ctlAccounts(again, "resume", "a"), 0);
@@ -241,4 +252,179 @@ TEST(Accounts, OneAccountIsTheDefaultAlone) {
   // Nothing of several accounts appears on disk for one account.
   struct stat st {};
   EXPECT_NE(::stat(state.file("accounts").c_str(), &st), 0);
+}
+
+namespace {
+
+// Three imported accounts and a proxy of three workers over them.
+struct ThreeAccounts {
+  CredentialFakes f;
+  TempDir state;
+  std::map<std::string, std::string> token;  // account name -> access token
+  std::map<std::string, std::string> name;   // access token -> account name
+  std::unique_ptr<ProxyProcess> proxy;
+
+  ThreeAccounts() {
+    for (const char* n : {"a", "b", "c"}) {
+      token[n] = importAccount(state, n, tokenOf(n));
+      name[token[n]] = n;
+    }
+    ProxyProcess::Env env = accountsEnv(f, state);
+    env["WORKERS"] = "3";
+    proxy = std::make_unique<ProxyProcess>(env);
+    proxy->start();
+  }
+
+  // One call of conversation `session` on a fresh connection (any worker): its status, and the
+  // accounts the backend saw it on, in order.
+  std::pair<HttpResult, std::vector<std::string>> call(const std::string& session, bool stream = false) {
+    const std::size_t before = modelCalls(*f.backend).size();
+    HttpResult r = httpRequest(proxy->port(), "POST", "/v1/chat/completions", {{"session-id", session}},
+                               chat("hello from " + session, stream));
+    std::vector<std::string> seen;
+    const auto calls = modelCalls(*f.backend);
+    for (std::size_t i = before; i < calls.size(); ++i) seen.push_back(name[bearerOf(calls[i])]);
+    return {r, seen};
+  }
+
+  // The first conversation (conv-0, conv-1, ...) that `account` serves.
+  std::string sessionOn(const std::string& account) {
+    for (int i = 0; i < 60; ++i) {
+      const std::string session = "conv-" + std::to_string(i);
+      auto [r, seen] = call(session);
+      if (r.status == 200 && seen == std::vector<std::string>{account}) return session;
+    }
+    return "";
+  }
+};
+
+// A usage-limit answer whose reset is `seconds` away (the backend's 429 body).
+std::string usageLimitBody(int seconds) {
+  return R"({"error":{"type":"usage_limit_reached","code":"usage_limit_reached",)"
+         R"("message":"The usage limit has been reached","resets_in_seconds":)" +
+         std::to_string(seconds) + "}}";
+}
+
+}  // namespace
+
+TEST(Accounts, EveryConversationOfTwentyStaysOnOneAccountAndAllAccountsServe) {
+  ThreeAccounts t;
+  ASSERT_TRUE(t.proxy->waitReady()) << t.proxy->stderrText();
+  std::map<std::string, int> conversations_per_account;
+  for (int i = 0; i < 20; ++i) {
+    const std::string session = "conversation-" + std::to_string(i);
+    std::set<std::string> accounts;
+    for (int turn = 0; turn < 3; ++turn) {
+      auto [r, seen] = t.call(session);
+      ASSERT_EQ(r.status, 200) << r.body;
+      ASSERT_EQ(seen.size(), 1u);
+      accounts.insert(seen.front());
+    }
+    EXPECT_EQ(accounts.size(), 1u) << session << " moved between accounts";
+    ++conversations_per_account[*accounts.begin()];
+  }
+  EXPECT_EQ(conversations_per_account.size(), 3u);
+  for (const auto& [account, n] : conversations_per_account) EXPECT_GE(n, 1) << account;
+  // Three workers took part: every one holds the same order without asking anyone.
+  EXPECT_GE(t.f.backend->distinctConnections(), 3u);
+}
+
+TEST(Accounts, AUsageLimitMovesTheCallToAnotherAccountWhichCoolsUntilItsReset) {
+  ThreeAccounts t;
+  ASSERT_TRUE(t.proxy->waitReady()) << t.proxy->stderrText();
+  const std::string session = t.sessionOn("b");
+  ASSERT_FALSE(session.empty());
+  t.f.backend->addBody("usage-limit-3s", usageLimitBody(3));
+  t.f.backend->setTokenScenario(t.token["b"], "status:429:usage-limit-3s");
+  auto [r, seen] = t.call(session);
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], "b");
+  EXPECT_NE(seen[1], "b");
+  const std::string other = seen[1];
+  EXPECT_EQ(accountStates(*t.proxy).at("b"), "cooling");
+  // While b cools, the conversation stays on the account it moved to (on every worker).
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(t.call(session).second, std::vector<std::string>{other});
+  t.f.backend->setTokenScenario(t.token["b"], "");
+  // After the reset the conversation comes back to b, and b is ok again.
+  ASSERT_TRUE(eventually([&] { return t.call(session).second == std::vector<std::string>{"b"}; }, 10s));
+  ASSERT_TRUE(eventually([&] { return accountStates(*t.proxy).at("b") == "ok"; }, 5s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = t.proxy->status();
+        if (!s) return false;
+        auto list = s->getArray("accounts");
+        for (unsigned i = 0; i < list->size(); ++i) {
+          auto item = list->getObject(i);
+          if (item->getValue<std::string>("name") == "b") return item->getValue<int>("failovers") == 1;
+        }
+        return false;
+      },
+      5s));
+}
+
+TEST(Accounts, AUsageLimitInsideTheStreamAfterCreatedFailsOverTheSameWay) {
+  ThreeAccounts t;
+  ASSERT_TRUE(t.proxy->waitReady()) << t.proxy->stderrText();
+  const std::string session = t.sessionOn("a");
+  ASSERT_FALSE(session.empty());
+  t.f.backend->setTokenScenario(t.token["a"], "fail:usage_limit_reached");
+  auto [r, seen] = t.call(session, true);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("data: [DONE]"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("usage_limit"), std::string::npos) << r.body;
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], "a");
+  EXPECT_NE(seen[1], "a");
+  EXPECT_EQ(accountStates(*t.proxy).at("a"), "cooling");
+}
+
+TEST(Accounts, AllAccountsExhaustedGive429WithTheEarliestReset) {
+  ThreeAccounts t;
+  ASSERT_TRUE(t.proxy->waitReady()) << t.proxy->stderrText();
+  const std::map<std::string, int> resets{{"a", 300}, {"b", 120}, {"c", 600}};
+  for (const auto& [account, seconds] : resets) {
+    t.f.backend->addBody("limit-" + account, usageLimitBody(seconds));
+    t.f.backend->setTokenScenario(t.token[account], "status:429:limit-" + account);
+  }
+  auto [r, seen] = t.call("exhausted");
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_NE(r.body.find("\"usage_limit_reached\""), std::string::npos) << r.body;
+  ASSERT_EQ(r.headers.count("retry-after"), 1u);
+  const int retry_after = std::stoi(r.headers.at("retry-after"));
+  EXPECT_LE(retry_after, 120);
+  EXPECT_GE(retry_after, 115);
+  // Each account was tried exactly once.
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), (std::set<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(seen.size(), 3u);
+  // A later call tries none: every account cools (once each worker holds the supervisor's roster),
+  // and /readyz says so.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto [again, tried] = t.call("exhausted-later");
+        return again.status == 429 && tried.empty();
+      },
+      5s));
+  ASSERT_TRUE(eventually([&] { return httpRequest(t.proxy->port(), "GET", "/readyz").status == 503; }, 5s));
+}
+
+TEST(Accounts, AnAccountWhoseLoginWasRevokedIsSkippedWhileReadyzStays200) {
+  ThreeAccounts t;
+  ASSERT_TRUE(t.proxy->waitReady()) << t.proxy->stderrText();
+  const std::string session = t.sessionOn("c");
+  ASSERT_FALSE(session.empty());
+  // The backend refuses c's token and the issuer does not know its refresh token: revoked.
+  t.f.backend->rejectToken(t.token["c"]);
+  auto [r, seen] = t.call(session);
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_EQ(seen.front(), "c");
+  EXPECT_NE(seen.back(), "c");
+  ASSERT_TRUE(eventually([&] { return accountStates(*t.proxy).at("c") == "needs_login"; }, 10s))
+      << t.proxy->stderrText();
+  EXPECT_EQ(httpRequest(t.proxy->port(), "GET", "/readyz").status, 200);
+  // New calls of that conversation go straight to another account.
+  auto [next, seen_next] = t.call(session);
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(seen_next, std::vector<std::string>{seen.back()});
 }

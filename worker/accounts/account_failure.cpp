@@ -42,6 +42,9 @@ AccountFailure classifyAccountFailure(const FailureFacts& facts, std::int64_t no
   if (facts.code == "account_deactivated") return {AccountFailureKind::Deactivated, 0};
   if (facts.code == "usage_not_included" && (facts.status == 0 || (facts.status >= 400 && facts.status < 500)))
     return {AccountFailureKind::UsageNotIncluded, now_ms + kUsageNotIncludedCoolingSeconds * 1000};
+  // The backend's overload and capacity answers (RetryPolicy retries them) are about the model or
+  // the service, not this account, even when they come as a 429 ("Selected model is at capacity").
+  if (facts.code == "server_is_overloaded" || facts.code == "model_at_capacity") return {};
   const bool no_status_or_4xx = facts.status == 0 || (facts.status >= 400 && facts.status < 500);
   if (facts.status == 429 || (no_status_or_4xx && isUsageLimitCode(facts.code))) {
     const std::int64_t s = std::clamp<std::int64_t>(usageLimitSeconds(facts, now_s), 1, kMaxCoolingSeconds);

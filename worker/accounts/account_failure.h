@@ -41,6 +41,7 @@ constexpr std::int64_t kMaxCoolingSeconds = 8 * 24 * 3600;
 //                                                      else the exhausted window's reset, else 60 s;
 //                                                      at least 1 s, at most 8 days
 //   401 after_refresh                               -> Unauthorized (needs login)
+//   code server_is_overloaded / model_at_capacity, any status -> None (retried on this account)
 // Everything else (5xx, overload, timeouts, 401 before the refresh, 400s) -> None: transient or
 // the request's own fault, retried on the same account or answered as today (SPEC §4, §6).
 AccountFailure classifyAccountFailure(const FailureFacts& facts, std::int64_t now_ms);

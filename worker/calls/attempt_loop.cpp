@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <map>
 
+#include "common/ipc/account_messages.h"
+#include "common/json/json_parser.h"
 #include "common/log/log.h"
 #include "common/util/retry_after.h"
 #include "common/util/strings.h"
+#include "worker/accounts/no_usable_account.h"
+#include "worker/calls/choose_account.h"
 #include "worker/calls/credentials_wait.h"
 #include "worker/calls/hold_back.h"
 #include "worker/calls/wall_clock.h"
@@ -34,6 +38,43 @@ AttemptResult clientLeft() {
   AttemptResult r;
   r.end = AttemptResult::End::ClientLeft;
   return r;
+}
+
+const std::vector<std::string>& keyAccounts(const CallContext& call) {
+  static const std::vector<std::string> kEveryAccount;
+  return call.ex.file_key ? call.ex.file_key->entry.accounts : kEveryAccount;
+}
+
+// The quota windows a response head reports (x-codex-primary-*, x-codex-secondary-*).
+accounts::QuotaWindows quotaWindowsOf(const UpstreamResponseHead& head) {
+  std::map<std::string, std::string> codex;
+  for (const auto& [name, value] : head.headers) {
+    if (isCodexHeaderName(name)) codex[common::toLower(name)] = value;
+  }
+  return accounts::quotaWindowsFromHeaders(codex);
+}
+
+// The failure fields of an error body or a failure event (not JSON: only the status).
+accounts::FailureFacts failureFacts(std::string_view json, int http_status) {
+  if (auto parsed = common::parseJsonObject(json)) return accounts::backendErrorFields(*parsed, http_status);
+  accounts::FailureFacts facts;
+  facts.status = http_status;
+  return facts;
+}
+
+common::AccountFailureKind wireKind(accounts::AccountFailureKind kind) {
+  switch (kind) {
+    case accounts::AccountFailureKind::UsageNotIncluded:
+      return common::AccountFailureKind::UsageNotIncluded;
+    case accounts::AccountFailureKind::Unauthorized:
+      return common::AccountFailureKind::Unauthorized;
+    case accounts::AccountFailureKind::Deactivated:
+      return common::AccountFailureKind::Deactivated;
+    case accounts::AccountFailureKind::UsageLimit:
+    case accounts::AccountFailureKind::None:
+      break;
+  }
+  return common::AccountFailureKind::UsageLimit;
 }
 
 }  // namespace
@@ -90,6 +131,7 @@ void takeBytes(std::string& to, std::string& from) {
 }
 
 AttemptResult AttemptLoop::run(UpstreamCall& up, UpstreamEvents::Framing framing) {
+  if (auto none = startAccounts()) return std::move(*none);
   if (!takeCredentials()) return credentialsRefused();
   for (;;) {
     std::unique_ptr<UpstreamExchange> ok;
@@ -110,6 +152,73 @@ bool AttemptLoop::takeCredentials() {
              : failed(call_.deadline.expired() ? call_.deadlineError() : credentialsError(*credentials_));
 }
 
+std::optional<AttemptResult> AttemptLoop::startAccounts() {
+  const std::shared_ptr<const common::AccountRoster> roster = call_.worker.roster();
+  several_accounts_ = severalAccounts(*roster);
+  if (!several_accounts_) return std::nullopt;
+  account_order_ = accountOrder(call_.ex.session_id, *roster, unixMillis(), keyAccounts(call_));
+  if (account_order_.empty()) return noAccountLeft();
+  std::string& account = call_.ex.account;
+  if (account.empty()) {
+    account = account_order_.front();
+    call_.worker.metrics.recordAccountRequest(account);
+  } else {
+    // Chosen earlier for this call (a credentials wait, a usage route): it goes first, once.
+    auto it = std::find(account_order_.begin(), account_order_.end(), account);
+    if (it != account_order_.end()) account_order_.erase(it);
+    account_order_.insert(account_order_.begin(), account);
+  }
+  return std::nullopt;
+}
+
+[[gnu::noinline]] AttemptLoop::Failover AttemptLoop::failOver(const accounts::FailureFacts& facts) {
+  if (!several_accounts_) return Failover::NotAccountLevel;
+  const int64_t now = unixMillis();
+  const accounts::AccountFailure failure = accounts::classifyAccountFailure(facts, now);
+  if (failure.kind == accounts::AccountFailureKind::None) return Failover::NotAccountLevel;
+  WorkerContext& worker = call_.worker;
+  const std::string left = call_.ex.account;
+  common::AccountFailure report;
+  report.account = left;
+  report.kind = wireKind(failure.kind);
+  report.cooling_until_ms = failure.cooling_until_ms;
+  worker.channel.send(common::encodeAccountFailed(report));
+  worker.markAccountUnusable(left, failure.cooling_until_ms);
+  worker.metrics.recordAccountFailover(left);
+  common::logInfo("account_failover")
+      .field("request_id", call_.ex.request_id)
+      .field("account", left)
+      .field("reason", common::accountFailureKindName(report.kind))
+      .field("status", facts.status);
+  const std::shared_ptr<const common::AccountRoster> roster = worker.roster();
+  while (++account_position_ < account_order_.size()) {
+    const std::string& next = account_order_[account_position_];
+    const auto entry = std::find_if(roster->accounts.begin(), roster->accounts.end(),
+                                    [&next](const common::AccountRosterEntry& e) { return e.name == next; });
+    if (entry == roster->accounts.end() || !accountUsable(*entry, now)) continue;
+    call_.ex.account = next;
+    worker.metrics.recordAccountRequest(next);
+    refreshed_ = false;
+    if (takeCredentials()) return Failover::Moved;
+    if (call_.client.isGone() || call_.deadline.expired()) return Failover::NoneLeft;
+  }
+  return Failover::NoneLeft;
+}
+
+// Every account of the call's order has failed or cannot be used: 429 usage_limit_reached with the
+// earliest reset, or the 503 of no login (SPEC §9).
+[[gnu::noinline]] AttemptResult AttemptLoop::noAccountLeft() const {
+  if (call_.client.isGone()) return clientLeft();
+  if (call_.deadline.expired()) return failed(call_.deadlineError());
+  const std::shared_ptr<const common::AccountRoster> roster = call_.worker.roster();
+  return failed(accounts::noUsableAccountError(accountViews(*roster), unixMillis(), keyAccounts(call_)));
+}
+
+AttemptLoop::Step AttemptLoop::afterFailover(Failover failover) {
+  if (failover == Failover::Moved) return std::nullopt;  // the next attempt goes to the next account
+  return noAccountLeft();
+}
+
 // Sends one attempt. A 200 is left in `ok`; anything else is answered here (a final Step, or empty
 // for a retry).
 AttemptLoop::Step AttemptLoop::send(UpstreamCall& up, std::unique_ptr<UpstreamExchange>& ok) {
@@ -124,6 +233,7 @@ AttemptLoop::Step AttemptLoop::send(UpstreamCall& up, std::unique_ptr<UpstreamEx
   call_.ex.upstream_status = head.status;
   call_.worker.metrics.recordUpstreamStatus(head.status);
   forwardResponseHeaders(call_.ex, head);
+  if (several_accounts_) head_windows_ = quotaWindowsOf(head);
   if (head.status != 200) return refused(*upstream);
   ok = std::move(upstream);
   return std::nullopt;
@@ -132,6 +242,7 @@ AttemptLoop::Step AttemptLoop::send(UpstreamCall& up, std::unique_ptr<UpstreamEx
 // Sends attempts of the upgrade until the backend switches protocols, or answers what the model
 // calls answer for the same failures.
 AttemptResult AttemptLoop::upgrade(const HeaderList& fixed_headers) {
+  if (auto none = startAccounts()) return std::move(*none);
   if (!takeCredentials()) return credentialsRefused();
   for (;;) {
     if (call_.deadline.expired()) return failed(call_.deadlineError());
@@ -147,6 +258,7 @@ AttemptResult AttemptLoop::upgrade(const HeaderList& fixed_headers) {
     // The 101's headers go out on the route's own 101 (ws_route.cpp), not on ex.response.
     if (head.status == 101) return switched(std::move(sent.value()), key);
     forwardResponseHeaders(call_.ex, head);
+    if (several_accounts_) head_windows_ = quotaWindowsOf(head);
     if (Step step = refused(*sent.value())) return std::move(*step);
   }
 }
@@ -219,7 +331,13 @@ UpstreamRequestSpec AttemptLoop::upgradeSpec(const HeaderList& fixed_headers, co
   auto newer = credentialsCacheForCall(call_).waitNewer(credentials_->generation,
                                                         deadline.capPoint(call_.worker.config.credentials_wait));
   if (deadline.expired()) return failed(call_.deadlineError());
-  if (!newer || !newer->usable(unixMillis())) return failed(mapUpstreamError(401, "", "", unixSeconds()));
+  if (!newer || !newer->usable(unixMillis())) {
+    accounts::FailureFacts facts;
+    facts.status = 401;
+    facts.after_refresh = true;  // the refresh did not give a usable token: the login is gone
+    if (const Failover f = failOver(facts); f != Failover::NotAccountLevel) return afterFailover(f);
+    return failed(mapUpstreamError(401, "", "", unixSeconds()));
+  }
   credentials_ = std::move(newer);
   refreshed_ = true;
   return std::nullopt;
@@ -230,6 +348,13 @@ UpstreamRequestSpec AttemptLoop::upgradeSpec(const HeaderList& fixed_headers, co
   const std::string body = upstream.readAll(kErrorBodyCap, call_.deadline.cap(milliseconds(5000)));
   const std::optional<std::int64_t> retry_after =
       common::parseRetryAfterSeconds(head.header("Retry-After").value_or(""));
+  if (several_accounts_) {
+    accounts::FailureFacts facts = failureFacts(body, head.status);
+    facts.retry_after_s = retry_after;
+    facts.windows = head_windows_;
+    facts.after_refresh = head.status == 401 && refreshed_;
+    if (const Failover f = failOver(facts); f != Failover::NotAccountLevel) return afterFailover(f);
+  }
   common::ApiError error =
       mapUpstreamError(head.status, head.header("Content-Type").value_or(""), body, unixSeconds(), retry_after);
   AttemptOutcome outcome;
@@ -308,6 +433,11 @@ AttemptLoop::Step AttemptLoop::holdBack(std::unique_ptr<UpstreamExchange> upstre
 // at capacity, a 5xx-class failure), else the client gets the status it maps to.
 [[gnu::noinline]] AttemptLoop::Step AttemptLoop::failureEvent(const SseEvent& event) {
   call_.stream_gauge.reset();
+  if (several_accounts_) {
+    accounts::FailureFacts facts = failureFacts(event.data, 0);
+    facts.windows = head_windows_;
+    if (const Failover f = failOver(facts); f != Failover::NotAccountLevel) return afterFailover(f);
+  }
   common::ApiError error = mapStreamFailure(std::string_view(event.data), unixSeconds());
   common::logInfo("upstream_failed_before_output")
       .field("request_id", call_.ex.request_id)

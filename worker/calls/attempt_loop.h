@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/ipc/messages.h"
+#include "worker/accounts/account_failure.h"
 #include "worker/calls/call_context.h"
 #include "worker/calls/upstream_call.h"
 #include "worker/calls/upstream_events.h"
@@ -60,6 +61,16 @@ class AttemptLoop {
   // Takes the call's credentials (credentialsForCall); false when they cannot be used, for
   // credentialsRefused() to answer.
   bool takeCredentials();
+  // Several accounts (SPEC §9): the accounts this call may try, in its session's order (each
+  // once), and the first of them; an answer when none is usable. Nothing happens with one account.
+  std::optional<AttemptResult> startAccounts();
+  enum class Failover { NotAccountLevel, Moved, NoneLeft };
+  // After a failed attempt: an account-level failure (usage limit, usage not included, 401 after
+  // the refresh, deactivated) is reported to the supervisor, and the call moves to the next
+  // usable account of its order with fresh credentials, without a back-off or a retry counted.
+  Failover failOver(const accounts::FailureFacts& facts);
+  AttemptResult noAccountLeft() const;
+  Step afterFailover(Failover failover);
   AttemptResult credentialsRefused() const;
   Step send(UpstreamCall& up, std::unique_ptr<UpstreamExchange>& ok);
   Step sendFailed(const UpstreamFailure& failure);
@@ -84,6 +95,10 @@ class AttemptLoop {
   const RetryPolicy& retry_;
   std::shared_ptr<const common::WorkerCredentials> credentials_;
   bool refreshed_ = false;
+  bool several_accounts_ = false;
+  std::vector<std::string> account_order_;
+  std::size_t account_position_ = 0;
+  accounts::QuotaWindows head_windows_;  // of the last response head, with several accounts
   int retries_ = 0;
 };
 

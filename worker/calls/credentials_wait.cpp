@@ -77,7 +77,9 @@ std::shared_ptr<const WorkerCredentials> waitForCredentials(const CredentialsCac
 
 const std::string& accountForCall(CallContext& call) {
   if (call.ex.account.empty()) {
-    call.ex.account = chooseAccount(call.ex.session_id, *call.worker.roster(), unixMillis());
+    static const std::vector<std::string> kEveryAccount;
+    const std::vector<std::string>& allowed = call.ex.file_key ? call.ex.file_key->entry.accounts : kEveryAccount;
+    call.ex.account = chooseAccount(call.ex.session_id, *call.worker.roster(), unixMillis(), allowed);
     call.worker.metrics.recordAccountRequest(call.ex.account);
   }
   return call.ex.account;

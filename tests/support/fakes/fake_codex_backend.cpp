@@ -446,6 +446,15 @@ void FakeCodexBackend::rejectToken(const std::string& access_token) {
   rejected_tokens_.insert(access_token);
 }
 
+void FakeCodexBackend::setTokenScenario(const std::string& access_token, std::string spec) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (spec.empty()) {
+    token_scenarios_.erase(access_token);
+  } else {
+    token_scenarios_[access_token] = std::move(spec);
+  }
+}
+
 bool FakeCodexBackend::isRejectedBearer(const std::string& authorization) const {
   std::lock_guard<std::mutex> lock(mu_);
   return authorization.rfind("Bearer ", 0) == 0 && rejected_tokens_.count(authorization.substr(7)) > 0;
@@ -911,8 +920,16 @@ void FakeCodexBackend::serveScenario(Poco::Net::HTTPServerRequest& request, Poco
   // marker names (the marker is carried into the compaction item instead).
   const bool compaction =
       !token_rejected && !request.has("x-fake-scenario") && rules.remote_compaction && endsWithCompactionTrigger(body);
+  std::optional<std::string> token_spec;
+  if (const std::string authorization = request.get("Authorization", ""); authorization.rfind("Bearer ", 0) == 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = token_scenarios_.find(authorization.substr(7));
+    if (it != token_scenarios_.end()) token_spec = it->second;
+  }
   if (token_rejected) {
     spec = "status:401:unauthorized_401.json";  // like the real backend with an expired token
+  } else if (token_spec) {
+    spec = *token_spec;
   } else if (compaction) {
     spec = kCompactionScenario;
   } else if (request.has("x-fake-scenario")) {

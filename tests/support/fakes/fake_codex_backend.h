@@ -226,6 +226,9 @@ class FakeCodexBackend {
   void setDefaultScenario(std::string spec);
   // Requests bearing this access token get 401 (an expired or revoked token), whatever the scenario.
   void rejectToken(const std::string& access_token);
+  // Model calls bearing this access token get `spec` as their scenario, before any header or marker
+  // (one account of several at its usage limit); an empty spec removes the override.
+  void setTokenScenario(const std::string& access_token, std::string spec);
   BackendRules rules() const;
   void setRules(BackendRules rules);
 
@@ -304,6 +307,7 @@ class FakeCodexBackend {
   std::map<std::string, std::string> transcripts_;
   std::map<std::string, std::string> bodies_;
   std::string default_scenario_;
+  std::map<std::string, std::string> token_scenarios_;  // access token -> scenario spec
   std::set<std::string> rejected_tokens_;
   BackendRules rules_;
   std::string catalog_;

@@ -49,6 +49,13 @@ TEST(AccountFailureTest, UsageLimitCodesAndAny429) {
   EXPECT_EQ(classify(facts(503, "usage_limit_reached")).kind, AccountFailureKind::None);
 }
 
+TEST(AccountFailureTest, CapacityAndOverloadStayOnTheAccountEvenAs429) {
+  for (int status : {429, 503, 0}) {
+    EXPECT_EQ(classify(facts(status, "model_at_capacity")).kind, AccountFailureKind::None) << status;
+    EXPECT_EQ(classify(facts(status, "server_is_overloaded")).kind, AccountFailureKind::None) << status;
+  }
+}
+
 TEST(AccountFailureTest, CoolingSourcesInPrecedenceOrder) {
   FailureFacts f = facts(429, "usage_limit_reached");
   f.windows.primary = {100, 300, 900, -1};
