@@ -140,6 +140,16 @@ TEST(Credentials, ConsecutiveRefreshesRotateAndSurviveRestarts) {
       // The rotated token is on disk once the refresh completed.
       ASSERT_TRUE(eventually(
           [&] { return readFile(state.file("credentials.json")).find(returned.back()) != std::string::npos; }, 5s));
+      // The supervisor applies the refresh after the write; a `ctl refresh` before that finds it
+      // still in flight and is rightly ignored (single flight), so the next round waits for it.
+      ASSERT_TRUE(eventually(
+          [&] {
+            auto s = proxy.status();
+            if (!s) return false;
+            auto creds = s->getObject("credentials");
+            return creds && creds->getValue<int>("refresh_ok") == i && !creds->getValue<bool>("refresh_in_flight");
+          },
+          5s));
     }
     // Each refresh used the token the previous one returned (the fake rejects any reuse).
     auto sent = f.oauth.receivedRefreshTokens();
