@@ -62,11 +62,12 @@ std::string sizeLabel(std::size_t s) {
   return std::to_string(s / 1024) + "KB";
 }
 
-void BM_ChatRequest(benchmark::State& state, std::size_t size) {
-  const std::string& body = chatBody(size);
+// Translates `body` with `translate` (chat or responses) every iteration, in bytes per second.
+template <typename Translate>
+void translateLoop(benchmark::State& state, const std::string& body, Translate translate) {
   const worker::TranslateOptions options;
   for (auto _ : state) {
-    auto r = worker::translateChatRequest(body, options);
+    auto r = translate(body, options);
     if (!r.ok()) {
       state.SkipWithError("translation failed");
       break;
@@ -76,6 +77,15 @@ void BM_ChatRequest(benchmark::State& state, std::size_t size) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
   state.SetLabel(std::to_string(body.size()) + " bytes");
 }
+
+auto translateChat = [](const std::string& body, const worker::TranslateOptions& options) {
+  return worker::translateChatRequest(body, options);
+};
+auto normalizeResponses = [](const std::string& body, const worker::TranslateOptions& options) {
+  return worker::normalizeResponsesRequest(body, options);
+};
+
+void BM_ChatRequest(benchmark::State& state, std::size_t size) { translateLoop(state, chatBody(size), translateChat); }
 
 // A hostile body: `keys` distinct unknown top-level fields (~11 bytes each, 100,000 make 1.1 MB),
 // every one dropped and named in x-codex-sub-proxy-dropped. Guards against bookkeeping that is
@@ -99,18 +109,7 @@ void BM_ChatRequestManyUnknownKeys(benchmark::State& state) {
 }
 
 void BM_ResponsesRequest(benchmark::State& state, std::size_t size) {
-  const std::string& body = responsesBody(size);
-  const worker::TranslateOptions options;
-  for (auto _ : state) {
-    auto r = worker::normalizeResponsesRequest(body, options);
-    if (!r.ok()) {
-      state.SkipWithError("normalisation failed");
-      break;
-    }
-    benchmark::DoNotOptimize(r->body.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
-  state.SetLabel(std::to_string(body.size()) + " bytes");
+  translateLoop(state, responsesBody(size), normalizeResponses);
 }
 
 // Text-heavy bodies (issue 17): no image to borrow, every byte is conversation text.
@@ -122,18 +121,11 @@ const std::string& textBody(bool chat, std::size_t size) {
 }
 
 void BM_RequestText(benchmark::State& state, bool chat, std::size_t size) {
-  const std::string& body = textBody(chat, size);
-  const worker::TranslateOptions options;
-  for (auto _ : state) {
-    auto r = chat ? worker::translateChatRequest(body, options) : worker::normalizeResponsesRequest(body, options);
-    if (!r.ok()) {
-      state.SkipWithError("translation failed");
-      break;
-    }
-    benchmark::DoNotOptimize(r->body.data());
+  if (chat) {
+    translateLoop(state, textBody(true, size), translateChat);
+  } else {
+    translateLoop(state, textBody(false, size), normalizeResponses);
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
-  state.SetLabel(std::to_string(body.size()) + " bytes");
 }
 
 // The JSON layer alone on the 10 MB chat body: the floor under the translation.

@@ -16,6 +16,7 @@
 
 #include "common/json/json_parser.h"
 #include "common/json/json_writer.h"
+#include "common/util/http_syntax.h"
 
 namespace cosp::common::keys {
 
@@ -65,13 +66,6 @@ std::string toHex(const Digest& digest) {
 
 namespace {
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
   if (pos + n > s.size()) return false;
   out = 0;
@@ -88,8 +82,8 @@ std::optional<Digest> digestFromHex(std::string_view hex) {
   if (hex.size() != 64) return std::nullopt;
   Digest d{};
   for (std::size_t i = 0; i < 32; ++i) {
-    int hi = hexValue(hex[2 * i]);
-    int lo = hexValue(hex[2 * i + 1]);
+    int hi = common::hexDigitValue(hex[2 * i]);
+    int lo = common::hexDigitValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     d[i] = static_cast<unsigned char>(hi * 16 + lo);
   }

@@ -4,24 +4,19 @@
 
 #include "common/catalog/catalog_parse.h"
 #include "common/catalog/served_catalog.h"
+#include "common/util/http_syntax.h"
 
 namespace cosp::worker {
 
 namespace {
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string decodeQueryValue(std::string_view in) {
   std::string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && hexValue(in[i + 1]) >= 0 && hexValue(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hexValue(in[i + 1]) * 16 + hexValue(in[i + 2])));
+    if (in[i] == '%' && i + 2 < in.size() && common::hexDigitValue(in[i + 1]) >= 0 &&
+        common::hexDigitValue(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(common::hexDigitValue(in[i + 1]) * 16 + common::hexDigitValue(in[i + 2])));
       i += 2;
     } else {
       out.push_back(in[i]);
