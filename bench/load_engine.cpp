@@ -14,6 +14,7 @@
 
 #include "bench/bench_clock.h"
 #include "bench/http_head.h"
+#include "bench/session_id.h"
 
 namespace cosp::bench {
 
@@ -194,6 +195,7 @@ struct Engine::Conn {
   std::int64_t first_byte = 0;
   std::int64_t deadline = 0;
   std::uint16_t local_port = 0;
+  std::string request;  // this connection's own request (GroupSpec::session_ids), else empty
   ResponseReader reader;
   std::string body;      // decoded body (non-SSE) or undelivered SSE bytes
   std::size_t scan = 0;  // SSE: where to look for the next blank line
@@ -225,7 +227,12 @@ Engine::~Engine() {
 }
 
 int Engine::addGroup(GroupSpec spec) {
-  return addConnGroup<Conn>(groups_, std::move(spec), loop_, [this](Conn& c) { startConn(c); });
+  const int id = addConnGroup<Conn>(groups_, std::move(spec), loop_, [this](Conn& c) { startConn(c); });
+  Group& g = *groups_[static_cast<std::size_t>(id)];
+  if (g.spec.session_ids) {
+    for (auto& c : g.conns) c->request = withSessionId(g.spec.request, c->index);
+  }
+  return id;
 }
 
 const GroupSpec& Engine::spec(int group) const { return groups_[static_cast<std::size_t>(group)]->spec; }
@@ -341,7 +348,7 @@ void Engine::onWritable(Conn& c) {
     return;
   }
   if (c.state != Conn::State::Sending) return;
-  const std::string& req = g.spec.request;
+  const std::string& req = g.spec.session_ids ? c.request : g.spec.request;
   while (c.sent < req.size()) {
     ssize_t n = ::send(c.fd, req.data() + c.sent, req.size() - c.sent, MSG_NOSIGNAL);
     if (n > 0) {

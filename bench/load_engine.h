@@ -55,6 +55,10 @@ struct GroupSpec {
   std::string name;
   std::uint16_t port = 0;
   std::string request;  // a complete HTTP/1.1 request
+  // Connection i sends `request` with a `session-id: bench-s<i>` header (bench/run sets it when
+  // the proxy serves several accounts, so sessions spread over them; off by default so figures
+  // stay comparable with runs made before it existed).
+  bool session_ids = false;
   int connections = 1;
   std::int64_t requests_per_conn = 0;  // 0 = unlimited
   std::int64_t max_requests = 0;       // over the whole group; 0 = unlimited

@@ -41,6 +41,7 @@
 #include "bench/bench_clock.h"
 #include "bench/load_engine.h"
 #include "bench/proc_stats.h"
+#include "bench/session_id.h"
 #include "bench/stats.h"
 #include "bench/ws_engine.h"
 #include "common/json/json_parser.h"
@@ -79,6 +80,40 @@ struct Target {
   pid_t pss_root = 0;  // 0 = not measured
 };
 
+// What every request adds for the proxy's features under test, set once in main before any
+// request is built: the caller key of API_KEYS_FILE (bench/run's BENCH_KEYS; every target gets
+// it, so the requests stay the same size everywhere) and per-connection session ids
+// (BENCH_ACCOUNTS > 1, so sessions spread over the accounts). Both are off by default, so figures
+// stay comparable with runs made before they existed.
+struct RequestExtras {
+  std::string authorization;  // "Authorization: Bearer …\r\n" or empty
+  bool session_ids = false;
+};
+
+RequestExtras& requestExtras() {
+  static RequestExtras extras;
+  return extras;
+}
+
+// --api-key-file FILE (the key read from a file, so it is never on a command line) and
+// --session-ids; false when `a` is neither. A key file that cannot be read ends the program.
+bool parseRequestExtra(const std::string& a, const std::function<std::string()>& next) {
+  if (a == "--session-ids") {
+    requestExtras().session_ids = true;
+    return true;
+  }
+  if (a != "--api-key-file") return false;
+  const std::string path = next();
+  std::ifstream in(path);
+  std::string key;
+  if (!in || !std::getline(in, key) || key.empty()) {
+    std::fprintf(stderr, "cosp-bench-load: cannot read a key from %s\n", path.c_str());
+    std::exit(2);
+  }
+  requestExtras().authorization = "Authorization: Bearer " + key + "\r\n";
+  return true;
+}
+
 // ------------------------------------------------------------------------------------------
 // Requests: a realistic short agent turn (~1 KB): instructions, a user message, a tool.
 
@@ -110,9 +145,9 @@ std::string makeRequest(const Target& t, bool stream, int deltas, int interval_m
   const std::string body = t.chat ? chatBody(stream) : responsesBody(stream);
   return "POST " + t.path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(t.port) +
          "\r\nContent-Type: application/json\r\nAccept: " + (stream ? "text/event-stream" : "application/json") +
-         "\r\nUser-Agent: cosp-bench-load\r\nx-codex-bench: n=" + std::to_string(deltas) +
-         ",iv=" + std::to_string(interval_ms) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-         body;
+         "\r\nUser-Agent: cosp-bench-load\r\n" + requestExtras().authorization +
+         "x-codex-bench: n=" + std::to_string(deltas) + ",iv=" + std::to_string(interval_ms) +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 // A tiny blocking GET (for the fake's /__stats), with a 2 s budget.
@@ -458,7 +493,11 @@ void Bench::phaseSequential(int round, const std::vector<Target>& targets, bool 
   const int warm = opt_.quick ? 20 : 100;
   const int n = opt_.quick ? 200 : (stream ? 1000 : 2000);
   std::vector<SeqConn> conns;
-  for (const auto& t : targets) conns.push_back(SeqConn{t, makeRequest(t, stream, 8, 0)});
+  for (const auto& t : targets) {
+    std::string request = makeRequest(t, stream, 8, 0);
+    if (requestExtras().session_ids) request = withSessionId(request, 0);
+    conns.push_back(SeqConn{t, request});
+  }
   struct Acc {
     std::vector<std::int64_t> latency, ttfb, events;
     std::int64_t ok = 0, failed = 0;
@@ -507,6 +546,7 @@ void Bench::phaseRps(int round, const Target& t, int concurrency) {
   g.name = t.name;
   g.port = t.port;
   g.request = makeRequest(t, false, 8, 0);
+  g.session_ids = requestExtras().session_ids;
   g.connections = concurrency;
   const std::int64_t start = monoNs();
   g.start_ns = start;
@@ -580,6 +620,7 @@ void Bench::phaseEvents(int round, const Target& t) {
   Engine e;
   GroupSpec g;
   g.request = makeRequest(t, true, deltas, interval);
+  g.session_ids = requestExtras().session_ids;
   g.request_timeout_ns = 20 * kSec;
   const std::int64_t start = eventsLoop(g, t, streams, interval, warm, window);
   const std::string loadavg = loadAverage();
@@ -700,6 +741,7 @@ void Bench::phaseHold(const Target& t, int streams) {
   Engine e;
   GroupSpec g;
   g.request = makeRequest(t, true, deltas, interval);
+  g.session_ids = requestExtras().session_ids;
   g.requests_per_conn = 1;
   g.first_byte_stall_ns = 1 * kSec;  // a stream queued behind others is not held
   g.request_timeout_ns = 60 * kSec;
@@ -750,6 +792,8 @@ WsGroupSpec wsTurns(const Target& t, int deltas, int interval_ms) {
   g.path = t.path;
   g.bench = benchSpec(deltas, interval_ms);
   g.message = wsMessage();
+  g.extra_headers = requestExtras().authorization;
+  g.session_ids = requestExtras().session_ids;
   g.expected_deltas = deltas;
   return g;
 }
@@ -849,6 +893,7 @@ GroupSpec lifecycleStreams(const Target& t, int streams) {
   g.name = "held";
   g.port = t.port;
   g.request = makeRequest(t, true, kLifecycleDeltas, kLifecycleIntervalMs);
+  g.session_ids = requestExtras().session_ids;
   g.connections = streams;
   g.requests_per_conn = 1;
   g.ramp_ns = 1000 * kMs;
@@ -863,6 +908,7 @@ GroupSpec lifecycleTraffic(const Target& bg) {
   b.name = "background";
   b.port = bg.port;
   b.request = makeRequest(bg, false, 8, 0);
+  b.session_ids = requestExtras().session_ids;
   b.connections = 4;
   b.stop_issuing_ns = monoNs() + (kLifecycleDeltas * kLifecycleIntervalMs) * kMs;
   b.request_timeout_ns = 20 * kSec;
@@ -1628,7 +1674,7 @@ int runOne(int argc, char** argv) {
       warm = std::atoi(next().c_str());
     else if (a == "--ramp-ms")
       ramp_ms = std::atoll(next().c_str());
-    else
+    else if (!parseRequestExtra(a, next))
       return 2;
   }
   if (t.chat && t.path == "/v1/responses") t.path = "/v1/chat/completions";
@@ -1637,6 +1683,7 @@ int runOne(int argc, char** argv) {
   GroupSpec g;
   g.port = t.port;
   g.request = makeRequest(t, stream, deltas, interval);
+  g.session_ids = requestExtras().session_ids;
   g.connections = conns;
   g.warmup_per_conn = warm;
   g.ramp_ns = ramp_ms * kMs;
@@ -1668,9 +1715,10 @@ int usage() {
       "usage: cosp-bench-load run --out DIR --direct PORT --nginx PORT --nginx-pid PID --proxy PORT "
       "--proxy-pid PID [--fake-pid PID] [--micro FILE] [--rounds N] [--hold N] [--ws-hold N] [--lifecycle N]\n"
       "                           [--quick] [--phases seq,rps,ttfb,events,wsevents,hold,wshold,reload,kill9]\n"
-      "                           [--proxy-b PORT --proxy-b-pid PID]\n"
+      "                           [--proxy-b PORT --proxy-b-pid PID] [--api-key-file FILE] [--session-ids]\n"
       "       cosp-bench-load one --port P [--path P] [--chat] [--stream | --ws] [--n N] [--iv MS] [--conns C]\n"
       "                           [--requests N | --seconds S] [--warmup N] [--ramp-ms MS]\n"
+      "                           [--api-key-file FILE] [--session-ids]\n"
       "       cosp-bench-load free-port\n"
       "       cosp-bench-load wait-http PORT PATH SECONDS [any]   (until GET answers 200, or anything)\n");
   return 2;
@@ -1747,7 +1795,7 @@ int main(int argc, char** argv) {
       std::stringstream list(next());
       std::string item;
       while (std::getline(list, item, ',')) o.phases.insert(item);
-    } else
+    } else if (!cosp::bench::parseRequestExtra(a, next))
       return cosp::bench::usage();
   }
   if (cmd != "run") return cosp::bench::usage();

@@ -12,6 +12,7 @@
 
 #include "bench/bench_clock.h"
 #include "bench/http_head.h"
+#include "bench/session_id.h"
 #include "bench/socket_output.h"
 #include "worker/ws/ws_frame.h"
 #include "worker/ws/ws_handshake.h"
@@ -138,7 +139,7 @@ void WsEngine::startConn(Conn& c) {
           "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + c.key +
           "\r\nSec-WebSocket-Version: 13\r\nOpenAI-Beta: responses_websockets=2026-02-06\r\n"
           "User-Agent: cosp-bench-load\r\nx-codex-bench: " +
-          g.spec.bench + "\r\n\r\n";
+          g.spec.bench + "\r\n" + g.spec.extra_headers + (g.spec.session_ids ? sessionIdHeader(c.index) : "") + "\r\n";
   c.out_off = 0;
   c.reader = std::make_unique<ws::MessageReader>(ws::Peer::kServer, kMaxMessageBytes);
 }

@@ -20,9 +20,11 @@ struct WsGroupSpec {
   std::string name;
   std::uint16_t port = 0;
   std::string path = "/v1/responses";
-  std::string bench;         // x-codex-bench value: "n=<deltas>,iv=<ms>"
-  std::string message;       // the text message of every turn
-  int expected_deltas = -1;  // a turn with another count of text deltas fails (-1 = no check)
+  std::string bench;          // x-codex-bench value: "n=<deltas>,iv=<ms>"
+  std::string message;        // the text message of every turn
+  std::string extra_headers;  // more upgrade header lines, each ending in CRLF (Authorization)
+  bool session_ids = false;   // connection i sends `session-id: bench-s<i>` (see GroupSpec)
+  int expected_deltas = -1;   // a turn with another count of text deltas fails (-1 = no check)
   int connections = 1;
   std::int64_t turns_per_conn = 0;                // 0 = unlimited
   std::int64_t start_ns = 0;                      // absolute CLOCK_MONOTONIC; 0 = when added
