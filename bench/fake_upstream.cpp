@@ -33,7 +33,8 @@
 // "x-codex-bench":"n=..,iv=.." anywhere in it. Ping is answered with pong, close with close.
 // The codec is the proxy's own (worker/ws/), already tested against RFC 6455.
 //
-// GET /__stats answers JSON counters; GET anything else answers 200 "ok".
+// GET /__stats answers JSON counters; GET …/usage a quota document (the supervisor polls it per account
+// with several accounts); GET anything else answers 200 "ok".
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -403,11 +404,17 @@ void FakeUpstream::serveBuffered(Conn& c) {
     }
     const bool is_post = method == "POST";
     const bool stats = !is_post && target == "/__stats";
+    // The supervisor polls each account's quota there with several accounts (CODEX_USAGE_URL).
+    const bool usage = !is_post && target.size() >= 6 && target.compare(target.size() - 6, 6, "/usage") == 0;
     c.in.erase(0, total);
 
     if (!is_post) {
       std::string body = "ok\n";
-      if (stats) {
+      if (usage) {
+        body = R"({"plan_type":"plus","rate_limit":{"allowed":true,"limit_reached":false,)"
+               R"("primary_window":{"used_percent":7,"limit_window_seconds":18000,"reset_after_seconds":9000},)"
+               R"("secondary_window":{"used_percent":23,"limit_window_seconds":604800,"reset_after_seconds":400000}}})";
+      } else if (stats) {
         char b[512];
         std::snprintf(b, sizeof b,
                       "{\"accepted\":%llu,\"open\":%llu,\"requests\":%llu,\"completed\":%llu,\"active_streams\":%llu,"
@@ -423,7 +430,7 @@ void FakeUpstream::serveBuffered(Conn& c) {
                       (unsigned long long)counters_.ws_protocol_errors);
         body = b;
       }
-      c.out += "HTTP/1.1 200 OK\r\nContent-Type: " + std::string(stats ? "application/json" : "text/plain") +
+      c.out += "HTTP/1.1 200 OK\r\nContent-Type: " + std::string(stats || usage ? "application/json" : "text/plain") +
                "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
                (close_after ? "Connection: close\r\n" : "") + "\r\n" + body;
       flush(c);
