@@ -43,6 +43,16 @@ void WorkerMetrics::observeUpstream(int status, std::map<std::string, std::strin
   }
 }
 
+void WorkerMetrics::observeAccountRateLimits(const std::string& account,
+                                             const std::map<std::string, std::string>& rate_limits) {
+  int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::lock_guard<std::mutex> lock(mutex_);
+  common::AccountObservation& seen = accounts_[account];
+  for (const auto& [name, value] : rate_limits) seen.rate_limits[name] = value;
+  seen.rate_limits_at = now;
+}
+
 void WorkerMetrics::recordAccountRequest(const std::string& account) {
   std::lock_guard<std::mutex> lock(mutex_);
   ++accounts_[account].requests;

@@ -41,6 +41,9 @@ class WorkerMetrics {
   common::UpstreamObservation upstreamObservation() const;
   // A model call started on `account` / left it after an account-level failure.
   void recordAccountRequest(const std::string& account);
+  // Quota an in-stream `codex.rate_limits` event reported for `account`, as x-codex-* header
+  // names and values: merged over what the last response head said.
+  void observeAccountRateLimits(const std::string& account, const std::map<std::string, std::string>& rate_limits);
   void recordAccountFailover(const std::string& account);
   // Per account: requests, failovers and the newest rate-limit headers, for the heartbeat.
   common::AccountObservations accountObservations() const;

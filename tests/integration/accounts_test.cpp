@@ -377,6 +377,20 @@ TEST(Accounts, AUsageLimitInsideTheStreamAfterCreatedFailsOverTheSameWay) {
   EXPECT_EQ(seen[0], "a");
   EXPECT_NE(seen[1], "a");
   EXPECT_EQ(accountStates(*t.proxy).at("a"), "cooling");
+  // The codex.rate_limits event before the failure said a's primary window is full (its response
+  // head said 7 %): the worker reports what the stream said.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = t.proxy->status();
+        if (!s) return false;
+        auto list = s->getArray("accounts");
+        for (unsigned i = 0; i < list->size(); ++i) {
+          auto item = list->getObject(i);
+          if (item->getValue<std::string>("name") == "a") return item->getValue<int>("primary_used_percent") == 100;
+        }
+        return false;
+      },
+      5s));
 }
 
 TEST(Accounts, AllAccountsExhaustedGive429WithTheEarliestReset) {

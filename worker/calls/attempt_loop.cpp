@@ -62,6 +62,21 @@ accounts::FailureFacts failureFacts(std::string_view json, int http_status) {
   return facts;
 }
 
+// A codex.rate_limits event's windows as the x-codex-* headers a response head would carry.
+std::map<std::string, std::string> quotaHeadersOf(const accounts::QuotaWindows& windows) {
+  std::map<std::string, std::string> headers;
+  const auto add = [&headers](const char* window, const accounts::QuotaWindow& w) {
+    const std::string prefix = std::string("x-codex-") + window + "-";
+    if (w.used_percent >= 0) headers[prefix + "used-percent"] = std::to_string(static_cast<int>(w.used_percent));
+    if (w.window_minutes >= 0) headers[prefix + "window-minutes"] = std::to_string(w.window_minutes);
+    if (w.reset_after_seconds >= 0) headers[prefix + "reset-after-seconds"] = std::to_string(w.reset_after_seconds);
+    if (w.reset_at >= 0) headers[prefix + "reset-at"] = std::to_string(w.reset_at);
+  };
+  add("primary", windows.primary);
+  add("secondary", windows.secondary);
+  return headers;
+}
+
 common::AccountFailureKind wireKind(accounts::AccountFailureKind kind) {
   switch (kind) {
     case accounts::AccountFailureKind::UsageNotIncluded:
@@ -212,6 +227,15 @@ std::optional<AttemptResult> AttemptLoop::startAccounts() {
   if (call_.deadline.expired()) return failed(call_.deadlineError());
   const std::shared_ptr<const common::AccountRoster> roster = call_.worker.roster();
   return failed(accounts::noUsableAccountError(accountViews(*roster), unixMillis(), keyAccounts(call_)));
+}
+
+// The quota the backend reports inside the stream (right after response.created) is the call's
+// account's, like the head's x-codex-* headers; the supervisor weighs accounts with it (SPEC §9).
+[[gnu::noinline]] void AttemptLoop::observeQuotaEvent(const SseEvent& event) {
+  const auto parsed = common::parseJsonObject(event.data);
+  if (!parsed) return;
+  std::map<std::string, std::string> headers = quotaHeadersOf(accounts::quotaWindowsFromEvent(*parsed));
+  if (!headers.empty()) call_.worker.metrics.observeAccountRateLimits(call_.ex.account, headers);
 }
 
 AttemptLoop::Step AttemptLoop::afterFailover(Failover failover) {
@@ -378,8 +402,9 @@ AttemptLoop::Step AttemptLoop::holdBack(std::unique_ptr<UpstreamExchange> upstre
   // Framing::KeepBytes: the relay's bytes of the held events, unchanged and in order. Moved out of
   // the relay after every read, so holding does not count against its MAX_EVENT_BYTES cap.
   std::string held_bytes;
-  const SseParser::Callback keep = [&hold, &held](SseEvent&& e) {
+  const SseParser::Callback keep = [this, &hold, &held](SseEvent&& e) {
     if (hold.verdict() == HoldVerdict::Fail) return;  // past the failure: dropped with the attempt
+    if (several_accounts_ && e.event == "codex.rate_limits") observeQuotaEvent(e);
     hold.onEvent(e);
     held.push_back(std::move(e));
   };

@@ -71,6 +71,7 @@ class AttemptLoop {
   Failover failOver(const accounts::FailureFacts& facts);
   AttemptResult noAccountLeft() const;
   Step afterFailover(Failover failover);
+  void observeQuotaEvent(const SseEvent& event);
   AttemptResult credentialsRefused() const;
   Step send(UpstreamCall& up, std::unique_ptr<UpstreamExchange>& ok);
   Step sendFailed(const UpstreamFailure& failure);
