@@ -26,13 +26,13 @@ void WorkerMetrics::recordUpstreamStatus(int status) {
 
 void WorkerMetrics::observeUpstream(int status, std::map<std::string, std::string> rate_limit_headers,
                                     const std::string& account) {
-  int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto wall = std::chrono::system_clock::now().time_since_epoch();
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(wall).count();
   std::lock_guard<std::mutex> lock(mutex_);
   if (!account.empty() && !rate_limit_headers.empty()) {
     common::AccountObservation& seen = accounts_[account];
     seen.rate_limits = rate_limit_headers;
-    seen.rate_limits_at = now;
+    seen.rate_limits_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall).count();
   }
   upstream_.last_status = status;
   upstream_.last_status_at = now;
@@ -45,12 +45,13 @@ void WorkerMetrics::observeUpstream(int status, std::map<std::string, std::strin
 
 void WorkerMetrics::observeAccountRateLimits(const std::string& account,
                                              const std::map<std::string, std::string>& rate_limits) {
-  int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   std::lock_guard<std::mutex> lock(mutex_);
   common::AccountObservation& seen = accounts_[account];
   for (const auto& [name, value] : rate_limits) seen.rate_limits[name] = value;
-  seen.rate_limits_at = now;
+  seen.rate_limits_at_ms = now_ms;
 }
 
 void WorkerMetrics::recordAccountRequest(const std::string& account) {

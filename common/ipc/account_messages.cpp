@@ -192,7 +192,7 @@ std::string encodeHeartbeatWithAccounts(const WorkerCounters& counters, const Up
   for (const auto& [name, seen] : accounts) {  // a std::map: sorted
     w.key(name).beginObject().member("failovers", seen.failovers).key("rate_limits").beginObject();
     for (const auto& [header, value] : seen.rate_limits) w.member(header, value);
-    w.endObject().member("rate_limits_at", seen.rate_limits_at).member("requests", seen.requests).endObject();
+    w.endObject().member("rate_limits_at_ms", seen.rate_limits_at_ms).member("requests", seen.requests).endObject();
   }
   w.endObject();
   // "accounts" sorts before "counters", the heartbeat's first member: it goes right after '{'.
@@ -211,7 +211,7 @@ std::optional<AccountObservations> decodeHeartbeatAccounts(const std::string& js
     if (!plausibleAccountName(m.key) || m.value.getObject() == nullptr) return std::nullopt;
     AccountObservation seen;
     if (!readInt(m.value, "requests", seen.requests) || !readInt(m.value, "failovers", seen.failovers) ||
-        !readInt(m.value, "rate_limits_at", seen.rate_limits_at)) {
+        !readInt(m.value, "rate_limits_at_ms", seen.rate_limits_at_ms)) {
       return std::nullopt;
     }
     if (const JsonValue* limits = m.value.find("rate_limits")) {

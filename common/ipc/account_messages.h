@@ -79,7 +79,7 @@ struct AccountObservation {
   int64_t requests = 0;
   int64_t failovers = 0;
   std::map<std::string, std::string> rate_limits;
-  int64_t rate_limits_at = 0;
+  int64_t rate_limits_at_ms = 0;  // unix ms: two workers' observations of one second keep their order
   bool operator==(const AccountObservation&) const = default;
 };
 using AccountObservations = std::map<std::string, AccountObservation>;

@@ -53,6 +53,7 @@ std::string stringMember(const common::JsonValue& obj, const char* key) {
 AccountQuota quotaFromRateLimitHeaders(const std::map<std::string, std::string>& headers, int64_t at_s) {
   AccountQuota q;
   q.observed_at_s = at_s;
+  q.observed_at_ms = at_s * 1000;
   if (auto v = number(headers, "x-codex-primary-used-percent"))
     q.primary_used_percent = static_cast<int>(std::lround(*v));
   if (auto v = number(headers, "x-codex-secondary-used-percent")) {
@@ -241,8 +242,10 @@ namespace {
 // A newer observation replaces what it knows; a window it does not carry (a response with the
 // primary headers only) keeps the figures of the older one (the usage poll's).
 void mergeQuota(AccountQuota& kept, const AccountQuota& seen) {
-  if (seen.observed_at_s < kept.observed_at_s) return;
+  // Milliseconds: two workers' observations within one second keep their order.
+  if (seen.observed_at_ms < kept.observed_at_ms) return;
   kept.observed_at_s = seen.observed_at_s;
+  kept.observed_at_ms = seen.observed_at_ms;
   if (seen.primary_used_percent >= 0) {
     kept.primary_used_percent = seen.primary_used_percent;
     kept.primary_resets_at_s = seen.primary_resets_at_s;
@@ -257,17 +260,26 @@ void mergeQuota(AccountQuota& kept, const AccountQuota& seen) {
 
 void AccountPool::observeRateLimits(Account& account, const common::AccountObservation& seen) {
   if (seen.rate_limits.empty()) return;
-  AccountQuota q = quotaFromRateLimitHeaders(seen.rate_limits, seen.rate_limits_at);
+  AccountQuota q = quotaFromRateLimitHeaders(seen.rate_limits, seen.rate_limits_at_ms / 1000);
+  q.observed_at_ms = seen.rate_limits_at_ms;
   if (q.primary_used_percent < 0 && q.secondary_used_percent < 0) return;
   mergeQuota(account.quota, q);
 }
 
 void AccountPool::onHeartbeat(pid_t worker, const common::AccountObservations& seen) {
-  live_[worker] = seen;
+  common::AccountObservations& previous = live_[worker];
   for (const auto& [name, observation] : seen) {
     auto it = accounts_.find(name);
-    if (it != accounts_.end()) observeRateLimits(it->second, observation);
+    if (it == accounts_.end()) continue;
+    // Every heartbeat repeats the worker's newest observation: only a new one is merged.
+    auto before = previous.find(name);
+    if (before != previous.end() && before->second.rate_limits_at_ms == observation.rate_limits_at_ms &&
+        before->second.rate_limits == observation.rate_limits) {
+      continue;
+    }
+    observeRateLimits(it->second, observation);
   }
+  previous = seen;
   maybeRosterChanged();
 }
 

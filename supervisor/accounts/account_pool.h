@@ -26,7 +26,8 @@ struct AccountQuota {
   int secondary_used_percent = -1;
   int64_t primary_resets_at_s = 0;  // unix s; 0 = unknown
   int64_t secondary_resets_at_s = 0;
-  int64_t observed_at_s = 0;  // unix s of the observation these came from; 0 = never
+  int64_t observed_at_s = 0;   // unix s of the observation these came from; 0 = never
+  int64_t observed_at_ms = 0;  // the same in ms, which orders observations
 };
 
 // Reads the x-codex-primary-* / x-codex-secondary-* headers (used-percent, reset-after-seconds)

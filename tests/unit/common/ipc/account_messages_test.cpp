@@ -127,7 +127,7 @@ TEST(AccountMessages, HeartbeatAccountsRoundTrip) {
   seen["a"].requests = 2;
   seen["a"].failovers = 1;
   seen["a"].rate_limits["x-codex-primary-used-percent"] = "42";
-  seen["a"].rate_limits_at = 1700000000;
+  seen["a"].rate_limits_at_ms = 1700000000123;
   seen["b"].requests = 1;
   const std::string json = encodeHeartbeatWithAccounts(counters, {}, seen);
   auto beat = decodeHeartbeat(json);  // the one-account reader still reads it

@@ -146,7 +146,7 @@ TEST_F(AccountPoolTest, HeartbeatsAreSummedOverWorkersAndKeptAfterExit) {
   common::AccountObservations one, two;
   one["a"].requests = 3;
   one["a"].rate_limits = {{"x-codex-primary-used-percent", "41.6"}, {"x-codex-primary-reset-after-seconds", "600"}};
-  one["a"].rate_limits_at = clock_.unixMillis() / 1000;
+  one["a"].rate_limits_at_ms = clock_.unixMillis();
   two["a"].requests = 2;
   two["a"].failovers = 1;
   pool->onHeartbeat(101, one);
@@ -173,7 +173,7 @@ TEST_F(AccountPoolTest, AResponseWithThePrimaryWindowOnlyKeepsThePolledSecondary
   pool->onUsage("a", polled);
   common::AccountObservations seen;
   seen["a"].rate_limits = {{"x-codex-primary-used-percent", "9"}};
-  seen["a"].rate_limits_at = now_s + 1;
+  seen["a"].rate_limits_at_ms = (now_s + 1) * 1000;
   pool->onHeartbeat(101, seen);
   EXPECT_EQ(pool->roster().accounts[0].primary_used_percent, 9);
   EXPECT_EQ(pool->roster().accounts[0].secondary_used_percent, 23);
