@@ -33,12 +33,12 @@ struct KeysStack {
   std::string keys_file = dir.file("keys.json");
 
   // `limits` for the key under test; an unlimited "ops" key reads /metrics.
-  std::unique_ptr<ProxyProcess> start(const std::string& limits) {
+  std::unique_ptr<ProxyProcess> start(const std::string& limits, int workers = 2) {
     writeFile(keys_file, R"({"keys":[)" + keyEntry("team-ws", kKey, limits) + "," + keyEntry("ops", kOpsKey) + "]}");
     ::chmod(keys_file.c_str(), 0600);
     return startReadyProxy(proxyEnv(*backend, {{"API_KEYS_FILE", keys_file},
                                                {"STATE_DIR", dir.file("state")},
-                                               {"WORKERS", "2"},
+                                               {"WORKERS", std::to_string(workers)},
                                                {"CONTROL_SOCKET", dir.file("control.sock")}}));
   }
 };
@@ -75,8 +75,9 @@ HttpResult postCall(const ProxyProcess& proxy) {
 HttpResult compact(const ProxyProcess& proxy, const std::string& model) {
   return httpRequest(proxy.port(), "POST", "/v1/responses/compact",
                      {{"Authorization", std::string("Bearer ") + kKey}, {"Content-Type", "application/json"}},
-                     R"({"model":")" + model + R"(","instructions":"sys","input":[{"type":"message","role":"user",)"
-                                               R"("content":"hi"}]})");
+                     R"({"model":")" + model +
+                         R"(","instructions":"sys","input":[{"type":"message","role":"user",)"
+                         R"("content":"hi"}]})");
 }
 
 std::string metricsText(const ProxyProcess& proxy) {
@@ -214,6 +215,35 @@ TEST(KeysWebSocket, ATurnHoldsAConcurrencyLeaseUntilItEndsOrTheSocketCloses) {
       },
       5s))
       << status;
+}
+
+TEST(KeysWebSocket, ATokenBudgetAndADisableApplyToAnOpenSocket) {
+  KeysStack s;
+  // One worker: once a POST sees the disable, so does the worker holding the socket.
+  auto proxy = s.start(R"(,"daily_tokens":100)", 1);
+  auto ws = openSocket(proxy->port());
+  // 67 counted tokens a turn: the second crosses 100 and completes, the third is refused.
+  ASSERT_EQ(messageType(turn(*ws, "gpt-5.5", "one")), "response.completed");
+  ASSERT_EQ(messageType(turn(*ws, "gpt-5.5", "two")), "response.completed");
+  const std::string refused = turn(*ws, "gpt-5.5", "three");
+  const JsonValue error = parsed(refused);
+  EXPECT_EQ(cosp::common::jsonInt(error, "status"), 429) << refused;
+  EXPECT_EQ(str(error, {"error", "type"}), "tokens");
+  EXPECT_EQ(str(error, {"headers", "x-ratelimit-limit-tokens"}), "100") << refused;
+  EXPECT_EQ(str(error, {"headers", "x-ratelimit-remaining-tokens"}), "0");
+  EXPECT_EQ(s.backend->requestCount(), 2u);
+
+  // `ctl keys disable` while the socket is open: its next turn is refused with 401.
+  CommandResult disabled =
+      runCommand("codex-sub-proxy-ctl", {"--control-socket", proxy->controlSocket(), "keys", "disable", "team-ws"},
+                 {{"API_KEYS_FILE", s.keys_file}, {"STATE_DIR", s.dir.file("state")}});
+  ASSERT_EQ(disabled.exit_code, 0) << disabled.err;
+  ASSERT_TRUE(eventually([&] { return postCall(*proxy).status == 401; }, 2s));
+  const std::string after = turn(*ws, "gpt-5.5", "four");
+  const JsonValue unauthorized = parsed(after);
+  EXPECT_EQ(cosp::common::jsonInt(unauthorized, "status"), 401) << after;
+  EXPECT_NE(str(unauthorized, {"error", "message"}).find("disabled"), std::string::npos) << after;
+  EXPECT_EQ(s.backend->requestCount(), 2u);
 }
 
 TEST(KeysWebSocket, CompactIsOneModelCallOfTheKey) {
