@@ -4,6 +4,7 @@
 #include "worker/calls/backend_json_call.h"
 #include "worker/calls/call_context.h"
 #include "worker/calls/upstream_call.h"
+#include "worker/front/caller_keys.h"
 #include "worker/translate/compact_request.h"
 #include "worker/translate/dropped_fields_header.h"
 #include "worker/translate/upstream_error.h"
@@ -66,10 +67,17 @@ void CodexRoutes::handleCompact(Exchange& ex) {
     sendError(ex, headers.error());
     return;
   }
+  // A compaction is a model call of the caller key: its limits before the backend, its request
+  // and tokens accounted when the exchange ends (front_controller.cpp).
+  if (auto refused = admitModelCall(ex)) {
+    sendError(ex, *refused);
+    return;
+  }
   BackendJsonRequest request{"POST", "/responses/compact", std::move(*headers), std::move(compact->body)};
   withCall(ex, ctx_, [&](CallContext& call) {
     auto answer = callBackendJson(call, pool_, request, kMaxCompactAnswerBytes);
     if (answer) {
+      if (ex.file_key != nullptr && answer->head.status == 200) ex.usage = usageOfJsonAnswer(answer->body);
       relayBackendJson(ex, *answer);
     } else {
       sendError(ex, answer.error());

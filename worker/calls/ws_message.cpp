@@ -15,6 +15,7 @@ common::Result<WsClientMessage> prepareClientMessage(std::string_view text, cons
     out.forward = std::string(text);
     return out;
   }
+  out.model = std::string(common::jsonString(*parsed, "model").value_or(""));
   CallHints create_hints = hints;
   create_hints.keep_previous_response_id = true;
   auto normalised = normalizeResponsesRequest(text, options, create_hints);

@@ -12,6 +12,7 @@ namespace cosp::worker {
 struct WsClientMessage {
   std::string type;     // its JSON "type" ("" when it is not a JSON object or has none)
   std::string forward;  // what goes to the backend: normalised for response.create, else as sent
+  std::string model;    // response.create: its "model" as the client wrote it (a caller key's allow-list)
 };
 
 // `response.create` gets what POST /v1/responses applies (normalizeResponsesRequest: model

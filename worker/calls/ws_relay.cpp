@@ -165,6 +165,11 @@ class Relay {
       // The POST route would answer this 400 before calling the backend: so does the socket.
       return sendToClient(ws::Opcode::kText, wrappedErrorEvent(prepared.error()));
     }
+    if (prepared->type == "response.create") {
+      // One model call of the caller key: refused here like the POST route refuses before the
+      // backend; the socket stays open for the next turn.
+      if (auto refusal = s_.keys.admitTurn(prepared->model)) return sendToClient(ws::Opcode::kText, *refusal);
+    }
     turns_.onClientMessage(prepared->type);
     return sendToBackend(ws::Opcode::kText, prepared->forward);
   }
@@ -204,6 +209,7 @@ class Relay {
                 .field("request_id", s_.request_id)
                 .field("status", verdict.status);
           }
+          if (verdict.call_ended) s_.keys.turnEnded(verdict.replaced ? verdict.status : 200, m.payload);
           if (!sendToClient(ws::Opcode::kText, verdict.replaced ? verdict.text : m.payload)) return false;
           if (verdict.call_ended && draining_ && !turns_.inCall()) {
             closeBoth(ws::CloseCode::kGoingAway, "the proxy is restarting", "draining");

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "worker/calls/ws_key_turns.h"
 #include "worker/http/client_connection.h"
 #include "worker/translate/translate_types.h"
 #include "worker/upstream/upstream_connection.h"
@@ -19,6 +20,8 @@ struct WsRelaySetup {
   std::string request_id;                       // for log lines
   // For `response.create` messages: the POST route's normalisation (worker/calls/ws_message.h).
   const TranslateOptions& options;
+  // The caller key's limits and accounting per `response.create` turn (ws_key_turns.h).
+  WsKeyTurns& keys;
   std::string client_session_id;
   std::size_t max_client_message = 16 * 1024 * 1024;   // MAX_BODY_BYTES
   std::size_t max_backend_message = 16 * 1024 * 1024;  // MAX_EVENT_BYTES

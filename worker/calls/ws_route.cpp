@@ -76,10 +76,11 @@ void serveResponsesWebSocket(Exchange& ex, const WsRouteDeps& deps) {
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ex.started).count();
   StreamGauge gauge(ex.ctx.metrics);
   const common::Config& config = ex.ctx.config;
-  WsRelayEnd end = relayWebSocket(
-      WsRelaySetup{ex.ctx, connection, std::move(upstream), ex.request_id, deps.options, std::move(headers->session_id),
-                   static_cast<std::size_t>(config.max_body_bytes), static_cast<std::size_t>(config.max_event_bytes),
-                   config.send_timeout, config.upstream_idle_timeout});
+  WsKeyTurns key_turns(ex);
+  WsRelayEnd end = relayWebSocket(WsRelaySetup{
+      ex.ctx, connection, std::move(upstream), ex.request_id, deps.options, key_turns, std::move(headers->session_id),
+      static_cast<std::size_t>(config.max_body_bytes), static_cast<std::size_t>(config.max_event_bytes),
+      config.send_timeout, config.upstream_idle_timeout});
   common::logInfo("websocket_closed")
       .field("request_id", ex.request_id)
       .field("reason", end.reason)

@@ -33,7 +33,8 @@ void writeOptional(common::JsonWriter& w, std::string_view key, const std::optio
 
 }  // namespace
 
-std::string wrappedErrorEvent(const common::ApiError& error, std::string_view upstream_event) {
+std::string wrappedErrorEvent(const common::ApiError& error, std::string_view upstream_event,
+                              const std::vector<std::pair<std::string, std::string>>& headers) {
   common::JsonWriter w;
   w.beginObject().member("type", "error").member("status", error.status);
   w.key("error").beginObject().member("type", error.type);
@@ -51,8 +52,11 @@ std::string wrappedErrorEvent(const common::ApiError& error, std::string_view up
     }
   }
   w.endObject();
-  if (error.header) {
-    w.key("headers").beginObject().member(common::toLower(error.header->first), error.header->second).endObject();
+  if (error.header || !headers.empty()) {
+    w.key("headers").beginObject();
+    if (error.header) w.member(common::toLower(error.header->first), error.header->second);
+    for (const auto& [name, value] : headers) w.member(common::toLower(name), value);
+    w.endObject();
   }
   w.endObject();
   return w.take();

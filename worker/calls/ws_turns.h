@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/error/api_error.h"
 
@@ -17,8 +19,10 @@ namespace cosp::worker {
 //   {"type":"error","status":S,"error":{"type","code","message","param"[,resets_at,
 //    resets_in_seconds,plan_type]},"headers":{"retry-after":"N"}}
 // `upstream_event` is the backend's failure event, whose error object lends the usage-limit
-// fields the CLI prints ("" for none).
-std::string wrappedErrorEvent(const common::ApiError& error, std::string_view upstream_event = {});
+// fields the CLI prints ("" for none). `headers` join the error's own (Retry-After) in "headers",
+// names lowercased: a caller key's x-ratelimit-* values on its 429, as an HTTP call has them.
+std::string wrappedErrorEvent(const common::ApiError& error, std::string_view upstream_event = {},
+                              const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 // Follows the calls on one Responses WebSocket: a client's `response.create` begins a call,
 // which the backend answers with events up to a terminal one (response.completed,

@@ -77,37 +77,78 @@ std::optional<common::ApiError> authenticateCaller(Exchange& ex, const CallerAut
       "Invalid or missing API key. Send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'.");
 }
 
-std::optional<common::ApiError> admitModelCall(Exchange& ex) {
+std::optional<common::ApiError> refreshFileKey(Exchange& ex) {
+  if (ex.file_key == nullptr) return std::nullopt;
+  std::shared_ptr<const CallerKeysTable> table = ex.ctx.keys.get();
+  if (table == ex.key_table) return std::nullopt;
+  const common::keys::KeyEntry& held = ex.file_key->entry;
+  auto index = table->table.findByName(held.name);
+  if (!index || table->keys[*index].entry.sha256 != held.sha256) {
+    return common::ApiError::unauthorized("This API key was removed.");
+  }
+  ex.file_key = &table->keys[*index];  // entries and keys are in the same order (CallerKeys::set)
+  ex.key_table = std::move(table);
+  return std::nullopt;
+}
+
+common::keys::KeyDecision decideKeyModelCall(Exchange& ex, std::string_view model) {
   const common::keys::ServedKey* key = fileKey(ex);
   common::keys::LimitsZone* zone = ex.ctx.keys.zone();
-  if (key == nullptr || zone == nullptr || !slotIsCurrent(*zone, *key)) return std::nullopt;
-  const ModelSplit split = splitModelSuffix(ex.model, ex.ctx.catalog.get().get());
-  common::keys::KeyDecision decision = common::keys::decideKeyCall(
-      common::keys::KeyCall{&key->entry, ex.model, split.base, unixNow(), key->slot, ex.ctx.keys.leaseRow()}, *zone);
+  if (key == nullptr || zone == nullptr || !slotIsCurrent(*zone, *key)) return {};
+  const ModelSplit split = splitModelSuffix(model, ex.ctx.catalog.get().get());
+  return common::keys::decideKeyCall(
+      common::keys::KeyCall{&key->entry, model, split.base, unixNow(), key->slot, ex.ctx.keys.leaseRow()}, *zone);
+}
+
+std::optional<common::ApiError> admitModelCall(Exchange& ex) {
+  common::keys::KeyDecision decision = decideKeyModelCall(ex, ex.model);
   for (const auto& [name, value] : decision.headers) ex.response.set(name, value);
   ex.key_lease = std::move(decision.lease);
   return decision.error;
 }
 
-void accountKeyCall(Exchange& ex) {
+void accountKeyRequest(Exchange& ex, int status, std::string_view model,
+                       const std::optional<common::keys::TokenUsage>& usage) {
   const common::keys::ServedKey* key = fileKey(ex);
   common::keys::LimitsZone* zone = ex.ctx.keys.zone();
   if (key == nullptr || zone == nullptr || !slotIsCurrent(*zone, *key)) return;
   const std::int64_t now = unixNow();
-  zone->recordRequest(key->slot, now, ex.status, ex.model);
-  if (ex.usage) zone->addTokens(key->slot, now, *ex.usage);
+  zone->recordRequest(key->slot, now, status, model);
+  if (usage) zone->addTokens(key->slot, now, *usage);
+}
+
+void accountKeyCall(Exchange& ex) {
+  accountKeyRequest(ex, ex.status, ex.model, ex.usage);
   ex.key_lease.release();
 }
 
-void captureUsage(Exchange& ex, std::string_view event_data) {
+namespace {
+
+std::optional<common::keys::TokenUsage> keyUsage(const common::JsonValue& holder) {
+  auto usage = detail::usageFromResponse(holder);
+  if (!usage) return std::nullopt;
+  return common::keys::TokenUsage{usage->input_tokens, usage->cached_tokens, usage->output_tokens,
+                                  usage->reasoning_tokens};
+}
+
+}  // namespace
+
+std::optional<common::keys::TokenUsage> usageOfTerminalEvent(std::string_view event_data) {
   auto parsed = common::parseJsonObject(event_data);
-  if (!parsed) return;
+  if (!parsed) return std::nullopt;
   const common::JsonValue* response = common::jsonObjectValue(*parsed, "response");
-  if (response == nullptr) return;
-  if (auto usage = detail::usageFromResponse(*response)) {
-    ex.usage = common::keys::TokenUsage{usage->input_tokens, usage->cached_tokens, usage->output_tokens,
-                                        usage->reasoning_tokens};
-  }
+  if (response == nullptr) return std::nullopt;
+  return keyUsage(*response);
+}
+
+std::optional<common::keys::TokenUsage> usageOfJsonAnswer(std::string_view body) {
+  auto parsed = common::parseJsonObject(body);
+  if (!parsed) return std::nullopt;
+  return keyUsage(*parsed);
+}
+
+void captureUsage(Exchange& ex, std::string_view event_data) {
+  if (auto usage = usageOfTerminalEvent(event_data)) ex.usage = usage;
 }
 
 }  // namespace cosp::worker

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error/api_error.h"
+#include "common/keys/key_policy.h"
 #include "common/keys/keys_file.h"
 #include "common/keys/keys_message.h"
 #include "common/keys/limits_zone.h"
@@ -46,12 +47,31 @@ class CallerKeys {
 // that is disabled or expired (the message says which, never the key).
 std::optional<common::ApiError> authenticateCaller(Exchange& ex, const CallerAuth& env_keys);
 
+// A long-lived call (a WebSocket) re-reads its file key from the worker's current table, so a
+// reload applies to it: 401 when the key was removed or replaced since (the limits and the
+// disabled / expired state of the key as it is now are then decideKeyModelCall's).
+std::optional<common::ApiError> refreshFileKey(Exchange& ex);
+
+// The key's decision for one model call of `model` (common/keys/key_policy.h): empty (admitted,
+// no headers, no lease) without a file key or a zone. A WebSocket decides once per turn.
+common::keys::KeyDecision decideKeyModelCall(Exchange& ex, std::string_view model);
+
 // The key's limits for a model call, once ex.model is known: 403 / 429 with OpenAI's
 // x-ratelimit-* headers (set on ex.response also when admitted); keeps the in-flight lease in ex.
 std::optional<common::ApiError> admitModelCall(Exchange& ex);
 
+// One model call of the exchange's file key ended: its request (status class, model) and its
+// tokens into the zone. Nothing without a file key.
+void accountKeyRequest(Exchange& ex, int status, std::string_view model,
+                       const std::optional<common::keys::TokenUsage>& usage);
+
 // When the exchange ends: the key's request (status class, model) and tokens into the zone.
 void accountKeyCall(Exchange& ex);
+
+// The token usage of a terminal Responses event (response.completed, …: its response.usage).
+std::optional<common::keys::TokenUsage> usageOfTerminalEvent(std::string_view event_data);
+// The token usage of a JSON answer with a top-level "usage" (the compaction answer).
+std::optional<common::keys::TokenUsage> usageOfJsonAnswer(std::string_view body);
 
 // Takes the token usage of a terminal Responses event (response.completed, …) into ex.usage.
 void captureUsage(Exchange& ex, std::string_view event_data);

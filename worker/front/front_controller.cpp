@@ -157,7 +157,10 @@ void FrontController::handle(HttpRequest& request, HttpResponse& response) {
   bool model_route = ex.route.route == Route::ChatCompletions || ex.route.route == Route::Responses ||
                      ex.route.route == Route::ResponsesWebSocket;
   ctx_.metrics.recordRequest(routeName(ex.route.route), ex.status, duration.count(), model_route ? ex.ttfb_us : -1);
-  if (model_route) accountKeyCall(ex);
+  // A caller key's model call: one per exchange, but a WebSocket that was upgraded (101) accounted
+  // each of its turns as it ended (worker/calls/ws_key_turns.h); a compaction is one model call.
+  const bool key_call = (model_route && ex.status != 101) || ex.route.route == Route::ResponsesCompact;
+  if (key_call) accountKeyCall(ex);
   auto line = common::logInfo("request");
   line.field("request_id", ex.request_id)
       .field("method", request.getMethod())

@@ -113,6 +113,20 @@ TEST(WsTurns, WrappedErrorWithoutAnUpstreamEventHasNoHeadersUnlessTheErrorHasOne
   EXPECT_EQ(common::jsonObjectValue(e, "headers"), nullptr);
 }
 
+TEST(WsTurns, AKeyRefusalCarriesRetryAfterAndTheRateLimitValuesAsHeaders) {
+  common::ApiError error{429, "requests", "Rate limit reached", std::nullopt, std::string("rate_limit_exceeded"), {}};
+  error.header = std::make_pair(std::string("Retry-After"), std::string("17"));
+  const common::JsonValue e = parsed(
+      wrappedErrorEvent(error, {}, {{"x-ratelimit-limit-requests", "2"}, {"X-RateLimit-Remaining-Requests", "0"}}));
+  EXPECT_EQ(common::jsonInt(e, "status"), 429);
+  EXPECT_EQ(common::jsonStringOr(*common::jsonObjectValue(e, "error"), "code"), "rate_limit_exceeded");
+  const common::JsonValue* headers = common::jsonObjectValue(e, "headers");
+  ASSERT_NE(headers, nullptr);
+  EXPECT_EQ(common::jsonStringOr(*headers, "retry-after"), "17");
+  EXPECT_EQ(common::jsonStringOr(*headers, "x-ratelimit-limit-requests"), "2");
+  EXPECT_EQ(common::jsonStringOr(*headers, "x-ratelimit-remaining-requests"), "0");  // names lowercased
+}
+
 TEST(WsClientMessage, ResponseCreateGetsTheResponsesNormalisationAndKeepsPreviousResponseId) {
   TranslateOptions options;
   CallHints hints;
@@ -123,6 +137,7 @@ TEST(WsClientMessage, ResponseCreateGetsTheResponsesNormalisationAndKeepsPreviou
       options, hints);
   ASSERT_TRUE(m) << m.error().message;
   EXPECT_EQ(m->type, "response.create");
+  EXPECT_EQ(m->model, "gpt-5.4-high");  // as written: a caller key's allow-list judges it
   const common::JsonValue body = parsed(m->forward);
   EXPECT_EQ(common::jsonStringOr(body, "type"), "response.create");
   EXPECT_EQ(common::jsonStringOr(body, "model"), "gpt-5.4");
