@@ -129,26 +129,8 @@ void BM_RequestText(benchmark::State& state, bool chat, std::size_t size) {
 }
 
 // The JSON layer alone on the 10 MB chat body: the floor under the translation.
-void BM_JsonParseWrite(benchmark::State& state, std::size_t size) {
-  const std::string& body = chatBody(size);
-  for (auto _ : state) {
-    auto v = common::parseJson(body);
-    if (!v.ok()) {
-      state.SkipWithError("parse failed");
-      break;
-    }
-    std::string out = common::toJson(v.value());
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
-}
-
-// The JSON layer alone on the text-heavy 1 MB chat body, as the translation uses it (strings
-// viewed, escaped ones written back as they came): the floor under BM_ChatRequestText/1MB.
-void BM_JsonParseWriteText(benchmark::State& state) {
-  const std::string& body = textBody(true, 1024 * 1024);
-  common::JsonParseOptions options;
-  options.borrow_strings = true;
+// Parses and writes `body` back per iteration: the JSON layer alone.
+void parseWriteLoop(benchmark::State& state, const std::string& body, const common::JsonParseOptions& options) {
   for (auto _ : state) {
     auto v = common::parseJson(body, options);
     if (!v.ok()) {
@@ -159,6 +141,18 @@ void BM_JsonParseWriteText(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
+}
+
+void BM_JsonParseWrite(benchmark::State& state, std::size_t size) {
+  parseWriteLoop(state, chatBody(size), common::JsonParseOptions{});
+}
+
+// The JSON layer alone on the text-heavy 1 MB chat body, as the translation uses it (strings
+// viewed, escaped ones written back as they came): the floor under BM_ChatRequestText/1MB.
+void BM_JsonParseWriteText(benchmark::State& state) {
+  common::JsonParseOptions options;
+  options.borrow_strings = true;
+  parseWriteLoop(state, textBody(true, 1024 * 1024), options);
 }
 
 // For reference: POCO's JSON parser (ordered keys) on the same body; why common/json exists.

@@ -28,10 +28,13 @@ void WorkerMetrics::observeUpstream(int status, std::map<std::string, std::strin
                                     const std::string& account) {
   const auto wall = std::chrono::system_clock::now().time_since_epoch();
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(wall).count();
+  // The account's copy is made before the lock, which every worker thread takes.
+  std::map<std::string, std::string> account_rate_limits;
+  if (!account.empty() && !rate_limit_headers.empty()) account_rate_limits = rate_limit_headers;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!account.empty() && !rate_limit_headers.empty()) {
+  if (!account_rate_limits.empty()) {
     common::AccountObservation& seen = accounts_[account];
-    seen.rate_limits = rate_limit_headers;
+    seen.rate_limits.swap(account_rate_limits);  // the old map is freed after the lock
     seen.rate_limits_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall).count();
   }
   upstream_.last_status = status;

@@ -79,15 +79,7 @@ std::uint32_t decodeEscape(std::string_view raw, std::size_t& i) {
 
 void appendUnescaped(std::string& out, std::string_view raw) {
   out.reserve(out.size() + raw.size());  // decoding never grows the text
-  std::size_t i = 0;
-  while (i < raw.size()) {
-    // An inline SSE2 scan: memchr's call costs more than the short runs between escapes.
-    const std::size_t stop =
-        i + swar::findBackslash(reinterpret_cast<const unsigned char*>(raw.data()) + i, raw.size() - i);
-    out.append(raw.data() + i, stop - i);
-    i = stop;
-    if (i < raw.size()) appendUtf8(out, decodeEscape(raw, i));
-  }
+  copyBetweenEscapes(out, raw, [&out, raw](std::size_t& i) { appendUtf8(out, decodeEscape(raw, i)); });
 }
 
 }  // namespace cosp::common::json_escapes

@@ -91,19 +91,12 @@ void appendJsonStringFromEscaped(std::string& out, std::string_view raw, bool ca
   }
   // One pass from the input's escapes to the canonical ones, the same bytes as
   // appendJsonString(decoded): the escapes it writes are kept, the others decoded.
-  std::size_t i = 0;
-  while (i < raw.size()) {
-    // An inline SSE2 scan: memchr's call costs more than the short runs between escapes.
-    const std::size_t stop =
-        i + swar::findBackslash(reinterpret_cast<const unsigned char*>(raw.data()) + i, raw.size() - i);
-    out.append(raw.data() + i, stop - i);
-    i = stop;
-    if (i >= raw.size()) break;
+  json_escapes::copyBetweenEscapes(out, raw, [&out, raw](std::size_t& i) {
     const char c = raw[i + 1];
     if (c != 'u' && c != '/') {
       out.append(raw.data() + i, 2);  // \" \\ \b \f \n \r \t: as appendJsonString writes them
       i += 2;
-      continue;
+      return;
     }
     const std::uint32_t cp = json_escapes::decodeEscape(raw, i);
     if (cp < 0x80 && byteNeedsEscape(static_cast<unsigned char>(cp))) {
@@ -111,7 +104,7 @@ void appendJsonStringFromEscaped(std::string& out, std::string_view raw, bool ca
     } else {
       json_escapes::appendUtf8(out, cp);
     }
-  }
+  });
   out.push_back('"');
 }
 

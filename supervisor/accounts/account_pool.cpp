@@ -50,10 +50,10 @@ std::string stringMember(const common::JsonValue& obj, const char* key) {
 
 }  // namespace
 
-AccountQuota quotaFromRateLimitHeaders(const std::map<std::string, std::string>& headers, int64_t at_s) {
+AccountQuota quotaFromRateLimitHeaders(const std::map<std::string, std::string>& headers, int64_t at_ms) {
+  const int64_t at_s = at_ms / 1000;
   AccountQuota q;
-  q.observed_at_s = at_s;
-  q.observed_at_ms = at_s * 1000;
+  q.observed_at_ms = at_ms;
   if (auto v = number(headers, "x-codex-primary-used-percent"))
     q.primary_used_percent = static_cast<int>(std::lround(*v));
   if (auto v = number(headers, "x-codex-secondary-used-percent")) {
@@ -244,7 +244,6 @@ namespace {
 void mergeQuota(AccountQuota& kept, const AccountQuota& seen) {
   // Milliseconds: two workers' observations within one second keep their order.
   if (seen.observed_at_ms < kept.observed_at_ms) return;
-  kept.observed_at_s = seen.observed_at_s;
   kept.observed_at_ms = seen.observed_at_ms;
   if (seen.primary_used_percent >= 0) {
     kept.primary_used_percent = seen.primary_used_percent;
@@ -260,8 +259,7 @@ void mergeQuota(AccountQuota& kept, const AccountQuota& seen) {
 
 void AccountPool::observeRateLimits(Account& account, const common::AccountObservation& seen) {
   if (seen.rate_limits.empty()) return;
-  AccountQuota q = quotaFromRateLimitHeaders(seen.rate_limits, seen.rate_limits_at_ms / 1000);
-  q.observed_at_ms = seen.rate_limits_at_ms;
+  AccountQuota q = quotaFromRateLimitHeaders(seen.rate_limits, seen.rate_limits_at_ms);
   if (q.primary_used_percent < 0 && q.secondary_used_percent < 0) return;
   mergeQuota(account.quota, q);
 }

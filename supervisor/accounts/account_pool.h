@@ -26,13 +26,12 @@ struct AccountQuota {
   int secondary_used_percent = -1;
   int64_t primary_resets_at_s = 0;  // unix s; 0 = unknown
   int64_t secondary_resets_at_s = 0;
-  int64_t observed_at_s = 0;   // unix s of the observation these came from; 0 = never
-  int64_t observed_at_ms = 0;  // the same in ms, which orders observations
+  int64_t observed_at_ms = 0;  // unix ms of the observation these came from (orders them); 0 = never
 };
 
 // Reads the x-codex-primary-* / x-codex-secondary-* headers (used-percent, reset-after-seconds)
-// observed at `at_s`. Unknown or malformed figures stay -1 / 0.
-AccountQuota quotaFromRateLimitHeaders(const std::map<std::string, std::string>& headers, int64_t at_s);
+// observed at `at_ms`. Unknown or malformed figures stay -1 / 0.
+AccountQuota quotaFromRateLimitHeaders(const std::map<std::string, std::string>& headers, int64_t at_ms);
 
 // Every account's credential chain in the supervisor (SPEC §9, docs/ARCHITECTURE.md §5): the
 // account `default` is the supervisor's existing CredentialManager (environment seed,

@@ -62,7 +62,6 @@ std::optional<AccountQuota> parseUsageDocument(const std::string& body, int64_t 
   const common::JsonValue* limits = root->find("rate_limit");
   if (limits == nullptr || !limits->isObject()) return std::nullopt;
   AccountQuota q;
-  q.observed_at_s = now_s;
   q.observed_at_ms = now_s * 1000;
   const bool primary = readWindow(limits->find("primary_window"), now_s, q.primary_used_percent, q.primary_resets_at_s);
   const bool secondary =

@@ -9,9 +9,11 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -68,6 +70,33 @@ std::map<std::string, std::string> accountStates(const ProxyProcess& proxy) {
     states.clear();
   }
   return states;
+}
+
+// One number of account `name` in `ctl status --json`'s accounts array; nullopt when it does not
+// answer or has no such account.
+std::optional<int> accountInt(const ProxyProcess& proxy, const std::string& name, const std::string& key) {
+  auto s = proxy.status();
+  if (!s) return std::nullopt;
+  auto list = s->getArray("accounts");
+  if (!list) return std::nullopt;
+  for (unsigned i = 0; i < list->size(); ++i) {
+    auto item = list->getObject(i);
+    if (item->getValue<std::string>("name") == name) return item->getValue<int>(key);
+  }
+  return std::nullopt;
+}
+
+// Whether `ctl status --json` lists `count` accounts and every one satisfies `check`.
+bool everyAccount(const ProxyProcess& proxy, std::size_t count,
+                  const std::function<bool(const Poco::JSON::Object::Ptr&)>& check) {
+  auto s = proxy.status();
+  if (!s) return false;
+  auto list = s->getArray("accounts");
+  if (!list || list->size() != count) return false;
+  for (unsigned i = 0; i < list->size(); ++i) {
+    if (!check(list->getObject(i))) return false;
+  }
+  return true;
 }
 
 int ctlAccounts(const ProxyProcess& proxy, const std::string& action, const std::string& name) {
@@ -136,27 +165,18 @@ TEST(Accounts, ThreeImportedAccountsAreListedAndServe) {
   // The requests are counted on the account used (heartbeats come every second).
   ASSERT_TRUE(eventually(
       [&] {
-        auto s = proxy.status();
-        if (!s) return false;
-        auto list = s->getArray("accounts");
-        for (unsigned i = 0; i < list->size(); ++i) {
-          auto item = list->getObject(i);
-          if (item->getValue<int>("requests") != (item->getValue<std::string>("name") == used ? 6 : 0)) return false;
-        }
-        return true;
+        return everyAccount(proxy, 3, [&](const Poco::JSON::Object::Ptr& item) {
+          return item->getValue<int>("requests") == (item->getValue<std::string>("name") == used ? 6 : 0);
+        });
       },
       5s));
   // The usage poll asked for every account's quota with its own token: b and c took no call, so
   // their secondary window (which no response header carries) comes from the poll alone.
   ASSERT_TRUE(eventually(
       [&] {
-        auto s = proxy.status();
-        if (!s) return false;
-        auto list = s->getArray("accounts");
-        for (unsigned i = 0; i < list->size(); ++i) {
-          if (list->getObject(i)->getValue<int>("secondary_used_percent") != 23) return false;
-        }
-        return true;
+        return everyAccount(proxy, 3, [](const Poco::JSON::Object::Ptr& item) {
+          return item->getValue<int>("secondary_used_percent") == 23;
+        });
       },
       10s))
       << proxy.stderrText() << "\n"
@@ -284,14 +304,9 @@ struct ThreeAccounts {
     if (!proxy->waitReady()) return false;
     return eventually(
         [&] {
-          auto s = proxy->status();
-          if (!s) return false;
-          auto list = s->getArray("accounts");
-          if (!list || list->size() != 3) return false;
-          for (unsigned i = 0; i < list->size(); ++i) {
-            if (list->getObject(i)->getValue<int>("secondary_used_percent") != 23) return false;
-          }
-          return true;
+          return everyAccount(*proxy, 3, [](const Poco::JSON::Object::Ptr& item) {
+            return item->getValue<int>("secondary_used_percent") == 23;
+          });
         },
         10s);
   }
@@ -409,18 +424,7 @@ TEST(Accounts, AUsageLimitMovesTheCallToAnotherAccountWhichCoolsUntilItsReset) {
   // After the reset the conversation comes back to b, and b is ok again.
   ASSERT_TRUE(eventually([&] { return t.call(session).second == std::vector<std::string>{"b"}; }, 10s));
   ASSERT_TRUE(eventually([&] { return accountStates(*t.proxy).at("b") == "ok"; }, 5s));
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto s = t.proxy->status();
-        if (!s) return false;
-        auto list = s->getArray("accounts");
-        for (unsigned i = 0; i < list->size(); ++i) {
-          auto item = list->getObject(i);
-          if (item->getValue<std::string>("name") == "b") return item->getValue<int>("failovers") == 1;
-        }
-        return false;
-      },
-      5s));
+  ASSERT_TRUE(eventually([&] { return accountInt(*t.proxy, "b", "failovers") == 1; }, 5s));
 }
 
 TEST(Accounts, AUsageLimitInsideTheStreamAfterCreatedFailsOverTheSameWay) {
@@ -439,18 +443,7 @@ TEST(Accounts, AUsageLimitInsideTheStreamAfterCreatedFailsOverTheSameWay) {
   EXPECT_EQ(accountStates(*t.proxy).at("a"), "cooling");
   // The codex.rate_limits event before the failure said a's primary window is full (its response
   // head said 7 %): the worker reports what the stream said.
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto s = t.proxy->status();
-        if (!s) return false;
-        auto list = s->getArray("accounts");
-        for (unsigned i = 0; i < list->size(); ++i) {
-          auto item = list->getObject(i);
-          if (item->getValue<std::string>("name") == "a") return item->getValue<int>("primary_used_percent") == 100;
-        }
-        return false;
-      },
-      5s));
+  ASSERT_TRUE(eventually([&] { return accountInt(*t.proxy, "a", "primary_used_percent") == 100; }, 5s));
 }
 
 TEST(Accounts, AllAccountsExhaustedGive429WithTheEarliestReset) {

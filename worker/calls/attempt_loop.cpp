@@ -13,6 +13,7 @@
 #include "worker/calls/credentials_wait.h"
 #include "worker/calls/hold_back.h"
 #include "worker/calls/wall_clock.h"
+#include "worker/front/caller_keys.h"
 #include "worker/sse/sse_writer.h"
 #include "worker/translate/upstream_error.h"
 #include "worker/upstream/header_rules.h"
@@ -38,11 +39,6 @@ AttemptResult clientLeft() {
   AttemptResult r;
   r.end = AttemptResult::End::ClientLeft;
   return r;
-}
-
-const std::vector<std::string>& keyAccounts(const CallContext& call) {
-  static const std::vector<std::string> kEveryAccount;
-  return call.ex.file_key ? call.ex.file_key->entry.accounts : kEveryAccount;
 }
 
 // The quota windows a response head reports (x-codex-primary-*, x-codex-secondary-*).
@@ -171,18 +167,10 @@ std::optional<AttemptResult> AttemptLoop::startAccounts() {
   const std::shared_ptr<const common::AccountRoster> roster = call_.worker.roster();
   several_accounts_ = severalAccounts(*roster);
   if (!several_accounts_) return std::nullopt;
-  account_order_ = accountOrder(call_.ex.session_id, *roster, unixMillis(), keyAccounts(call_));
+  account_order_ = accountOrder(call_.ex.session_id, *roster, unixMillis(), keyAccounts(call_.ex));
   if (account_order_.empty()) return noAccountLeft();
-  std::string& account = call_.ex.account;
-  if (account.empty()) {
-    account = account_order_.front();
-    call_.worker.metrics.recordAccountRequest(account);
-  } else {
-    // Chosen earlier for this call (a credentials wait, a usage route): it goes first, once.
-    auto it = std::find(account_order_.begin(), account_order_.end(), account);
-    if (it != account_order_.end()) account_order_.erase(it);
-    account_order_.insert(account_order_.begin(), account);
-  }
+  call_.ex.account = account_order_.front();
+  call_.worker.metrics.recordAccountRequest(call_.ex.account);
   return std::nullopt;
 }
 
@@ -226,7 +214,7 @@ std::optional<AttemptResult> AttemptLoop::startAccounts() {
   if (call_.client.isGone()) return clientLeft();
   if (call_.deadline.expired()) return failed(call_.deadlineError());
   const std::shared_ptr<const common::AccountRoster> roster = call_.worker.roster();
-  return failed(accounts::noUsableAccountError(accountViews(*roster), unixMillis(), keyAccounts(call_)));
+  return failed(accounts::noUsableAccountError(accountViews(*roster), unixMillis(), keyAccounts(call_.ex)));
 }
 
 // The quota the backend reports inside the stream (right after response.created) is the call's
@@ -257,7 +245,6 @@ AttemptLoop::Step AttemptLoop::send(UpstreamCall& up, std::unique_ptr<UpstreamEx
   call_.ex.upstream_status = head.status;
   call_.worker.metrics.recordUpstreamStatus(head.status);
   forwardResponseHeaders(call_.ex, head);
-  if (several_accounts_) head_windows_ = quotaWindowsOf(head);
   if (head.status != 200) return refused(*upstream);
   ok = std::move(upstream);
   return std::nullopt;
@@ -282,7 +269,6 @@ AttemptResult AttemptLoop::upgrade(const HeaderList& fixed_headers) {
     // The 101's headers go out on the route's own 101 (ws_route.cpp), not on ex.response.
     if (head.status == 101) return switched(std::move(sent.value()), key);
     forwardResponseHeaders(call_.ex, head);
-    if (several_accounts_) head_windows_ = quotaWindowsOf(head);
     if (Step step = refused(*sent.value())) return std::move(*step);
   }
 }
@@ -375,7 +361,7 @@ UpstreamRequestSpec AttemptLoop::upgradeSpec(const HeaderList& fixed_headers, co
   if (several_accounts_) {
     accounts::FailureFacts facts = failureFacts(body, head.status);
     facts.retry_after_s = retry_after;
-    facts.windows = head_windows_;
+    facts.windows = quotaWindowsOf(head);
     facts.after_refresh = head.status == 401 && refreshed_;
     if (const Failover f = failOver(facts); f != Failover::NotAccountLevel) return afterFailover(f);
   }
@@ -428,7 +414,7 @@ AttemptLoop::Step AttemptLoop::holdBack(std::unique_ptr<UpstreamExchange> upstre
   }
   if (hold.verdict() == HoldVerdict::Fail) {
     events->abort();
-    return failureEvent(held.back());
+    return failureEvent(held.back(), events->head());
   }
   if (hold.verdict() == HoldVerdict::Hold) {
     events->abort();
@@ -456,11 +442,11 @@ AttemptLoop::Step AttemptLoop::holdBack(std::unique_ptr<UpstreamExchange> upstre
 
 // A failure reported before the first output: retried when it says so (an overload, the model
 // at capacity, a 5xx-class failure), else the client gets the status it maps to.
-[[gnu::noinline]] AttemptLoop::Step AttemptLoop::failureEvent(const SseEvent& event) {
+[[gnu::noinline]] AttemptLoop::Step AttemptLoop::failureEvent(const SseEvent& event, const UpstreamResponseHead& head) {
   call_.stream_gauge.reset();
   if (several_accounts_) {
     accounts::FailureFacts facts = failureFacts(event.data, 0);
-    facts.windows = head_windows_;
+    facts.windows = quotaWindowsOf(head);
     if (const Failover f = failOver(facts); f != Failover::NotAccountLevel) return afterFailover(f);
   }
   common::ApiError error = mapStreamFailure(std::string_view(event.data), unixSeconds());

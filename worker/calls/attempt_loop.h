@@ -81,7 +81,7 @@ class AttemptLoop {
   Step refreshAfterUnauthorized(UpstreamExchange& upstream);
   Step failedStatus(UpstreamExchange& upstream);
   Step holdBack(std::unique_ptr<UpstreamExchange> upstream, UpstreamCall& up, UpstreamEvents::Framing framing);
-  Step failureEvent(const SseEvent& event);
+  Step failureEvent(const SseEvent& event, const UpstreamResponseHead& head);
   Step endedBeforeOutput(const UpstreamEvents& events);
   // After a retryable outcome: waits the back-off unless the client leaves or the retry budget is
   // spent; true when the call should try again.
@@ -99,7 +99,6 @@ class AttemptLoop {
   bool several_accounts_ = false;
   std::vector<std::string> account_order_;
   std::size_t account_position_ = 0;
-  accounts::QuotaWindows head_windows_;  // of the last response head, with several accounts
   int retries_ = 0;
 };
 

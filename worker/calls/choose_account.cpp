@@ -59,6 +59,9 @@ std::vector<std::string> accountOrder(std::string_view session_id, const common:
 
 std::string chooseAccount(std::string_view session_id, const common::AccountRoster& roster, int64_t now_ms,
                           const std::vector<std::string>& allowed) {
+  if (!severalAccounts(roster)) {  // the common deployment: no order to build
+    return roster.accounts.empty() ? std::string(common::kDefaultAccountName) : roster.accounts.front().name;
+  }
   std::vector<std::string> order = accountOrder(session_id, roster, now_ms, allowed);
   if (!order.empty()) return std::move(order.front());
   for (const common::AccountRosterEntry& entry : roster.accounts) {  // sorted by name

@@ -7,6 +7,7 @@
 #include "worker/calls/call_context.h"
 #include "worker/calls/choose_account.h"
 #include "worker/calls/wall_clock.h"
+#include "worker/front/caller_keys.h"
 
 namespace cosp::worker {
 
@@ -77,9 +78,7 @@ std::shared_ptr<const WorkerCredentials> waitForCredentials(const CredentialsCac
 
 const std::string& accountForCall(CallContext& call) {
   if (call.ex.account.empty()) {
-    static const std::vector<std::string> kEveryAccount;
-    const std::vector<std::string>& allowed = call.ex.file_key ? call.ex.file_key->entry.accounts : kEveryAccount;
-    call.ex.account = chooseAccount(call.ex.session_id, *call.worker.roster(), unixMillis(), allowed);
+    call.ex.account = chooseAccount(call.ex.session_id, *call.worker.roster(), unixMillis(), keyAccounts(call.ex));
     call.worker.metrics.recordAccountRequest(call.ex.account);
   }
   return call.ex.account;

@@ -37,6 +37,9 @@ class UpstreamEvents {
   // Why the upstream ended without finishing: a read error or the reason given to stop().
   const std::optional<common::ApiError>& endReason() const { return end_reason_; }
 
+  // The upstream's response head (its quota headers, for a failure before the first output).
+  const UpstreamResponseHead& head() const { return upstream_->head(); }
+
   bool keepsBytes() const { return relay_.has_value(); }
   // Framing::KeepBytes: the bytes of whole events not yet written to the client.
   std::string& bytes() { return relay_->ready(); }

@@ -1,6 +1,6 @@
 #include "worker/front/caller_auth.h"
 
-#include "common/util/strings.h"
+#include "common/util/http_syntax.h"
 
 namespace cosp::worker {
 
@@ -16,14 +16,8 @@ bool constantTimeEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-bool CallerAuth::matchesAny(std::string_view presented) const {
-  bool match = false;
-  for (const auto& key : keys_) match |= constantTimeEquals(presented, key);  // no early exit
-  return match;
-}
-
 std::optional<std::string_view> bearerToken(std::string_view value) {
-  if (value.size() <= 7 || common::toLower(value.substr(0, 7)) != "bearer ") return std::nullopt;
+  if (value.size() <= 7 || !common::equalsIgnoreCase(value.substr(0, 7), "bearer ")) return std::nullopt;
   value.remove_prefix(7);
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
@@ -45,21 +39,7 @@ std::optional<std::size_t> CallerAuth::matchIndex(std::optional<std::string_view
 
 bool CallerAuth::allows(std::optional<std::string_view> authorization,
                         std::optional<std::string_view> x_api_key) const {
-  if (!enabled()) return true;
-  bool ok = false;
-  if (authorization) {
-    std::string_view value = *authorization;
-    if (value.size() > 7) {
-      if (common::toLower(value.substr(0, 7)) == "bearer ") {
-        value.remove_prefix(7);
-        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-        while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-        ok |= matchesAny(value);
-      }
-    }
-  }
-  if (x_api_key) ok |= matchesAny(*x_api_key);
-  return ok;
+  return !enabled() || matchIndex(authorization, x_api_key).has_value();
 }
 
 }  // namespace cosp::worker

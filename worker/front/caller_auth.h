@@ -24,7 +24,6 @@ class CallerAuth {
                                         std::optional<std::string_view> x_api_key) const;
 
  private:
-  bool matchesAny(std::string_view presented) const;
   std::vector<std::string> keys_;
 };
 

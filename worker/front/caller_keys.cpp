@@ -15,8 +15,6 @@ namespace {
 
 std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-const common::keys::ServedKey* fileKey(const Exchange& ex) { return ex.file_key; }
-
 // Whether the zone slot still belongs to this key (a reload may have given it to another).
 bool slotIsCurrent(common::keys::LimitsZone& zone, const common::keys::ServedKey& key) {
   return zone.slot(key.slot).generation.load(std::memory_order_acquire) == key.generation;
@@ -92,12 +90,17 @@ std::optional<common::ApiError> refreshFileKey(Exchange& ex) {
 }
 
 common::keys::KeyDecision decideKeyModelCall(Exchange& ex, std::string_view model) {
-  const common::keys::ServedKey* key = fileKey(ex);
+  const common::keys::ServedKey* key = ex.file_key;
   common::keys::LimitsZone* zone = ex.ctx.keys.zone();
   if (key == nullptr || zone == nullptr || !slotIsCurrent(*zone, *key)) return {};
   const ModelSplit split = splitModelSuffix(model, ex.ctx.catalog.get().get());
   return common::keys::decideKeyCall(
       common::keys::KeyCall{&key->entry, model, split.base, unixNow(), key->slot, ex.ctx.keys.leaseRow()}, *zone);
+}
+
+const std::vector<std::string>& keyAccounts(const Exchange& ex) {
+  static const std::vector<std::string> kEveryAccount;
+  return ex.file_key != nullptr ? ex.file_key->entry.accounts : kEveryAccount;
 }
 
 std::optional<common::ApiError> admitModelCall(Exchange& ex) {
@@ -109,7 +112,7 @@ std::optional<common::ApiError> admitModelCall(Exchange& ex) {
 
 void accountKeyRequest(Exchange& ex, int status, std::string_view model,
                        const std::optional<common::keys::TokenUsage>& usage) {
-  const common::keys::ServedKey* key = fileKey(ex);
+  const common::keys::ServedKey* key = ex.file_key;
   common::keys::LimitsZone* zone = ex.ctx.keys.zone();
   if (key == nullptr || zone == nullptr || !slotIsCurrent(*zone, *key)) return;
   const std::int64_t now = unixNow();

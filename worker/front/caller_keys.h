@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -55,6 +56,9 @@ std::optional<common::ApiError> refreshFileKey(Exchange& ex);
 // The key's decision for one model call of `model` (common/keys/key_policy.h): empty (admitted,
 // no headers, no lease) without a file key or a zone. A WebSocket decides once per turn.
 common::keys::KeyDecision decideKeyModelCall(Exchange& ex, std::string_view model);
+
+// The accounts the exchange's file key may use (SPEC §10 `accounts`); empty = every account.
+const std::vector<std::string>& keyAccounts(const Exchange& ex);
 
 // The key's limits for a model call, once ex.model is known: 403 / 429 with OpenAI's
 // x-ratelimit-* headers (set on ex.response also when admitted); keeps the in-flight lease in ex.

@@ -169,7 +169,7 @@ TEST_F(AccountPoolTest, AResponseWithThePrimaryWindowOnlyKeepsThePolledSecondary
   AccountQuota polled;
   polled.primary_used_percent = 7;
   polled.secondary_used_percent = 23;
-  polled.observed_at_s = now_s;
+  polled.observed_at_ms = now_s * 1000;
   pool->onUsage("a", polled);
   common::AccountObservations seen;
   seen["a"].rate_limits = {{"x-codex-primary-used-percent", "9"}};
