@@ -13,11 +13,19 @@ void WorkerMetrics::add(const std::string& key, int64_t delta) {
 }
 
 void WorkerMetrics::recordRequest(const char* route, int status, int64_t duration_us, int64_t ttfb_us) {
-  std::string route_label = std::string("route=\"") + route + "\"";
+  const std::string_view name(route);
   std::lock_guard<std::mutex> lock(mutex_);
-  ++series_[common::seriesKey("http_requests_total", route_label + ",status=\"" + std::to_string(status) + "\"")];
-  common::observeHistogram(series_, "http_request_duration_seconds", route_label, duration_us);
-  if (ttfb_us >= 0) common::observeHistogram(series_, "time_to_first_byte_seconds", route_label, ttfb_us);
+  auto it = std::find_if(routes_.begin(), routes_.end(), [&](const RouteCounts& r) { return r.route == name; });
+  if (it == routes_.end()) it = routes_.insert(routes_.end(), RouteCounts{std::string(name), {}, {}, {}});
+  auto counted =
+      std::find_if(it->statuses.begin(), it->statuses.end(), [&](const auto& s) { return s.first == status; });
+  if (counted == it->statuses.end()) {
+    it->statuses.emplace_back(status, 1);
+  } else {
+    ++counted->second;
+  }
+  it->duration.observe(duration_us);
+  if (ttfb_us >= 0) it->ttfb.observe(ttfb_us);
 }
 
 void WorkerMetrics::recordUpstreamStatus(int status) {
@@ -86,9 +94,19 @@ void WorkerMetrics::recordClientDisconnect() { add("client_disconnects_total"); 
 
 common::WorkerCounters WorkerMetrics::snapshot() const {
   common::WorkerCounters out;
+  std::vector<RouteCounts> routes;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     out = series_;
+    routes = routes_;
+  }
+  for (const RouteCounts& r : routes) {
+    const std::string label = "route=\"" + r.route + "\"";
+    for (const auto& [status, requests] : r.statuses) {
+      out[common::seriesKey("http_requests_total", label + ",status=\"" + std::to_string(status) + "\"")] += requests;
+    }
+    r.duration.addTo(out, "http_request_duration_seconds", label);
+    if (r.ttfb.count > 0) r.ttfb.addTo(out, "time_to_first_byte_seconds", label);
   }
   out["active_requests"] = active_requests.load();
   out["active_streams"] = active_streams.load();

@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "common/catalog/model_catalog.h"
 #include "common/catalog/served_catalog.h"
@@ -54,9 +56,20 @@ class WorkerMetrics {
   common::WorkerCounters snapshot() const;
 
  private:
+  // One route's requests by status and its two latency histograms, as integers: recordRequest
+  // builds no string (the series keys are made in snapshot(), once per heartbeat). A worker
+  // serves a handful of routes, so a vector searched by name.
+  struct RouteCounts {
+    std::string route;
+    std::vector<std::pair<int, int64_t>> statuses;  // status, requests
+    common::LatencyHistogram duration;
+    common::LatencyHistogram ttfb;  // model routes only
+  };
+
   void add(const std::string& key, int64_t delta = 1);
   mutable std::mutex mutex_;
   common::MetricSeries series_;
+  std::vector<RouteCounts> routes_;
   common::UpstreamObservation upstream_;
   common::AccountObservations accounts_;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <set>
 #include <vector>
 
@@ -85,17 +86,39 @@ std::string seriesKey(std::string_view name, std::string_view labels) {
   return key;
 }
 
-void observeHistogram(MetricSeries& series, const std::string& name, const std::string& labels, int64_t micros) {
-  std::string prefix = labels.empty() ? std::string() : labels + ",";
-  double seconds = static_cast<double>(micros) / 1e6;
-  for (double le : kLatencyBuckets) {
-    // Every bucket exists from the first observation on (zero included): scrapers expect the
-    // full, fixed set of bounds.
-    series[seriesKey(name + "_bucket", prefix + "le=\"" + formatBound(le) + "\"")] += seconds <= le ? 1 : 0;
+namespace {
+
+// kLatencyBuckets in microseconds. Every bound is a whole number of microseconds, so `micros <=
+// bound` decides exactly as `micros / 1e6 <= le` did.
+constexpr std::array<int64_t, std::size(kLatencyBuckets)> kBoundsUs = [] {
+  std::array<int64_t, std::size(kLatencyBuckets)> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<int64_t>(kLatencyBuckets[i] * 1e6 + 0.5);
+  return out;
+}();
+
+}  // namespace
+
+void LatencyHistogram::observe(int64_t micros) {
+  for (std::size_t i = 0; i < kBoundsUs.size(); ++i) buckets[i] += micros <= kBoundsUs[i] ? 1 : 0;
+  ++count;
+  sum_us += micros;
+}
+
+void LatencyHistogram::addTo(MetricSeries& series, std::string_view name, std::string_view labels) const {
+  const std::string bucket_name = std::string(name) + "_bucket";
+  const std::string prefix = labels.empty() ? std::string() : std::string(labels) + ",";
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    series[seriesKey(bucket_name, prefix + "le=\"" + formatBound(kLatencyBuckets[i]) + "\"")] += buckets[i];
   }
-  ++series[seriesKey(name + "_bucket", prefix + "le=\"+Inf\"")];
-  series[seriesKey(name + "_sum_us", labels)] += micros;
-  ++series[seriesKey(name + "_count", labels)];
+  series[seriesKey(bucket_name, prefix + "le=\"+Inf\"")] += count;
+  series[seriesKey(std::string(name) + "_sum_us", labels)] += sum_us;
+  series[seriesKey(std::string(name) + "_count", labels)] += count;
+}
+
+void observeHistogram(MetricSeries& series, const std::string& name, const std::string& labels, int64_t micros) {
+  LatencyHistogram one;
+  one.observe(micros);
+  one.addTo(series, name, labels);
 }
 
 bool isGaugeSeries(std::string_view key) {
@@ -125,13 +148,17 @@ std::string renderPrometheus(const MetricSeries& series) {
     }
     out += "codex_sub_proxy_" + sample_name + std::string(labels) + " " + sample_value + "\n";
   };
-  std::set<std::string> done;
-  for (const auto& f : kFamilies) {
-    std::vector<std::pair<std::string, int64_t>> samples;
-    for (const auto& [key, value] : series) {
-      std::string_view name = std::string_view(key).substr(0, key.find('{'));
-      if (familyOf(name) == &f) samples.emplace_back(key, value);
-    }
+  // Each series is classified once (the supervisor renders every second, and with a keys file of
+  // 1,000 keys the series number in the thousands): one bucket per family, then the unknown ones.
+  constexpr std::size_t kFamilyCount = std::size(kFamilies);
+  std::vector<std::vector<std::pair<std::string, int64_t>>> by_family(kFamilyCount + 1);
+  for (const auto& [key, value] : series) {
+    const Family* f = familyOf(std::string_view(key).substr(0, key.find('{')));
+    by_family[f != nullptr ? static_cast<std::size_t>(f - kFamilies) : kFamilyCount].emplace_back(key, value);
+  }
+  for (std::size_t i = 0; i < kFamilyCount; ++i) {
+    const Family& f = kFamilies[i];
+    auto& samples = by_family[i];
     if (std::string_view(f.type) == "histogram") {
       // Buckets in numeric order per label set, then _sum and _count: keep map order but put
       // buckets first and order them by their bound.
@@ -161,14 +188,9 @@ std::string renderPrometheus(const MetricSeries& series) {
         return bound(a.first) < bound(b.first);
       });
     }
-    for (const auto& [key, value] : samples) {
-      emit(&f, key, value);
-      done.insert(key);
-    }
+    for (const auto& [key, value] : samples) emit(&f, key, value);
   }
-  for (const auto& [key, value] : series) {
-    if (!done.count(key)) emit(nullptr, key, value);
-  }
+  for (const auto& [key, value] : by_family[kFamilyCount]) emit(nullptr, key, value);
   return out;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <string>
 #include <string_view>
@@ -18,6 +20,20 @@ using MetricSeries = std::map<std::string, int64_t>;
 // Upper bounds (seconds) of the latency histograms.
 inline constexpr double kLatencyBuckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                              1,     2.5,   5,    10,    30,   60,  300};
+
+// One latency histogram over kLatencyBuckets as plain integers: an observation is 15 compares, no
+// string and no map lookup (a worker observes two per request under a lock every handler thread
+// takes), and the series keys are built only when the counts are read (addTo, once per heartbeat).
+struct LatencyHistogram {
+  std::array<int64_t, std::size(kLatencyBuckets)> buckets{};  // cumulative: observations <= bound
+  int64_t count = 0;
+  int64_t sum_us = 0;
+
+  void observe(int64_t micros);
+  // Adds these counts to `series` as name_bucket{labels,le="…"} (every bound, zero included:
+  // scrapers expect the full, fixed set), le="+Inf", name_sum_us{labels} and name_count{labels}.
+  void addTo(MetricSeries& series, std::string_view name, std::string_view labels) const;
+};
 
 // Adds one observation of `micros` to the histogram `name` with the given label text
 // (`route="models"`, or empty).
