@@ -59,7 +59,8 @@ void BM_KeyCall(benchmark::State& state) {
   const keys::TokenUsage usage{1200, 1024, 300, 64};
   for (auto _ : state) {
     const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-    keys::KeyDecision decision = keys::decideKeyCall(keys::KeyCall{&key, "gpt-5.5", "gpt-5.5", now, 7, 3}, zone.value());
+    keys::KeyDecision decision =
+        keys::decideKeyCall(keys::KeyCall{&key, "gpt-5.5", "gpt-5.5", now, 7, 3}, zone.value());
     benchmark::DoNotOptimize(decision.headers.data());
     zone.value().recordRequest(7, now, 200, "gpt-5.5");
     zone.value().addTokens(7, now, usage);

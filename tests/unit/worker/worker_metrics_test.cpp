@@ -22,7 +22,8 @@ TEST(WorkerMetrics, SnapshotHasTheSeriesOfEveryRequestByRouteAndStatus) {
     common::observeHistogram(expected, "http_request_duration_seconds", "route=\"responses\"", us);
   }
   common::observeHistogram(expected, "http_request_duration_seconds", "route=\"models\"", 300);
-  for (int64_t us : {900, 700}) common::observeHistogram(expected, "time_to_first_byte_seconds", "route=\"responses\"", us);
+  for (int64_t us : {900, 700})
+    common::observeHistogram(expected, "time_to_first_byte_seconds", "route=\"responses\"", us);
 
   common::WorkerCounters got = metrics.snapshot();
   for (const char* gauge : {"active_requests", "active_streams", "response_bytes_total", "handler_exceptions_total"}) {
