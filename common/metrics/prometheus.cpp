@@ -115,12 +115,6 @@ void LatencyHistogram::addTo(MetricSeries& series, std::string_view name, std::s
   series[seriesKey(std::string(name) + "_count", labels)] += count;
 }
 
-void observeHistogram(MetricSeries& series, const std::string& name, const std::string& labels, int64_t micros) {
-  LatencyHistogram one;
-  one.observe(micros);
-  one.addTo(series, name, labels);
-}
-
 bool isGaugeSeries(std::string_view key) {
   std::string_view name = key.substr(0, key.find('{'));
   const Family* f = familyOf(name);

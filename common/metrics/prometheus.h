@@ -35,10 +35,6 @@ struct LatencyHistogram {
   void addTo(MetricSeries& series, std::string_view name, std::string_view labels) const;
 };
 
-// Adds one observation of `micros` to the histogram `name` with the given label text
-// (`route="models"`, or empty).
-void observeHistogram(MetricSeries& series, const std::string& name, const std::string& labels, int64_t micros);
-
 // A series key: name{labels}, or just name when `labels` is empty.
 std::string seriesKey(std::string_view name, std::string_view labels);
 

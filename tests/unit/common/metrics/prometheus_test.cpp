@@ -7,8 +7,10 @@ using namespace cosp::common;
 TEST(Prometheus, RendersFamiliesHistogramsAndSeconds) {
   MetricSeries series;
   series[seriesKey("http_requests_total", "route=\"models\",status=\"200\"")] = 3;
-  observeHistogram(series, "http_request_duration_seconds", "route=\"models\"", 2000);    // 2 ms
-  observeHistogram(series, "http_request_duration_seconds", "route=\"models\"", 400000);  // 400 ms
+  LatencyHistogram duration;
+  duration.observe(2000);    // 2 ms
+  duration.observe(400000);  // 400 ms
+  duration.addTo(series, "http_request_duration_seconds", "route=\"models\"");
   series["active_streams"] = 2;
   std::string text = renderPrometheus(series);
   EXPECT_NE(text.find("# TYPE codex_sub_proxy_http_requests_total counter\n"
