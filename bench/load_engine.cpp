@@ -465,6 +465,7 @@ void Engine::processSse(Conn& c, std::int64_t now) {
     // A block of comment lines only (": keep-alive") is not an event.
     bool has_data = block.find("data:") != std::string_view::npos;
     if (!has_data) continue;
+    ++g.stats.events_received;
     if (c.measured && g.spec.record_events) {
       std::int64_t stamp = findStamp(block);
       if (stamp > 0) g.stats.event_ns.push_back(now - stamp);

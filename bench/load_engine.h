@@ -91,6 +91,7 @@ struct GroupStats {
   std::int64_t stalled_streams = 0;
   std::int64_t max_gap_ns = 0;                 // longest silence inside any stream
   std::int64_t first_events = 0;               // streams that received at least one event
+  std::int64_t events_received = 0;            // every SSE event of every request, warm-up included
   std::int64_t window_begin_ns = 0;            // first measured request sent
   std::int64_t window_end_ns = 0;              // last measured response complete
   std::map<std::string, std::int64_t> errors;  // kind -> count

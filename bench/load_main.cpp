@@ -4,7 +4,8 @@
 //
 //   cosp-bench-load run --out DIR --direct PORT --nginx PORT --nginx-pid PID
 //                       --proxy PORT --proxy-pid PID [--fake-pid PID] [--micro FILE]
-//                       [--rounds 3] [--hold 2000] [--ws-hold N] [--lifecycle 1000] [--quick]
+//                       [--rounds 3] [--hold 2000] [--hold-large 8000] [--ws-hold N] [--lifecycle 1000]
+//                       [--quick]
 //
 // Everything is bounded in count and time and stops by itself. Writes DIR/load.json (every
 // measurement), DIR/samples/*.txt (raw samples in microseconds) and DIR/summary.txt (also
@@ -39,6 +40,7 @@
 #include <vector>
 
 #include "bench/bench_clock.h"
+#include "bench/corpus.h"
 #include "bench/load_engine.h"
 #include "bench/proc_stats.h"
 #include "bench/session_id.h"
@@ -65,7 +67,8 @@ struct Options {
   std::string micro;
   int rounds = 3;
   int hold = 2000;
-  int ws_hold = 0;  // WebSockets held in ws-hold; 0 = as many as `hold`
+  int hold_large = 8000;  // streams of the `holdlarge` phase (issue 17's capacity figure); 0 = skip
+  int ws_hold = 0;        // WebSockets held in ws-hold; 0 = as many as `hold`
   int lifecycle = 1000;
   bool quick = false;
   std::set<std::string> phases;  // empty = all
@@ -141,13 +144,16 @@ std::string chatBody(bool stream) {
          "}";
 }
 
-std::string makeRequest(const Target& t, bool stream, int deltas, int interval_ms) {
-  const std::string body = t.chat ? chatBody(stream) : responsesBody(stream);
+std::string makeRequestWithBody(const Target& t, const std::string& body, bool stream, int deltas, int interval_ms) {
   return "POST " + t.path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(t.port) +
          "\r\nContent-Type: application/json\r\nAccept: " + (stream ? "text/event-stream" : "application/json") +
          "\r\nUser-Agent: cosp-bench-load\r\n" + requestExtras().authorization +
          "x-codex-bench: n=" + std::to_string(deltas) + ",iv=" + std::to_string(interval_ms) +
          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::string makeRequest(const Target& t, bool stream, int deltas, int interval_ms) {
+  return makeRequestWithBody(t, t.chat ? chatBody(stream) : responsesBody(stream), stream, deltas, interval_ms);
 }
 
 // A tiny blocking GET (for the fake's /__stats), with a 2 s budget.
@@ -307,10 +313,20 @@ class Bench {
   void writeSamples(const std::string& name, const std::vector<std::int64_t>& ns);
   Record& add(Record r);
 
+  // What one sequential phase sends: the record's phase name, whether it streams, warm-up and
+  // measured request counts, and the request of each target.
+  struct SeqSpec {
+    std::string phase;
+    bool stream = false;
+    int warm = 0, n = 0;
+    std::function<std::string(const Target&)> request;
+  };
+  void phaseSequential(int round, const std::vector<Target>& targets, const SeqSpec& spec);
   void phaseSequential(int round, const std::vector<Target>& targets, bool stream);
+  void phaseLongConversations(int round);
   void phaseRps(int round, const Target& t, int concurrency);
-  void phaseEvents(int round, const Target& t);
-  void phaseHold(const Target& t, int streams);
+  void phaseEvents(int round, const Target& t, int streams);
+  void phaseHold(const Target& t, int streams, const std::string& phase, int opened_per_second);
   void phaseWsEvents(int round, const Target& t);
   void phaseWsHold(const Target& t, int sockets);
   std::vector<Target> wsTargets() const;
@@ -490,11 +506,47 @@ SeqResult seqRequest(SeqConn& c, std::vector<std::int64_t>* events) {
 // targets share the same moments of background load (other processes on the 2 cores), which
 // a target-after-target run does not give.
 void Bench::phaseSequential(int round, const std::vector<Target>& targets, bool stream) {
-  const int warm = opt_.quick ? 20 : 100;
-  const int n = opt_.quick ? 200 : (stream ? 1000 : 2000);
+  SeqSpec spec;
+  spec.phase = stream ? "stream_seq" : "nonstream_seq";
+  spec.stream = stream;
+  spec.warm = opt_.quick ? 20 : 100;
+  spec.n = opt_.quick ? 200 : (stream ? 1000 : 2000);
+  spec.request = [stream](const Target& t) { return makeRequest(t, stream, 8, 0); };
+  phaseSequential(round, targets, spec);
+}
+
+// Long conversations (issue 17): the text-heavy chat bodies of the microbenchmarks (~100 KB and
+// ~1 MB: hundreds of turns with tool calls and escapes, no image) sent one at a time, streaming
+// as agents do, to the fake directly, through nginx and through the Chat route, which translates
+// every byte of them. The fake does not read the body, so direct and nginx carry the same bytes.
+void Bench::phaseLongConversations(int round) {
+  std::vector<Target> targets;
+  for (const Target& t : latencyTargets()) {
+    if (t.name != "proxy") targets.push_back(t);
+  }
+  if (opt_.proxy_b_port != 0)
+    // The second build's Chat route, in the proxy-b column of the summary.
+    targets.push_back({"proxy-b", opt_.proxy_b_port, "/v1/chat/completions", true, opt_.proxy_b_pid});
+  for (const auto& [label, bytes, n] : {std::tuple<const char*, std::size_t, int>{"100KB", 100 * 1024, 300},
+                                        std::tuple<const char*, std::size_t, int>{"1MB", 1024 * 1024, 100}}) {
+    const std::string body = chatRequestTextBody(bytes);
+    SeqSpec spec;
+    spec.phase = std::string("conversation_") + label;
+    spec.stream = true;
+    spec.warm = opt_.quick ? 3 : 10;
+    spec.n = opt_.quick ? n / 10 : n;
+    spec.request = [&body](const Target& t) { return makeRequestWithBody(t, body, true, 8, 0); };
+    phaseSequential(round, targets, spec);
+  }
+}
+
+void Bench::phaseSequential(int round, const std::vector<Target>& targets, const SeqSpec& spec) {
+  const bool stream = spec.stream;
+  const int warm = spec.warm;
+  const int n = spec.n;
   std::vector<SeqConn> conns;
   for (const auto& t : targets) {
-    std::string request = makeRequest(t, stream, 8, 0);
+    std::string request = spec.request(t);
     if (requestExtras().session_ids) request = withSessionId(request, 0);
     conns.push_back(SeqConn{t, request});
   }
@@ -523,7 +575,7 @@ void Bench::phaseSequential(int round, const std::vector<Target>& targets, bool 
   }
   for (std::size_t j = 0; j < conns.size(); ++j) {
     closeSeq(conns[j]);
-    Record r = record(stream ? "stream_seq" : "nonstream_seq", conns[j].target, round, loadavg);
+    Record r = record(spec.phase, conns[j].target, round, loadavg);
     putSummary(r, "latency", summarize(acc[j].latency));
     putSummary(r, "ttfb", summarize(acc[j].ttfb));
     if (stream) putSummary(r, "event", summarize(acc[j].events));
@@ -611,8 +663,7 @@ std::int64_t eventsLoop(Spec& g, const Target& t, int connections, int interval_
 
 // 100 concurrent streams, one text delta every 25 ms each (phases spread over the interval):
 // per-event delivery latency = receive time - the fake's send stamp.
-void Bench::phaseEvents(int round, const Target& t) {
-  const int streams = 100;
+void Bench::phaseEvents(int round, const Target& t, int streams) {
   const int interval = 25;
   const int deltas = 40;  // 1 s per stream, then the connection asks for the next one
   const std::int64_t warm = (opt_.quick ? 500 : 1000) * kMs;
@@ -625,11 +676,28 @@ void Bench::phaseEvents(int round, const Target& t) {
   const std::int64_t start = eventsLoop(g, t, streams, interval, warm, window);
   const std::string loadavg = loadAverage();
   int id = e.addGroup(g);
+  // CPU of the target's processes per event relayed over the measured window (issue 17): every
+  // event received counts, those of streams started in the warm-up included, since the target
+  // spent CPU on them inside the window too.
+  std::int64_t cpu0 = -1, cpu1 = -1, events0 = 0, events1 = 0;
+  if (t.pss_root) {
+    e.at(start + warm, [&] {
+      cpu0 = treeCpuMs(t.pss_root);
+      events0 = e.stats(id).events_received;
+    });
+    e.at(start + warm + window, [&] {
+      cpu1 = treeCpuMs(t.pss_root);
+      events1 = e.stats(id).events_received;
+    });
+  }
   e.run(start + warm + window + 20 * kSec);
   GroupStats& s = e.stats(id);
-  Record r = record("events_100", t, round, loadavg);
+  const std::string phase = "events_" + std::to_string(streams);
+  Record r = record(phase, t, round, loadavg);
   putStreamCommon(r, s);
-  writeSamples("events_100-" + t.name + "-r" + std::to_string(round), s.event_ns);
+  if (cpu0 >= 0 && cpu1 >= 0 && events1 > events0)
+    r.values["cpu_us_per_event"] = static_cast<double>(cpu1 - cpu0) * 1000.0 / static_cast<double>(events1 - events0);
+  writeSamples(phase + "-" + t.name + "-r" + std::to_string(round), s.event_ns);
   add(std::move(r));
 }
 
@@ -665,14 +733,13 @@ void holdSnapshot(Record& held, const Target& t, std::int64_t pss_before, int st
 }
 
 // The group of a hold phase (SSE or WebSocket), from now: `connections` against `t`, started
-// over 2 s (1 s when quick), per-event latencies recorded, a silence over 3 s a stall. The
-// group's start.
+// over `ramp_ms`, per-event latencies recorded, a silence over 3 s a stall. The group's start.
 template <class Spec>
-std::int64_t holdLoop(Spec& g, const Target& t, int connections, bool quick) {
+std::int64_t holdLoop(Spec& g, const Target& t, int connections, std::int64_t ramp_ms) {
   g.name = t.name;
   g.port = t.port;
   g.connections = connections;
-  g.ramp_ns = (quick ? 1000 : 2000) * kMs;
+  g.ramp_ns = ramp_ms * kMs;
   g.record_events = true;
   g.stall_ns = 3 * kSec;
   const std::int64_t start = monoNs();
@@ -734,8 +801,13 @@ class HoldProbe {
 
 // `streams` concurrent streams opened over 2 s, each one event per second for ~10 s: how many
 // are held without error or stall, and what each costs in PSS.
-void Bench::phaseHold(const Target& t, int streams) {
-  const int deltas = opt_.quick ? 5 : 10;
+//
+// `opened_per_second` 0 opens them over 2 s (1 s when quick); otherwise at that rate, each
+// stream then lasting long enough (10 s past the ramp) that all are held at once.
+void Bench::phaseHold(const Target& t, int streams, const std::string& phase, int opened_per_second) {
+  const std::int64_t ramp_ms =
+      opened_per_second > 0 ? std::int64_t{streams} * 1000 / opened_per_second : (opt_.quick ? 1000 : 2000);
+  const int deltas = static_cast<int>(ramp_ms / 1000) + (opt_.quick ? 5 : 10);
   const int interval = 1000;
   const std::int64_t pss_before = t.pss_root ? treePssKiB(t.pss_root) : -1;
   Engine e;
@@ -745,16 +817,16 @@ void Bench::phaseHold(const Target& t, int streams) {
   g.requests_per_conn = 1;
   g.first_byte_stall_ns = 1 * kSec;  // a stream queued behind others is not held
   g.request_timeout_ns = 60 * kSec;
-  const std::int64_t start = holdLoop(g, t, streams, opt_.quick);
+  const std::int64_t start = holdLoop(g, t, streams, ramp_ms);
   const std::string loadavg = loadAverage();
   int id = e.addGroup(g);
-  Record r = record("hold", t, 0, loadavg);
+  Record r = record(phase, t, 0, loadavg);
   HoldProbe probe(r, t, start, pss_before, streams, opt_.direct_port);
   e.onAllFirstEvents(id, [&] {
     const GroupStats& s = e.stats(id);
     probe.onHeld(e, s.first_events, s.failed, true);
   });
-  const bool finished = e.run(start + 90 * kSec);
+  const bool finished = e.run(start + ramp_ms * kMs + 90 * kSec);
   probe.finish();
   GroupStats& s = e.stats(id);
   r.values["streams"] = streams;
@@ -765,7 +837,7 @@ void Bench::phaseHold(const Target& t, int streams) {
     settle(3000);
     r.values["pss_after_kib"] = static_cast<double>(treePssKiB(t.pss_root));
   }
-  writeSamples("hold-" + t.name + "-events", s.event_ns);
+  writeSamples(phase + "-" + t.name + "-events", s.event_ns);
   add(std::move(r));
 }
 
@@ -858,7 +930,7 @@ void Bench::phaseWsHold(const Target& t, int sockets) {
   g.turns_per_conn = 1;
   g.first_event_stall_ns = 1 * kSec;  // a socket queued behind others is not held
   g.turn_timeout_ns = 60 * kSec;
-  const std::int64_t start = holdLoop(g, t, sockets, opt_.quick);
+  const std::int64_t start = holdLoop(g, t, sockets, opt_.quick ? 1000 : 2000);
   const std::string loadavg = loadAverage();
   const int id = e.addGroup(g);
   Record r = record("ws_hold", t, 0, loadavg);
@@ -1208,6 +1280,7 @@ std::string Bench::summary() {
   // --- microbenchmarks
   std::vector<MicroResult> micro = readMicro(opt_.micro);
   double chat10 = NAN;
+  double chat_text_1mb = NAN;
   if (!micro.empty()) {
     o << "Microbenchmarks (Google Benchmark; median of repetitions [min-max])\n";
     std::snprintf(line, sizeof line, "  %-44s %14s %22s %16s\n", "benchmark", "time", "throughput MB/s", "items/s");
@@ -1228,6 +1301,7 @@ std::string Bench::summary() {
       std::snprintf(line, sizeof line, "  %-44s %14s %22s %16s\n", m.name.c_str(), t, thr, items);
       o << line;
       if (m.name.find("ChatRequest/10MB") != std::string::npos) chat10 = m.bytes_per_second / 1e6;
+      if (m.name.find("ChatRequestText/1MB") != std::string::npos) chat_text_1mb = m.bytes_per_second / 1e6;
     }
     o << "\n";
   }
@@ -1274,14 +1348,25 @@ std::string Bench::summary() {
     row(ws + "threads while holding", phase, "threads_held");
   };
   row("requests/s, concurrency 8", "rps_c8", "rps");
+  row("requests/s, concurrency 32", "rps_c32", "rps");
   row("requests/s, concurrency 64", "rps_c64", "rps");
   row("  p99 latency at c=64", "rps_c64", "latency_p99_us");
+  row("CPU us per request (c=32)", "rps_c32", "cpu_us_per_request");
   row("CPU us per request (c=64)", "rps_c64", "cpu_us_per_request");
   row("stream TTFB p50 (sequential)", "stream_seq", "ttfb_p50_us");
   row("stream TTFB p99 (sequential)", "stream_seq", "ttfb_p99_us");
+  row("100 KB conversation p50 (chat)", "conversation_100KB", "latency_p50_us");
+  row("100 KB conversation TTFB p50", "conversation_100KB", "ttfb_p50_us");
+  row("1 MB conversation p50 (chat)", "conversation_1MB", "latency_p50_us");
+  row("1 MB conversation TTFB p50", "conversation_1MB", "ttfb_p50_us");
   row("event latency p50, 100 streams", "events_100", "event_p50_us");
   row("event latency p99, 100 streams", "events_100", "event_p99_us");
   row("event latency max, 100 streams", "events_100", "event_max_us");
+  row("CPU us per event, 100 streams", "events_100", "cpu_us_per_event", 1);
+  row("event latency p50, 200 streams", "events_200", "event_p50_us");
+  row("event latency p99, 200 streams", "events_200", "event_p99_us");
+  row("stream TTFB p90, 200 streams", "events_200", "ttfb_p90_us");
+  row("CPU us per event, 200 streams", "events_200", "cpu_us_per_event", 1);
   row("held streams ok (of hold target)", "hold", "ok");
   row("held streams failed", "hold", "failed");
   row("held streams stalled", "hold", "stalled");
@@ -1289,6 +1374,14 @@ std::string Bench::summary() {
   row("hold: TTFB p50 (during the ramp)", "hold", "ttfb_p50_us");
   row("hold: TTFB max", "hold", "ttfb_max_us");
   holdCostRows("", "hold", "stream", " (idle)");
+  row("large hold: streams", "hold_large", "streams");
+  row("large hold: ok", "hold_large", "ok");
+  row("large hold: failed", "hold_large", "failed");
+  row("large hold: stalled", "hold_large", "stalled");
+  row("large hold: open upstream at once", "hold_large", "upstream_active_streams_held");
+  row("large hold: TTFB p50", "hold_large", "ttfb_p50_us");
+  row("large hold: TTFB max", "hold_large", "ttfb_max_us");
+  holdCostRows("large ", "hold_large", "stream", "");
   row("WS event latency p50, 100 sockets", "ws_events_100", "event_p50_us");
   row("WS event latency p99, 100 sockets", "ws_events_100", "event_p99_us");
   row("WS event latency max, 100 sockets", "ws_events_100", "event_max_us");
@@ -1343,6 +1436,12 @@ std::string Bench::summary() {
     show("stream TTFB p50", "stream_seq", "ttfb_p50_us");
     show("per event p50 (100 streams)", "events_100", "event_p50_us");
     show("per event p99 (100 streams)", "events_100", "event_p99_us");
+    show("per event p99 (200 streams)", "events_200", "event_p99_us");
+    show("stream TTFB p90 (200 streams)", "events_200", "ttfb_p90_us");
+    if (proxy != "proxy") {
+      show("100 KB conversation p50", "conversation_100KB", "latency_p50_us");
+      show("1 MB conversation p50", "conversation_1MB", "latency_p50_us");
+    }
     if (proxy != "proxy-chat") {
       show("WS per event p50 (100 sock.)", "ws_events_100", "event_p50_us");
       show("WS per event p99 (100 sock.)", "ws_events_100", "event_p99_us");
@@ -1431,6 +1530,54 @@ std::string Bench::summary() {
         "2,000 concurrent streams held on the default configuration", d);
     std::snprintf(d, sizeof d, "%.1f KiB (bar 64)", v("pss_per_stream_kib"));
     bar(!std::isnan(v("pss_per_stream_kib")), v("pss_per_stream_kib") <= 64, "PSS per held stream", d);
+  }
+  // Issue 17: nginx's level on long conversations, throughput, CPU, tails and capacity.
+  {
+    char d[240];
+    std::snprintf(d, sizeof d, "%.0f MB/s (bar 1000)", chat_text_1mb);
+    bar(!std::isnan(chat_text_1mb), chat_text_1mb >= 1000, "request translation, 1 MB text-heavy chat body", d);
+    for (const char* size : {"100KB", "1MB"}) {
+      const std::string phase = std::string("conversation_") + size;
+      const double p = val(phase, "proxy-chat", "latency_p50_us");
+      const double n = val(phase, "nginx", "latency_p50_us");
+      std::snprintf(d, sizeof d, "+%.0f us vs nginx's +%.0f us", p, n);
+      bar(!std::isnan(p) && !std::isnan(n), p <= n,
+          std::string("added latency p50 of a ") + size + " chat conversation", d);
+    }
+    for (const std::string proxy : {"proxy", "proxy-chat"}) {
+      const double pr = spread("rps_c32", proxy, "rps").median;
+      const double nr = spread("rps_c32", "nginx", "rps").median;
+      std::snprintf(d, sizeof d, "%.0f vs nginx's %.0f requests/s (%.2fx)", pr, nr, pr / nr);
+      bar(!std::isnan(pr) && !std::isnan(nr), pr >= nr, "throughput at 32 connections (" + proxy + ")", d);
+      const double pc = spread("rps_c32", proxy, "cpu_us_per_request").median;
+      const double nc = spread("rps_c32", "nginx", "cpu_us_per_request").median;
+      std::snprintf(d, sizeof d, "%.0f vs 1.5 x nginx's %.0f = %.0f us (%.1fx)", pc, nc, 1.5 * nc, pc / nc);
+      bar(!std::isnan(pc) && !std::isnan(nc), pc <= 1.5 * nc, "CPU per request at 32 connections (" + proxy + ")", d);
+      const double pv = spread("events_100", proxy, "cpu_us_per_event").median;
+      const double nv = spread("events_100", "nginx", "cpu_us_per_event").median;
+      std::snprintf(d, sizeof d, "%.1f vs 1.5 x nginx's %.1f = %.1f us (%.1fx)", pv, nv, 1.5 * nv, pv / nv);
+      bar(!std::isnan(pv) && !std::isnan(nv), pv <= 1.5 * nv, "CPU per event at 100 streams (" + proxy + ")", d);
+      for (const auto& [key, what] :
+           {std::pair<const char*, const char*>{"event_p99_us", "added per-event latency p99"},
+            std::pair<const char*, const char*>{"ttfb_p90_us", "added TTFB p90"}}) {
+        const double p = val("events_200", proxy, key);
+        const double n = val("events_200", "nginx", key);
+        std::snprintf(d, sizeof d, "+%.0f us vs 2 x nginx's +%.0f = %.0f us", p, n, 2 * n);
+        bar(!std::isnan(p) && !std::isnan(n), p <= 2 * n, std::string(what) + " at 200 streams (" + proxy + ")", d);
+      }
+    }
+    if (const Record* r = find("hold_large", "proxy")) {
+      auto v = [&](const char* k) { return r->values.count(k) ? r->values.at(k) : NAN; };
+      std::snprintf(d, sizeof d, "%.0f of %.0f streams ok, %.0f failed, %.0f stalled; %.0f open upstream at once",
+                    v("ok"), v("streams"), v("failed"), v("stalled"), v("upstream_active_streams_held"));
+      bar(true,
+          v("streams") >= 8000 && v("ok") == v("streams") && v("failed") == 0 && v("stalled") == 0 &&
+              v("upstream_active_streams_held") >= v("streams"),
+          "8,000 streams held at once on the proxy's configuration", d);
+      std::snprintf(d, sizeof d, "%.1f KiB (bar 32; nginx %.1f)", v("pss_per_stream_kib"),
+                    spread("hold_large", "nginx", "pss_per_stream_kib").median);
+      bar(!std::isnan(v("pss_per_stream_kib")), v("pss_per_stream_kib") <= 32, "PSS per stream of the large hold", d);
+    }
   }
   // The WebSocket relay, within the same bars as SSE (issue 13). A refused upgrade is an error,
   // not a miss: the route is absent, nothing was measured.
@@ -1548,8 +1695,8 @@ int Bench::run() {
       phaseSequential(round, targets, false);
     }
     if (want("rps")) {
-      progress("round " + std::to_string(round) + ": requests/s at concurrency 8 and 64");
-      for (int c : {8, 64}) {
+      progress("round " + std::to_string(round) + ": requests/s at concurrency 8, 32 and 64");
+      for (int c : {8, 32, 64}) {
         for (const auto& t : targets) phaseRps(round, t, c);
       }
     }
@@ -1557,9 +1704,17 @@ int Bench::run() {
       progress("round " + std::to_string(round) + ": sequential streaming TTFB");
       phaseSequential(round, targets, true);
     }
+    if (want("long")) {
+      progress("round " + std::to_string(round) + ": long conversations (100 KB and 1 MB chat bodies)");
+      phaseLongConversations(round);
+    }
     if (want("events")) {
       progress("round " + std::to_string(round) + ": per-event latency at 100 streams");
-      for (const auto& t : targets) phaseEvents(round, t);
+      for (const auto& t : targets) phaseEvents(round, t, 100);
+    }
+    if (want("events200")) {
+      progress("round " + std::to_string(round) + ": per-event latency and TTFB at 200 streams");
+      for (const auto& t : targets) phaseEvents(round, t, 200);
     }
     if (want("wsevents")) {
       progress("round " + std::to_string(round) + ": WebSocket per-event latency at 100 sockets");
@@ -1570,7 +1725,16 @@ int Bench::run() {
     for (const auto& t : targets) {
       if (t.name == "proxy-chat") continue;
       progress("hold " + std::to_string(opt_.hold) + " streams: " + t.name);
-      phaseHold(t, opt_.hold);
+      phaseHold(t, opt_.hold, "hold", 0);
+    }
+  }
+  if (want("holdlarge") && opt_.hold_large > 0) {
+    // Issue 17's capacity figure: many streams opened at 500/s, as agents arriving over a while
+    // would, all held at once on the configuration the proxy was started with.
+    for (const auto& t : targets) {
+      if (t.name == "proxy-chat") continue;
+      progress("hold " + std::to_string(opt_.hold_large) + " streams opened at 500/s: " + t.name);
+      phaseHold(t, opt_.hold_large, "hold_large", 500);
     }
   }
   if (want("wshold")) {
@@ -1713,8 +1877,10 @@ int usage() {
   std::fprintf(
       stderr,
       "usage: cosp-bench-load run --out DIR --direct PORT --nginx PORT --nginx-pid PID --proxy PORT "
-      "--proxy-pid PID [--fake-pid PID] [--micro FILE] [--rounds N] [--hold N] [--ws-hold N] [--lifecycle N]\n"
-      "                           [--quick] [--phases seq,rps,ttfb,events,wsevents,hold,wshold,reload,kill9]\n"
+      "--proxy-pid PID [--fake-pid PID] [--micro FILE] [--rounds N] [--hold N] [--hold-large N] [--ws-hold N]\n"
+      "                           [--lifecycle N] [--quick]\n"
+      "                           [--phases seq,rps,ttfb,long,events,events200,wsevents,hold,holdlarge,wshold,\n"
+      "                                     reload,kill9]\n"
       "                           [--proxy-b PORT --proxy-b-pid PID] [--api-key-file FILE] [--session-ids]\n"
       "       cosp-bench-load one --port P [--path P] [--chat] [--stream | --ws] [--n N] [--iv MS] [--conns C]\n"
       "                           [--requests N | --seconds S] [--warmup N] [--ramp-ms MS]\n"
@@ -1785,6 +1951,8 @@ int main(int argc, char** argv) {
       o.rounds = std::max(1, std::atoi(next().c_str()));
     else if (a == "--hold")
       o.hold = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--hold-large")
+      o.hold_large = std::max(0, std::atoi(next().c_str()));
     else if (a == "--ws-hold")
       o.ws_hold = std::max(0, std::atoi(next().c_str()));
     else if (a == "--lifecycle")
