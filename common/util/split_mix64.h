@@ -1,7 +1,9 @@
 #pragma once
 
+#include <sys/random.h>
+#include <time.h>
+
 #include <cstdint>
-#include <random>
 
 namespace cosp::common {
 
@@ -16,10 +18,20 @@ class SplitMix64 {
   using result_type = std::uint64_t;
 
   explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-  // Seeded from std::random_device (getrandom), once per generator.
+  // Seeded from getrandom(2), once per generator. Not through std::random_device: libstdc++'s
+  // is a ~5 KB object, and built on a connection thread's stack (thread_local generators are
+  // seeded on first use there) it was two of the four stack pages every held stream's thread
+  // kept resident (perf page-faults on a worker, issue 17). Should getrandom fail (no entropy
+  // pool yet, a seccomp filter), the clock and the generator's address still tell threads apart.
   static SplitMix64 fromRandomDevice() {
-    std::random_device device;
-    return SplitMix64((std::uint64_t{device()} << 32) ^ device());
+    std::uint64_t seed = 0;
+    if (::getrandom(&seed, sizeof seed, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof seed)) {
+      timespec now{};
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      seed = (static_cast<std::uint64_t>(now.tv_sec) * 1000000000u + static_cast<std::uint64_t>(now.tv_nsec)) ^
+             reinterpret_cast<std::uintptr_t>(&seed);
+    }
+    return SplitMix64(seed);
   }
 
   static constexpr result_type min() { return 0; }

@@ -797,6 +797,33 @@ TEST_F(Abuse, PipelinedProbesAreAnsweredInOrder) {
   EXPECT_EQ(mixed_responses[1].header("x-request-id").value_or(""), "mix-2");
 }
 
+// A long conversation's body arrives in many reads and lands in place (http_request.cpp): every
+// byte of it reaches the backend, in order, and the request pipelined right behind it in the same
+// bytes is neither read into the body nor lost, but answered next.
+TEST_F(Abuse, ALargeBodyInPiecesWithARequestPipelinedBehindItArrivesWhole) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  std::string text;
+  for (int i = 0; text.size() < 300 * 1024; ++i) text += "turn " + std::to_string(i) + " of a long session; ";
+  const std::string body = R"({"model":"gpt-5.5","input":")" + text + R"("})";
+  const std::string bytes = requestBytes("POST", "/v1/responses", body, "x-request-id: big-1\r\n") +
+                            "GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: big-2\r\nConnection: close\r\n\r\n";
+  RawClient w(port());
+  // Several sends of uneven sizes; the kernel may merge or split them, the proxy must not care.
+  for (std::size_t at = 0, piece = 1000; at < bytes.size(); at += piece, piece = piece * 3 + 7) {
+    ASSERT_TRUE(w.send(std::string_view(bytes).substr(at, piece))) << describe(w);
+  }
+  EXPECT_TRUE(w.readToClose(10000ms)) << describe(w);
+  auto responses = w.responses();
+  ASSERT_EQ(responses.size(), 2u) << describe(w);
+  EXPECT_EQ(responses[0].status, 200) << describe(w);
+  EXPECT_EQ(responses[0].header("x-request-id").value_or(""), "big-1");
+  EXPECT_EQ(responses[1].status, 200) << describe(w);
+  EXPECT_EQ(responses[1].header("x-request-id").value_or(""), "big-2");
+  auto requests = backend_->requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_NE(requests[0].body.find(text), std::string::npos) << "the backend did not get the whole input";
+}
+
 // ---- What must keep holding ------------------------------------------------------------------------
 
 TEST_F(Abuse, ClientKeysNeverReachTheBackend) {

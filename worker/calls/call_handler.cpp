@@ -44,20 +44,40 @@ void CallHandler::handleWebSocket(Exchange& ex) {
   serveResponsesWebSocket(ex, WsRouteDeps{*pool_, options_, fingerprint_, retry_});
 }
 
+namespace {
+
+// The call built from the request and admitted by the caller key's limits (now that the model
+// is known and before any backend call), or null once the client has its error.
+[[gnu::noinline]] std::unique_ptr<UpstreamCall> prepareCall(Exchange& ex, CallApi api, const TranslateOptions& options,
+                                                            const CallExtras& extras) {
+  auto up = buildUpstreamCall(ex, api, options, extras);
+  if (!up) {
+    sendError(ex, up.error());
+    return nullptr;
+  }
+  if (auto refused = admitModelCall(ex)) {
+    sendError(ex, *refused);
+    return nullptr;
+  }
+  return std::make_unique<UpstreamCall>(std::move(*up));
+}
+
+}  // namespace
+
+// Two steps in frames of their own under a small one: building the call (its translation is the
+// deepest point a connection thread's stack reaches) and serving it (a held stream waits there).
+// A thread keeps every stack page it ever touched for as long as it lives, so what one step keeps
+// in its frame must not sit above the other: with both in one frame, every held stream's thread
+// kept a fourth page (issue 17; perf page-faults on a worker).
 void CallHandler::handle(Exchange& ex, CallApi api) {
   // Held for the whole call: a catalog pushed meanwhile must not free the one this call checked against.
   const std::shared_ptr<const common::ModelCatalog> catalog = ctx_.catalog.get();
-  auto up = buildUpstreamCall(ex, api, options_, CallExtras{&fingerprint_, catalog.get()});
-  if (!up) {
-    sendError(ex, up.error());
-    return;
-  }
-  // The caller key's limits, now that the model is known and before any backend call.
-  if (auto refused = admitModelCall(ex)) {
-    sendError(ex, *refused);
-    return;
-  }
-  const UpstreamRequest& request = up->request;
+  const std::unique_ptr<UpstreamCall> up = prepareCall(ex, api, options_, CallExtras{&fingerprint_, catalog.get()});
+  if (up) serve(ex, api, *up);
+}
+
+[[gnu::noinline]] void CallHandler::serve(Exchange& ex, CallApi api, UpstreamCall& up) {
+  const UpstreamRequest& request = up.request;
   ClientWatch client(ex.request, ex.response);
   CallContext call{ex,
                    ctx_,
@@ -71,7 +91,7 @@ void CallHandler::handle(Exchange& ex, CallApi api) {
   const bool relay = api == CallApi::Responses && request.client_stream;
   const auto framing = relay ? UpstreamEvents::Framing::KeepBytes : UpstreamEvents::Framing::EventsOnly;
 
-  AttemptResult started = AttemptLoop(call, *pool_, retry_).run(*up, framing);
+  AttemptResult started = AttemptLoop(call, *pool_, retry_).run(up, framing);
   if (started.end == AttemptResult::End::ClientLeft) return;
   if (started.end == AttemptResult::End::Failed) {
     sendError(ex, *started.error);

@@ -10,6 +10,8 @@
 
 namespace cosp::worker {
 
+struct UpstreamCall;
+
 // POST /v1/chat/completions and POST /v1/responses: a model call to the Codex backend, in three
 // stages, each in a file of its own:
 //   1. upstream_call.h   read and translate the body, assemble the fixed upstream headers;
@@ -34,6 +36,9 @@ class CallHandler {
   const TranslateOptions& options() const { return options_; }
 
  private:
+  // The call once built and admitted: attempts, then the stream or the answer (see handle()).
+  void serve(Exchange& ex, CallApi api, UpstreamCall& up);
+
   WorkerContext& ctx_;
   std::unique_ptr<UpstreamPool> pool_;
   TranslateOptions options_;

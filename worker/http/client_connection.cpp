@@ -52,11 +52,31 @@ ClientConnection::ReadResult ClientConnection::readOnce(std::size_t max_bytes) {
 }
 
 ClientConnection::ReadResult ClientConnection::readUntil(Clock::time_point deadline, std::size_t max_bytes) {
+  const std::size_t held = buffer_.size();
+  buffer_.resize(held + max_bytes);
+  std::size_t got = 0;
+  const ReadResult r = readUntil(deadline, buffer_.data() + held, max_bytes, got);
+  buffer_.resize(held + got);
+  return r;
+}
+
+ClientConnection::ReadResult ClientConnection::readUntil(Clock::time_point deadline, char* dst, std::size_t capacity,
+                                                         std::size_t& got) {
+  got = 0;
   for (;;) {
-    ReadResult r = readOnce(max_bytes);
-    if (r != ReadResult::WouldBlock) return r;
+    const ssize_t n = ::recv(fd_.get(), dst, capacity, MSG_DONTWAIT);
+    if (n > 0) {
+      got = static_cast<std::size_t>(n);
+      return ReadResult::Data;
+    }
+    if (n == 0) {
+      peer_closed_ = true;
+      return ReadResult::Eof;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return ReadResult::Error;
     pollfd p{fd_.get(), POLLIN, 0};
-    int rc = ::poll(&p, 1, millisUntil(deadline));
+    const int rc = ::poll(&p, 1, millisUntil(deadline));
     if (rc == 0) return ReadResult::WouldBlock;
     if (rc < 0 && errno != EINTR) return ReadResult::Error;
   }

@@ -32,10 +32,18 @@ class ClientConnection {
   void consume(std::size_t n);
 
   enum class ReadResult { Data, Eof, WouldBlock, Error };
-  // One non-blocking recv(2) of at most `max_bytes`, appended to buffer().
+  // One non-blocking recv(2) of at most `max_bytes`, appended to buffer() through a buffer on
+  // the caller's stack: for the accept loop, whose thousands of idle connections must not each
+  // keep the room of a read.
   ReadResult readOnce(std::size_t max_bytes = 16384);
-  // Waits until readable (or the peer leaves) and reads once; WouldBlock on the deadline.
+  // Waits until readable (or the peer leaves) and reads once, appended to buffer(); WouldBlock
+  // on the deadline. For connection threads: the read lands in buffer() itself (its room goes
+  // when consumed), since a thread keeps every stack page it ever touched while it then holds a
+  // stream, and a 16 KiB stack buffer here was 2 of its 6 pages (issue 17).
   ReadResult readUntil(Clock::time_point deadline, std::size_t max_bytes = 16384);
+  // The same into dst[0, capacity), straight where the bytes belong (a request body); `got` is
+  // what arrived.
+  ReadResult readUntil(Clock::time_point deadline, char* dst, std::size_t capacity, std::size_t& got);
   // Writes all of `data` before the deadline (one total deadline, however the kernel splits the
   // writes: a client that reads a byte now and then cannot stretch it). False when the peer is
   // gone or the deadline passed.

@@ -34,12 +34,28 @@ using Clock = UpstreamConnection::Clock;
 // SSL object (WANT_READ is retryable), so no state is lost — unlike POCO's
 // HTTPChunkedStreamBuf, which loses its chunk-header state on a timeout.
 constexpr std::chrono::milliseconds kBlockedReadBound{100};
-// One read takes at most 8 KiB. The buffer is on the stack of fill(), which is reached from call
-// paths of different depths (the attempt loop's first read, the event pump), and a held stream's
-// thread keeps every stack page it ever wrote: measured A/B (bench/README.md, issue 11), 16 KiB
-// cost about 5 KiB more per held stream than before the request path was split into stages, and
-// 4 KiB cost about 10 % more CPU per request (more reads); 8 KiB keeps both.
+// One read takes at most 8 KiB (4 KiB cost about 10 % more CPU per request: more reads; issue
+// 11). It goes straight into buf_, not through a buffer on fill()'s frame: a held stream's thread
+// waits inside fill(), so such a buffer was the deepest part of every held stream's stack (8 of
+// its 13 KiB, gdb on a worker holding 200 streams), and a thread keeps every stack page it ever
+// wrote. buf_'s room goes back to the allocator, shared by all threads, once the read is consumed
+// (consume()), so between two events of a held stream neither holds those 8 KiB (issue 17).
 constexpr std::size_t kReadChunk = 8 * 1024;
+
+// Keeps `s` at `size` when the scope ends: the room a read was given, less what it filled, also
+// when the read throws.
+class TruncateOnExit {
+ public:
+  TruncateOnExit(std::string& s, std::size_t size) : s_(s), size_(size) {}
+  ~TruncateOnExit() { s_.resize(size_); }
+  TruncateOnExit(const TruncateOnExit&) = delete;
+  TruncateOnExit& operator=(const TruncateOnExit&) = delete;
+  void keep(std::size_t size) { size_ = size; }
+
+ private:
+  std::string& s_;
+  std::size_t size_;
+};
 
 std::atomic<std::uint64_t> g_next_id{1};
 
@@ -266,7 +282,6 @@ UpstreamConnection::IoStatus UpstreamConnection::fill(Clock::time_point deadline
     if (error) *error = "connection closed";
     return IoStatus::Error;
   }
-  char chunk[kReadChunk];
   while (true) {
     try {
       // TLS first: plaintext already decrypted inside the SSL object is invisible
@@ -280,9 +295,12 @@ UpstreamConnection::IoStatus UpstreamConnection::fill(Clock::time_point deadline
         if (wait == Wait::HungUp) return IoStatus::Timeout;  // the watched client left: the caller looks
         if (wait == Wait::Nothing) continue;                 // deadline (checked above) or EINTR
       }
-      const int n = socket_.receiveBytes(chunk, static_cast<int>(sizeof(chunk)));
+      const std::size_t held = buf_.size();
+      TruncateOnExit truncate(buf_, held);
+      buf_.resize(held + kReadChunk);
+      const int n = socket_.receiveBytes(buf_.data() + held, static_cast<int>(kReadChunk));
       if (n > 0) {
-        buf_.append(chunk, static_cast<std::size_t>(n));
+        truncate.keep(held + static_cast<std::size_t>(n));
         bytes_received_ += static_cast<std::uint64_t>(n);
         return IoStatus::Ok;
       }
