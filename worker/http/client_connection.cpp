@@ -34,11 +34,18 @@ ClientConnection::ReadResult ClientConnection::readOnce(std::size_t max_bytes) {
   // Through a stack buffer: growing buffer_ by max_bytes first would leave that capacity with
   // every connection, thousands of them idle in the accept loop.
   char chunk[16384];
-  const std::size_t want = std::min(max_bytes, sizeof chunk);
+  std::size_t got = 0;
+  const ReadResult r = receive(chunk, std::min(max_bytes, sizeof chunk), got);
+  buffer_.append(chunk, got);
+  return r;
+}
+
+ClientConnection::ReadResult ClientConnection::receive(char* dst, std::size_t capacity, std::size_t& got) {
+  got = 0;
   for (;;) {
-    ssize_t n = ::recv(fd_.get(), chunk, want, MSG_DONTWAIT);
+    const ssize_t n = ::recv(fd_.get(), dst, capacity, MSG_DONTWAIT);
     if (n > 0) {
-      buffer_.append(chunk, static_cast<std::size_t>(n));
+      got = static_cast<std::size_t>(n);
       return ReadResult::Data;
     }
     if (n == 0) {
@@ -62,19 +69,9 @@ ClientConnection::ReadResult ClientConnection::readUntil(Clock::time_point deadl
 
 ClientConnection::ReadResult ClientConnection::readUntil(Clock::time_point deadline, char* dst, std::size_t capacity,
                                                          std::size_t& got) {
-  got = 0;
   for (;;) {
-    const ssize_t n = ::recv(fd_.get(), dst, capacity, MSG_DONTWAIT);
-    if (n > 0) {
-      got = static_cast<std::size_t>(n);
-      return ReadResult::Data;
-    }
-    if (n == 0) {
-      peer_closed_ = true;
-      return ReadResult::Eof;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return ReadResult::Error;
+    const ReadResult r = receive(dst, capacity, got);
+    if (r != ReadResult::WouldBlock) return r;
     pollfd p{fd_.get(), POLLIN, 0};
     const int rc = ::poll(&p, 1, millisUntil(deadline));
     if (rc == 0) return ReadResult::WouldBlock;

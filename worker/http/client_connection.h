@@ -65,6 +65,9 @@ class ClientConnection {
   std::list<ClientConnection*>::iterator parked_at;  // the accept loop's LRU position
 
  private:
+  // One non-blocking recv(2) into dst[0, capacity) (EINTR retried); `got` is what arrived.
+  ReadResult receive(char* dst, std::size_t capacity, std::size_t& got);
+
   common::UniqueFd fd_;
   std::string peer_;
   std::string buffer_;
